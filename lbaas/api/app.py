@@ -1,0 +1,81 @@
+"""The API application factory: builds engine, policy, providers and routes from configuration."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from oslo_config import cfg
+
+from lbaas import __version__
+from lbaas.api.auth import TokenAuthenticator
+from lbaas.api.deps import AppServices
+from lbaas.api.errors import install_error_handlers
+from lbaas.api.policy import Policy
+from lbaas.api.routes import (
+    flavors,
+    healthmonitors,
+    l7policies,
+    listeners,
+    loadbalancers,
+    members,
+    networks,
+    pools,
+    quotas,
+    root,
+)
+from lbaas.config import database_url
+from lbaas.db.engine import make_engine, make_session_factory
+from lbaas.db.migrate import upgrade
+from lbaas.observability.metrics import ApiMetrics
+from lbaas.observability.middleware import RequestObservability
+from lbaas.providers.base import ProviderDriver
+from lbaas.providers.noop import NoopProvider
+from lbaas.providers.registry import ProviderRegistry
+from lbaas.services.statuses import StatusCallbacks
+
+LBAAS_ROUTERS = (loadbalancers.router, listeners.router, pools.router, members.router,
+                 healthmonitors.router, l7policies.router, quotas.router, flavors.router)
+
+
+def build_services(conf: cfg.ConfigOpts, migrate: bool = True,
+                   extra_providers: list[ProviderDriver] | None = None) -> AppServices:
+    """Everything the API needs, wired once."""
+    engine = make_engine(database_url(conf), conf.database.pool_size)
+    if migrate:
+        upgrade(engine)
+    sessions = make_session_factory(engine)
+    status = StatusCallbacks(sessions)
+    registry = ProviderRegistry(conf.api.default_provider)
+    if "noop" in conf.api.enabled_providers:
+        registry.add(NoopProvider(status, conf.noop_provider.completion_delay))
+    for driver in extra_providers or []:
+        if driver.name in conf.api.enabled_providers:
+            registry.add(driver)
+    return AppServices(conf=conf, engine=engine, sessions=sessions, policy=Policy(conf),
+                       providers=registry, authenticator=TokenAuthenticator(sessions),
+                       status=status)
+
+
+def create_app(conf: cfg.ConfigOpts, services: AppServices | None = None) -> FastAPI:
+    """The ASGI application serving the Octavia v2 API."""
+    services = services or build_services(conf)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        services.providers.shutdown()
+
+    app = FastAPI(title="lbaas", version=__version__, lifespan=lifespan,
+                  description="Load Balancing as a Service speaking the Octavia v2 API.")
+    app.state.services = services
+    app.state.metrics = ApiMetrics(services.sessions)
+    install_error_handlers(app)
+    app.include_router(root.router)
+    app.include_router(networks.router)
+    for router in LBAAS_ROUTERS:
+        app.include_router(router, prefix="/v2/lbaas")
+        app.include_router(router, prefix="/v2.0/lbaas", include_in_schema=False)
+    app.add_middleware(RequestObservability, metrics=app.state.metrics)
+    return app

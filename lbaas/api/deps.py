@@ -1,0 +1,55 @@
+"""Typed FastAPI dependencies: the application's services and the authenticated caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from oslo_config import cfg
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from lbaas.api.auth import TokenAuthenticator
+from lbaas.api.context import RequestContext
+from lbaas.api.policy import Policy
+from lbaas.observability.logging import current_request_id
+from lbaas.providers.registry import ProviderRegistry
+from lbaas.services.statuses import StatusCallbacks
+
+
+@dataclass
+class AppServices:
+    """Everything a request handler may use, built once by ``create_app``."""
+
+    conf: cfg.ConfigOpts
+    engine: Engine
+    sessions: sessionmaker[Session]
+    policy: Policy
+    providers: ProviderRegistry
+    authenticator: TokenAuthenticator
+    status: StatusCallbacks
+
+
+def get_services(request: Request) -> AppServices:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+ServicesDep = Annotated[AppServices, Depends(get_services)]
+
+
+def get_context(services: ServicesDep,
+                x_auth_token: Annotated[str | None, Header(include_in_schema=False)] = None,
+                authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+                ) -> RequestContext:
+    """The authenticated caller (401 without valid credentials)."""
+    request_id = current_request_id()
+    if services.conf.api.auth_strategy == "noauth":
+        return RequestContext(project_id="admin", roles=("admin",), user_name="noauth",
+                              request_id=request_id)
+    identity = services.authenticator.authenticate(x_auth_token, authorization)
+    return RequestContext(project_id=identity.project_id, roles=identity.roles,
+                          user_name=identity.token_name, request_id=request_id)
+
+
+ContextDep = Annotated[RequestContext, Depends(get_context)]

@@ -1,0 +1,124 @@
+"""API errors and the handlers that render them in Octavia's body:
+``{"faultcode": "Client"|"Server", "faultstring": "...", "debuginfo": null}``.
+
+Services raise these exceptions; the handlers installed by :func:`install_error_handlers` turn them,
+and every validation or unexpected error, into that body. No request yields a bare 500 page.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+LOG = logging.getLogger(__name__)
+
+
+class APIError(Exception):
+    """An error with an HTTP status and a message for the client."""
+
+    status_code = 400
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class InvalidInput(APIError):
+    status_code = 400
+
+
+class NotAuthenticated(APIError):
+    status_code = 401
+
+
+class Forbidden(APIError):
+    status_code = 403
+
+
+class QuotaExceeded(APIError):
+    status_code = 403
+
+
+class NotFound(APIError):
+    status_code = 404
+
+    def __init__(self, resource: str, obj_id: str) -> None:
+        super().__init__(f"{resource} {obj_id} could not be found.")
+
+
+class Conflict(APIError):
+    status_code = 409
+
+
+class Immutable(Conflict):
+    def __init__(self, resource: str, obj_id: str) -> None:
+        super().__init__(f"{resource} {obj_id} is immutable and cannot be updated.")
+
+
+class ServiceUnavailable(APIError):
+    status_code = 503
+
+
+def fault_body(message: str, status_code: int) -> dict[str, Any]:
+    """Octavia's error body."""
+    return {"faultcode": "Client" if status_code < 500 else "Server",
+            "faultstring": message, "debuginfo": None}
+
+
+def fault_response(message: str, status_code: int, headers: dict[str, str] | None = None
+                   ) -> JSONResponse:
+    return JSONResponse(fault_body(message, status_code), status_code=status_code,
+                        headers=headers)
+
+
+def _describe_validation_error(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        # Drop the envelope key ("loadbalancer") so the message names the attribute itself.
+        field = ".".join(loc[1:] if len(loc) > 1 else loc) or "body"
+        msg = str(err.get("msg", "invalid value"))
+        if err.get("type") == "extra_forbidden":
+            msg = "unrecognized attribute"
+        if "input" in err and err.get("type") not in ("missing", "json_invalid"):
+            value = repr(err["input"])
+            if len(value) > 80:
+                value = value[:77] + "..."
+            parts.append(f"Invalid input for field/attribute {field}. Value: {value}. {msg}")
+        else:
+            parts.append(f"Invalid input for field/attribute {field}. {msg}")
+    return "; ".join(parts) or "Invalid input."
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register handlers so every error leaves as Octavia's fault body."""
+
+    @app.exception_handler(APIError)
+    async def _api_error(_request: Request, exc: APIError) -> JSONResponse:
+        headers = {"WWW-Authenticate": 'Basic realm="lbaas"'} if exc.status_code == 401 else None
+        return fault_response(exc.message, exc.status_code, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return fault_response(_describe_validation_error(exc), 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = str(exc.detail) if exc.detail else "Error"
+        if exc.status_code == 404 and message == "Not Found":
+            message = "The resource could not be found."
+        elif exc.status_code == 405:
+            message = "The method is not allowed for the requested URL."
+        return fault_response(message, exc.status_code, dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        LOG.exception("unexpected error handling %s %s", request.method, request.url.path)
+        return fault_response("An unexpected error occurred; it has been logged.", 500)

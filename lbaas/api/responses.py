@@ -1,0 +1,59 @@
+"""Fast JSON responses (orjson) and the list-page helper every collection GET uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+from fastapi import Request, Response
+from sqlalchemy import ColumnElement
+from sqlalchemy.sql.base import ExecutableOption
+
+from lbaas.api.context import RequestContext
+from lbaas.api.deps import AppServices
+from lbaas.api.errors import InvalidInput
+from lbaas.api.listing import page_links, parse_list_query, select_fields
+from lbaas.db.engine import read_session
+from lbaas.db.listing import ListError, run_list
+
+
+class JSONBody(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def ok(body: Any, status_code: int = 200) -> JSONBody:
+    return JSONBody(body, status_code=status_code)
+
+
+def no_content() -> Response:
+    return Response(status_code=204)
+
+
+def accepted() -> Response:
+    return Response(status_code=202)
+
+
+def base_url(services: AppServices, request: Request) -> str:
+    return services.conf.api.public_endpoint or str(request.base_url)
+
+
+def list_page(request: Request, services: AppServices, ctx: RequestContext, model: type,
+              collection: str, view: Callable[[Any], dict[str, Any]], view_fields: set[str],
+              where: Sequence[ColumnElement[bool]] = (),
+              options: Sequence[ExecutableOption] = (),
+              extra_filters: dict[str, str] | None = None) -> JSONBody:
+    """One page of ``model`` objects visible to ``ctx``, filtered and sorted as asked."""
+    q = parse_list_query(request.query_params, model, services.conf.api.pagination_max_limit,
+                         view_fields, extra_filters)
+    with read_session(services.sessions) as session:
+        try:
+            rows, more = run_list(session, model, q, ctx.scope_project(), where, options)
+        except ListError as exc:
+            raise InvalidInput(f"Invalid list query: {exc}.") from None
+        items = [view(r) for r in rows]
+    links = page_links(request, collection, items, q, more, base_url(services, request))
+    return ok({collection: select_fields(items, q.fields), f"{collection}_links": links})

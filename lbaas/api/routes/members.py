@@ -1,0 +1,88 @@
+"""/v2/lbaas/pools/{pool_id}/members: CRUD and the batch update (PUT of the whole list)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from lbaas.api.deps import ContextDep, ServicesDep
+from lbaas.api.errors import NotFound
+from lbaas.api.responses import JSONBody, accepted, list_page, no_content, ok
+from lbaas.api.schemas.member import (
+    MemberBatchEnvelope,
+    MemberCreateEnvelope,
+    MemberEnvelope,
+    MemberList,
+    MemberPublic,
+    MemberUpdateEnvelope,
+)
+from lbaas.db import models
+from lbaas.db.engine import read_session
+from lbaas.services import members, views
+from lbaas.services.state import get_scoped
+from lbaas.services.work import unit_of_work
+
+router = APIRouter(tags=["members"])
+FIELDS = set(MemberPublic.model_fields)
+
+
+@router.get("/pools/{pool_id}/members", response_model=MemberList)
+def list_members(pool_id: str, request: Request, services: ServicesDep,
+                 ctx: ContextDep) -> JSONBody:
+    services.policy.authorize(ctx, "member", "get_all")
+    with read_session(services.sessions) as session:
+        get_scoped(session, models.Pool, pool_id, ctx.scope_project(), "Pool")
+    return list_page(request, services, ctx, models.Member, "members", views.member_view,
+                     FIELDS, where=[models.Member.pool_id == pool_id])
+
+
+@router.post("/pools/{pool_id}/members", status_code=201, response_model=MemberEnvelope)
+def create_member(pool_id: str, body: MemberCreateEnvelope, services: ServicesDep,
+                  ctx: ContextDep) -> JSONBody:
+    services.policy.authorize(ctx, "member", "post")
+    with unit_of_work(services.sessions, services.providers, ctx) as work:
+        out = members.create(work, services.conf, pool_id, body.member)
+    return ok({"member": out}, 201)
+
+
+@router.put("/pools/{pool_id}/members", status_code=202)
+def batch_update_members(pool_id: str, body: MemberBatchEnvelope, services: ServicesDep,
+                         ctx: ContextDep,
+                         additive_only: Annotated[bool, Query()] = False) -> Response:
+    services.policy.authorize(ctx, "member", "put")
+    with unit_of_work(services.sessions, services.providers, ctx) as work:
+        members.batch_update(work, services.conf, pool_id, body.members, additive_only)
+    return accepted()
+
+
+@router.get("/pools/{pool_id}/members/{member_id}", response_model=MemberEnvelope)
+def show_member(pool_id: str, member_id: str, services: ServicesDep,
+                ctx: ContextDep) -> JSONBody:
+    services.policy.authorize(ctx, "member", "get_one")
+    with read_session(services.sessions) as session:
+        pool = get_scoped(session, models.Pool, pool_id, ctx.scope_project(), "Pool")
+        member = get_scoped(session, models.Member, member_id, ctx.scope_project(), "Member")
+        if member.pool_id != pool.id:  # type: ignore[attr-defined]
+
+            raise NotFound("Member", member_id)
+        return ok({"member": views.member_view(member)})  # type: ignore[arg-type]
+
+
+@router.put("/pools/{pool_id}/members/{member_id}", status_code=202,
+            response_model=MemberEnvelope)
+def update_member(pool_id: str, member_id: str, body: MemberUpdateEnvelope,
+                  services: ServicesDep, ctx: ContextDep) -> JSONBody:
+    services.policy.authorize(ctx, "member", "put")
+    with unit_of_work(services.sessions, services.providers, ctx) as work:
+        out = members.update(work, pool_id, member_id, body.member)
+    return ok({"member": out}, 202)
+
+
+@router.delete("/pools/{pool_id}/members/{member_id}", status_code=204)
+def delete_member(pool_id: str, member_id: str, services: ServicesDep,
+                  ctx: ContextDep) -> Response:
+    services.policy.authorize(ctx, "member", "delete")
+    with unit_of_work(services.sessions, services.providers, ctx) as work:
+        members.delete(work, pool_id, member_id)
+    return no_content()

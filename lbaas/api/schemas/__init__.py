@@ -1,0 +1,1 @@
+"""Request and response schemas (pydantic), one family per resource, in Octavia's envelopes."""

@@ -1,0 +1,107 @@
+"""Configuration options (oslo.config) and the function that builds a ConfigOpts.
+
+Options are registered on a ConfigOpts created by :func:`load_config`, never at import time, so that
+tests and the all-in-one process can build as many independent configurations as they need.
+``list_opts`` feeds ``oslo-config-generator`` for the sample ``etc/lbaas.conf.sample``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from oslo_config import cfg
+
+DEFAULT_OPTS = [
+    cfg.StrOpt("state_path", default="/var/lib/lbaas",
+               help="Directory for the SQLite database, haproxy state and generated configs."),
+    cfg.StrOpt("host", default="",
+               help="Name of this node (agents report under it). Empty: the machine's hostname."),
+    cfg.StrOpt("transport_url", default="fake:/",
+               help="oslo.messaging transport. 'fake:/' is the in-process transport of the "
+                    "all-in-one; use rabbit://user:pass@host:5672/ for agents on other hosts.",
+               secret=True),
+    cfg.StrOpt("log_level", default="INFO", help="Logging level."),
+    cfg.BoolOpt("log_json", default=True, help="Emit JSON-structured log lines."),
+]
+
+API_OPTS = [
+    cfg.HostAddressOpt("bind_host", default="127.0.0.1", help="Address the API listens on."),
+    cfg.PortOpt("bind_port", default=9876, help="Port the API listens on (Octavia's 9876)."),
+    cfg.IntOpt("workers", default=1, min=1, help="Number of API worker processes."),
+    cfg.StrOpt("auth_strategy", default="token", choices=["token", "noauth"],
+               help="'token': X-Auth-Token / HTTP Basic tokens issued by 'lbaas token create'. "
+                    "'noauth': every request is admin of project 'admin' (development only)."),
+    cfg.StrOpt("default_provider", default="noop",
+               help="Provider used when a load balancer does not name one."),
+    cfg.ListOpt("enabled_providers", default=["noop", "haproxy"],
+                help="Providers tenants may choose."),
+    cfg.IntOpt("pagination_max_limit", default=1000, min=1,
+               help="Largest page a list request returns."),
+    cfg.StrOpt("public_endpoint", default="",
+               help="Base URL put into links. Empty: derived from the request."),
+]
+
+DATABASE_OPTS = [
+    cfg.StrOpt("connection", default="",
+               help="SQLAlchemy URL. Empty: sqlite:///<state_path>/lbaas.sqlite.", secret=True),
+    cfg.IntOpt("pool_size", default=10, help="Connection pool size (server databases)."),
+]
+
+QUOTA_OPTS = [
+    cfg.IntOpt(f"default_{name}_quota", default=-1, min=-1,
+               help=f"Default {name.replace('_', ' ')} quota per project; -1 is unlimited.")
+    for name in ("load_balancer", "listener", "pool", "member", "health_monitor",
+                 "l7policy", "l7rule")
+]
+
+NOOP_OPTS = [
+    cfg.FloatOpt("completion_delay", default=0.0, min=0.0,
+                 help="Seconds the noop provider waits before marking objects ACTIVE."),
+]
+
+HOUSEKEEPING_OPTS = [
+    cfg.IntOpt("pending_timeout", default=600, min=10,
+               help="Seconds after which an object stuck in PENDING_* is reconciled."),
+    cfg.IntOpt("interval", default=10, min=1, help="Seconds between housekeeping passes."),
+]
+
+OSLO_POLICY_GROUP = "oslo_policy"
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    """Every option, grouped, for oslo-config-generator."""
+    return [
+        (None, DEFAULT_OPTS),
+        ("api", API_OPTS),
+        ("database", DATABASE_OPTS),
+        ("quotas", QUOTA_OPTS),
+        ("noop_provider", NOOP_OPTS),
+        ("housekeeping", HOUSEKEEPING_OPTS),
+    ]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    """Register every lbaas option on ``conf``."""
+    for group, opts in list_opts():
+        conf.register_opts(opts, group=group)
+
+
+def load_config(config_files: Sequence[str] = (), overrides: dict[str, dict[str, object]] | None = None
+                ) -> cfg.ConfigOpts:
+    """Build a ConfigOpts from files plus per-group overrides (``{"api": {"bind_port": 1}}``).
+
+    Group ``"DEFAULT"`` in ``overrides`` addresses the [DEFAULT] section.
+    """
+    conf = cfg.ConfigOpts()
+    register_opts(conf)
+    conf(args=[], project="lbaas", default_config_files=list(config_files),
+         default_config_dirs=[], validate_default_values=True)
+    for group, values in (overrides or {}).items():
+        for name, value in values.items():
+            conf.set_override(name, value, group=None if group == "DEFAULT" else group)
+    return conf
+
+
+def database_url(conf: cfg.ConfigOpts) -> str:
+    """The configured database URL, defaulting to SQLite under state_path."""
+    return conf.database.connection or f"sqlite:///{conf.state_path}/lbaas.sqlite"

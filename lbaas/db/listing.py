@@ -1,0 +1,161 @@
+"""Generic list queries: filters, tag filters, multi-key sort and keyset pagination.
+
+Used by every collection GET. ``ListQuery`` is built (and validated) from query parameters by
+``lbaas.api.listing``; ``run_list`` turns it into one SELECT confined to the caller's project.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.base import ExecutableOption
+
+from lbaas.db.models import Tag
+
+# Query attribute names that differ from column names.
+ALIASES = {"tenant_id": "project_id", "loadbalancer_id": "load_balancer_id"}
+
+
+class ListError(ValueError):
+    """A list parameter that cannot be honoured (-> 400)."""
+
+
+@dataclass
+class ListQuery:
+    filters: dict[str, Any] = field(default_factory=dict)
+    tags_all: list[str] = field(default_factory=list)
+    tags_any: list[str] = field(default_factory=list)
+    not_tags_all: list[str] = field(default_factory=list)
+    not_tags_any: list[str] = field(default_factory=list)
+    sort: list[tuple[str, str]] = field(default_factory=list)
+    limit: int | None = None
+    marker: str | None = None
+    page_reverse: bool = False
+    fields: list[str] | None = None
+
+
+def filterable_columns(model: type) -> dict[str, InstrumentedAttribute[Any]]:
+    """Columns a list may be filtered or sorted on (scalar columns; JSON ones excluded)."""
+    out: dict[str, InstrumentedAttribute[Any]] = {}
+    for col in model.__table__.columns:  # type: ignore[attr-defined]
+        try:
+            py = col.type.python_type
+        except NotImplementedError:
+            continue
+        if py in (str, int, bool, float, dt.datetime):
+            out[col.key] = getattr(model, col.key)
+    return out
+
+
+def coerce(column: InstrumentedAttribute[Any], raw: str) -> Any:
+    """Convert a query-string value to the column's type, or raise ListError."""
+    py = column.property.columns[0].type.python_type
+    if py is bool:
+        low = raw.lower()
+        if low in ("true", "1", "yes"):
+            return True
+        if low in ("false", "0", "no"):
+            return False
+        raise ListError(f"'{raw}' is not a boolean")
+    if py is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ListError(f"'{raw}' is not an integer") from None
+    if py is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise ListError(f"'{raw}' is not a number") from None
+    if py is dt.datetime:
+        try:
+            return dt.datetime.fromisoformat(raw)
+        except ValueError:
+            raise ListError(f"'{raw}' is not a timestamp") from None
+    return raw
+
+
+def _tag_exists(model: Any, tag: str) -> ColumnElement[bool]:
+    return exists().where(Tag.resource_id == model.id, Tag.tag == tag)
+
+
+def _tag_conditions(model: Any, q: ListQuery) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
+    conds += [_tag_exists(model, t) for t in q.tags_all]
+    if q.tags_any:
+        conds.append(or_(*[_tag_exists(model, t) for t in q.tags_any]))
+    if q.not_tags_all:
+        conds.append(~and_(*[_tag_exists(model, t) for t in q.not_tags_all]))
+    if q.not_tags_any:
+        conds.append(~or_(*[_tag_exists(model, t) for t in q.not_tags_any]))
+    return conds
+
+
+def _keyset_after(model: Any, keys: list[tuple[str, str]], marker_row: Any
+                  ) -> ColumnElement[bool]:
+    """Rows strictly after ``marker_row`` in the order given by ``keys`` (the last is 'id')."""
+    clauses = []
+    for i, (name, direction) in enumerate(keys):
+        col = getattr(model, name)
+        value = getattr(marker_row, name)
+        equal_prefix = [getattr(model, k) == getattr(marker_row, k) for k, _ in keys[:i]]
+        if value is None:
+            # NULLs sort first ascending (SQLite/our convention): nothing is "before" NULL asc.
+            step = col.is_not(None) if direction == "asc" else false()
+        else:
+            step = col > value if direction == "asc" else col < value
+            if direction == "desc":
+                step = or_(step, col.is_(None))
+        clauses.append(and_(*equal_prefix, step))
+    return or_(*clauses)
+
+
+def run_list(session: Session, model: Any, q: ListQuery, scope_project: str | None,
+             where: Sequence[ColumnElement[bool]] = (),
+             options: Sequence[ExecutableOption] = ()) -> tuple[list[Any], bool]:
+    """Objects of ``model`` matching ``q``; also whether more follow this page."""
+    conds: list[ColumnElement[bool]] = list(where)
+    if scope_project is not None:
+        conds.append(model.project_id == scope_project)
+    cols = filterable_columns(model)
+    for name, value in q.filters.items():
+        conds.append(cols[name] == value)
+    conds += _tag_conditions(model, q)
+
+    keys = [(k, d) for k, d in q.sort if k != "id"] or [("created_at", "asc")]
+    keys.append(("id", keys[-1][1] if q.sort and q.sort[-1][0] == "id" else keys[0][1]))
+    if q.page_reverse:
+        keys = [(k, "desc" if d == "asc" else "asc") for k, d in keys]
+
+    if q.marker is not None:
+        marker_q = select(model).where(model.id == q.marker)
+        if scope_project is not None:
+            marker_q = marker_q.where(model.project_id == scope_project)
+        marker_row = session.scalars(marker_q).first()
+        if marker_row is None:
+            raise ListError(f"marker {q.marker} could not be found")
+        conds.append(_keyset_after(model, keys, marker_row))
+
+    order = []
+    for name, direction in keys:
+        col = getattr(model, name)
+        order.append(col.asc().nulls_first() if direction == "asc" else col.desc().nulls_last())
+    stmt = select(model).where(*conds).order_by(*order).options(*options)
+    if q.limit is not None:
+        stmt = stmt.limit(q.limit + 1)
+    rows = list(session.scalars(stmt).unique())
+    more = q.limit is not None and len(rows) > q.limit
+    if more:
+        rows = rows[: q.limit]
+    if q.page_reverse:
+        rows.reverse()
+    return rows, more
+
+
+def count(session: Session, model: Any, *conds: ColumnElement[bool]) -> int:
+    return int(session.scalar(select(func.count()).select_from(model).where(*conds)) or 0)

@@ -1,0 +1,62 @@
+"""ASGI middleware: request id in and out (``X-Openstack-Request-Id``), access log, metrics."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lbaas.api.context import new_request_id
+from lbaas.observability.logging import bind_request_id, reset_request_id
+from lbaas.observability.metrics import ApiMetrics
+
+LOG = logging.getLogger("lbaas.api.access")
+_VALID_ID = re.compile(r"^req-[0-9a-f-]{36}$")
+
+
+class RequestObservability:
+    """Pure ASGI (cheaper than BaseHTTPMiddleware on the hot path)."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-openstack-request-id")
+        request_id = incoming if incoming and _VALID_ID.match(incoming) else new_request_id()
+        token = bind_request_id(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-openstack-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.metrics.observe(scope["method"], route, status, elapsed)
+            LOG.info("%s %s %s %.1fms", scope["method"], scope["path"], status,
+                     elapsed * 1000, extra={"status": status, "route": route})
+            reset_request_id(token)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    headers: Any = scope.get("headers") or []
+    for key, value in headers:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None

@@ -1,0 +1,54 @@
+"""The shared steps of changing an object under a load balancer: find it (404 across projects),
+take its load balancer (409 when busy), mark the object, queue the provider call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lbaas.db import models
+from lbaas.services.state import PENDING_DELETE, PENDING_UPDATE, get_scoped, take_loadbalancer
+from lbaas.services.work import Work
+
+LABELS = {models.Listener: "Listener", models.Pool: "Pool", models.Member: "Member",
+          models.HealthMonitor: "Health Monitor", models.L7Policy: "L7 Policy",
+          models.L7Rule: "L7 Rule", models.LoadBalancer: "Load Balancer"}
+OBJ_TYPES = {models.Listener: "listener", models.Pool: "pool", models.Member: "member",
+             models.HealthMonitor: "health_monitor", models.L7Policy: "l7policy",
+             models.L7Rule: "l7rule", models.LoadBalancer: "loadbalancer"}
+
+
+def lb_id_of(obj: Any) -> str:
+    """The id of the load balancer an object belongs to."""
+    if isinstance(obj, models.LoadBalancer):
+        return obj.id
+    if isinstance(obj, models.Listener | models.Pool):
+        return obj.load_balancer_id
+    if isinstance(obj, models.Member | models.HealthMonitor):
+        return obj.pool.load_balancer_id
+    if isinstance(obj, models.L7Policy):
+        return obj.listener.load_balancer_id
+    if isinstance(obj, models.L7Rule):
+        return obj.l7policy.listener.load_balancer_id
+    raise TypeError(f"not a load-balancing object: {obj!r}")
+
+
+def find(work: Work, model: type, obj_id: str) -> Any:
+    """The object visible to the caller, or 404."""
+    return get_scoped(work.session, model, obj_id, work.ctx.scope_project(), LABELS[model])
+
+
+def begin_change(work: Work, obj: Any, action: str) -> models.LoadBalancer:
+    """Take the object's load balancer and mark ``obj`` for ``action`` (update/delete)."""
+    label = LABELS[type(obj)]
+    lb = take_loadbalancer(work.session, lb_id_of(obj), None, child=f"{label} {obj.id}")
+    obj.provisioning_status = PENDING_DELETE if action == "delete" else PENDING_UPDATE
+    if action == "update":
+        obj.updated_at = models.utcnow()
+    work.notify(lb.provider, action, OBJ_TYPES[type(obj)], obj.id, lb.id)
+    return lb
+
+
+def begin_create(work: Work, lb_id: str, model: type) -> models.LoadBalancer:
+    """Take the load balancer a new object of ``model`` goes under (it must be ACTIVE)."""
+    return take_loadbalancer(work.session, lb_id, None,
+                             child=f"a new {LABELS[model]}")

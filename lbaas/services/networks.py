@@ -1,0 +1,148 @@
+"""Networks and subnets registered by an admin (no Neutron needed), and VIP address allocation.
+
+A VIP takes a Port row on its subnet; the (subnet, address) unique constraint guarantees that two
+load balancers never get the same address, even when created concurrently by several servers.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lbaas.api.errors import Conflict, InvalidInput, NotFound
+from lbaas.db import models
+
+
+def _mac_for(port_id: str) -> str:
+    digits = port_id.replace("-", "")[:10]
+    return "fa:16:3e:" + ":".join(digits[i:i + 2] for i in range(0, 6, 2))
+
+
+def validate_subnet(cidr: str, gateway_ip: str | None, pools: list[dict[str, str]] | None,
+                    gateway_given: bool) -> tuple[str, int, str | None, list[dict[str, str]]]:
+    """Normalised (cidr, ip_version, gateway, allocation pools); 400 when inconsistent."""
+    try:
+        net = ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        raise InvalidInput(f"Invalid input for cidr: '{cidr}' is not a valid CIDR.") from None
+    if net.num_addresses < 4 and net.version == 4:
+        raise InvalidInput(f"Subnet {net} is too small for a load balancer network.")
+    hosts_first = net.network_address + (1 if net.version == 4 else 1)
+    if not gateway_given:
+        gateway: ipaddress.IPv4Address | ipaddress.IPv6Address | None = hosts_first
+    elif gateway_ip is None:
+        gateway = None
+    else:
+        try:
+            gateway = ipaddress.ip_address(gateway_ip)
+        except ValueError:
+            raise InvalidInput(f"gateway_ip '{gateway_ip}' is not an IP address.") from None
+        if gateway not in net:
+            raise InvalidInput(f"gateway_ip {gateway} is not inside {net}.")
+    last = net.broadcast_address - (1 if net.version == 4 else 0)
+    result_pools: list[dict[str, str]] = []
+    if pools:
+        for pool in pools:
+            try:
+                start, end = ipaddress.ip_address(pool["start"]), ipaddress.ip_address(pool["end"])
+            except (KeyError, ValueError):
+                raise InvalidInput("allocation_pools entries need valid 'start' and 'end' "
+                                   "addresses.") from None
+            if start not in net or end not in net or start > end:  # type: ignore[operator]
+                raise InvalidInput(f"Allocation pool {start}-{end} is not a range inside {net}.")
+            result_pools.append({"start": str(start), "end": str(end)})
+    else:
+        start = hosts_first + 1 if gateway == hosts_first else hosts_first
+        result_pools.append({"start": str(start), "end": str(last)})
+    return str(net), net.version, str(gateway) if gateway else None, result_pools
+
+
+def find_subnet(session: Session, subnet_id: str) -> models.Subnet:
+    subnet = session.get(models.Subnet, subnet_id)
+    if subnet is None:
+        raise InvalidInput(f"Subnet {subnet_id} could not be found.")
+    return subnet
+
+
+def subnet_for_network(session: Session, network_id: str, version: int | None = None
+                       ) -> models.Subnet:
+    network = session.get(models.Network, network_id)
+    if network is None:
+        raise InvalidInput(f"Network {network_id} could not be found.")
+    subnets = [s for s in network.subnets if version is None or s.ip_version == version]
+    if not subnets:
+        raise InvalidInput(f"Network {network_id} has no subnet to allocate a VIP from.")
+    return sorted(subnets, key=lambda s: s.created_at)[0]
+
+
+def allocate_vip(session: Session, subnet: models.Subnet, project_id: str, lb_id: str,
+                 address: str | None) -> models.Port:
+    """Take ``address`` (checked: inside the subnet, not the gateway, free) or a free one."""
+    used = set(session.scalars(select(models.Port.ip_address)
+                               .where(models.Port.subnet_id == subnet.id)))
+    net = ipaddress.ip_network(subnet.cidr)
+    if address is not None:
+        ip = ipaddress.ip_address(address)
+        if ip not in net or ip in (net.network_address, net.broadcast_address):
+            raise InvalidInput(f"VIP address {address} is not a usable address of subnet "
+                               f"{subnet.id} ({subnet.cidr}).")
+        if address == subnet.gateway_ip:
+            raise InvalidInput(f"VIP address {address} is the gateway of subnet {subnet.id}.")
+        if str(ip) in used:
+            raise Conflict(f"IP address {address} is already allocated in subnet {subnet.id}.")
+        chosen = str(ip)
+    else:
+        chosen = _first_free(subnet, used)
+    port = models.Port(id=models.new_id(), name=f"lbaas-vip-{lb_id}", project_id=project_id,
+                       network_id=subnet.network_id, subnet_id=subnet.id, ip_address=chosen,
+                       device_id=lb_id)
+    port.mac_address = _mac_for(port.id)
+    session.add(port)
+    return port
+
+
+def _first_free(subnet: models.Subnet, used: set[str]) -> str:
+    for pool in subnet.allocation_pools:
+        start = ipaddress.ip_address(pool["start"])
+        end = ipaddress.ip_address(pool["end"])
+        size = int(end) - int(start) + 1
+        # Start at a random offset so concurrent creators rarely race for one address.
+        offset = random.randrange(size) if size > 64 else 0
+        for i in range(size):
+            ip = str(ipaddress.ip_address(int(start) + (offset + i) % size))
+            if ip not in used and ip != subnet.gateway_ip:
+                return ip
+    raise Conflict(f"No more IP addresses available on subnet {subnet.id}.")
+
+
+def network_view(net: models.Network) -> dict[str, Any]:
+    return {"id": net.id, "name": net.name, "project_id": net.project_id,
+            "tenant_id": net.project_id, "shared": net.shared,
+            "admin_state_up": net.admin_state_up, "status": "ACTIVE", "mtu": net.mtu,
+            "subnets": [s.id for s in net.subnets], "router:external": False}
+
+
+def subnet_view(sub: models.Subnet) -> dict[str, Any]:
+    return {"id": sub.id, "name": sub.name, "network_id": sub.network_id,
+            "project_id": sub.project_id, "tenant_id": sub.project_id, "cidr": sub.cidr,
+            "ip_version": sub.ip_version, "gateway_ip": sub.gateway_ip,
+            "allocation_pools": sub.allocation_pools, "enable_dhcp": False}
+
+
+def port_view(port: models.Port) -> dict[str, Any]:
+    return {"id": port.id, "name": port.name, "network_id": port.network_id,
+            "project_id": port.project_id, "tenant_id": port.project_id,
+            "fixed_ips": [{"subnet_id": port.subnet_id, "ip_address": port.ip_address}],
+            "mac_address": port.mac_address, "device_owner": port.device_owner,
+            "device_id": port.device_id, "status": "ACTIVE", "admin_state_up": True}
+
+
+def get_network(session: Session, network_id: str) -> models.Network:
+    net = session.get(models.Network, network_id)
+    if net is None:
+        raise NotFound("Network", network_id)
+    return net

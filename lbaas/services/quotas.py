@@ -1,0 +1,94 @@
+"""Per-project quotas, one row per project; NULL means "use the default", -1 unlimited.
+
+Checks run inside the creating transaction with the project's quota row locked
+(``SELECT … FOR UPDATE``; SQLite serialises writers), so concurrent creates cannot overshoot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from oslo_config import cfg
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lbaas.api.errors import QuotaExceeded
+from lbaas.db import models
+
+
+@dataclass(frozen=True)
+class QuotaResource:
+    field: str  # quota column and API attribute
+    model: type
+    label: str
+    legacy_field: str | None = None  # deprecated alias Octavia still returns
+
+
+RESOURCES = (
+    QuotaResource("load_balancer", models.LoadBalancer, "load balancer", "loadbalancer"),
+    QuotaResource("listener", models.Listener, "listener"),
+    QuotaResource("pool", models.Pool, "pool"),
+    QuotaResource("health_monitor", models.HealthMonitor, "health monitor", "healthmonitor"),
+    QuotaResource("member", models.Member, "member"),
+    QuotaResource("l7policy", models.L7Policy, "L7 policy"),
+    QuotaResource("l7rule", models.L7Rule, "L7 rule"),
+)
+BY_MODEL = {r.model: r for r in RESOURCES}
+FIELDS = tuple(r.field for r in RESOURCES)
+
+
+def defaults(conf: cfg.ConfigOpts) -> dict[str, int]:
+    return {r.field: getattr(conf.quotas, f"default_{r.field}_quota") for r in RESOURCES}
+
+
+def quota_view(row: models.Quota | None, conf: cfg.ConfigOpts, project_id: str,
+               resolve_defaults: bool = True) -> dict[str, Any]:
+    """A project's quota as the API shows it (defaults filled in when ``resolve_defaults``)."""
+    base = defaults(conf)
+    out: dict[str, Any] = {"project_id": project_id}
+    for r in RESOURCES:
+        value = getattr(row, r.field) if row is not None else None
+        if value is None and resolve_defaults:
+            value = base[r.field]
+        out[r.field] = value
+        if r.legacy_field:
+            out[r.legacy_field] = value
+    return out
+
+
+def _locked_row(session: Session, project_id: str) -> models.Quota:
+    row = session.scalars(select(models.Quota).where(models.Quota.project_id == project_id)
+                          .with_for_update()).first()
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            session.add(models.Quota(project_id=project_id))
+    except IntegrityError:
+        pass  # created concurrently
+    return session.scalars(select(models.Quota).where(models.Quota.project_id == project_id)
+                           .with_for_update()).one()
+
+
+def check(session: Session, conf: cfg.ConfigOpts, project_id: str,
+          wanted: dict[type, int]) -> None:
+    """Raise 403 when adding ``wanted`` objects (model -> count) would exceed a quota."""
+    if not any(wanted.values()):
+        return
+    row = _locked_row(session, project_id)
+    base = defaults(conf)
+    for model, extra in wanted.items():
+        if not extra:
+            continue
+        res = BY_MODEL[model]
+        limit = getattr(row, res.field)
+        limit = base[res.field] if limit is None else limit
+        if limit == -1:
+            continue
+        used = session.scalar(select(func.count()).select_from(model)
+                              .where(model.project_id == project_id)) or 0  # type: ignore[attr-defined]
+        if used + extra > limit:
+            raise QuotaExceeded(f"Quota has been met for resources: {res.label} "
+                                f"(limit {limit}, in use {used}, requested {extra}).")

@@ -1,0 +1,79 @@
+"""The provisioning state machine and its guard.
+
+Every change under a load balancer first takes the load balancer with a compare-and-set UPDATE
+(``ACTIVE -> PENDING_UPDATE``, or ``ACTIVE|ERROR -> PENDING_DELETE``). Exactly one of any number
+of concurrent requests wins on every database: PostgreSQL/MySQL re-check the WHERE clause after
+the row lock, SQLite serialises write transactions (``BEGIN IMMEDIATE``). The losers get 409.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from lbaas.api.errors import Conflict, NotFound
+from lbaas.db.models import LoadBalancer, utcnow
+
+ACTIVE = "ACTIVE"
+ERROR = "ERROR"
+DELETED = "DELETED"
+PENDING_CREATE = "PENDING_CREATE"
+PENDING_UPDATE = "PENDING_UPDATE"
+PENDING_DELETE = "PENDING_DELETE"
+PENDING = (PENDING_CREATE, PENDING_UPDATE, PENDING_DELETE)
+MUTABLE = (ACTIVE,)
+DELETABLE = (ACTIVE, ERROR)
+
+ONLINE = "ONLINE"
+OFFLINE = "OFFLINE"
+DEGRADED = "DEGRADED"
+NO_MONITOR = "NO_MONITOR"
+DRAINING = "DRAINING"
+
+
+def get_scoped(session: Session, model: type, obj_id: str, scope_project: str | None,
+               label: str) -> object:
+    """The object with ``obj_id`` visible to the caller, else 404 (also for other projects)."""
+    stmt = select(model).where(model.id == obj_id)  # type: ignore[attr-defined]
+    if scope_project is not None:
+        stmt = stmt.where(model.project_id == scope_project)  # type: ignore[attr-defined]
+    obj = session.scalars(stmt).first()
+    if obj is None:
+        raise NotFound(label, obj_id)
+    return obj
+
+
+def take_loadbalancer(session: Session, lb_id: str, scope_project: str | None,
+                      to_status: str = PENDING_UPDATE, allowed: Iterable[str] = MUTABLE,
+                      child: str | None = None) -> LoadBalancer:
+    """Atomically move the load balancer into ``to_status`` from one of ``allowed``.
+
+    Raises 404 when the caller cannot see it and 409 naming the blocking object when it is busy.
+    ``child`` names the object the caller wants to change, for the message.
+    """
+    allowed = tuple(allowed)
+    stmt = (update(LoadBalancer)
+            .where(LoadBalancer.id == lb_id, LoadBalancer.provisioning_status.in_(allowed))
+            .values(provisioning_status=to_status, status_changed_at=utcnow(),
+                    updated_at=utcnow())
+            .execution_options(synchronize_session=False))
+    if scope_project is not None:
+        stmt = stmt.where(LoadBalancer.project_id == scope_project)
+    result = session.execute(stmt)
+    lb = session.scalars(select(LoadBalancer).where(LoadBalancer.id == lb_id)
+                         .execution_options(populate_existing=True)).first()
+    if lb is None or (scope_project is not None and lb.project_id != scope_project):
+        raise NotFound("Load Balancer", lb_id)
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        what = f" so {child} cannot be changed" if child else ""
+        raise Conflict(f"Load Balancer {lb_id} is immutable and cannot be updated: its "
+                       f"provisioning_status is {lb.provisioning_status}{what}.")
+    return lb
+
+
+def require_not_pending(obj: object, label: str) -> None:
+    status = getattr(obj, "provisioning_status", None)
+    if status in PENDING:
+        raise Conflict(f"{label} {obj.id} is in {status} and cannot be changed.")  # type: ignore[attr-defined]

@@ -1,0 +1,166 @@
+"""ORM objects -> Octavia v2 wire dicts. Pure functions; the API and the CLI output rely on them.
+
+Dicts are built by hand (not through pydantic) because list responses of a thousand objects are a
+hot path; tests validate every response against the published schemas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from lbaas.db import models
+
+
+def timestamp(value: dt.datetime | None) -> str | None:
+    """Octavia's timestamp format: ISO 8601, seconds, no zone."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S") if value else None
+
+
+def _common(obj: Any) -> dict[str, Any]:
+    return {
+        "id": obj.id, "name": obj.name, "project_id": obj.project_id,
+        "tenant_id": obj.project_id, "provisioning_status": obj.provisioning_status,
+        "operating_status": obj.operating_status, "admin_state_up": obj.admin_state_up,
+        "created_at": timestamp(obj.created_at), "updated_at": timestamp(obj.updated_at),
+        "tags": obj.tags,
+    }
+
+
+def loadbalancer_view(lb: models.LoadBalancer, full: bool = False) -> dict[str, Any]:
+    """A load balancer; ``full`` embeds whole listeners and pools (single-call create)."""
+    out = _common(lb)
+    out.update({
+        "description": lb.description, "vip_address": lb.vip_address,
+        "vip_port_id": lb.vip_port_id, "vip_subnet_id": lb.vip_subnet_id,
+        "vip_network_id": lb.vip_network_id, "vip_qos_policy_id": lb.vip_qos_policy_id,
+        "additional_vips": [], "provider": lb.provider, "flavor_id": lb.flavor_id,
+        "availability_zone": lb.availability_zone, "vip_vnic_type": "normal",
+    })
+    if full:
+        out["listeners"] = [listener_view(li) for li in lb.listeners]
+        out["pools"] = [pool_view(p) for p in lb.pools]
+    else:
+        out["listeners"] = [{"id": li.id} for li in lb.listeners]
+        out["pools"] = [{"id": p.id} for p in lb.pools]
+    return out
+
+
+def listener_view(li: models.Listener) -> dict[str, Any]:
+    out = _common(li)
+    out.update({
+        "description": li.description, "protocol": li.protocol,
+        "protocol_port": li.protocol_port, "connection_limit": li.connection_limit,
+        "default_tls_container_ref": li.default_tls_container_ref,
+        "sni_container_refs": list(li.sni_container_refs or []),
+        "default_pool_id": li.default_pool_id,
+        "l7policies": [{"id": p.id} for p in li.l7policies],
+        "insert_headers": dict(li.insert_headers or {}),
+        "loadbalancers": [{"id": li.load_balancer_id}],
+        "timeout_client_data": li.timeout_client_data,
+        "timeout_member_connect": li.timeout_member_connect,
+        "timeout_member_data": li.timeout_member_data,
+        "timeout_tcp_inspect": li.timeout_tcp_inspect,
+        "client_ca_tls_container_ref": li.client_ca_tls_container_ref,
+        "client_authentication": li.client_authentication,
+        "client_crl_container_ref": li.client_crl_container_ref,
+        "allowed_cidrs": list(li.allowed_cidrs) if li.allowed_cidrs else None,
+        "tls_ciphers": li.tls_ciphers, "tls_versions": list(li.tls_versions or []) or None,
+        "alpn_protocols": list(li.alpn_protocols or []) or None,
+        "hsts_max_age": li.hsts_max_age, "hsts_include_subdomains": li.hsts_include_subdomains,
+        "hsts_preload": li.hsts_preload,
+    })
+    return out
+
+
+def pool_view(pool: models.Pool) -> dict[str, Any]:
+    listener_ids = dict.fromkeys([li.id for li in pool.default_of_listeners]
+                                 + [p.listener_id for p in pool.redirecting_policies])
+    out = _common(pool)
+    out.update({
+        "description": pool.description, "protocol": pool.protocol,
+        "lb_algorithm": pool.lb_algorithm, "session_persistence": pool.session_persistence,
+        "loadbalancers": [{"id": pool.load_balancer_id}],
+        "listeners": [{"id": i} for i in listener_ids],
+        "members": [{"id": m.id} for m in pool.members],
+        "healthmonitor_id": pool.healthmonitor.id if pool.healthmonitor else None,
+        "tls_enabled": pool.tls_enabled, "tls_container_ref": pool.tls_container_ref,
+        "ca_tls_container_ref": pool.ca_tls_container_ref,
+        "crl_container_ref": pool.crl_container_ref, "tls_ciphers": pool.tls_ciphers,
+        "tls_versions": list(pool.tls_versions or []),
+        "alpn_protocols": list(pool.alpn_protocols or []),
+    })
+    return out
+
+
+def member_view(m: models.Member) -> dict[str, Any]:
+    out = _common(m)
+    out.update({
+        "address": m.address, "protocol_port": m.protocol_port, "weight": m.weight,
+        "backup": m.backup, "subnet_id": m.subnet_id, "monitor_address": m.monitor_address,
+        "monitor_port": m.monitor_port, "vnic_type": m.vnic_type,
+    })
+    return out
+
+
+def healthmonitor_view(hm: models.HealthMonitor) -> dict[str, Any]:
+    out = _common(hm)
+    out.update({
+        "type": hm.type, "delay": hm.delay, "timeout": hm.timeout,
+        "max_retries": hm.max_retries, "max_retries_down": hm.max_retries_down,
+        "http_method": hm.http_method, "url_path": hm.url_path,
+        "expected_codes": hm.expected_codes, "http_version": hm.http_version,
+        "domain_name": hm.domain_name, "pools": [{"id": hm.pool_id}],
+    })
+    return out
+
+
+def l7policy_view(p: models.L7Policy) -> dict[str, Any]:
+    out = _common(p)
+    out.update({
+        "description": p.description, "listener_id": p.listener_id, "action": p.action,
+        "position": p.position, "redirect_pool_id": p.redirect_pool_id,
+        "redirect_url": p.redirect_url, "redirect_prefix": p.redirect_prefix,
+        "redirect_http_code": p.redirect_http_code, "rules": [{"id": r.id} for r in p.rules],
+    })
+    return out
+
+
+def l7rule_view(r: models.L7Rule) -> dict[str, Any]:
+    out = _common(r)
+    del out["name"]
+    out.update({"type": r.type, "compare_type": r.compare_type, "key": r.key,
+                "value": r.value, "invert": r.invert})
+    return out
+
+
+def _status(obj: Any, **extra: Any) -> dict[str, Any]:
+    out = {"id": obj.id, "provisioning_status": obj.provisioning_status,
+           "operating_status": obj.operating_status}
+    if hasattr(obj, "name"):
+        out["name"] = obj.name
+    out.update(extra)
+    return out
+
+
+def status_tree(lb: models.LoadBalancer) -> dict[str, Any]:
+    """The ``/status`` document: the whole tree with both statuses of every object."""
+    pools_by_id = {p.id: p for p in lb.pools}
+
+    def pool_status(pool: models.Pool) -> dict[str, Any]:
+        extra: dict[str, Any] = {"members": [
+            _status(m, address=m.address, protocol_port=m.protocol_port) for m in pool.members]}
+        if pool.healthmonitor:
+            extra["healthmonitor"] = _status(pool.healthmonitor, type=pool.healthmonitor.type)
+        return _status(pool, **extra)
+
+    listeners = []
+    for li in lb.listeners:
+        used = [li.default_pool_id] if li.default_pool_id else []
+        used += [p.redirect_pool_id for p in li.l7policies if p.redirect_pool_id]
+        pools = [pool_status(pools_by_id[i]) for i in dict.fromkeys(used) if i in pools_by_id]
+        policies = [_status(p, action=p.action, rules=[_status(r, type=r.type) for r in p.rules])
+                    for p in li.l7policies]
+        listeners.append(_status(li, pools=pools, l7policies=policies))
+    return {"statuses": {"loadbalancer": _status(lb, listeners=listeners,
+                                                 pools=[pool_status(p) for p in lb.pools])}}

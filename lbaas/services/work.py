@@ -1,0 +1,48 @@
+"""Unit of work: one write transaction, then (only after it commits) the provider calls.
+
+Commit-then-cast: a provider never hears of a change the database does not hold, so an agent never
+has to retry "not found"; a lost call is repaired by the agent's periodic sync.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from lbaas.api.context import RequestContext
+from lbaas.db.engine import write_session
+from lbaas.providers.base import Change
+from lbaas.providers.registry import ProviderRegistry
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class Work:
+    session: Session
+    ctx: RequestContext
+    changes: list[tuple[str, Change]] = field(default_factory=list)
+
+    def notify(self, provider: str, action: str, obj_type: str, obj_id: str, lb_id: str) -> None:
+        """Queue a provider call to run after commit."""
+        self.changes.append((provider, Change(action, obj_type, obj_id, lb_id)))
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session], providers: ProviderRegistry,
+                 ctx: RequestContext) -> Iterator[Work]:
+    """Run the body in a write transaction; after commit, dispatch the queued changes."""
+    with write_session(factory) as session:
+        work = Work(session, ctx)
+        yield work
+    for provider, change in work.changes:
+        try:
+            providers.get(provider).dispatch(ctx, change)
+        except Exception:
+            # The change is committed; housekeeping/agent sync will pick it up.
+            LOG.exception("provider %s failed to accept %s", provider, change,
+                          extra={"request_id": ctx.request_id})

@@ -1,0 +1,122 @@
+"""Builds an API under test: a fresh database (SQLite file or a PostgreSQL database), tokens for
+several projects and roles, and a registered network/subnet to take VIPs from."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from lbaas.api.app import build_services, create_app
+from lbaas.api.deps import AppServices
+from lbaas.config import load_config
+from lbaas.db.engine import write_session
+from lbaas.services.tokens import create_token
+
+
+@dataclass
+class Caller:
+    """An HTTP client bound to one token."""
+
+    client: TestClient
+    token: str
+    project_id: str
+    prefix: str = "/v2/lbaas"
+
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        return {"X-Auth-Token": self.token, **(extra or {})}
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.client.get(self._url(path), headers=self._headers(), **kw)
+
+    def post(self, path: str, body: Any, **kw: Any) -> Any:
+        return self.client.post(self._url(path), json=body, headers=self._headers(), **kw)
+
+    def put(self, path: str, body: Any, **kw: Any) -> Any:
+        return self.client.put(self._url(path), json=body, headers=self._headers(), **kw)
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.client.delete(self._url(path), headers=self._headers(), **kw)
+
+    def _url(self, path: str) -> str:
+        return path if path.startswith("/v2") or path.startswith("/projects") or path == "/" \
+            else f"{self.prefix}{path}"
+
+
+@dataclass
+class Api:
+    client: TestClient
+    services: AppServices
+    admin: Caller
+    member: Caller
+    other: Caller  # a member of another project
+    reader: Caller
+    subnet_id: str = ""
+    network_id: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def caller(self, project: str, *roles: str) -> Caller:
+        with write_session(self.services.sessions) as s:
+            _tok, secret = create_token(s, project, list(roles))
+        return Caller(self.client, secret, project)
+
+    def wait_active(self, caller: Caller, path: str, key: str, timeout: float = 10) -> Any:
+        """Poll ``path`` until its ``key`` object is ACTIVE (or fail with its last state)."""
+        return wait_for(lambda: caller.get(path).json()[key],
+                        lambda o: o["provisioning_status"] == "ACTIVE", timeout)
+
+    def create_lb(self, caller: Caller | None = None, wait: bool = True, **attrs: Any) -> Any:
+        caller = caller or self.member
+        body = {"vip_subnet_id": self.subnet_id, **attrs}
+        r = caller.post("/loadbalancers", {"loadbalancer": body})
+        assert r.status_code == 201, r.text
+        lb = r.json()["loadbalancer"]
+        if wait:
+            lb = self.wait_active(caller, f"/loadbalancers/{lb['id']}", "loadbalancer")
+        return lb
+
+
+def wait_for(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 10) -> Any:
+    deadline = time.monotonic() + timeout
+    value = fetch()
+    while not done(value):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not reached in {timeout}s; last value: {value}")
+        time.sleep(0.02)
+        value = fetch()
+    return value
+
+
+def build_api(state_path: str, db_url: str = "", overrides: dict[str, dict[str, Any]] | None = None
+              ) -> Api:
+    groups: dict[str, dict[str, Any]] = {"DEFAULT": {"state_path": state_path,
+                                                     "log_json": False},
+                                         "database": {"connection": db_url}}
+    for group, values in (overrides or {}).items():
+        groups.setdefault(group, {}).update(values)
+    conf = load_config(overrides=groups)
+    services = build_services(conf)
+    client = TestClient(create_app(conf, services))
+    client.__enter__()
+    with write_session(services.sessions) as s:
+        tokens = {name: create_token(s, project, roles)[1] for name, project, roles in (
+            ("admin", "admin-project", ["admin"]), ("member", "project-a", ["member"]),
+            ("other", "project-b", ["member"]), ("reader", "project-a", ["reader"]))}
+    api = Api(client, services,
+              admin=Caller(client, tokens["admin"], "admin-project"),
+              member=Caller(client, tokens["member"], "project-a"),
+              other=Caller(client, tokens["other"], "project-b"),
+              reader=Caller(client, tokens["reader"], "project-a"))
+    net = api.admin.post("/v2.0/networks", {"network": {"name": "public"}}).json()["network"]
+    sub = api.admin.post("/v2.0/subnets", {"subnet": {
+        "network_id": net["id"], "name": "public-subnet", "cidr": "10.20.0.0/16"}}).json()
+    api.network_id, api.subnet_id = net["id"], sub["subnet"]["id"]
+    return api
+
+
+def close_api(api: Api) -> None:
+    api.client.__exit__(None, None, None)
+    api.services.engine.dispose()

@@ -1,0 +1,70 @@
+"""A private PostgreSQL server for the test session: initdb in a temp dir, run as 'postgres',
+listen on a Unix socket only; one fresh database per test. Stopped at the end of the session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+_PG_BIN = Path("/usr/lib/postgresql/15/bin")
+_server: dict[str, str] = {}
+
+
+def _run_as_postgres(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["runuser", "-u", "postgres", "--", *argv], check=True,
+                          capture_output=True, text=True)
+
+
+def _start() -> str:
+    if "socket_dir" in _server:
+        return _server["socket_dir"]
+    if not (_PG_BIN / "initdb").exists():
+        pytest.skip("PostgreSQL 15 is not installed (make test installs it)")
+    base = tempfile.mkdtemp(prefix="lbaas-pg-")
+    os.chmod(base, 0o755)
+    data, sock = os.path.join(base, "data"), os.path.join(base, "sock")
+    os.makedirs(sock)
+    shutil.chown(base, "postgres", "postgres")
+    shutil.chown(sock, "postgres", "postgres")
+    _run_as_postgres(str(_PG_BIN / "initdb"), "-D", data, "-A", "trust", "-U", "postgres",
+                     "--no-sync")
+    _run_as_postgres(str(_PG_BIN / "pg_ctl"), "-D", data, "-w", "-l",
+                     os.path.join(base, "pg.log"), "-o",
+                     f"-c listen_addresses='' -c unix_socket_directories='{sock}' "
+                     "-c fsync=off -c max_connections=200", "start")
+    _server.update(base=base, data=data, socket_dir=sock)
+    return sock
+
+
+def stop_postgres() -> None:
+    if "data" not in _server:
+        return
+    try:
+        _run_as_postgres(str(_PG_BIN / "pg_ctl"), "-D", _server["data"], "-m", "fast", "-w",
+                         "stop")
+    finally:
+        shutil.rmtree(_server["base"], ignore_errors=True)
+        _server.clear()
+
+
+def postgres_url_factory(request: pytest.FixtureRequest) -> str:
+    """A URL of a new, empty database on the session's PostgreSQL server."""
+    sock = _start()
+    name = "lbaas_" + uuid.uuid4().hex[:12]
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            _run_as_postgres(str(_PG_BIN / "createdb"), "-h", sock, "-U", "postgres", name)
+            break
+        except subprocess.CalledProcessError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    return f"postgresql+psycopg://postgres@/{name}?host={sock}"
