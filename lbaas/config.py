@@ -8,8 +8,10 @@ tests and the all-in-one process can build as many independent configurations as
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from oslo_config import cfg
+from oslo_policy import opts as policy_opts
 
 DEFAULT_OPTS = [
     cfg.StrOpt("state_path", default="/var/lib/lbaas",
@@ -68,7 +70,7 @@ HOUSEKEEPING_OPTS = [
 OSLO_POLICY_GROUP = "oslo_policy"
 
 
-def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+def list_opts() -> list[tuple[str | None, list[Any]]]:
     """Every option, grouped, for oslo-config-generator."""
     return [
         (None, DEFAULT_OPTS),
@@ -84,10 +86,12 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register every lbaas option on ``conf``."""
     for group, opts in list_opts():
         conf.register_opts(opts, group=group)
+    for group, opts in policy_opts.list_opts():
+        conf.register_opts(opts, group=group)
 
 
-def load_config(config_files: Sequence[str] = (), overrides: dict[str, dict[str, object]] | None = None
-                ) -> cfg.ConfigOpts:
+def load_config(config_files: Sequence[str] = (),
+                overrides: dict[str, dict[str, object]] | None = None) -> cfg.ConfigOpts:
     """Build a ConfigOpts from files plus per-group overrides (``{"api": {"bind_port": 1}}``).
 
     Group ``"DEFAULT"`` in ``overrides`` addresses the [DEFAULT] section.

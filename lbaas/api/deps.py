@@ -32,7 +32,8 @@ class AppServices:
 
 
 def get_services(request: Request) -> AppServices:
-    return request.app.state.services  # type: ignore[no-any-return]
+    services: AppServices = request.app.state.services
+    return services
 
 
 ServicesDep = Annotated[AppServices, Depends(get_services)]

@@ -69,14 +69,14 @@ class _Common:
 
     @property
     def tags(self) -> list[str]:
-        return sorted(t.tag for t in self.tag_rows)  # type: ignore[attr-defined]
+        return sorted(t.tag for t in self.tag_rows)
 
     @tags.setter
     def tags(self, values: list[str]) -> None:
         wanted = list(dict.fromkeys(values))
         if self.id is None:
             self.id = new_id()
-        self.tag_rows = [Tag(resource_id=self.id, tag=v) for v in wanted]  # type: ignore[attr-defined]
+        self.tag_rows = [Tag(resource_id=self.id, tag=v) for v in wanted]
 
 
 class LoadBalancer(_Common, Base):
@@ -133,6 +133,9 @@ class Listener(_Common, Base):
 
     tag_rows: Mapped[list[Tag]] = _tags_relationship("Listener")
     load_balancer: Mapped[LoadBalancer] = relationship(back_populates="listeners")
+    # Declared (not only the column) so the unit of work inserts pools before listeners.
+    default_pool: Mapped[Pool | None] = relationship(foreign_keys=[default_pool_id],
+                                                     overlaps="default_of_listeners")
     l7policies: Mapped[list[L7Policy]] = relationship(
         back_populates="listener", cascade="all, delete-orphan", lazy="selectin",
         order_by="L7Policy.position")
@@ -212,6 +215,8 @@ class L7Policy(_Common, Base):
 
     tag_rows: Mapped[list[Tag]] = _tags_relationship("L7Policy")
     listener: Mapped[Listener] = relationship(back_populates="l7policies")
+    redirect_pool: Mapped[Pool | None] = relationship(foreign_keys=[redirect_pool_id],
+                                                      overlaps="redirecting_policies")
     rules: Mapped[list[L7Rule]] = relationship(
         back_populates="l7policy", cascade="all, delete-orphan", lazy="selectin",
         order_by="L7Rule.created_at")

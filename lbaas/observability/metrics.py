@@ -5,6 +5,9 @@ A private registry per application keeps several apps (tests, the all-in-one) in
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -13,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lbaas.db import models
 
-STATUS_MODELS = {"loadbalancer": models.LoadBalancer, "listener": models.Listener,
+STATUS_MODELS: dict[str, Any] = {"loadbalancer": models.LoadBalancer, "listener": models.Listener,
                  "pool": models.Pool, "member": models.Member,
                  "healthmonitor": models.HealthMonitor, "l7policy": models.L7Policy,
                  "l7rule": models.L7Rule}
@@ -46,7 +49,7 @@ class _ObjectStatusCollector(Collector):
     def describe(self) -> list[GaugeMetricFamily]:
         return []
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         gauge = GaugeMetricFamily("lbaas_objects", "Objects by type and status",
                                   labels=["type", "provisioning_status", "operating_status"])
         with self._sessions() as session:

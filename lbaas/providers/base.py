@@ -54,7 +54,8 @@ class ProviderDriver(ABC):
         self.refresh(ctx, change)
 
     def shutdown(self) -> None:
-        """Stop background work (called when the server stops)."""
+        """Stop background work (called when the server stops); nothing by default."""
+        return None
 
     # One method per object and action, as in the agent RPC; all default to refresh().
     def create_loadbalancer(self, ctx: RequestContext, change: Change) -> None:

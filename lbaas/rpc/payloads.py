@@ -16,7 +16,8 @@ class _Payload(BaseModel):
 
 class L7RulePayload(_Payload):
     id: str
-    type: str  # COOKIE FILE_TYPE HEADER HOST_NAME PATH SSL_CONN_HAS_CERT SSL_VERIFY_RESULT SSL_DN_FIELD
+    # COOKIE FILE_TYPE HEADER HOST_NAME PATH SSL_CONN_HAS_CERT SSL_VERIFY_RESULT SSL_DN_FIELD
+    type: str
     compare_type: str  # CONTAINS ENDS_WITH EQUAL_TO REGEX STARTS_WITH
     key: str | None = None
     value: str

@@ -9,12 +9,14 @@ from lbaas.db import models
 from lbaas.services.state import PENDING_DELETE, PENDING_UPDATE, get_scoped, take_loadbalancer
 from lbaas.services.work import Work
 
-LABELS = {models.Listener: "Listener", models.Pool: "Pool", models.Member: "Member",
-          models.HealthMonitor: "Health Monitor", models.L7Policy: "L7 Policy",
-          models.L7Rule: "L7 Rule", models.LoadBalancer: "Load Balancer"}
-OBJ_TYPES = {models.Listener: "listener", models.Pool: "pool", models.Member: "member",
-             models.HealthMonitor: "health_monitor", models.L7Policy: "l7policy",
-             models.L7Rule: "l7rule", models.LoadBalancer: "loadbalancer"}
+LABELS: dict[type, str] = {
+    models.Listener: "Listener", models.Pool: "Pool", models.Member: "Member",
+    models.HealthMonitor: "Health Monitor", models.L7Policy: "L7 Policy",
+    models.L7Rule: "L7 Rule", models.LoadBalancer: "Load Balancer"}
+OBJ_TYPES: dict[type, str] = {
+    models.Listener: "listener", models.Pool: "pool", models.Member: "member",
+    models.HealthMonitor: "health_monitor", models.L7Policy: "l7policy",
+    models.L7Rule: "l7rule", models.LoadBalancer: "loadbalancer"}
 
 
 def lb_id_of(obj: Any) -> str:

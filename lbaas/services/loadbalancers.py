@@ -70,8 +70,9 @@ def _resolve_vip(session: Session, data: LoadBalancerCreate, project_id: str, lb
 
 
 def _graph_counts(data: LoadBalancerCreate) -> dict[type, int]:
-    counts = {models.Listener: len(data.listeners), models.Pool: 0, models.Member: 0,
-              models.HealthMonitor: 0, models.L7Policy: 0, models.L7Rule: 0}
+    counts: dict[type, int] = {
+        models.Listener: len(data.listeners), models.Pool: 0, models.Member: 0,
+        models.HealthMonitor: 0, models.L7Policy: 0, models.L7Rule: 0}
 
     def add_pool(pool: PoolGraph) -> None:
         counts[models.Pool] += 1

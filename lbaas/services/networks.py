@@ -31,7 +31,7 @@ def validate_subnet(cidr: str, gateway_ip: str | None, pools: list[dict[str, str
         raise InvalidInput(f"Invalid input for cidr: '{cidr}' is not a valid CIDR.") from None
     if net.num_addresses < 4 and net.version == 4:
         raise InvalidInput(f"Subnet {net} is too small for a load balancer network.")
-    hosts_first = net.network_address + (1 if net.version == 4 else 1)
+    hosts_first = net.network_address + 1
     if not gateway_given:
         gateway: ipaddress.IPv4Address | ipaddress.IPv6Address | None = hosts_first
     elif gateway_ip is None:

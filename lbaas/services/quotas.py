@@ -21,7 +21,7 @@ from lbaas.db import models
 @dataclass(frozen=True)
 class QuotaResource:
     field: str  # quota column and API attribute
-    model: type
+    model: Any
     label: str
     legacy_field: str | None = None  # deprecated alias Octavia still returns
 
@@ -73,7 +73,7 @@ def _locked_row(session: Session, project_id: str) -> models.Quota:
 
 
 def check(session: Session, conf: cfg.ConfigOpts, project_id: str,
-          wanted: dict[type, int]) -> None:
+          wanted: dict[Any, int]) -> None:
     """Raise 403 when adding ``wanted`` objects (model -> count) would exceed a quota."""
     if not any(wanted.values()):
         return
@@ -88,7 +88,7 @@ def check(session: Session, conf: cfg.ConfigOpts, project_id: str,
         if limit == -1:
             continue
         used = session.scalar(select(func.count()).select_from(model)
-                              .where(model.project_id == project_id)) or 0  # type: ignore[attr-defined]
+                              .where(model.project_id == project_id)) or 0
         if used + extra > limit:
             raise QuotaExceeded(f"Quota has been met for resources: {res.label} "
                                 f"(limit {limit}, in use {used}, requested {extra}).")

@@ -9,6 +9,7 @@ the row lock, SQLite serialises write transactions (``BEGIN IMMEDIATE``). The lo
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -33,12 +34,12 @@ NO_MONITOR = "NO_MONITOR"
 DRAINING = "DRAINING"
 
 
-def get_scoped(session: Session, model: type, obj_id: str, scope_project: str | None,
-               label: str) -> object:
+def get_scoped(session: Session, model: Any, obj_id: str, scope_project: str | None,
+               label: str) -> Any:
     """The object with ``obj_id`` visible to the caller, else 404 (also for other projects)."""
-    stmt = select(model).where(model.id == obj_id)  # type: ignore[attr-defined]
+    stmt = select(model).where(model.id == obj_id)
     if scope_project is not None:
-        stmt = stmt.where(model.project_id == scope_project)  # type: ignore[attr-defined]
+        stmt = stmt.where(model.project_id == scope_project)
     obj = session.scalars(stmt).first()
     if obj is None:
         raise NotFound(label, obj_id)
@@ -76,4 +77,4 @@ def take_loadbalancer(session: Session, lb_id: str, scope_project: str | None,
 def require_not_pending(obj: object, label: str) -> None:
     status = getattr(obj, "provisioning_status", None)
     if status in PENDING:
-        raise Conflict(f"{label} {obj.id} is in {status} and cannot be changed.")  # type: ignore[attr-defined]
+        raise Conflict(f"{label} {getattr(obj, 'id', '')} is in {status} and cannot be changed.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from typing import Any
 
 from lbaas.api.errors import Conflict, InvalidInput
 
@@ -44,11 +45,11 @@ def check_listener_pool(listener_protocol: str, pool_protocol: str, pool_id: str
 def check_listener_fields(protocol: str, values: dict[str, object], vip_address: str | None
                           ) -> None:
     """Per-protocol rules of a listener's attributes."""
-    headers = values.get("insert_headers") or {}
+    headers: dict[str, Any] = dict(values.get("insert_headers") or {})  # type: ignore[call-overload]
     if headers and protocol not in HEADER_LISTENER_PROTOCOLS:
         raise InvalidInput(f"insert_headers are not supported on {protocol} listeners; they "
                            "need HTTP or TERMINATED_HTTPS.")
-    ssl_headers = [h for h in headers if str(h).startswith("X-SSL-")]  # type: ignore[union-attr]
+    ssl_headers = [h for h in headers if str(h).startswith("X-SSL-")]
     if ssl_headers and protocol != "TERMINATED_HTTPS":
         raise InvalidInput(f"{', '.join(ssl_headers)} can only be inserted by TERMINATED_HTTPS "
                            "listeners.")
@@ -62,10 +63,10 @@ def check_listener_fields(protocol: str, values: dict[str, object], vip_address:
                                f"listeners, not on {protocol}.")
     if protocol in UDP_LIKE and values.get("timeout_tcp_inspect"):
         raise InvalidInput(f"timeout_tcp_inspect does not apply to {protocol} listeners.")
-    cidrs = values.get("allowed_cidrs") or []
+    cidrs: list[Any] = list(values.get("allowed_cidrs") or [])  # type: ignore[call-overload]
     if cidrs and vip_address:
         version = ipaddress.ip_address(vip_address).version
-        for cidr in cidrs:  # type: ignore[union-attr]
+        for cidr in cidrs:
             if ipaddress.ip_network(str(cidr)).version != version:
                 raise InvalidInput(f"allowed_cidrs entry {cidr} is not of the VIP's IP version "
                                    f"(IPv{version}).")

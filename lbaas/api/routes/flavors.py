@@ -91,7 +91,7 @@ def _profile(session: Any, profile_id: str) -> models.FlavorProfile:
     profile = session.get(models.FlavorProfile, profile_id)
     if profile is None:
         raise NotFound("Flavor profile", profile_id)
-    return profile  # type: ignore[no-any-return]
+    return profile
 
 
 @router.get("/flavorprofiles/{profile_id}", response_model=FlavorProfileEnvelope)
@@ -158,7 +158,7 @@ def _flavor(session: Any, flavor_id: str) -> models.Flavor:
     flavor = session.get(models.Flavor, flavor_id)
     if flavor is None:
         raise NotFound("Flavor", flavor_id)
-    return flavor  # type: ignore[no-any-return]
+    return flavor
 
 
 @router.get("/flavors/{flavor_id}", response_model=FlavorEnvelope)

@@ -45,7 +45,7 @@ def show_healthmonitor(hm_id: str, services: ServicesDep, ctx: ContextDep) -> JS
     with read_session(services.sessions) as session:
         obj = get_scoped(session, models.HealthMonitor, hm_id, ctx.scope_project(),
                          "Health Monitor")
-        return ok({"healthmonitor": views.healthmonitor_view(obj)})  # type: ignore[arg-type]
+        return ok({"healthmonitor": views.healthmonitor_view(obj)})
 
 
 @router.put("/healthmonitors/{hm_id}", status_code=202, response_model=HealthMonitorEnvelope)

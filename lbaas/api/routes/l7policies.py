@@ -51,7 +51,7 @@ def show_l7policy(policy_id: str, services: ServicesDep, ctx: ContextDep) -> JSO
     services.policy.authorize(ctx, "l7policy", "get_one")
     with read_session(services.sessions) as session:
         obj = get_scoped(session, models.L7Policy, policy_id, ctx.scope_project(), "L7 Policy")
-        return ok({"l7policy": views.l7policy_view(obj)})  # type: ignore[arg-type]
+        return ok({"l7policy": views.l7policy_view(obj)})
 
 
 @router.put("/l7policies/{policy_id}", status_code=202, response_model=L7PolicyEnvelope)
@@ -96,9 +96,9 @@ def show_l7rule(policy_id: str, rule_id: str, services: ServicesDep,
     services.policy.authorize(ctx, "l7rule", "get_one")
     with read_session(services.sessions) as session:
         rule = get_scoped(session, models.L7Rule, rule_id, ctx.scope_project(), "L7 Rule")
-        if rule.l7policy_id != policy_id:  # type: ignore[attr-defined]
+        if rule.l7policy_id != policy_id:
             raise NotFound("L7 Rule", rule_id)
-        return ok({"rule": views.l7rule_view(rule)})  # type: ignore[arg-type]
+        return ok({"rule": views.l7rule_view(rule)})
 
 
 @router.put("/l7policies/{policy_id}/rules/{rule_id}", status_code=202,

@@ -45,7 +45,7 @@ def show_listener(listener_id: str, services: ServicesDep, ctx: ContextDep) -> J
     services.policy.authorize(ctx, "listener", "get_one")
     with read_session(services.sessions) as session:
         obj = get_scoped(session, models.Listener, listener_id, ctx.scope_project(), "Listener")
-        return ok({"listener": views.listener_view(obj)})  # type: ignore[arg-type]
+        return ok({"listener": views.listener_view(obj)})
 
 
 @router.put("/listeners/{listener_id}", status_code=202, response_model=ListenerEnvelope)

@@ -52,7 +52,7 @@ def show_loadbalancer(lb_id: str, services: ServicesDep, ctx: ContextDep) -> JSO
     with read_session(services.sessions) as session:
         lb = get_scoped(session, models.LoadBalancer, lb_id, ctx.scope_project(),
                         "Load Balancer")
-        return ok({"loadbalancer": views.loadbalancer_view(lb)})  # type: ignore[arg-type]
+        return ok({"loadbalancer": views.loadbalancer_view(lb)})
 
 
 @router.put("/loadbalancers/{lb_id}", status_code=202, response_model=LoadBalancerEnvelope)
@@ -81,7 +81,7 @@ def loadbalancer_status(lb_id: str, services: ServicesDep, ctx: ContextDep) -> J
     with read_session(services.sessions) as session:
         lb = get_scoped(session, models.LoadBalancer, lb_id, ctx.scope_project(),
                         "Load Balancer")
-        return ok(views.status_tree(lb))  # type: ignore[arg-type]
+        return ok(views.status_tree(lb))
 
 
 @router.get("/loadbalancers/{lb_id}/stats", response_model=StatsEnvelope)

@@ -63,10 +63,10 @@ def show_member(pool_id: str, member_id: str, services: ServicesDep,
     with read_session(services.sessions) as session:
         pool = get_scoped(session, models.Pool, pool_id, ctx.scope_project(), "Pool")
         member = get_scoped(session, models.Member, member_id, ctx.scope_project(), "Member")
-        if member.pool_id != pool.id:  # type: ignore[attr-defined]
+        if member.pool_id != pool.id:
 
             raise NotFound("Member", member_id)
-        return ok({"member": views.member_view(member)})  # type: ignore[arg-type]
+        return ok({"member": views.member_view(member)})
 
 
 @router.put("/pools/{pool_id}/members/{member_id}", status_code=202,

@@ -41,9 +41,9 @@ def _filter(request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any
     params = request.query_params
     for key in {k for k in params if k != "fields"}:
         wanted = set(params.getlist(key))
-        items = [i for i in items if key in i and str(i[key]) in wanted
-                 or str(i.get(key)).lower() in {w.lower() for w in wanted}
-                 and isinstance(i.get(key), bool)]
+        items = [i for i in items if (key in i and str(i[key]) in wanted)
+                 or (str(i.get(key)).lower() in {w.lower() for w in wanted}
+                 and isinstance(i.get(key), bool))]
     fields = [f for raw in params.getlist("fields") for f in raw.split(",") if f]
     if fields:
         items = [{k: v for k, v in i.items() if k in fields} for i in items]

@@ -42,7 +42,7 @@ def show_pool(pool_id: str, services: ServicesDep, ctx: ContextDep) -> JSONBody:
     services.policy.authorize(ctx, "pool", "get_one")
     with read_session(services.sessions) as session:
         obj = get_scoped(session, models.Pool, pool_id, ctx.scope_project(), "Pool")
-        return ok({"pool": views.pool_view(obj)})  # type: ignore[arg-type]
+        return ok({"pool": views.pool_view(obj)})
 
 
 @router.put("/pools/{pool_id}", status_code=202, response_model=PoolEnvelope)

@@ -33,14 +33,14 @@ EXPECTED_CODES = re.compile(r"^(\d{3}(,\d{3})*|\d{3}-\d{3})$")
 DOMAIN_NAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)"
                          r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
 
-Delay = Field(ge=0, le=2147483647)
+MAX_SECONDS = 2147483647
 
 
 class _HMFields(RequestModel):
     name: Name | None = None
     admin_state_up: bool | None = None
-    delay: int | None = Delay
-    timeout: int | None = Delay
+    delay: int | None = Field(default=None, ge=0, le=MAX_SECONDS)
+    timeout: int | None = Field(default=None, ge=0, le=MAX_SECONDS)
     max_retries: int | None = Field(default=None, ge=1, le=10)
     max_retries_down: int | None = Field(default=None, ge=1, le=10)
     http_method: HttpMethod | None = None
@@ -73,8 +73,8 @@ class HealthMonitorGraph(_HMFields, ProjectOwned):
     """A health monitor inside a pool of a single-call create (no pool_id)."""
 
     type: HMType
-    delay: int = Delay
-    timeout: int = Delay
+    delay: int = Field(ge=0, le=MAX_SECONDS)
+    timeout: int = Field(ge=0, le=MAX_SECONDS)
     max_retries: int = Field(ge=1, le=10)
 
     @model_validator(mode="after")

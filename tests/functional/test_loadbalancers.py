@@ -1,0 +1,172 @@
+"""Load balancer lifecycle through the API, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.functional.harness import Api, wait_for
+
+
+def test_create_allocates_vip_from_subnet(api: Api) -> None:
+    lb = api.create_lb(name="web", description="front", tags=["a", "b"])
+    assert lb["vip_subnet_id"] == api.subnet_id
+    assert lb["vip_network_id"] == api.network_id
+    assert lb["vip_address"].startswith("10.20.")
+    assert lb["vip_port_id"]
+    assert lb["provider"] == "noop"
+    assert lb["tags"] == ["a", "b"]
+    assert lb["project_id"] == lb["tenant_id"] == "project-a"
+    assert lb["operating_status"] == "ONLINE"
+    ports = api.member.get("/v2.0/ports").json()["ports"]
+    assert [p["fixed_ips"][0]["ip_address"] for p in ports] == [lb["vip_address"]]
+
+
+def test_create_returns_pending_create_then_active(api: Api) -> None:
+    r = api.member.post("/loadbalancers", {"loadbalancer": {"vip_subnet_id": api.subnet_id}})
+    assert r.status_code == 201
+    assert r.json()["loadbalancer"]["provisioning_status"] == "PENDING_CREATE"
+    lb = api.wait_active(api.member, f"/loadbalancers/{r.json()['loadbalancer']['id']}",
+                         "loadbalancer")
+    assert lb["provisioning_status"] == "ACTIVE"
+
+
+def test_create_with_requested_vip_address(api: Api) -> None:
+    lb = api.create_lb(vip_address="10.20.3.4")
+    assert lb["vip_address"] == "10.20.3.4"
+    r = api.member.post("/loadbalancers", {"loadbalancer": {"vip_subnet_id": api.subnet_id,
+                                                            "vip_address": "10.20.3.4"}})
+    assert r.status_code == 409
+    assert "already allocated" in r.json()["faultstring"]
+
+
+def test_create_with_vip_outside_subnet_is_400(api: Api) -> None:
+    r = api.member.post("/loadbalancers", {"loadbalancer": {"vip_subnet_id": api.subnet_id,
+                                                            "vip_address": "192.168.1.1"}})
+    assert r.status_code == 400
+    assert "not a usable address" in r.json()["faultstring"]
+
+
+def test_create_by_network_id(api: Api) -> None:
+    lb = api.create_lb(vip_subnet_id=None, vip_network_id=api.network_id)
+    assert lb["vip_subnet_id"] == api.subnet_id
+
+
+def test_create_with_unknown_subnet_is_400(api: Api) -> None:
+    r = api.member.post("/loadbalancers",
+                        {"loadbalancer": {"vip_subnet_id": str(uuid.uuid4())}})
+    assert r.status_code == 400
+    body = r.json()
+    assert set(body) == {"faultcode", "faultstring", "debuginfo"}
+    assert "could not be found" in body["faultstring"]
+
+
+def test_create_without_vip_is_400_naming_the_fields(api: Api) -> None:
+    r = api.member.post("/loadbalancers", {"loadbalancer": {"name": "x"}})
+    assert r.status_code == 400
+    assert "vip_subnet_id" in r.json()["faultstring"]
+
+
+def test_unknown_attribute_is_400(api: Api) -> None:
+    r = api.member.post("/loadbalancers", {"loadbalancer": {"vip_subnet_id": api.subnet_id,
+                                                            "colour": "red"}})
+    assert r.status_code == 400
+    assert "colour" in r.json()["faultstring"]
+
+
+def test_name_longer_than_255_is_400(api: Api) -> None:
+    r = api.member.post("/loadbalancers", {"loadbalancer": {"vip_subnet_id": api.subnet_id,
+                                                            "name": "x" * 256}})
+    assert r.status_code == 400
+    assert "name" in r.json()["faultstring"]
+
+
+def test_malformed_json_is_400(api: Api) -> None:
+    r = api.client.post("/v2/lbaas/loadbalancers", content=b"{not json",
+                        headers={"X-Auth-Token": api.member.token,
+                                 "Content-Type": "application/json"})
+    assert r.status_code == 400
+    assert r.json()["faultcode"] == "Client"
+
+
+def test_unknown_and_malformed_ids_are_404(api: Api) -> None:
+    for lb_id in (str(uuid.uuid4()), "not-a-uuid", "%27%3B--"):
+        r = api.member.get(f"/loadbalancers/{lb_id}")
+        assert r.status_code == 404, lb_id
+        assert "could not be found" in r.json()["faultstring"]
+
+
+def test_update_sets_pending_update_then_active(api: Api) -> None:
+    lb = api.create_lb()
+    r = api.member.put(f"/loadbalancers/{lb['id']}", {"loadbalancer": {"name": "renamed",
+                                                                       "tags": ["t"]}})
+    assert r.status_code == 202
+    assert r.json()["loadbalancer"]["provisioning_status"] == "PENDING_UPDATE"
+    lb = api.wait_active(api.member, f"/loadbalancers/{lb['id']}", "loadbalancer")
+    assert lb["name"] == "renamed" and lb["tags"] == ["t"]
+    assert lb["updated_at"] is not None
+
+
+def test_admin_state_down_makes_operating_status_offline(api: Api) -> None:
+    lb = api.create_lb()
+    api.member.put(f"/loadbalancers/{lb['id']}", {"loadbalancer": {"admin_state_up": False}})
+    lb = api.wait_active(api.member, f"/loadbalancers/{lb['id']}", "loadbalancer")
+    assert lb["operating_status"] == "OFFLINE"
+
+
+def test_delete_with_children_needs_cascade(api: Api) -> None:
+    lb = api.create_lb()
+    r = api.member.post("/listeners", {"listener": {"loadbalancer_id": lb["id"],
+                                                    "protocol": "HTTP", "protocol_port": 80}})
+    assert r.status_code == 201, r.text
+    api.wait_active(api.member, f"/loadbalancers/{lb['id']}", "loadbalancer")
+    r = api.member.delete(f"/loadbalancers/{lb['id']}")
+    assert r.status_code == 400
+    assert "cascade" in r.json()["faultstring"]
+    r = api.member.delete(f"/loadbalancers/{lb['id']}?cascade=True")
+    assert r.status_code == 204
+    wait_for(lambda: api.member.get(f"/loadbalancers/{lb['id']}").status_code,
+             lambda code: code == 404)
+    assert api.member.get("/listeners").json()["listeners"] == []
+    assert api.member.get("/v2.0/ports").json()["ports"] == []
+
+
+def test_deleted_vip_address_can_be_reused(api: Api) -> None:
+    lb = api.create_lb(vip_address="10.20.9.9")
+    api.member.delete(f"/loadbalancers/{lb['id']}")
+    wait_for(lambda: api.member.get(f"/loadbalancers/{lb['id']}").status_code,
+             lambda code: code == 404)
+    assert api.create_lb(vip_address="10.20.9.9")["vip_address"] == "10.20.9.9"
+
+
+def test_status_tree_and_stats(api: Api) -> None:
+    body = {"vip_subnet_id": api.subnet_id, "listeners": [{
+        "protocol": "HTTP", "protocol_port": 80, "default_pool": {
+            "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+            "members": [{"address": "10.20.1.1", "protocol_port": 8080}],
+            "healthmonitor": {"type": "HTTP", "delay": 5, "timeout": 3, "max_retries": 3}}}]}
+    r = api.member.post("/loadbalancers", {"loadbalancer": body})
+    assert r.status_code == 201, r.text
+    lb_id = r.json()["loadbalancer"]["id"]
+    api.wait_active(api.member, f"/loadbalancers/{lb_id}", "loadbalancer")
+    tree = api.member.get(f"/loadbalancers/{lb_id}/status").json()["statuses"]["loadbalancer"]
+    assert tree["provisioning_status"] == "ACTIVE"
+    pool = tree["listeners"][0]["pools"][0]
+    assert pool["members"][0]["operating_status"] == "ONLINE"
+    assert pool["healthmonitor"]["type"] == "HTTP"
+    stats = api.member.get(f"/loadbalancers/{lb_id}/stats").json()["stats"]
+    assert stats == {"bytes_in": 0, "bytes_out": 0, "active_connections": 0,
+                     "total_connections": 0, "request_errors": 0}
+
+
+def test_both_prefixes_serve_the_same_objects(api: Api) -> None:
+    lb = api.create_lb()
+    a = api.member.get(f"/v2/lbaas/loadbalancers/{lb['id']}").json()
+    b = api.member.get(f"/v2.0/lbaas/loadbalancers/{lb['id']}").json()
+    assert a == b
+
+
+def test_failover_is_admin_only(api: Api) -> None:
+    lb = api.create_lb()
+    assert api.member.put(f"/loadbalancers/{lb['id']}/failover", {}).status_code == 403
+    assert api.admin.put(f"/loadbalancers/{lb['id']}/failover", {}).status_code == 202
+    api.wait_active(api.admin, f"/loadbalancers/{lb['id']}", "loadbalancer")
