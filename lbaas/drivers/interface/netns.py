@@ -1,0 +1,197 @@
+"""The interface driver: put a load balancer's VIP into its own network namespace.
+
+The agent calls :func:`plug_vip` before starting haproxy for a load balancer, :func:`unplug_vip`
+after stopping it, :func:`list_lb_namespaces` to find orphans in ``sync_state`` and
+:func:`raise_neighbour_table_limits` once at start. Every call is idempotent: it reads what exists,
+adds what is missing and removes what is stale (STYLE.md point 11), so a repeated or interrupted
+plug converges.
+
+Layout for load balancer ``<lb_id>``::
+
+    root namespace                          namespace qlbaas-<lb_id>
+    bridge <bridge> ── tap<11 chars of id> ═══ eth0  <vip>/<prefixlen>, default via <gateway>
+                                                lo   up
+                                                net.ipv4.ip_nonlocal_bind=1 (and ipv6)
+
+Call from a worker thread, not from a thread running an asyncio loop (pyroute2's synchronous API
+runs its own loop).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+import socket
+
+from lbaas.drivers.interface import links
+from lbaas.drivers.interface.garp import send_gratuitous_arp
+from lbaas.drivers.interface.namespaces import (
+    delete_namespace,
+    ensure_namespace,
+    iproute,
+    list_namespaces,
+    nsenter_argv,
+    read_sysctl,
+    write_sysctl,
+)
+
+LOG = logging.getLogger(__name__)
+
+NS_PREFIX = "qlbaas-"
+"""Namespace of load balancer X: ``qlbaas-X`` (the neutron-lbaas name, so operators know it)."""
+OUTER_PREFIX = "tap"
+VIP_IFNAME = "eth0"
+"""Name of the VIP interface inside every load balancer namespace."""
+IFNAMSIZ = 15
+
+_LB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_MAC = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
+
+NEIGH_GC_THRESH = {"gc_thresh1": 1024, "gc_thresh2": 4096, "gc_thresh3": 8192}
+"""Neighbour-table limits for hosts running hundreds of namespaces (defaults: 128/512/1024)."""
+
+NAMESPACE_SYSCTLS = {"net.ipv4.ip_nonlocal_bind": 1, "net.ipv6.ip_nonlocal_bind": 1}
+"""Let haproxy bind the VIP before it is configured (keepalived BACKUP) and at reload."""
+
+
+class InterfaceError(Exception):
+    """The interface driver cannot do what was asked (a permanent error for the caller)."""
+
+
+class BridgeNotFound(InterfaceError):
+    """The Linux bridge named for the VIP's network does not exist on this host."""
+
+
+def _check_lb_id(lb_id: str) -> str:
+    if not _LB_ID.match(lb_id):
+        raise ValueError(f"invalid load balancer id {lb_id!r}")
+    return lb_id
+
+
+def namespace_name(lb_id: str) -> str:
+    """``qlbaas-<lb_id>``."""
+    return NS_PREFIX + _check_lb_id(lb_id)
+
+
+def outer_ifname(lb_id: str) -> str:
+    """Root-namespace end of the VIP veth: ``tap`` + first 11 characters of the id without dashes.
+
+    Unique as long as ids differ in their first 11 hex digits (UUIDs: 44 bits).
+    """
+    compact = _check_lb_id(lb_id).replace("-", "")
+    return (OUTER_PREFIX + compact)[:IFNAMSIZ]
+
+
+def netns_exec_argv(lb_id: str) -> list[str]:
+    """Command prefix that runs a program (haproxy) inside the load balancer's namespace.
+
+    ``nsenter --net=/var/run/netns/qlbaas-<id> --``: changes only the network namespace (see
+    :func:`lbaas.drivers.interface.namespaces.nsenter_argv` for why not ``ip netns exec``).
+    """
+    return nsenter_argv(namespace_name(lb_id))
+
+
+def list_lb_namespaces() -> list[str]:
+    """Ids of the load balancers whose ``qlbaas-`` namespace exists on this host."""
+    return [name[len(NS_PREFIX) :] for name in list_namespaces() if name.startswith(NS_PREFIX)]
+
+
+def plug_vip(
+    lb_id: str,
+    bridge: str,
+    vip_address: str,
+    prefixlen: int,
+    gateway: str | None,
+    mac: str | None = None,
+) -> None:
+    """Make namespace ``qlbaas-<lb_id>`` hold ``vip_address/prefixlen`` on a veth into ``bridge``.
+
+    Ensures: the namespace, ``lo`` up, the ip_nonlocal_bind sysctls, veth ``tap…`` in ``bridge``
+    and up (MTU of the bridge), ``eth0`` inside, up, with ``mac`` if given and with the VIP as its
+    only address, the default route via ``gateway`` (none if None). Then sends a gratuitous ARP
+    for an IPv4 VIP; failing to send it is logged, not raised.
+
+    Raises BridgeNotFound if ``bridge`` does not exist, InterfaceError if it is not a Linux
+    bridge, ValueError on malformed arguments, pyroute2's NetlinkError if the kernel refuses.
+    """
+    vip = ipaddress.ip_interface(f"{vip_address}/{prefixlen}")
+    if mac is not None and not _MAC.match(mac):
+        raise ValueError(f"invalid MAC address {mac!r}")
+    gw = ipaddress.ip_address(gateway) if gateway else None
+    if gw is not None and gw.version != vip.version:
+        raise ValueError(f"gateway {gateway} is not of the VIP's address family")
+    family = socket.AF_INET if vip.version == 4 else socket.AF_INET6
+    name = namespace_name(lb_id)
+    outer = outer_ifname(lb_id)
+
+    with iproute() as root:
+        bridge_link = links.get_link(root, bridge)
+        if bridge_link is None:
+            raise BridgeNotFound(f"bridge {bridge} does not exist")
+        if links.link_kind(bridge_link) != "bridge":
+            raise InterfaceError(f"{bridge} is not a Linux bridge")
+        if ensure_namespace(name):
+            LOG.info("created namespace %s", name)
+        _set_namespace_sysctls(name)
+        with iproute(name) as inner:
+            lo = inner.link_lookup(ifname="lo")
+            if lo:
+                links.ensure_link(inner, lo[0])
+            outer_index, inner_index = links.ensure_veth_pair(root, inner, outer, VIP_IFNAME, name)
+            mtu = bridge_link.get_attr("IFLA_MTU")
+            links.ensure_link(root, outer_index, master=bridge_link["index"], mtu=mtu)
+            links.ensure_link(inner, inner_index, mtu=mtu, address=mac)
+            links.ensure_addresses(inner, inner_index, [vip])
+            links.ensure_default_route(inner, inner_index, family, str(gw) if gw else None)
+            other = socket.AF_INET6 if family == socket.AF_INET else socket.AF_INET
+            links.ensure_default_route(inner, inner_index, other, None)
+            inner_mac = str(inner.link("get", index=inner_index)[0].get_attr("IFLA_ADDRESS"))
+            if not links.wait_operstate_up(inner, inner_index):
+                LOG.warning("%s in %s is not operationally up yet", VIP_IFNAME, name)
+    if vip.version == 4:
+        try:
+            send_gratuitous_arp(name, VIP_IFNAME, inner_mac, str(vip.ip))
+        except OSError as exc:
+            LOG.warning("gratuitous ARP for %s in %s failed: %s", vip.ip, name, exc)
+
+
+def _set_namespace_sysctls(name: str) -> None:
+    for key, value in NAMESPACE_SYSCTLS.items():
+        try:
+            write_sysctl(key, value, namespace=name)
+        except FileNotFoundError:
+            if not key.startswith("net.ipv6."):
+                raise
+            LOG.debug("no %s: IPv6 is disabled on this host", key)
+
+
+def unplug_vip(lb_id: str) -> None:
+    """Delete the VIP veth and the namespace of ``lb_id``; a no-op for whatever is already gone.
+
+    Stop the load balancer's processes first: a process still inside keeps the (then nameless)
+    namespace alive.
+    """
+    name = namespace_name(lb_id)
+    with iproute() as root:
+        if links.delete_link(root, outer_ifname(lb_id)):
+            LOG.info("deleted veth %s", outer_ifname(lb_id))
+    if delete_namespace(name):
+        LOG.info("deleted namespace %s", name)
+
+
+def raise_neighbour_table_limits(limits: dict[str, int] | None = None) -> None:
+    """Raise the root namespace's IPv4 and IPv6 neighbour-table gc thresholds (never lower them).
+
+    The neighbour table is shared by every namespace; with a few hundred load balancers the
+    default gc_thresh3=1024 overflows and ARP resolution fails. Call once at agent start.
+    """
+    for family in ("ipv4", "ipv6"):
+        for name, wanted in sorted((limits or NEIGH_GC_THRESH).items(), reverse=True):
+            key = f"net.{family}.neigh.default.{name}"
+            try:
+                if int(read_sysctl(key)) < wanted:
+                    write_sysctl(key, wanted)
+                    LOG.info("set %s=%d", key, wanted)
+            except OSError as exc:
+                LOG.warning("cannot raise %s: %s", key, exc)
