@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from oslo_config import cfg
+from oslo_messaging import opts as messaging_opts
 from oslo_policy import opts as policy_opts
 
 DEFAULT_OPTS = [
@@ -18,10 +19,6 @@ DEFAULT_OPTS = [
                help="Directory for the SQLite database, haproxy state and generated configs."),
     cfg.StrOpt("host", default="",
                help="Name of this node (agents report under it). Empty: the machine's hostname."),
-    cfg.StrOpt("transport_url", default="fake:/",
-               help="oslo.messaging transport. 'fake:/' is the in-process transport of the "
-                    "all-in-one; use rabbit://user:pass@host:5672/ for agents on other hosts.",
-               secret=True),
     cfg.StrOpt("log_level", default="INFO", help="Logging level."),
     cfg.BoolOpt("log_json", default=True, help="Emit JSON-structured log lines."),
 ]
@@ -33,8 +30,9 @@ API_OPTS = [
     cfg.StrOpt("auth_strategy", default="token", choices=["token", "noauth"],
                help="'token': X-Auth-Token / HTTP Basic tokens issued by 'lbaas token create'. "
                     "'noauth': every request is admin of project 'admin' (development only)."),
-    cfg.StrOpt("default_provider", default="noop",
-               help="Provider used when a load balancer does not name one."),
+    cfg.StrOpt("default_provider", default="haproxy",
+               help="Provider used when a load balancer does not name one ('noop' for an "
+                    "API-only deployment)."),
     cfg.ListOpt("enabled_providers", default=["noop", "haproxy"],
                 help="Providers tenants may choose."),
     cfg.IntOpt("pagination_max_limit", default=1000, min=1,
@@ -65,6 +63,27 @@ HOUSEKEEPING_OPTS = [
     cfg.IntOpt("pending_timeout", default=600, min=10,
                help="Seconds after which an object stuck in PENDING_* is reconciled."),
     cfg.IntOpt("interval", default=10, min=1, help="Seconds between housekeeping passes."),
+    cfg.IntOpt("agent_down_time", default=10, min=2,
+               help="Seconds without a heartbeat after which an agent is declared dead and its "
+                    "load balancers are moved to a live agent."),
+]
+
+AGENT_OPTS = [
+    cfg.ListOpt("bridge_mappings", default=[],
+                help="<network>:<linux bridge> pairs: which bridge on this host carries each "
+                     "network (network given by name or id). Load balancers are only scheduled "
+                     "to agents that map their VIP network."),
+    cfg.FloatOpt("report_interval", default=2.0, min=0.1,
+                 help="Seconds between heartbeats to the server."),
+    cfg.FloatOpt("resync_interval", default=30.0, min=1.0,
+                 help="Seconds between full comparisons of wanted and running load balancers."),
+    cfg.FloatOpt("stats_interval", default=1.0, min=0.2,
+                 help="Seconds between reads of HAProxy's stats (member health, counters)."),
+    cfg.IntOpt("workers", default=4, min=1,
+               help="Load balancers changed in parallel (one change at a time per LB)."),
+    cfg.StrOpt("haproxy_bin", default="haproxy", help="The haproxy executable."),
+    cfg.IntOpt("haproxy_max_connections", default=8000, min=100,
+               help="Upper bound of maxconn per haproxy (file descriptors are limited)."),
 ]
 
 OSLO_POLICY_GROUP = "oslo_policy"
@@ -79,6 +98,7 @@ def list_opts() -> list[tuple[str | None, list[Any]]]:
         ("quotas", QUOTA_OPTS),
         ("noop_provider", NOOP_OPTS),
         ("housekeeping", HOUSEKEEPING_OPTS),
+        ("agent", AGENT_OPTS),
     ]
 
 
@@ -88,6 +108,10 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
         conf.register_opts(opts, group=group)
     for group, opts in policy_opts.list_opts():
         conf.register_opts(opts, group=group)
+    for group, opts in messaging_opts.list_opts():
+        conf.register_opts(opts, group=None if group == "DEFAULT" else group)
+    # In-process messaging by default (the all-in-one); rabbit://… for agents on other hosts.
+    conf.set_default("transport_url", "fake:/")
 
 
 def load_config(config_files: Sequence[str] = (),

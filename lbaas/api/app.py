@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import oslo_messaging as messaging
 from fastapi import FastAPI
 from oslo_config import cfg
 
 from lbaas import __version__
 from lbaas.api.auth import TokenAuthenticator
-from lbaas.api.deps import AppServices
+from lbaas.api.deps import AppServices, Background
 from lbaas.api.errors import install_error_handlers
 from lbaas.api.policy import Policy
 from lbaas.api.routes import (
+    agents,
     flavors,
     healthmonitors,
     l7policies,
@@ -30,9 +33,14 @@ from lbaas.db.engine import make_engine, make_session_factory
 from lbaas.db.migrate import upgrade
 from lbaas.observability.metrics import ApiMetrics
 from lbaas.observability.middleware import RequestObservability
-from lbaas.providers.base import ProviderDriver
+from lbaas.providers.haproxy import HaproxyProvider
 from lbaas.providers.noop import NoopProvider
 from lbaas.providers.registry import ProviderRegistry
+from lbaas.rpc.agent_api import AgentApi
+from lbaas.rpc.server_endpoints import PluginEndpoints
+from lbaas.rpc.topics import PLUGIN_TOPIC
+from lbaas.rpc.transport import make_server, make_transport
+from lbaas.services.housekeeping import Housekeeper
 from lbaas.services.statuses import StatusCallbacks
 
 LBAAS_ROUTERS = (loadbalancers.router, listeners.router, pools.router, members.router,
@@ -40,22 +48,28 @@ LBAAS_ROUTERS = (loadbalancers.router, listeners.router, pools.router, members.r
 
 
 def build_services(conf: cfg.ConfigOpts, migrate: bool = True,
-                   extra_providers: list[ProviderDriver] | None = None) -> AppServices:
-    """Everything the API needs, wired once."""
+                   transport: messaging.RPCTransport | None = None) -> AppServices:
+    """Everything the API needs, wired once. ``transport`` is shared with an in-process agent
+    in the all-in-one; otherwise it is built from ``[DEFAULT] transport_url``."""
     engine = make_engine(database_url(conf), conf.database.pool_size)
     if migrate:
         upgrade(engine)
     sessions = make_session_factory(engine)
     status = StatusCallbacks(sessions)
     registry = ProviderRegistry(conf.api.default_provider)
+    background: list[Background] = []
     if "noop" in conf.api.enabled_providers:
         registry.add(NoopProvider(status, conf.noop_provider.completion_delay))
-    for driver in extra_providers or []:
-        if driver.name in conf.api.enabled_providers:
-            registry.add(driver)
+    if "haproxy" in conf.api.enabled_providers:
+        transport = transport or make_transport(conf)
+        registry.add(HaproxyProvider(status, conf, sessions, AgentApi(transport)))
+        endpoints = PluginEndpoints(conf, sessions, status)
+        background.append(make_server(transport, PLUGIN_TOPIC, conf.host or socket.gethostname(),
+                                      [endpoints]))
+    background.append(Housekeeper(conf, sessions, registry, status))
     return AppServices(conf=conf, engine=engine, sessions=sessions, policy=Policy(conf),
                        providers=registry, authenticator=TokenAuthenticator(sessions),
-                       status=status)
+                       status=status, background=background)
 
 
 def create_app(conf: cfg.ConfigOpts, services: AppServices | None = None) -> FastAPI:
@@ -64,7 +78,11 @@ def create_app(conf: cfg.ConfigOpts, services: AppServices | None = None) -> Fas
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        for task in services.background:
+            task.start()
         yield
+        for task in reversed(services.background):
+            task.stop()
         services.providers.shutdown()
 
     app = FastAPI(title="lbaas", version=__version__, lifespan=lifespan,
@@ -74,6 +92,7 @@ def create_app(conf: cfg.ConfigOpts, services: AppServices | None = None) -> Fas
     install_error_handlers(app)
     app.include_router(root.router)
     app.include_router(networks.router)
+    app.include_router(agents.router)
     for router in LBAAS_ROUTERS:
         app.include_router(router, prefix="/v2/lbaas")
         app.include_router(router, prefix="/v2.0/lbaas", include_in_schema=False)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+from dataclasses import dataclass, field
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Header, Request
 from oslo_config import cfg
@@ -29,6 +29,15 @@ class AppServices:
     providers: ProviderRegistry
     authenticator: TokenAuthenticator
     status: StatusCallbacks
+    background: list[Background] = field(default_factory=list)
+
+
+class Background(Protocol):
+    """Something the server runs beside the API (RPC server, housekeeping)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 def get_services(request: Request) -> AppServices:

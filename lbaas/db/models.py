@@ -30,8 +30,9 @@ def new_id() -> str:
 
 
 def utcnow() -> dt.datetime:
-    """Naive UTC timestamp, stored and returned without a zone as Octavia does."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    """Naive UTC timestamp, stored without a zone as Octavia does. Microseconds are kept so that
+    the default list order (created_at, id) is creation order; responses show seconds."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):
@@ -92,6 +93,9 @@ class LoadBalancer(_Common, Base):
     topology: Mapped[str] = mapped_column(String(16), default="SINGLE")
     agent_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     status_changed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Bumped by every change; an agent reports which revision it applied, so a late report
+    # about an older change can never close a newer one.
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     tag_rows: Mapped[list[Tag]] = _tags_relationship("LoadBalancer")
     listeners: Mapped[list[Listener]] = relationship(
@@ -348,4 +352,7 @@ class LoadBalancerStats(Base):
     active_connections: Mapped[int] = mapped_column(Integer, default=0)
     total_connections: Mapped[int] = mapped_column(Integer, default=0)
     request_errors: Mapped[int] = mapped_column(Integer, default=0)
+    # Raw counters of the last report: HAProxy's restart from zero after a reload, so totals
+    # grow by the difference, or by the whole value when it went down.
+    reported: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=dict)
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from lbaas.api.context import RequestContext
+from lbaas.db import models
 from lbaas.services.statuses import StatusCallbacks
 
 OBJECT_TYPES = ("loadbalancer", "listener", "pool", "member", "health_monitor", "l7policy",
@@ -42,7 +46,11 @@ class ProviderDriver(ABC):
     def refresh(self, ctx: RequestContext, change: Change) -> None:
         """Bring load balancer ``change.lb_id`` to its desired state (asynchronously is fine)."""
 
-    def unsupported_options(self, request: dict[str, object]) -> list[str]:
+    def schedule(self, session: Session, lb: models.LoadBalancer) -> None:
+        """Place a new load balancer (inside its create transaction); nothing by default."""
+        return None
+
+    def unsupported_options(self, request: dict[str, Any]) -> list[str]:
         """Options in a create/update request this provider cannot honour (-> 400)."""
         return []
 

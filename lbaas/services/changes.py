@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lbaas.api.errors import InvalidInput
 from lbaas.db import models
 from lbaas.services.state import PENDING_DELETE, PENDING_UPDATE, get_scoped, take_loadbalancer
 from lbaas.services.work import Work
@@ -48,6 +49,15 @@ def begin_change(work: Work, obj: Any, action: str) -> models.LoadBalancer:
         obj.updated_at = models.utcnow()
     work.notify(lb.provider, action, OBJ_TYPES[type(obj)], obj.id, lb.id)
     return lb
+
+
+def check_supported(work: Work, lb: models.LoadBalancer, request: dict[str, Any]) -> None:
+    """400 when the load balancer's provider cannot build what ``request`` asks for."""
+    provider = work.providers.get(lb.provider)
+    problems = provider.unsupported_options(request)
+    if problems:
+        raise InvalidInput(f"Provider '{provider.name}' does not support: "
+                           f"{'; '.join(problems)}.")
 
 
 def begin_create(work: Work, lb_id: str, model: type) -> models.LoadBalancer:

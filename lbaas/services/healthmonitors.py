@@ -14,7 +14,7 @@ from lbaas.api.schemas.healthmonitor import (
 )
 from lbaas.db import models
 from lbaas.services import builders, quotas, views
-from lbaas.services.changes import begin_change, begin_create, find
+from lbaas.services.changes import begin_change, begin_create, check_supported, find
 from lbaas.services.work import Work
 
 
@@ -23,6 +23,7 @@ def create(work: Work, conf: cfg.ConfigOpts, data: HealthMonitorCreate) -> dict[
     if pool.healthmonitor is not None:
         raise Conflict(f"Pool {pool.id} already has health monitor {pool.healthmonitor.id}.")
     quotas.check(work.session, conf, pool.project_id, {models.HealthMonitor: 1})
+    check_supported(work, pool.load_balancer, data.model_dump())
     lb = begin_create(work, pool.load_balancer_id, models.HealthMonitor)
     hm = builders.new_healthmonitor(pool, data)
     work.session.flush()

@@ -10,7 +10,7 @@ from lbaas.api.errors import Conflict, InvalidInput
 from lbaas.api.schemas.listener import ListenerCreate, ListenerUpdate
 from lbaas.db import models
 from lbaas.services import builders, quotas, validation, views
-from lbaas.services.changes import begin_change, begin_create, find
+from lbaas.services.changes import begin_change, begin_create, check_supported, find
 from lbaas.services.loadbalancers import build_listener_graph
 from lbaas.services.work import Work
 
@@ -30,6 +30,7 @@ def _check_default_pool(lb: models.LoadBalancer, listener: models.Listener,
 def create(work: Work, conf: cfg.ConfigOpts, data: ListenerCreate) -> dict[str, Any]:
     lb = find(work, models.LoadBalancer, data.loadbalancer_id)
     quotas.check(work.session, conf, lb.project_id, {models.Listener: 1})
+    check_supported(work, lb, data.model_dump())
     lb = begin_create(work, lb.id, models.Listener)
     default_pool_id = data.default_pool_id
     graph = data.model_copy(update={"default_pool_id": None})

@@ -150,6 +150,7 @@ def create(work: Work, conf: cfg.ConfigOpts, providers: ProviderRegistry,
     lb.vip_port_id, lb.vip_address = port.id, port.ip_address
     lb.vip_subnet_id, lb.vip_network_id = port.subnet_id, port.network_id
     session.add(lb)
+    provider.schedule(session, lb)
     named: dict[str, models.Pool] = {}
     for pool_data in data.pools:
         pool = builders.new_pool(lb, pool_data)

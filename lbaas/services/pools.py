@@ -10,7 +10,7 @@ from lbaas.api.errors import Conflict
 from lbaas.api.schemas.pool import PoolCreate, PoolUpdate
 from lbaas.db import models
 from lbaas.services import builders, quotas, validation, views
-from lbaas.services.changes import begin_change, begin_create, find
+from lbaas.services.changes import begin_change, begin_create, check_supported, find
 from lbaas.services.work import Work
 
 
@@ -26,6 +26,7 @@ def create(work: Work, conf: cfg.ConfigOpts, data: PoolCreate) -> dict[str, Any]
         lb_id = find(work, models.LoadBalancer, str(data.loadbalancer_id)).id
     lb = find(work, models.LoadBalancer, lb_id)
     quotas.check(work.session, conf, lb.project_id, {models.Pool: 1})
+    check_supported(work, lb, data.model_dump())
     lb = begin_create(work, lb.id, models.Pool)
     if listener is not None:
         validation.check_listener_pool(listener.protocol, data.protocol)

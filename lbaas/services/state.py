@@ -58,7 +58,7 @@ def take_loadbalancer(session: Session, lb_id: str, scope_project: str | None,
     stmt = (update(LoadBalancer)
             .where(LoadBalancer.id == lb_id, LoadBalancer.provisioning_status.in_(allowed))
             .values(provisioning_status=to_status, status_changed_at=utcnow(),
-                    updated_at=utcnow())
+                    updated_at=utcnow(), revision=LoadBalancer.revision + 1)
             .execution_options(synchronize_session=False))
     if scope_project is not None:
         stmt = stmt.where(LoadBalancer.project_id == scope_project)

@@ -2,13 +2,15 @@
 
 ``finish_changes`` closes every PENDING_* under a load balancer in one transaction: objects being
 deleted go away, the others become ACTIVE (or ERROR when the provider failed), and operating
-statuses are recomputed from the latest member health.
+statuses are recomputed from the latest member health. ``record_stats`` stores counters and
+health read from HAProxy.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,10 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from lbaas.db import models
 from lbaas.db.engine import write_session
 from lbaas.services import operating
-from lbaas.services.state import ACTIVE, ERROR, PENDING, PENDING_DELETE
+from lbaas.services.state import ACTIVE, DRAINING, ERROR, ONLINE, PENDING, PENDING_DELETE
 from lbaas.services.tree import tree_objects
 
 LOG = logging.getLogger(__name__)
+COUNTERS = ("bytes_in", "bytes_out", "total_connections", "request_errors")
 
 
 class StatusCallbacks:
@@ -30,22 +33,31 @@ class StatusCallbacks:
 
     def finish_changes(self, lb_id: str, ok: bool, reason: str | None = None,
                        member_health: Mapping[str, str] | None = None,
-                       assume_healthy: bool = False) -> None:
-        """Close all pending work on ``lb_id`` (success -> ACTIVE/removed, failure -> ERROR)."""
+                       assume_healthy: bool = False, revision: int | None = None) -> bool:
+        """Close all pending work on ``lb_id`` (success -> ACTIVE/removed, failure -> ERROR).
+
+        With ``revision``, only if the load balancer is still at that revision: a report about
+        an older change must not close a newer one. Returns whether anything was closed.
+        """
         with write_session(self._factory) as session:
-            lb = session.get(models.LoadBalancer, lb_id)
+            lb = session.get(models.LoadBalancer, lb_id, with_for_update=True)
             if lb is None:
-                return
+                return False
+            if revision is not None and lb.revision != revision:
+                LOG.info("ignoring report for load balancer %s at revision %s (now %s)",
+                         lb_id, revision, lb.revision)
+                return False
             if lb.provisioning_status == PENDING_DELETE and ok:
                 delete_loadbalancer_rows(session, lb)
                 LOG.info("load balancer %s deleted", lb_id)
-                return
+                return True
             self._close_pending(session, lb, ok)
             if ok:
-                statuses = operating.rollup(lb, member_health or {}, assume_healthy)
-                apply_operating(lb, statuses)
+                health = {**known_health(lb), **(member_health or {})}
+                apply_operating(lb, operating.rollup(lb, health, assume_healthy))
             else:
                 LOG.warning("load balancer %s failed to provision: %s", lb_id, reason)
+            return True
 
     def _close_pending(self, session: Session, lb: models.LoadBalancer, ok: bool) -> None:
         for obj in list(tree_objects(lb)):
@@ -61,13 +73,58 @@ class StatusCallbacks:
             lb.provisioning_status = ACTIVE if ok else ERROR
             lb.status_changed_at = models.utcnow()
 
-    def update_member_health(self, lb_id: str, member_health: Mapping[str, str]) -> None:
-        """Recompute operating statuses from fresh health data without touching provisioning."""
+    def loadbalancer_destroyed(self, lb_id: str) -> None:
+        """The agent removed ``lb_id``: forget it if it was being deleted."""
+        with write_session(self._factory) as session:
+            lb = session.get(models.LoadBalancer, lb_id, with_for_update=True)
+            if lb is not None and lb.provisioning_status == PENDING_DELETE:
+                delete_loadbalancer_rows(session, lb)
+
+    def record_stats(self, lb_id: str, listeners: Mapping[str, Mapping[str, int]],
+                     member_health: Mapping[str, str]) -> None:
+        """Store counters per listener and recompute operating statuses from member health."""
         with write_session(self._factory) as session:
             lb = session.get(models.LoadBalancer, lb_id)
             if lb is None:
                 return
-            apply_operating(lb, operating.rollup(lb, member_health))
+            known = {li.id for li in lb.listeners}
+            for listener_id, values in listeners.items():
+                if listener_id in known:
+                    _accumulate(session, lb_id, listener_id, values)
+            if member_health:
+                health = {**known_health(lb), **member_health}
+                apply_operating(lb, operating.rollup(lb, health))
+
+
+def _accumulate(session: Session, lb_id: str, listener_id: str, values: Mapping[str, int]
+                ) -> None:
+    row = session.get(models.LoadBalancerStats, listener_id)
+    if row is None:
+        row = models.LoadBalancerStats(listener_id=listener_id, load_balancer_id=lb_id,
+                                       bytes_in=0, bytes_out=0, active_connections=0,
+                                       total_connections=0, request_errors=0, reported={})
+        session.add(row)
+    last: dict[str, Any] = dict(row.reported or {})
+    for name in COUNTERS:
+        now = int(values.get(name, 0))
+        before = int(last.get(name, 0))
+        grown = now - before if now >= before else now  # below the last value: HAProxy restarted
+        setattr(row, name, int(getattr(row, name) or 0) + grown)
+        last[name] = now
+    row.active_connections = int(values.get("active_connections", 0))
+    row.reported = last
+
+
+def known_health(lb: models.LoadBalancer) -> dict[str, str]:
+    """Member health as last stored (so a provisioning report does not forget it)."""
+    out: dict[str, str] = {}
+    for pool in lb.pools:
+        for m in pool.members:
+            if m.operating_status in (ONLINE, DRAINING):
+                out[m.id] = ONLINE
+            elif m.operating_status == ERROR:
+                out[m.id] = ERROR
+    return out
 
 
 def apply_operating(lb: models.LoadBalancer, statuses: Mapping[str, str]) -> None:
@@ -84,6 +141,9 @@ def _detach_and_delete(session: Session, lb: models.LoadBalancer, obj: object) -
             if li.default_pool_id == obj.id:
                 li.default_pool_id = None
         session.flush()
+    if isinstance(obj, models.Listener):
+        session.execute(delete(models.LoadBalancerStats)
+                        .where(models.LoadBalancerStats.listener_id == obj.id))
     session.delete(obj)
 
 

@@ -25,6 +25,7 @@ LOG = logging.getLogger(__name__)
 class Work:
     session: Session
     ctx: RequestContext
+    providers: ProviderRegistry
     changes: list[tuple[str, Change]] = field(default_factory=list)
 
     def notify(self, provider: str, action: str, obj_type: str, obj_id: str, lb_id: str) -> None:
@@ -37,7 +38,7 @@ def unit_of_work(factory: sessionmaker[Session], providers: ProviderRegistry,
                  ctx: RequestContext) -> Iterator[Work]:
     """Run the body in a write transaction; after commit, dispatch the queued changes."""
     with write_session(factory) as session:
-        work = Work(session, ctx)
+        work = Work(session, ctx, providers)
         yield work
     for provider, change in work.changes:
         try:

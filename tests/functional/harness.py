@@ -94,7 +94,8 @@ def build_api(state_path: str, db_url: str = "", overrides: dict[str, dict[str, 
               ) -> Api:
     groups: dict[str, dict[str, Any]] = {"DEFAULT": {"state_path": state_path,
                                                      "log_json": False},
-                                         "database": {"connection": db_url}}
+                                         "database": {"connection": db_url},
+                                         "api": {"default_provider": "noop"}}
     for group, values in (overrides or {}).items():
         groups.setdefault(group, {}).update(values)
     conf = load_config(overrides=groups)

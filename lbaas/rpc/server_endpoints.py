@@ -1,0 +1,69 @@
+"""Server-side RPC endpoints answering agents. Each method is a hand-off to a service."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import oslo_messaging as messaging
+from oslo_config import cfg
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from lbaas.db import models
+from lbaas.db.engine import read_session, write_session
+from lbaas.rpc import plugin_api
+from lbaas.services import agents
+from lbaas.services.payload import build_tree
+from lbaas.services.statuses import StatusCallbacks
+
+LOG = logging.getLogger(__name__)
+
+
+class PluginEndpoints:
+    """What agents call (see ``lbaas.rpc.plugin_api`` for the client side)."""
+
+    target = messaging.Target(version=plugin_api.VERSION, namespace="lbaas")
+
+    def __init__(self, conf: cfg.ConfigOpts, sessions: sessionmaker[Session],
+                 status: StatusCallbacks) -> None:
+        self._conf = conf
+        self._sessions = sessions
+        self._status = status
+
+    def get_ready_devices(self, ctx: Any, host: str) -> list[str]:
+        with read_session(self._sessions) as session:
+            agent = session.scalars(select(models.Agent).where(models.Agent.host == host)).first()
+            if agent is None:
+                return []
+            return list(session.scalars(select(models.LoadBalancer.id)
+                                        .where(models.LoadBalancer.agent_id == agent.id)))
+
+    def get_loadbalancer(self, ctx: Any, loadbalancer_id: str) -> dict[str, Any] | None:
+        with read_session(self._sessions) as session:
+            lb = session.get(models.LoadBalancer, loadbalancer_id)
+            return None if lb is None else build_tree(session, lb)
+
+    def update_status(self, ctx: Any, obj_type: str, obj_id: str,
+                      provisioning_status: str | None = None,
+                      operating_status: str | None = None, revision: int | None = None,
+                      reason: str | None = None) -> None:
+        if obj_type != "loadbalancer":
+            LOG.warning("update_status for %s %s ignored: agents report per load balancer",
+                        obj_type, obj_id)
+            return
+        if provisioning_status in ("ACTIVE", "ERROR"):
+            self._status.finish_changes(obj_id, ok=provisioning_status == "ACTIVE",
+                                        reason=reason, revision=revision)
+
+    def update_loadbalancer_stats(self, ctx: Any, loadbalancer_id: str,
+                                  stats: dict[str, Any]) -> None:
+        self._status.record_stats(loadbalancer_id, stats.get("listeners") or {},
+                                  stats.get("members") or {})
+
+    def loadbalancer_destroyed(self, ctx: Any, loadbalancer_id: str) -> None:
+        self._status.loadbalancer_destroyed(loadbalancer_id)
+
+    def report_state(self, ctx: Any, state: dict[str, Any]) -> None:
+        with write_session(self._sessions) as session:
+            agents.report_state(session, state)
