@@ -47,11 +47,21 @@ class RequestObservability:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            route = _route_template(scope)
             self.metrics.observe(scope["method"], route, status, elapsed)
             LOG.info("%s %s %s %.1fms", scope["method"], scope["path"], status,
                      elapsed * 1000, extra={"status": status, "route": route})
             reset_request_id(token)
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route with its parameters as ``{name}`` (bounded label cardinality)."""
+    if scope.get("route") is None:
+        return "unmatched"
+    path = str(scope["path"])
+    for name, value in (scope.get("path_params") or {}).items():
+        path = path.replace(f"/{value}", f"/{{{name}}}", 1)
+    return path
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
