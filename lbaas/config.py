@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from oslo_config import cfg
-from oslo_messaging import opts as messaging_opts
 from oslo_policy import opts as policy_opts
 
 DEFAULT_OPTS = [
@@ -108,6 +107,8 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
         conf.register_opts(opts, group=group)
     for group, opts in policy_opts.list_opts():
         conf.register_opts(opts, group=group)
+    from oslo_messaging import opts as messaging_opts  # heavy: only when building a config
+
     for group, opts in messaging_opts.list_opts():
         conf.register_opts(opts, group=None if group == "DEFAULT" else group)
     # In-process messaging by default (the all-in-one); rabbit://… for agents on other hosts.

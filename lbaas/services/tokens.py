@@ -15,9 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lbaas.db.models import Token, new_id, utcnow
-
-VALID_ROLES = ("admin", "member", "reader", "load-balancer_admin", "load-balancer_member",
-               "load-balancer_observer", "load-balancer_global_observer")
+from lbaas.roles import VALID_ROLES
 
 
 @dataclass(frozen=True)

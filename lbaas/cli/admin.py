@@ -1,0 +1,111 @@
+"""Operator commands: ``server``, ``db upgrade``, ``token create|delete``, ``network create``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lbaas.cli.options import cli_config
+from lbaas.roles import VALID_ROLES
+
+console = Console()
+ConfigOpt = Annotated[list[Path] | None, typer.Option(
+    "--config-file", "-c", help="oslo.config file(s); default /etc/lbaas/lbaas.conf if present.")]
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the operator commands to ``app``."""
+    app.command(help="Run the API server (uvicorn).")(server)
+    db = typer.Typer(help="Database schema.", no_args_is_help=True)
+    db.command("upgrade", help="Create or upgrade the schema to the latest revision.")(db_upgrade)
+    app.add_typer(db, name="db")
+    token = typer.Typer(help="API tokens.", no_args_is_help=True)
+    token.command("create", help="Create a token and print its secret (shown only once).")(
+        token_create)
+    token.command("delete", help="Revoke a token by name.")(token_delete)
+    app.add_typer(token, name="token")
+
+
+def server(config_file: ConfigOpt = None,
+           port: Annotated[int | None, typer.Option(help="Override [api] bind_port.")] = None,
+           host: Annotated[str | None, typer.Option(help="Override [api] bind_host.")] = None,
+           ) -> None:
+    import uvicorn
+
+    from lbaas.api.app import create_app
+    from lbaas.observability.logging import setup_logging
+
+    overrides: dict[str, dict[str, object]] = {"api": {}}
+    if port is not None:
+        overrides["api"]["bind_port"] = port
+    if host is not None:
+        overrides["api"]["bind_host"] = host
+    conf = cli_config(config_file, overrides)
+    setup_logging(conf.log_level, conf.log_json)
+    app = create_app(conf)
+    uvicorn.run(app, host=conf.api.bind_host, port=conf.api.bind_port, log_config=None,
+                access_log=False)
+
+
+def db_upgrade(config_file: ConfigOpt = None) -> None:
+    from lbaas.config import database_url
+    from lbaas.db.engine import make_engine
+    from lbaas.db.migrate import upgrade
+
+    conf = cli_config(config_file)
+    upgrade(make_engine(database_url(conf)))
+    console.print("[green]database is at the latest revision[/green]")
+
+
+def token_create(project: Annotated[str, typer.Option(help="Project the token acts in.")],
+                 role: Annotated[list[str], typer.Option(
+                     help=f"Role(s): {', '.join(VALID_ROLES)}.")],
+                 name: Annotated[str | None, typer.Option(help="Token name (HTTP Basic user).")]
+                 = None,
+                 output: Annotated[str, typer.Option("--format", "-f",
+                                                     help="value | json | table")] = "value",
+                 config_file: ConfigOpt = None) -> None:
+    from lbaas.config import database_url
+    from lbaas.db.engine import make_engine, make_session_factory, write_session
+    from lbaas.db.migrate import upgrade
+    from lbaas.services.tokens import create_token
+
+    conf = cli_config(config_file)
+    engine = make_engine(database_url(conf))
+    upgrade(engine)
+    try:
+        with write_session(make_session_factory(engine)) as session:
+            token, secret = create_token(session, project, role, name)
+            token_name = token.name
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if output == "json":
+        print(json.dumps({"name": token_name, "project_id": project, "roles": role,
+                          "token": secret}))
+    elif output == "table":
+        table = Table("name", "project", "roles", "token")
+        table.add_row(token_name, project, ",".join(role), secret)
+        console.print(table)
+    else:
+        print(secret)
+
+
+def token_delete(name: str, config_file: ConfigOpt = None) -> None:
+    from lbaas.config import database_url
+    from lbaas.db.engine import make_engine, make_session_factory, write_session
+    from lbaas.services.tokens import revoke_token
+
+    conf = cli_config(config_file)
+    engine = make_engine(database_url(conf))
+    with write_session(make_session_factory(engine)) as session:
+        found = revoke_token(session, name)
+    if not found:
+        console.print(f"[red]no token named {name}[/red]")
+        raise typer.Exit(1)
+    console.print(f"token {name} revoked")

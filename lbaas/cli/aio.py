@@ -1,0 +1,235 @@
+"""``lbaas up`` (the all-in-one: API, agent and housekeeping in one process, SQLite, in-process
+messaging) and ``lbaas agent`` (one network node's agent)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.panel import Panel
+
+from lbaas.cli.options import cli_config
+from lbaas.observability.logging import setup_logging
+
+console = Console(stderr=True)
+LOG = logging.getLogger(__name__)
+ConfigOpt = Annotated[list[Path] | None, typer.Option(
+    "--config-file", "-c", help="oslo.config file(s); default /etc/lbaas/lbaas.conf if present.")]
+ADMIN_TOKEN_NAME = "lbaas-up-admin"
+
+
+def register(app: typer.Typer) -> None:
+    app.command(help="Run everything on this host: API, agent, housekeeping (SQLite, in-process "
+                     "messaging). With --demo, also a demo load balancer over two backends.")(up)
+    app.command(help="Run the agent of this network node.")(agent)
+
+
+def agent(config_file: ConfigOpt = None) -> None:
+    from lbaas.agent.service import AgentService
+    from lbaas.rpc.transport import make_transport
+
+    conf = cli_config(config_file)
+    setup_logging(conf.log_level, conf.log_json)
+    service = AgentService(conf, make_transport(conf))
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    service.start()
+    stop.wait()
+    service.stop()
+
+
+def up(config_file: ConfigOpt = None,
+       state_path: Annotated[Path, typer.Option(help="Where state lives.")] = Path(
+           "/var/lib/lbaas"),
+       port: Annotated[int, typer.Option(help="API port.")] = 9876,
+       demo: Annotated[bool, typer.Option(help="Build the demo network and load balancer.")]
+       = False,
+       exit_after_demo: Annotated[bool, typer.Option(
+           help="Stop once the demo answered (for scripted checks).")] = False) -> None:
+    import uvicorn
+
+    from lbaas import demo as demo_net
+    from lbaas.agent.service import AgentService
+    from lbaas.api.app import build_services, create_app
+    from lbaas.rpc.transport import make_transport
+
+    overrides: dict[str, dict[str, object]] = {
+        "DEFAULT": {"state_path": str(state_path), "host": "all-in-one"},
+        "api": {"bind_port": port, "bind_host": "127.0.0.1"},
+        "housekeeping": {"interval": 5},
+    }
+    if demo:
+        overrides["agent"] = {"bridge_mappings": [f"{demo_net.NETWORK_NAME}:{demo_net.BRIDGE}"]}
+    conf = cli_config(config_file, overrides)
+    state_path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _log_to_file(state_path / "lbaas.log", conf.log_level)
+    transport = make_transport(conf)
+    services = build_services(conf, transport=transport)
+    services.background.append(AgentService(conf, transport))
+    endpoint = f"http://127.0.0.1:{port}"
+    token = _admin_token(services.sessions)
+    clouds = _write_clouds(state_path, endpoint, token)
+    if demo:
+        demo_net.ensure_bridge()
+        for backend in demo_net.BACKENDS:
+            demo_net.ensure_backend(backend, state_path)
+        _register_demo_network(services.sessions)
+    server = uvicorn.Server(uvicorn.Config(create_app(conf, services), host="127.0.0.1",
+                                           port=port, log_config=None, access_log=False))
+    threading.Thread(target=_after_start, name="lbaas-up", daemon=True,
+                     args=(server, endpoint, token, clouds, demo, exit_after_demo)).start()
+    server.run()
+    if demo and exit_after_demo:
+        demo_net.stop_backends(state_path)
+
+
+def _log_to_file(path: Path, level: str) -> None:
+    setup_logging(level, json_lines=True)
+    handler = logging.getLogger().handlers[0]
+    stream = open(path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+    os.chmod(path, 0o600)
+    handler.setStream(stream)  # type: ignore[attr-defined]
+
+
+def _admin_token(sessions: Any) -> str:
+    from lbaas.db.engine import write_session
+    from lbaas.services.tokens import create_token, revoke_token
+
+    with write_session(sessions) as session:
+        revoke_token(session, ADMIN_TOKEN_NAME)
+        session.flush()
+        _tok, secret = create_token(session, "admin", ["admin"], name=ADMIN_TOKEN_NAME)
+    return secret
+
+
+def _write_clouds(state_path: Path, endpoint: str, token: str) -> Path:
+    import yaml
+
+    path = state_path / "clouds.yaml"
+    body = {"clouds": {"lbaas": {"auth_type": "admin_token",
+                                 "auth": {"endpoint": endpoint, "token": token}}}}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        yaml.safe_dump(body, f)
+    (state_path / "admin-token").write_text(token + "\n")
+    os.chmod(state_path / "admin-token", 0o600)
+    return path
+
+
+def _register_demo_network(sessions: Any) -> None:
+    from sqlalchemy import select
+
+    from lbaas import demo as demo_net
+    from lbaas.db import models
+    from lbaas.db.engine import write_session
+
+    with write_session(sessions) as session:
+        net = session.scalars(select(models.Network)
+                              .where(models.Network.name == demo_net.NETWORK_NAME)).first()
+        if net is None:
+            net = models.Network(id=models.new_id(), name=demo_net.NETWORK_NAME,
+                                 project_id="admin", shared=True)
+            session.add(net)
+            session.flush()
+        if not net.subnets:
+            session.add(models.Subnet(id=models.new_id(), network_id=net.id,
+                                      name=f"{demo_net.NETWORK_NAME}-subnet",
+                                      project_id="admin", cidr=demo_net.CIDR, ip_version=4,
+                                      gateway_ip=demo_net.GATEWAY,
+                                      allocation_pools=[demo_net.ALLOCATION_POOL]))
+
+
+def _after_start(server: Any, endpoint: str, token: str, clouds: Path, demo: bool,
+                 exit_after: bool) -> None:
+    while not server.started:
+        time.sleep(0.05)
+    lines = [f"API:          {endpoint}  (Octavia v2: {endpoint}/v2/lbaas)",
+             f"admin token:  {token}",
+             f"clouds.yaml:  {clouds}",
+             "",
+             f"export OS_CLIENT_CONFIG_FILE={clouds} OS_CLOUD=lbaas",
+             "openstack loadbalancer list"]
+    if demo:
+        try:
+            vip, answers = _demo_loadbalancer(endpoint, token)
+        except Exception as exc:
+            LOG.exception("demo load balancer failed")
+            console.print(f"[red]demo load balancer failed: {exc}[/red]")
+            if exit_after:
+                server.should_exit = True
+            raise
+        lines += ["", "demo load balancer 'demo' over web01 and web02:",
+                  *[f"  curl http://{vip}/   ->  {a}" for a in answers],
+                  f"try:  curl http://{vip}/"]
+    lines += ["", "Ctrl-C stops the API and the agent (load balancers keep serving)."]
+    console.print(Panel("\n".join(lines), title="lbaas is up", border_style="green"))
+    print(f"LBAAS_UP endpoint={endpoint}", flush=True)
+    if exit_after:
+        server.should_exit = True
+
+
+def _demo_loadbalancer(endpoint: str, token: str) -> tuple[str, list[str]]:
+    """Create (or find) the demo load balancer and fetch from its VIP twice."""
+    from lbaas import demo as demo_net
+
+    headers = {"X-Auth-Token": token}
+    with httpx.Client(base_url=endpoint, headers=headers, timeout=30) as api:
+        _wait(lambda: any(a["alive"] for a in api.get("/v2.0/agents").json()["agents"]), 30,
+              "the agent to report")
+        found = api.get("/v2/lbaas/loadbalancers", params={"name": "demo"}).json()
+        if found["loadbalancers"]:
+            lb = found["loadbalancers"][0]
+        else:
+            subnet = api.get("/v2.0/subnets", params={
+                "name": f"{demo_net.NETWORK_NAME}-subnet"}).json()["subnets"][0]
+            body = {"loadbalancer": {
+                "name": "demo", "vip_subnet_id": subnet["id"], "listeners": [{
+                    "name": "demo-http", "protocol": "HTTP", "protocol_port": 80,
+                    "default_pool": {
+                        "name": "demo-web", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+                        "members": [{"name": b.name.split("-")[-1], "address": b.address,
+                                     "protocol_port": 80} for b in demo_net.BACKENDS],
+                        "healthmonitor": {"type": "HTTP", "delay": 1, "timeout": 1,
+                                          "max_retries": 2, "url_path": "/"}}}]}}
+            r = api.post("/v2/lbaas/loadbalancers", json=body)
+            r.raise_for_status()
+            lb = r.json()["loadbalancer"]
+        lb_id = lb["id"]
+        _wait(lambda: api.get(f"/v2/lbaas/loadbalancers/{lb_id}").json()["loadbalancer"]
+              ["provisioning_status"] == "ACTIVE", 60, "the demo load balancer to be ACTIVE")
+        vip = str(lb["vip_address"])
+    answers: list[str] = []
+
+    def fetch_both() -> bool:
+        answers.clear()
+        for _ in range(2):
+            try:
+                answers.append(httpx.get(f"http://{vip}/", timeout=2).text.strip())
+            except httpx.HTTPError:
+                return False
+        return len(set(answers)) == 2
+
+    _wait(fetch_both, 30, "the VIP to answer from both backends")
+    return vip, answers
+
+
+def _wait(check: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except (httpx.HTTPError, KeyError, IndexError):
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.2)

@@ -1,0 +1,1 @@
+"""One typer sub-app per API resource (``lbaas loadbalancer …``, ``lbaas listener …``, …)."""

@@ -1,0 +1,227 @@
+"""``lbaas listener create|list|show|set|delete|stats``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, get_args
+
+import typer
+
+from lbaas.cli import render
+from lbaas.cli.choices import ALPNProtocol, ClientAuthentication, ListenerProtocol, TLSVersion
+from lbaas.cli.client import DEFAULT_ENDPOINT, ApiClient
+from lbaas.cli.kinds import LISTENER, LOADBALANCER, POOL
+from lbaas.cli.params import (
+    Columns,
+    Description,
+    Enable,
+    EnabledFilter,
+    Endpoint,
+    Format,
+    ListenerArg,
+    LoadBalancerArg,
+    Name,
+    NoTag,
+    NotTags,
+    NotTagsAny,
+    Tags,
+    TagsAll,
+    TagsAny,
+    Token,
+    Wait,
+    WaitTimeout,
+    compact,
+    given,
+    list_query,
+    parse_pairs,
+    require_changes,
+    tags_after_set,
+)
+from lbaas.cli.resolve import find, find_id, loadbalancer_of_listener
+from lbaas.cli.session import connect, settle, settled
+from lbaas.cli.wait import DEFAULT_WAIT_TIMEOUT
+
+app = typer.Typer(help="Listeners (a protocol and port on a load balancer's VIP).",
+                  no_args_is_help=True)
+TLS = "TLS"
+
+ConnectionLimit = Annotated[int | None, typer.Option(
+    "--connection-limit", help="Maximum connections (-1: unlimited).")]
+DefaultPool = Annotated[str | None, typer.Option(
+    "--default-pool", help="Pool (name or ID) for requests no L7 policy redirects.")]
+InsertHeaders = Annotated[list[str] | None, typer.Option(
+    "--insert-headers", metavar="HEADER=VALUE[,…]",
+    help="Headers to insert, e.g. X-Forwarded-For=true (repeatable).")]
+AllowedCidrs = Annotated[list[str] | None, typer.Option(
+    "--allowed-cidr", help="CIDR allowed to connect (repeatable).")]
+
+
+def _timeout(flag: str, what: str) -> Any:
+    return typer.Option(flag, min=0, help=f"{what} timeout in milliseconds.")
+
+
+TimeoutClientData = Annotated[int | None, _timeout("--timeout-client-data",
+                                                   "Frontend client inactivity")]
+TimeoutMemberConnect = Annotated[int | None, _timeout("--timeout-member-connect",
+                                                      "Backend member connection")]
+TimeoutMemberData = Annotated[int | None, _timeout("--timeout-member-data",
+                                                   "Backend member inactivity")]
+TimeoutTcpInspect = Annotated[int | None, _timeout("--timeout-tcp-inspect",
+                                                   "Content inspection wait")]
+DefaultTls = Annotated[str | None, typer.Option(
+    "--default-tls-container-ref", rich_help_panel=TLS, help="Certificate secret reference.")]
+SniRefs = Annotated[list[str] | None, typer.Option(
+    "--sni-container-refs", rich_help_panel=TLS, help="SNI certificate reference (repeatable).")]
+ClientCa = Annotated[str | None, typer.Option(
+    "--client-ca-tls-container-ref", rich_help_panel=TLS, help="Client CA reference.")]
+ClientAuth = Annotated[ClientAuthentication | None, typer.Option(
+    "--client-authentication", case_sensitive=False, rich_help_panel=TLS,
+    help="Client certificate authentication mode.")]
+ClientCrl = Annotated[str | None, typer.Option(
+    "--client-crl-container-ref", rich_help_panel=TLS, help="Client CRL reference.")]
+TlsCiphers = Annotated[str | None, typer.Option(
+    "--tls-ciphers", rich_help_panel=TLS, help="OpenSSL cipher string.")]
+TlsVersions = Annotated[list[str] | None, typer.Option(
+    "--tls-version", rich_help_panel=TLS, metavar="|".join(get_args(TLSVersion)),
+    help="Allowed TLS version (repeatable).")]
+AlpnProtocols = Annotated[list[str] | None, typer.Option(
+    "--alpn-protocol", rich_help_panel=TLS, metavar="|".join(get_args(ALPNProtocol)),
+    help="ALPN protocol (repeatable).")]
+HstsMaxAge = Annotated[int | None, typer.Option(
+    "--hsts-max-age", min=0, rich_help_panel=TLS, help="HSTS max-age in seconds.")]
+HstsSubdomains = Annotated[bool | None, typer.Option(
+    "--hsts-include-subdomains/--no-hsts-include-subdomains", show_default=False,
+    rich_help_panel=TLS, help="HSTS includeSubDomains.")]
+HstsPreload = Annotated[bool | None, typer.Option(
+    "--hsts-preload/--no-hsts-preload", show_default=False, rich_help_panel=TLS,
+    help="HSTS preload.")]
+
+
+# Options of create and set that map straight to listener attributes.
+ATTRIBUTES = {name: name for name in (
+    "name", "description", "connection_limit", "timeout_client_data", "timeout_member_connect",
+    "timeout_member_data", "timeout_tcp_inspect", "default_tls_container_ref",
+    "sni_container_refs", "client_ca_tls_container_ref", "client_authentication",
+    "client_crl_container_ref", "tls_ciphers", "hsts_max_age", "hsts_include_subdomains",
+    "hsts_preload")} | {"tls_version": "tls_versions", "alpn_protocol": "alpn_protocols",
+                        "allowed_cidr": "allowed_cidrs", "enable": "admin_state_up"}
+
+
+def _attributes(api: ApiClient, options: dict[str, Any]) -> dict[str, Any]:
+    """The attributes create and set send, from their parameters, with names resolved to ids."""
+    headers = parse_pairs(options["insert_headers"], "'--insert-headers'")
+    return given(options, ATTRIBUTES) | compact(
+        insert_headers=headers, default_pool_id=find_id(api, POOL, options["default_pool"]))
+
+
+@app.command("create")
+def create(loadbalancer: LoadBalancerArg,
+           protocol: Annotated[ListenerProtocol, typer.Option(
+               "--protocol", case_sensitive=False, help="Protocol.")],
+           protocol_port: Annotated[int, typer.Option(
+               "--protocol-port", min=1, max=65535, help="Port to listen on.")],
+           name: Name = None, description: Description = None,
+           connection_limit: ConnectionLimit = None, default_pool: DefaultPool = None,
+           insert_headers: InsertHeaders = None, allowed_cidr: AllowedCidrs = None,
+           timeout_client_data: TimeoutClientData = None,
+           timeout_member_connect: TimeoutMemberConnect = None,
+           timeout_member_data: TimeoutMemberData = None,
+           timeout_tcp_inspect: TimeoutTcpInspect = None,
+           default_tls_container_ref: DefaultTls = None, sni_container_refs: SniRefs = None,
+           client_ca_tls_container_ref: ClientCa = None,
+           client_authentication: ClientAuth = None,
+           client_crl_container_ref: ClientCrl = None, tls_ciphers: TlsCiphers = None,
+           tls_version: TlsVersions = None, alpn_protocol: AlpnProtocols = None,
+           hsts_max_age: HstsMaxAge = None, hsts_include_subdomains: HstsSubdomains = None,
+           hsts_preload: HstsPreload = None, enable: Enable = None, tag: Tags = None,
+           endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None, fmt: Format = "table",
+           column: Columns = None, wait: Wait = False,
+           wait_timeout: WaitTimeout = DEFAULT_WAIT_TIMEOUT) -> None:
+    """Create a listener on a load balancer."""
+    options = locals()
+    with connect(endpoint, token) as api:
+        attributes = _attributes(api, options)
+        lb_id = find(api, LOADBALANCER, loadbalancer)["id"]
+        body = {"loadbalancer_id": lb_id, "protocol": protocol, "protocol_port": protocol_port,
+                **attributes, **compact(tags=tag)}
+        listener = api.post(LISTENER.path(), {"listener": body})["listener"]
+        render.show(settled(api, LISTENER, listener, lb_id, wait, wait_timeout), fmt, column)
+
+
+@app.command("list")
+def list_(name: Annotated[str | None, typer.Option("--name", help="Only this name.")] = None,
+          loadbalancer: Annotated[str | None, typer.Option(
+              "--loadbalancer", help="Only listeners of this load balancer (name or ID).")]
+          = None,
+          protocol: Annotated[ListenerProtocol | None, typer.Option(
+              "--protocol", case_sensitive=False)] = None,
+          protocol_port: Annotated[int | None, typer.Option("--protocol-port")] = None,
+          project: Annotated[str | None, typer.Option("--project", help="Only this project.")]
+          = None,
+          enable: EnabledFilter = None, tags: TagsAll = None, any_tags: TagsAny = None,
+          not_tags: NotTags = None, not_any_tags: NotTagsAny = None,
+          endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None, fmt: Format = "table",
+          column: Columns = None) -> None:
+    """List listeners."""
+    with connect(endpoint, token) as api:
+        query = list_query(tags, any_tags, not_tags, not_any_tags, name=name,
+                           loadbalancer_id=find_id(api, LOADBALANCER, loadbalancer),
+                           protocol=protocol, protocol_port=protocol_port, project_id=project,
+                           admin_state_up=enable)
+        items = api.list(LISTENER.path(), LISTENER.plural, query)
+        render.show_list(items, LISTENER.columns, fmt, column)
+
+
+@app.command("show")
+def show(listener: ListenerArg, endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None,
+         fmt: Format = "table", column: Columns = None) -> None:
+    """Show a listener."""
+    with connect(endpoint, token) as api:
+        render.show(find(api, LISTENER, listener), fmt, column)
+
+
+@app.command("set")
+def set_(listener: ListenerArg, name: Name = None, description: Description = None,
+         connection_limit: ConnectionLimit = None, default_pool: DefaultPool = None,
+         insert_headers: InsertHeaders = None, allowed_cidr: AllowedCidrs = None,
+         timeout_client_data: TimeoutClientData = None,
+         timeout_member_connect: TimeoutMemberConnect = None,
+         timeout_member_data: TimeoutMemberData = None,
+         timeout_tcp_inspect: TimeoutTcpInspect = None,
+         default_tls_container_ref: DefaultTls = None, sni_container_refs: SniRefs = None,
+         client_ca_tls_container_ref: ClientCa = None, client_authentication: ClientAuth = None,
+         client_crl_container_ref: ClientCrl = None, tls_ciphers: TlsCiphers = None,
+         tls_version: TlsVersions = None, alpn_protocol: AlpnProtocols = None,
+         hsts_max_age: HstsMaxAge = None, hsts_include_subdomains: HstsSubdomains = None,
+         hsts_preload: HstsPreload = None, enable: Enable = None, tag: Tags = None,
+         no_tag: NoTag = False, endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None,
+         fmt: Format = "table", column: Columns = None, wait: Wait = False,
+         wait_timeout: WaitTimeout = DEFAULT_WAIT_TIMEOUT) -> None:
+    """Update a listener."""
+    options = locals()
+    with connect(endpoint, token) as api:
+        current = find(api, LISTENER, listener)
+        body = _attributes(api, options) | compact(
+            tags=tags_after_set(current["tags"], tag, no_tag))
+        require_changes(body)
+        updated = api.put(LISTENER.item_path(current["id"]), {"listener": body})["listener"]
+        lb_id = loadbalancer_of_listener(current)
+        render.show(settled(api, LISTENER, updated, lb_id, wait, wait_timeout), fmt, column)
+
+
+@app.command("delete")
+def delete(listener: ListenerArg, endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None,
+           wait: Wait = False, wait_timeout: WaitTimeout = DEFAULT_WAIT_TIMEOUT) -> None:
+    """Delete a listener."""
+    with connect(endpoint, token) as api:
+        current = find(api, LISTENER, listener)
+        api.delete(LISTENER.item_path(current["id"]))
+        settle(api, loadbalancer_of_listener(current), wait, wait_timeout)
+
+
+@app.command("stats")
+def stats(listener: ListenerArg, endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None,
+          fmt: Format = "table", column: Columns = None) -> None:
+    """Show the traffic statistics of a listener."""
+    with connect(endpoint, token) as api:
+        listener_id = find(api, LISTENER, listener)["id"]
+        render.show(api.get(f"{LISTENER.item_path(listener_id)}/stats")["stats"], fmt, column)
