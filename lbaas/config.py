@@ -108,9 +108,14 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     for group, opts in policy_opts.list_opts():
         conf.register_opts(opts, group=group)
     from oslo_messaging import opts as messaging_opts  # heavy: only when building a config
+    from oslo_messaging._metrics import client as messaging_metrics
+    from oslo_messaging._tracing import client as messaging_tracing
 
     for group, opts in messaging_opts.list_opts():
         conf.register_opts(opts, group=None if group == "DEFAULT" else group)
+    # oslo.messaging reads these on every call but registers them only on its global CONF.
+    conf.register_opts(messaging_tracing.oslo_messaging_tracing, group="oslo_messaging_tracing")
+    conf.register_opts(messaging_metrics.oslo_messaging_metrics, group="oslo_messaging_metrics")
     # In-process messaging by default (the all-in-one); rabbit://… for agents on other hosts.
     conf.set_default("transport_url", "fake:/")
 

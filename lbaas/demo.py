@@ -18,7 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lbaas.drivers.interface import links
-from lbaas.drivers.interface.namespaces import ensure_namespace, iproute, nsenter_argv
+from lbaas.drivers.interface.namespaces import (
+    delete_namespace,
+    ensure_namespace,
+    iproute,
+    nsenter_argv,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -89,6 +94,16 @@ def _ensure_web_server(backend: Backend, state_dir: Path) -> None:
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LBAAS_DEMO": backend.name})
     pid_file.write_text(str(proc.pid))
     LOG.info("demo backend %s serving on %s:80", backend.name, backend.address)
+
+
+def remove(state_dir: Path) -> None:
+    """Stop the demo backends and delete their namespaces and the demo bridge."""
+    stop_backends(state_dir)
+    with iproute() as root:
+        for backend in BACKENDS:
+            delete_namespace(backend.name)
+            links.delete_link(root, "v" + backend.name[-10:])
+        links.delete_link(root, BRIDGE)
 
 
 def stop_backends(state_dir: Path) -> None:

@@ -3,4 +3,4 @@
 import warnings
 
 # oslo.messaging still imports eventlet, which warns on import; the CLI has no use for it.
-warnings.filterwarnings("ignore", message=".*[Ee]ventlet.*")
+warnings.filterwarnings("ignore", message="(?s).*eventlet")

@@ -30,6 +30,23 @@ def register(app: typer.Typer) -> None:
     app.command(help="Run everything on this host: API, agent, housekeeping (SQLite, in-process "
                      "messaging). With --demo, also a demo load balancer over two backends.")(up)
     app.command(help="Run the agent of this network node.")(agent)
+    app.command(help="Stop every load balancer this host runs and remove their namespaces "
+                     "(and the demo network). The database is kept: 'up' rebuilds them.")(down)
+
+
+def down(config_file: ConfigOpt = None,
+         state_path: Annotated[Path, typer.Option(help="Where state lives.")] = Path(
+             "/var/lib/lbaas")) -> None:
+    from lbaas import demo as demo_net
+    from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
+
+    conf = cli_config(config_file, {"DEFAULT": {"state_path": str(state_path)}})
+    driver = HaproxyNamespaceDriver(conf)
+    for lb_id in sorted(driver.deployed_ids()):
+        driver.undeploy(lb_id)
+        console.print(f"stopped load balancer {lb_id}")
+    demo_net.remove(state_path)
+    console.print("demo network removed")
 
 
 def agent(config_file: ConfigOpt = None) -> None:

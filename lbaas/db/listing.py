@@ -144,7 +144,10 @@ def run_list(session: Session, model: Any, q: ListQuery, scope_project: str | No
     order = []
     for name, direction in keys:
         col = getattr(model, name)
-        order.append(col.asc().nulls_first() if direction == "asc" else col.desc().nulls_last())
+        # NULLs first ascending, last descending, spelled so MySQL understands it too.
+        if col.property.columns[0].nullable:
+            order.append(col.is_(None).desc() if direction == "asc" else col.is_(None).asc())
+        order.append(col.asc() if direction == "asc" else col.desc())
     stmt = select(model).where(*conds).order_by(*order).options(*options)
     if q.limit is not None:
         stmt = stmt.limit(q.limit + 1)

@@ -14,6 +14,7 @@ from lbaas.api.app import build_services, create_app
 from lbaas.api.deps import AppServices
 from lbaas.config import load_config
 from lbaas.db.engine import write_session
+from lbaas.rpc.transport import make_transport
 from lbaas.services.tokens import create_token
 
 
@@ -90,8 +91,9 @@ def wait_for(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: flo
     return value
 
 
-def build_api(state_path: str, db_url: str = "", overrides: dict[str, dict[str, Any]] | None = None
-              ) -> Api:
+def build_api(state_path: str, db_url: str = "", overrides: dict[str, dict[str, Any]] | None = None,
+              network: tuple[str, str, str] = ("public", "10.20.0.0/16", "10.20.0.1")) -> Api:
+    """An API under test. ``network`` is (name, CIDR, gateway) of the registered network."""
     groups: dict[str, dict[str, Any]] = {"DEFAULT": {"state_path": state_path,
                                                      "log_json": False},
                                          "database": {"connection": db_url},
@@ -99,7 +101,8 @@ def build_api(state_path: str, db_url: str = "", overrides: dict[str, dict[str, 
     for group, values in (overrides or {}).items():
         groups.setdefault(group, {}).update(values)
     conf = load_config(overrides=groups)
-    services = build_services(conf)
+    transport = make_transport(conf)
+    services = build_services(conf, transport=transport)
     client = TestClient(create_app(conf, services))
     client.__enter__()
     with write_session(services.sessions) as s:
@@ -111,9 +114,12 @@ def build_api(state_path: str, db_url: str = "", overrides: dict[str, dict[str, 
               member=Caller(client, tokens["member"], "project-a"),
               other=Caller(client, tokens["other"], "project-b"),
               reader=Caller(client, tokens["reader"], "project-a"))
-    net = api.admin.post("/v2.0/networks", {"network": {"name": "public"}}).json()["network"]
+    api.extra["transport"] = transport
+    name, cidr, gateway = network
+    net = api.admin.post("/v2.0/networks", {"network": {"name": name}}).json()["network"]
     sub = api.admin.post("/v2.0/subnets", {"subnet": {
-        "network_id": net["id"], "name": "public-subnet", "cidr": "10.20.0.0/16"}}).json()
+        "network_id": net["id"], "name": f"{name}-subnet", "cidr": cidr,
+        "gateway_ip": gateway}}).json()
     api.network_id, api.subnet_id = net["id"], sub["subnet"]["id"]
     return api
 

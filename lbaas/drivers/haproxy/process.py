@@ -40,6 +40,7 @@ from lbaas.drivers.haproxy.stats import StatsClient, StatsError, socket_command
 LOG = logging.getLogger(__name__)
 
 UNIX_PATH_MAX = 107  # sun_path is 108 bytes including the terminating NUL
+SHORT_SOCKET_ROOT = Path("/run/lbaas")
 _LB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _MASTER_LINE = re.compile(r"^(\d+)\s+master\s+(\d+)\s+\[failed:\s*(\d+)\]")
 _WORKER_LINE = re.compile(r"^(\d+)\s+worker\s+(\d+)")
@@ -67,9 +68,11 @@ class Action(enum.StrEnum):
 
 @dataclass(frozen=True)
 class HaproxyPaths:
-    """Files of one load balancer's haproxy, all inside :attr:`directory`."""
+    """Files of one load balancer's haproxy inside :attr:`directory`; its two sockets inside
+    :attr:`socket_directory` (the same directory unless its path is too long for AF_UNIX)."""
 
     directory: Path
+    socket_directory: Path
 
     @property
     def config(self) -> Path:
@@ -89,11 +92,11 @@ class HaproxyPaths:
 
     @property
     def stats_socket(self) -> Path:
-        return self.directory / "haproxy.sock"
+        return self.socket_directory / "haproxy.sock"
 
     @property
     def master_socket(self) -> Path:
-        return self.directory / "master.sock"
+        return self.socket_directory / "master.sock"
 
     @property
     def servers_state(self) -> Path:
@@ -165,10 +168,11 @@ class HaproxyProcess:
         if not _LB_ID.match(lb_id):
             raise ValueError(f"invalid load balancer id {lb_id!r}")
         self.lb_id = lb_id
-        self.paths = HaproxyPaths(Path(state_path).absolute() / "lbaas" / lb_id)
-        for sock in (self.paths.stats_socket, self.paths.master_socket):
-            if len(os.fsencode(sock)) > UNIX_PATH_MAX:
-                raise ValueError(f"socket path too long for AF_UNIX: {sock}")
+        directory = Path(state_path).absolute() / "lbaas" / lb_id
+        self.paths = HaproxyPaths(directory, directory)
+        if len(os.fsencode(self.paths.stats_socket)) > UNIX_PATH_MAX:
+            # A deep state_path: the sockets move to a short per-LB directory under /run.
+            self.paths = HaproxyPaths(directory, SHORT_SOCKET_ROOT / lb_id)
         self.exec_prefix = list(exec_prefix)
         self.haproxy_bin = haproxy_bin
         self.timeout = timeout
@@ -216,8 +220,9 @@ class HaproxyProcess:
 
     def ensure_directory(self) -> None:
         """Create the state directory with mode 0700 (and fix the mode of an existing one)."""
-        self.paths.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(self.paths.directory, 0o700)
+        for directory in {self.paths.directory, self.paths.socket_directory}:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(directory, 0o700)
 
     def validate(self, config_path: Path) -> None:
         """Run ``haproxy -c`` on ``config_path``; ConfigRejected with its output if refused."""
@@ -411,3 +416,4 @@ class HaproxyProcess:
         """Stop haproxy if it runs, then delete the state directory."""
         self.stop()
         shutil.rmtree(self.paths.directory, ignore_errors=True)
+        shutil.rmtree(self.paths.socket_directory, ignore_errors=True)

@@ -1,0 +1,48 @@
+"""Which Linux bridge carries which network on this host (``[agent] bridge_mappings``).
+
+The agent manager resolves a load balancer's VIP network to the bridge its VIP veth joins, by
+network id first and network name second (the server puts ``vip_network_name`` into the tree
+next to ``vip_network_id``), and reports the mappings in its heartbeats so that the server only
+schedules load balancers to agents that can reach their network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from lbaas.drivers.interface.netns import InterfaceError
+
+
+class NoBridge(InterfaceError):
+    """No ``bridge_mappings`` entry names the VIP's network."""
+
+
+def parse_bridge_mappings(entries: Iterable[str]) -> dict[str, str]:
+    """``["public:br-ex", "<network id>:br-int"]`` -> ``{network: bridge}``.
+
+    Split at the last colon (bridge names have none). Raises ValueError on a malformed or
+    repeated entry.
+    """
+    mappings: dict[str, str] = {}
+    for entry in entries:
+        network, sep, bridge = entry.strip().rpartition(":")
+        if not sep or not network or not bridge:
+            raise ValueError(f"bridge mapping {entry!r} is not <network>:<bridge>")
+        if network in mappings:
+            raise ValueError(f"network {network!r} is mapped twice in bridge_mappings")
+        mappings[network] = bridge
+    return mappings
+
+
+def bridge_for(mappings: Mapping[str, str], raw_tree: Mapping[str, Any]) -> str:
+    """The bridge carrying the VIP network of ``raw_tree``, by network id or else by name."""
+    network_id = raw_tree.get("vip_network_id")
+    network_name = raw_tree.get("vip_network_name")
+    for key in (network_id, network_name):
+        if key and key in mappings:
+            return mappings[key]
+    raise NoBridge(
+        f"no bridge_mappings entry for the VIP network {network_name or network_id!r} "
+        "on this agent"
+    )

@@ -1,0 +1,124 @@
+"""The agent process: wires the plugin RPC client, the device driver, the manager, the RPC server
+and the periodic threads together, and starts and stops them.
+
+Built by the ``lbaas agent`` command and by the all-in-one process (which passes its in-process
+transport). Three periodic threads, so that a slow pass never delays another: heartbeats every
+``report_interval``; ``sync_state`` at start, every ``resync_interval`` and soon after a temporary
+failure; stats every ``stats_interval``. Stopping the agent leaves every haproxy running: load
+balancers keep serving while the agent restarts, and its first sync adopts them.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+import oslo_messaging as messaging
+from oslo_config import cfg
+
+from lbaas.agent.endpoint import AgentRpcEndpoint
+from lbaas.agent.manager import AgentManager, Driver
+from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
+from lbaas.rpc.plugin_api import PluginApi
+from lbaas.rpc.topics import agent_topic
+from lbaas.rpc.transport import make_server
+
+LOG = logging.getLogger(__name__)
+
+RESYNC_RETRY_DELAY = 5.0
+"""Seconds between full syncs while temporary failures keep asking for one."""
+RESYNC_POLL = 0.5
+"""Seconds between looks at the manager's ``needs_resync`` flag."""
+
+
+class AgentService:
+    """One agent: serves ``lbaas_agent.<host>`` and runs the periodic passes."""
+
+    def __init__(
+        self,
+        conf: cfg.ConfigOpts,
+        transport: messaging.RPCTransport,
+        driver: Driver | None = None,
+    ) -> None:
+        """``driver`` defaults to the HAProxy namespace driver (tests may pass another)."""
+        self.conf = conf
+        self.host: str = conf.host or socket.gethostname()
+        self.plugin = PluginApi(transport, self.host)
+        self.driver: Driver = driver or HaproxyNamespaceDriver(conf)
+        self.manager = AgentManager(conf, self.plugin, self.driver)
+        self.rpc_server = make_server(
+            transport, agent_topic(self.host), self.host, [AgentRpcEndpoint(self.manager)]
+        )
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._started = False
+
+    def start(self) -> None:
+        """Start serving casts and the periodic threads (the first sync runs at once)."""
+        if self._started:
+            return
+        self._started = True
+        self.driver.prepare_host()
+        self.rpc_server.start()
+        agent = self.conf.agent
+        self._spawn("report", self._every(agent.report_interval, self.manager.report_state))
+        self._spawn("sync", self._sync_loop)
+        self._spawn("stats", self._every(agent.stats_interval, self.manager.collect_stats))
+        LOG.info("lbaas agent started on host %s", self.host)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the RPC server, the periodic threads and the work queue; haproxy keeps running."""
+        if not self._started:
+            return
+        self._started = False
+        self._stop.set()
+        self.rpc_server.stop()
+        self.rpc_server.wait()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads.clear()
+        if not self.manager.stop(max(0.0, deadline - time.monotonic())):
+            LOG.warning("lbaas agent stopped with work still running")
+        LOG.info("lbaas agent stopped on host %s", self.host)
+
+    # -- periodic threads ----------------------------------------------------------------------
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=f"lbaas-agent-{name}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _every(self, interval: float, task: Callable[[], None]) -> Callable[[], None]:
+        """A loop running ``task`` now and then every ``interval`` seconds until stopped."""
+
+        def loop() -> None:
+            while not self._stop.is_set():
+                started = time.monotonic()
+                self._guarded(task)
+                self._stop.wait(max(0.0, interval - (time.monotonic() - started)))
+
+        return loop
+
+    def _sync_loop(self) -> None:
+        """``sync_state`` now, every ``resync_interval``, and soon when ``needs_resync``."""
+        interval = self.conf.agent.resync_interval
+        retry = min(RESYNC_RETRY_DELAY, interval)
+        last = float("-inf")
+        while not self._stop.is_set():
+            since = time.monotonic() - last
+            if since >= interval or (self.manager.needs_resync and since >= retry):
+                last = time.monotonic()
+                self._guarded(self.manager.sync_state)
+            self._stop.wait(RESYNC_POLL)
+
+    @staticmethod
+    def _guarded(task: Callable[[], None]) -> None:
+        """Run ``task``; a failure is logged and the loop goes on."""
+        try:
+            task()
+        except Exception:
+            LOG.exception("periodic task %s failed", getattr(task, "__name__", task))

@@ -1,0 +1,155 @@
+"""The device driver of one agent host: HAProxy in a network namespace per load balancer.
+
+The agent manager (:mod:`lbaas.agent.manager`) calls it from its work queue, one call at a time
+per load balancer. It glues together the pieces that each do one job: the interface driver puts
+the VIP into namespace ``qlbaas-<lb_id>`` (:mod:`lbaas.drivers.interface.netns`), the renderer
+turns the tree into haproxy.cfg (:mod:`.render`), the process manager validates, installs and
+starts or reloads haproxy inside the namespace (:mod:`.process`), and the stats client reads it
+back (:mod:`.stats`).
+
+Every method is idempotent: :meth:`HaproxyNamespaceDriver.deploy` is "exists -> update, else
+create" (an unchanged config with haproxy running is a no-op), :meth:`undeploy` of something
+already gone does nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+from pathlib import Path
+from typing import Any
+
+from oslo_config import cfg
+
+from lbaas.drivers.haproxy import render
+from lbaas.drivers.haproxy.process import Action, HaproxyProcess
+from lbaas.drivers.haproxy.stats import ServerStatus, StatsSnapshot
+from lbaas.drivers.interface import netns
+from lbaas.rpc.payloads import LoadBalancerTree
+
+LOG = logging.getLogger(__name__)
+
+DEVICE_DRIVER_NAME = "haproxy_ns"
+"""How agents name this driver in their state reports."""
+
+MEMBER_HEALTH = {ServerStatus.UP: "ONLINE", ServerStatus.DOWN: "ERROR"}
+"""HAProxy server status -> member operating status the agent reports. Servers without checks,
+in maintenance or draining are not reported: the server derives NO_MONITOR, OFFLINE and
+DRAINING from the member's own settings."""
+
+
+class HaproxyNamespaceDriver:
+    """Deploys, inspects and removes the load balancers of this host."""
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        self.state_path = Path(conf.state_path)
+        self.haproxy_bin: str = conf.agent.haproxy_bin
+        self.max_connections: int = conf.agent.haproxy_max_connections
+
+    @property
+    def lbs_dir(self) -> Path:
+        """``<state_path>/lbaas``: one state directory per deployed load balancer."""
+        return self.state_path / "lbaas"
+
+    def process(self, lb_id: str) -> HaproxyProcess:
+        """The haproxy of ``lb_id`` (an object; nothing is started)."""
+        return HaproxyProcess(
+            lb_id,
+            self.state_path,
+            exec_prefix=netns.netns_exec_argv(lb_id),
+            haproxy_bin=self.haproxy_bin,
+        )
+
+    def prepare_host(self) -> None:
+        """Once at agent start: raise the neighbour-table limits hundreds of namespaces need."""
+        netns.raise_neighbour_table_limits()
+
+    # -- changes -------------------------------------------------------------------------------
+
+    def deploy(self, tree: LoadBalancerTree, bridge: str) -> Action:
+        """Make ``tree`` run: VIP plugged into ``bridge``, haproxy serving its config.
+
+        The config is rendered before anything is touched, so a tree that cannot be rendered
+        (UnsafeConfigValue) changes nothing. A load balancer with admin_state_up False keeps its
+        namespace and a haproxy without frontends (serving nothing).
+
+        Raises UnsafeConfigValue or ValueError (bad tree), ConfigRejected (``haproxy -c``
+        refused it, with haproxy's message), netns.InterfaceError (no such bridge), HaproxyError
+        (start or reload failed), OSError or pyroute2's NetlinkError (the kernel refused).
+        """
+        proc = self.process(tree.id)
+        paths = render.HaproxyPaths(
+            stats_socket=str(proc.paths.stats_socket),
+            server_state_file=str(proc.paths.servers_state),
+        )
+        text = render.render_haproxy_config(tree, paths, max_connections=self.max_connections)
+        subnet = ipaddress.ip_network(tree.vip_subnet.cidr, strict=False)
+        # The state directory first: every namespace this driver makes has one (deployed_ids).
+        proc.ensure_directory()
+        netns.plug_vip(
+            tree.id,
+            bridge,
+            tree.vip_address,
+            subnet.prefixlen,
+            tree.vip_subnet.gateway_ip,
+        )
+        action = proc.apply(text)
+        if action is not Action.UNCHANGED:
+            LOG.info("load balancer %s deployed on %s (haproxy %s)", tree.id, bridge, action)
+        return action
+
+    def undeploy(self, lb_id: str) -> None:
+        """Stop haproxy, remove the VIP and namespace, delete the state directory. Idempotent."""
+        proc = self.process(lb_id)
+        proc.stop()
+        netns.unplug_vip(lb_id)
+        proc.remove_state()
+        LOG.info("load balancer %s undeployed", lb_id)
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def deployed_ids(self) -> set[str]:
+        """Ids of the load balancers with a ``qlbaas-`` namespace or a state directory here."""
+        ids = set(netns.list_lb_namespaces())
+        with contextlib.suppress(FileNotFoundError):
+            ids.update(entry.name for entry in self.lbs_dir.iterdir() if entry.is_dir())
+        return ids
+
+    def is_healthy(self, lb_id: str) -> bool:
+        """True when the haproxy master of ``lb_id`` answers on its own socket."""
+        return self.process(lb_id).is_running()
+
+    def collect(self, tree: LoadBalancerTree) -> dict[str, Any]:
+        """Counters per listener and member health, as ``update_loadbalancer_stats`` wants them.
+
+        Raises OSError or StatsError when haproxy's stats socket does not answer.
+        """
+        return stats_payload(tree, self.process(tree.id).stats().show_stat())
+
+
+def stats_payload(tree: LoadBalancerTree, snapshot: StatsSnapshot) -> dict[str, Any]:
+    """``{"listeners": {id: counters}, "members": {id: "ONLINE" | "ERROR"}}`` for ``tree``.
+
+    A frontend is named after its listener, a backend after its pool and a server after its
+    member; listeners and members haproxy does not run (disabled, skipped) are left out.
+    """
+    listeners: dict[str, dict[str, int]] = {}
+    for listener in tree.listeners:
+        frontend = snapshot.frontends.get(listener.id)
+        if frontend is not None:
+            listeners[listener.id] = {
+                "bytes_in": frontend.bin,
+                "bytes_out": frontend.bout,
+                "active_connections": frontend.scur,
+                "total_connections": frontend.stot,
+                "request_errors": frontend.ereq,
+            }
+    members: dict[str, str] = {}
+    for pool in tree.pools:
+        for member in pool.members:
+            server = snapshot.servers.get((pool.id, member.id))
+            health = MEMBER_HEALTH.get(server.status) if server is not None else None
+            if health is not None:
+                members[member.id] = health
+    return {"listeners": listeners, "members": members}

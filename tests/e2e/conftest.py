@@ -1,0 +1,24 @@
+"""Fixtures for end-to-end tests: a whole stack with real haproxy in network namespaces."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.stack import Stack, running_stack
+from tests.netlab import skip_unless_root_and_tools
+
+
+@pytest.fixture
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("e2e")) as built:
+        yield built
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    marker = skip_unless_root_and_tools("haproxy", "nsenter")
+    for item in items:
+        if "tests/e2e" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(marker)

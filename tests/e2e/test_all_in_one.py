@@ -1,0 +1,41 @@
+"""The README's main job: ``lbaas up --demo`` builds the demo load balancer and it answers from
+both backends; ``lbaas down`` removes every namespace and process it made."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from lbaas.drivers.interface.namespaces import list_namespaces
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _lbaas(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "lbaas.cli.main", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_up_demo_serves_both_backends_and_down_cleans_up(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    try:
+        up = _lbaas("up", "--demo", "--exit-after-demo", "--state-path", str(state), "--port",
+                    str(_free_port()), timeout=240)
+        assert up.returncode == 0, up.stderr[-3000:]
+        assert "You've reached WEB01" in up.stderr and "You've reached WEB02" in up.stderr
+        assert "LBAAS_UP endpoint=" in up.stdout
+        clouds = (state / "clouds.yaml")
+        assert clouds.stat().st_mode & 0o777 == 0o600
+        assert "admin_token" in clouds.read_text()
+        assert any(n.startswith("qlbaas-") for n in list_namespaces())
+    finally:
+        down = _lbaas("down", "--state-path", str(state), timeout=120)
+    assert down.returncode == 0, down.stderr[-3000:]
+    left = [n for n in list_namespaces() if n.startswith(("qlbaas-", "lbdemo-"))]
+    assert left == []

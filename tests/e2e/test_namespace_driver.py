@@ -1,0 +1,305 @@
+"""End to end: the HAProxy namespace driver (lbaas.drivers.haproxy.namespace_driver), no server.
+
+Each test builds its own lab (tests/netlab.py): a bridge, backends answering WEB01/WEB02, a client,
+and hands :class:`LoadBalancerTree` objects built here to the driver, which plugs the VIP into
+``qlbaas-<id>`` on the bridge and runs haproxy there. The driver fixture undeploys every load
+balancer it was given and the lab removes everything else, also when a test fails; both check
+that nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lbaas.config import load_config
+from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
+from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
+from lbaas.drivers.haproxy.process import Action
+from lbaas.drivers.interface import netns
+from lbaas.rpc.payloads import (
+    HealthMonitorPayload,
+    ListenerPayload,
+    LoadBalancerTree,
+    MemberPayload,
+    PoolPayload,
+    SubnetPayload,
+)
+from tests.netlab import (
+    Host,
+    Lab,
+    http_get_here,
+    link_names,
+    skip_unless_root_and_tools,
+    stop_process,
+)
+
+pytestmark = [pytest.mark.e2e, skip_unless_root_and_tools("ip", "haproxy", "nsenter")]
+
+SUBNET = "10.232.0"
+VIP = f"{SUBNET}.100"
+WEB01, WEB02 = "You've reached WEB01", "You've reached WEB02"
+LISTENER_ID, POOL_ID = "listener-1", "pool-1"
+
+
+# --- trees --------------------------------------------------------------------------------------
+
+
+def member(number: int, **overrides: Any) -> MemberPayload:
+    fields: dict[str, Any] = {
+        "id": f"member-{number}",
+        "address": f"{SUBNET}.{10 + number}",
+        "protocol_port": 80,
+    }
+    return MemberPayload(**(fields | overrides))
+
+
+def make_tree(lb_id: str, members: list[MemberPayload], **overrides: Any) -> LoadBalancerTree:
+    """One HTTP listener on the VIP, round robin over ``members`` with fast TCP checks."""
+    monitor = HealthMonitorPayload(
+        id="hm-1", type="TCP", delay=1, timeout=1, max_retries=1, max_retries_down=2
+    )
+    pool = PoolPayload(
+        id=POOL_ID,
+        protocol="HTTP",
+        lb_algorithm="ROUND_ROBIN",
+        healthmonitor=monitor,
+        members=members,
+    )
+    listener = ListenerPayload(
+        id=LISTENER_ID, protocol="HTTP", protocol_port=80, default_pool_id=POOL_ID
+    )
+    fields: dict[str, Any] = {
+        "id": lb_id,
+        "project_id": "project-1",
+        "vip_address": VIP,
+        "vip_network_id": "network-1",
+        "vip_subnet": SubnetPayload(
+            id="subnet-1", network_id="network-1", cidr=f"{SUBNET}.0/24", gateway_ip=f"{SUBNET}.1"
+        ),
+        "provisioning_status": "PENDING_CREATE",
+        "listeners": [listener],
+        "pools": [pool],
+    }
+    return LoadBalancerTree(**(fields | overrides))
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Net:
+    lab: Lab
+    bridge: str
+    web01: Host
+    web02: Host
+    client: Host
+    web02_server: subprocess.Popen[str]
+
+
+@pytest.fixture
+def net() -> Iterator[Net]:
+    with Lab() as lab:
+        bridge = lab.bridge("br")
+        web01 = lab.host("w1", bridge, f"{SUBNET}.11/24")
+        web02 = lab.host("w2", bridge, f"{SUBNET}.12/24")
+        client = lab.host("cl", bridge, f"{SUBNET}.50/24")
+        web01.http_server(WEB01)
+        web02_server = web02.http_server(WEB02)
+        yield Net(lab, bridge, web01, web02, client, web02_server)
+
+
+@pytest.fixture
+def lb_id() -> str:
+    return f"{Lab().prefix}{secrets.token_hex(3)}-drv"
+
+
+@pytest.fixture
+def driver(lb_id: str) -> Iterator[HaproxyNamespaceDriver]:
+    """A driver on a fresh (short: AF_UNIX paths) state_path; ``lb_id`` is undeployed after."""
+    state_path = Path(tempfile.mkdtemp(prefix="lbt"))
+    conf = load_config(overrides={"DEFAULT": {"state_path": str(state_path)}})
+    driver = HaproxyNamespaceDriver(conf)
+    try:
+        yield driver
+    finally:
+        try:
+            driver.undeploy(lb_id)
+            assert lb_id not in driver.deployed_ids()
+            assert netns.outer_ifname(lb_id) not in link_names()
+        finally:
+            shutil.rmtree(state_path, ignore_errors=True)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def bodies(client: Host, count: int) -> list[str]:
+    return [client.http_get(VIP, timeout=5.0) for _ in range(count)]
+
+
+def member_health(driver: HaproxyNamespaceDriver, tree: LoadBalancerTree) -> dict[str, str]:
+    members: dict[str, str] = driver.collect(tree)["members"]
+    return members
+
+
+# --- tests --------------------------------------------------------------------------------------
+
+
+def test_deploy_serves_and_alternates_between_backends(
+    driver: HaproxyNamespaceDriver, net: Net, lb_id: str
+) -> None:
+    tree = make_tree(lb_id, [member(1), member(2)])
+    assert lb_id not in driver.deployed_ids()
+
+    assert driver.deploy(tree, net.bridge) is Action.STARTED
+
+    assert lb_id in driver.deployed_ids()
+    assert lb_id in netns.list_lb_namespaces()
+    assert driver.is_healthy(lb_id)
+    seen = bodies(net.client, 6)
+    assert set(seen) == {WEB01, WEB02}
+    assert all(a != b for a, b in itertools.pairwise(seen))
+    assert driver.deploy(tree, net.bridge) is Action.UNCHANGED  # idempotent
+
+
+def test_updates_redeploy_and_traffic_follows(
+    driver: HaproxyNamespaceDriver, net: Net, lb_id: str
+) -> None:
+    driver.deploy(make_tree(lb_id, [member(1)]), net.bridge)
+    assert set(bodies(net.client, 4)) == {WEB01}
+
+    assert driver.deploy(make_tree(lb_id, [member(1), member(2)]), net.bridge) is Action.RELOADED
+    assert set(bodies(net.client, 6)) == {WEB01, WEB02}
+
+    drained = make_tree(lb_id, [member(1, weight=0), member(2)])
+    assert driver.deploy(drained, net.bridge) is Action.RELOADED
+    assert set(bodies(net.client, 6)) == {WEB02}
+
+
+def test_collect_reports_member_health_and_listener_counters(
+    driver: HaproxyNamespaceDriver, net: Net, lb_id: str
+) -> None:
+    tree = make_tree(lb_id, [member(1), member(2), member(3, address=f"{SUBNET}.13")])
+    driver.deploy(tree, net.bridge)
+    # member-3's address has no host: it goes ERROR while the others come ONLINE.
+    expected = {"member-1": "ONLINE", "member-2": "ONLINE", "member-3": "ERROR"}
+    assert wait_until(lambda: member_health(driver, tree) == expected)
+    bodies(net.client, 4)
+    counters = driver.collect(tree)["listeners"][LISTENER_ID]
+    assert counters["total_connections"] >= 4
+    assert counters["bytes_in"] > 0 and counters["bytes_out"] > 0
+    assert counters["request_errors"] == 0
+    assert set(counters) == {
+        "bytes_in", "bytes_out", "active_connections", "total_connections", "request_errors"
+    }
+
+
+def test_collect_follows_a_backend_going_down_and_up(
+    driver: HaproxyNamespaceDriver, net: Net, lb_id: str
+) -> None:
+    tree = make_tree(lb_id, [member(1), member(2)])
+    driver.deploy(tree, net.bridge)
+    both_online = {"member-1": "ONLINE", "member-2": "ONLINE"}
+    assert wait_until(lambda: member_health(driver, tree) == both_online)
+
+    stop_process(net.web02_server)
+    assert wait_until(lambda: member_health(driver, tree)["member-2"] == "ERROR")
+    assert set(bodies(net.client, 4)) == {WEB01}
+
+    net.web02.http_server(WEB02)
+    assert wait_until(lambda: member_health(driver, tree) == both_online)
+    assert set(bodies(net.client, 6)) == {WEB01, WEB02}
+
+
+def test_members_without_checks_are_not_reported(
+    driver: HaproxyNamespaceDriver, net: Net, lb_id: str
+) -> None:
+    tree = make_tree(lb_id, [member(1), member(2)])
+    unchecked = tree.model_copy(
+        update={"pools": [tree.pools[0].model_copy(update={"healthmonitor": None})]}
+    )
+    driver.deploy(unchecked, net.bridge)
+    assert driver.collect(unchecked)["members"] == {}
+    assert set(bodies(net.client, 4)) == {WEB01, WEB02}
+
+
+def test_disabled_load_balancer_keeps_its_namespace_but_serves_nothing(
+    driver: HaproxyNamespaceDriver, net: Net, lb_id: str
+) -> None:
+    tree = make_tree(lb_id, [member(1), member(2)])
+    driver.deploy(tree, net.bridge)
+    assert set(bodies(net.client, 2)) == {WEB01, WEB02}
+
+    driver.deploy(tree.model_copy(update={"admin_state_up": False}), net.bridge)
+
+    assert lb_id in netns.list_lb_namespaces()
+    assert driver.is_healthy(lb_id)
+    with pytest.raises(ConnectionRefusedError):
+        net.client.call(http_get_here, VIP, 80, "/", 2.0)
+    driver.deploy(tree, net.bridge)
+    assert set(bodies(net.client, 2)) == {WEB01, WEB02}
+
+
+def test_unrenderable_tree_changes_nothing(
+    driver: HaproxyNamespaceDriver, net: Net, lb_id: str
+) -> None:
+    bad = make_tree(lb_id, [member(1, protocol_port=70000)])
+    with pytest.raises(UnsafeConfigValue):
+        driver.deploy(bad, net.bridge)
+    assert lb_id not in driver.deployed_ids()
+    assert lb_id not in netns.list_lb_namespaces()
+
+
+def test_unknown_bridge_is_refused(driver: HaproxyNamespaceDriver, lb_id: str) -> None:
+    with pytest.raises(netns.BridgeNotFound):
+        driver.deploy(make_tree(lb_id, [member(1)]), "lbtnosuchbr")
+    assert lb_id not in netns.list_lb_namespaces()
+
+
+def test_undeploy_removes_everything_and_is_idempotent(
+    driver: HaproxyNamespaceDriver, net: Net, lb_id: str
+) -> None:
+    driver.deploy(make_tree(lb_id, [member(1), member(2)]), net.bridge)
+    state_dir = driver.lbs_dir / lb_id
+    assert state_dir.is_dir()
+
+    driver.undeploy(lb_id)
+
+    assert lb_id not in driver.deployed_ids()
+    assert lb_id not in netns.list_lb_namespaces()
+    assert netns.outer_ifname(lb_id) not in link_names()
+    assert not state_dir.exists()
+    assert not driver.is_healthy(lb_id)
+    with pytest.raises(OSError):
+        net.client.call(http_get_here, VIP, 80, "/", 2.0)
+    driver.undeploy(lb_id)
+
+
+def test_dead_haproxy_is_noticed_and_redeploy_restarts_it(
+    driver: HaproxyNamespaceDriver, net: Net, lb_id: str
+) -> None:
+    tree = make_tree(lb_id, [member(1), member(2)])
+    driver.deploy(tree, net.bridge)
+    driver.process(lb_id).stop(graceful=False)
+    assert not driver.is_healthy(lb_id)
+    assert lb_id in driver.deployed_ids()  # still ours: sync_state repairs it
+
+    assert driver.deploy(tree, net.bridge) is Action.STARTED
+    assert set(bodies(net.client, 4)) == {WEB01, WEB02}
