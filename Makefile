@@ -41,4 +41,5 @@ bench: deps
 	uv run python -m bench.api
 
 sample-config: python-deps
-	uv run oslo-config-generator --namespace lbaas --output-file etc/lbaas.conf.sample
+	uv run oslo-config-generator --namespace lbaas --namespace oslo.messaging \
+		--namespace oslo.policy --output-file etc/lbaas.conf.sample
