@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import typer
 
-from lbaas.cli.choices import OutputFormat
+from lbaas.cli.choices import ALPNProtocol, OutputFormat, TLSVersion
+from lbaas.cli.client import DEFAULT_ENDPOINT
+from lbaas.cli.kinds import (
+    HEALTHMONITOR,
+    L7POLICY,
+    L7RULE,
+    LISTENER,
+    LOADBALANCER,
+    MEMBER,
+    POOL,
+    Kind,
+)
+from lbaas.cli.wait import DEFAULT_WAIT_TIMEOUT
 
 CONNECTION = "Connection"
 OUTPUT = "Output"
+FILTERS = "Filters"
 
 Endpoint = Annotated[str, typer.Option(
     "--os-endpoint", envvar=["OS_ENDPOINT", "LBAAS_ENDPOINT"], rich_help_panel=CONNECTION,
@@ -29,10 +43,19 @@ Wait = Annotated[bool, typer.Option(
 WaitTimeout = Annotated[float, typer.Option(
     "--wait-timeout", min=0, help="Seconds --wait waits before failing.")]
 
-LoadBalancerArg = Annotated[str, typer.Argument(help="Load balancer (name or ID).")]
-ListenerArg = Annotated[str, typer.Argument(help="Listener (name or ID).")]
-PoolArg = Annotated[str, typer.Argument(help="Pool (name or ID).")]
-L7PolicyArg = Annotated[str, typer.Argument(help="L7 policy (name or ID).")]
+
+def argument(kind: Kind) -> Any:
+    """The positional argument naming one ``kind`` object."""
+    return typer.Argument(help=kind.argument_help)
+
+
+LoadBalancerArg = Annotated[str, argument(LOADBALANCER)]
+ListenerArg = Annotated[str, argument(LISTENER)]
+PoolArg = Annotated[str, argument(POOL)]
+MemberArg = Annotated[str, argument(MEMBER)]
+HealthMonitorArg = Annotated[str, argument(HEALTHMONITOR)]
+L7PolicyArg = Annotated[str, argument(L7POLICY)]
+L7RuleArg = Annotated[str, argument(L7RULE)]
 
 Name = Annotated[str | None, typer.Option("--name", help="Name.")]
 Description = Annotated[str | None, typer.Option("--description", help="Description.")]
@@ -41,6 +64,49 @@ Enable = Annotated[bool | None, typer.Option(
 Tags = Annotated[list[str] | None, typer.Option(
     "--tag", show_default=False, help="Tag (repeatable); on set, added to the existing tags.")]
 NoTag = Annotated[bool, typer.Option("--no-tag", help="Remove all tags first (set only).")]
+EnabledFilter = Annotated[bool | None, typer.Option(
+    "--enable/--disable", show_default=False, rich_help_panel=FILTERS,
+    help="Only enabled (or disabled) objects.")]
+
+
+def tls_ciphers(panel: str) -> Any:
+    """``--tls-ciphers`` (listeners and pools), in help panel ``panel``."""
+    return typer.Option("--tls-ciphers", rich_help_panel=panel, help="OpenSSL cipher string.")
+
+
+def tls_versions(panel: str) -> Any:
+    """``--tls-version`` (listeners and pools), in help panel ``panel``."""
+    return typer.Option("--tls-version", rich_help_panel=panel,
+                        metavar="|".join(get_args(TLSVersion)),
+                        help="Allowed TLS version (repeatable).")
+
+
+def alpn_protocols(panel: str) -> Any:
+    """``--alpn-protocol`` (listeners and pools), in help panel ``panel``."""
+    return typer.Option("--alpn-protocol", rich_help_panel=panel,
+                        metavar="|".join(get_args(ALPNProtocol)),
+                        help="ALPN protocol (repeatable).")
+
+
+def _option(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
+                             default=default)
+
+
+# The options that commands end with (added by lbaas.cli.session.command), in this order.
+CONNECTION_OPTIONS = (_option("endpoint", Endpoint, DEFAULT_ENDPOINT), _option("token", Token))
+OUTPUT_OPTIONS = (_option("fmt", Format, "table"), _option("column", Columns))
+WAIT_OPTIONS = (_option("wait", Wait, False),
+                _option("wait_timeout", WaitTimeout, DEFAULT_WAIT_TIMEOUT))
+# The tag filters of every list command (after its own filters); named as list_query takes them.
+TAG_FILTERS = tuple(
+    _option(name, Annotated[list[str] | None, typer.Option(
+        flag, show_default=False, rich_help_panel=FILTERS, help=text)])
+    for name, flag, text in (
+        ("tags", "--tags", "Only objects having all these tags (comma-separated, or repeat)."),
+        ("any_tags", "--any-tags", "Only objects having at least one of these tags."),
+        ("not_tags", "--not-tags", "Exclude objects having all these tags."),
+        ("not_any_tags", "--not-any-tags", "Exclude objects having any of these tags.")))
 
 
 def compact(**values: Any) -> dict[str, Any]:
@@ -106,23 +172,6 @@ def require_changes(body: dict[str, Any]) -> None:
     """A usage error (exit 2) when a set command was given nothing to change."""
     if not body:
         raise typer.BadParameter("nothing to set: give at least one attribute option")
-
-
-TagsAll = Annotated[list[str] | None, typer.Option(
-    "--tags", show_default=False, rich_help_panel="Filters",
-    help="Only objects having all these tags (comma-separated, or repeat).")]
-TagsAny = Annotated[list[str] | None, typer.Option(
-    "--any-tags", show_default=False, rich_help_panel="Filters",
-    help="Only objects having at least one of these tags.")]
-NotTags = Annotated[list[str] | None, typer.Option(
-    "--not-tags", show_default=False, rich_help_panel="Filters",
-    help="Exclude objects having all these tags.")]
-NotTagsAny = Annotated[list[str] | None, typer.Option(
-    "--not-any-tags", show_default=False, rich_help_panel="Filters",
-    help="Exclude objects having any of these tags.")]
-EnabledFilter = Annotated[bool | None, typer.Option(
-    "--enable/--disable", show_default=False, rich_help_panel="Filters",
-    help="Only enabled (or disabled) objects.")]
 
 
 def list_query(tags: list[str] | None = None, any_tags: list[str] | None = None,

@@ -1,1 +1,2 @@
-"""One typer sub-app per API resource (``lbaas loadbalancer …``, ``lbaas listener …``, …)."""
+"""One typer sub-app per API resource (``lbaas loadbalancer …``, ``lbaas listener …``, …);
+:mod:`.generic` makes the commands that are alike for all of them."""

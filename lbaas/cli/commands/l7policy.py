@@ -6,37 +6,23 @@ from typing import Annotated, Any
 
 import typer
 
-from lbaas.cli import render
 from lbaas.cli.choices import L7Action, RedirectCode
-from lbaas.cli.client import DEFAULT_ENDPOINT, ApiClient
+from lbaas.cli.client import ApiClient
+from lbaas.cli.commands.generic import add_delete, add_show, lister
 from lbaas.cli.kinds import L7POLICY, LISTENER, POOL
 from lbaas.cli.params import (
-    Columns,
     Description,
     Enable,
-    Endpoint,
-    Format,
     L7PolicyArg,
     ListenerArg,
     Name,
     NoTag,
-    NotTags,
-    NotTagsAny,
     Tags,
-    TagsAll,
-    TagsAny,
-    Token,
-    Wait,
-    WaitTimeout,
     compact,
     given,
-    list_query,
-    require_changes,
-    tags_after_set,
 )
-from lbaas.cli.resolve import find, find_id, loadbalancer_of_l7policy, loadbalancer_of_listener
-from lbaas.cli.session import connect, settle, settled
-from lbaas.cli.wait import DEFAULT_WAIT_TIMEOUT
+from lbaas.cli.resolve import find, find_id
+from lbaas.cli.session import Call, command
 
 app = typer.Typer(help="L7 policies (what to do with requests matching their rules).",
                   no_args_is_help=True)
@@ -66,85 +52,53 @@ def _attributes(api: ApiClient, options: dict[str, Any]) -> dict[str, Any]:
         redirect_http_code=None if code is None else int(code))
 
 
-@app.command("create")
-def create(listener: ListenerArg,
+@command(app, "create", wait=True)
+def create(call: Call, listener: ListenerArg,
            action: Annotated[L7Action, typer.Option(
                "--action", case_sensitive=False, help="What to do with matching requests.")],
            name: Name = None, description: Description = None,
            redirect_pool: RedirectPool = None, redirect_url: RedirectUrl = None,
            redirect_prefix: RedirectPrefix = None, redirect_http_code: RedirectHttpCode = None,
-           position: Position = None, enable: Enable = None, tag: Tags = None,
-           endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None, fmt: Format = "table",
-           column: Columns = None, wait: Wait = False,
-           wait_timeout: WaitTimeout = DEFAULT_WAIT_TIMEOUT) -> None:
+           position: Position = None, enable: Enable = None, tag: Tags = None) -> None:
     """Create an L7 policy on a listener."""
     options: dict[str, Any] = locals()
-    with connect(endpoint, token) as api:
-        parent = find(api, LISTENER, listener)
-        body = {"listener_id": parent["id"], "action": action, **_attributes(api, options),
-                **compact(tags=tag)}
-        policy = api.post(L7POLICY.path(), {"l7policy": body})["l7policy"]
-        policy = settled(api, L7POLICY, policy, loadbalancer_of_listener(parent), wait,
-                         wait_timeout)
-        render.show(policy, fmt, column)
+    parent = find(call.api, LISTENER, listener)
+    body = {"listener_id": parent["id"], "action": action, **_attributes(call.api, options),
+            **compact(tags=tag)}
+    call.create(L7POLICY, body, parent)
 
 
-@app.command("list")
-def list_(listener: Annotated[str | None, typer.Option(
+@lister(app, L7POLICY)
+def list_(api: ApiClient,
+          listener: Annotated[str | None, typer.Option(
               "--listener", help="Only policies of this listener (name or ID).")] = None,
           name: Annotated[str | None, typer.Option("--name", help="Only this name.")] = None,
           action: Annotated[L7Action | None, typer.Option(
               "--action", case_sensitive=False, help="Only this action.")] = None,
           project: Annotated[str | None, typer.Option("--project", help="Only this project.")]
-          = None,
-          tags: TagsAll = None, any_tags: TagsAny = None, not_tags: NotTags = None,
-          not_any_tags: NotTagsAny = None, endpoint: Endpoint = DEFAULT_ENDPOINT,
-          token: Token = None, fmt: Format = "table", column: Columns = None) -> None:
+          = None) -> dict[str, Any]:
     """List L7 policies."""
-    with connect(endpoint, token) as api:
-        query = list_query(tags, any_tags, not_tags, not_any_tags, name=name, action=action,
-                           listener_id=find_id(api, LISTENER, listener), project_id=project)
-        items = api.list(L7POLICY.path(), L7POLICY.plural, query)
-        render.show_list(items, L7POLICY.columns, fmt, column)
+    return {"name": name, "action": action, "listener_id": find_id(api, LISTENER, listener),
+            "project_id": project}
 
 
-@app.command("show")
-def show(l7policy: L7PolicyArg, endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None,
-         fmt: Format = "table", column: Columns = None) -> None:
-    """Show an L7 policy."""
-    with connect(endpoint, token) as api:
-        render.show(find(api, L7POLICY, l7policy), fmt, column)
+add_show(app, L7POLICY, "Show an L7 policy.")
 
 
-@app.command("set")
-def set_(l7policy: L7PolicyArg, name: Name = None, description: Description = None,
+@command(app, "set", wait=True)
+def set_(call: Call, l7policy: L7PolicyArg, name: Name = None, description: Description = None,
          action: Annotated[L7Action | None, typer.Option(
              "--action", case_sensitive=False, help="What to do with matching requests.")]
          = None,
          redirect_pool: RedirectPool = None, redirect_url: RedirectUrl = None,
          redirect_prefix: RedirectPrefix = None, redirect_http_code: RedirectHttpCode = None,
          position: Position = None, enable: Enable = None, tag: Tags = None,
-         no_tag: NoTag = False, endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None,
-         fmt: Format = "table", column: Columns = None, wait: Wait = False,
-         wait_timeout: WaitTimeout = DEFAULT_WAIT_TIMEOUT) -> None:
+         no_tag: NoTag = False) -> None:
     """Update an L7 policy."""
     options: dict[str, Any] = locals()
-    with connect(endpoint, token) as api:
-        current = find(api, L7POLICY, l7policy)
-        body = _attributes(api, options) | compact(
-            action=action, tags=tags_after_set(current["tags"], tag, no_tag))
-        require_changes(body)
-        updated = api.put(L7POLICY.item_path(current["id"]), {"l7policy": body})["l7policy"]
-        lb_id = loadbalancer_of_l7policy(api, current)
-        render.show(settled(api, L7POLICY, updated, lb_id, wait, wait_timeout), fmt, column)
+    current = find(call.api, L7POLICY, l7policy)
+    call.update(L7POLICY, current, _attributes(call.api, options) | compact(action=action), tag,
+                no_tag)
 
 
-@app.command("delete")
-def delete(l7policy: L7PolicyArg, endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None,
-           wait: Wait = False, wait_timeout: WaitTimeout = DEFAULT_WAIT_TIMEOUT) -> None:
-    """Delete an L7 policy with its rules."""
-    with connect(endpoint, token) as api:
-        current = find(api, L7POLICY, l7policy)
-        lb_id = loadbalancer_of_l7policy(api, current)
-        api.delete(L7POLICY.item_path(current["id"]))
-        settle(api, lb_id, wait, wait_timeout)
+add_delete(app, L7POLICY, "Delete an L7 policy with its rules.")

@@ -2,43 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 
 import typer
 
-from lbaas.cli import render
-from lbaas.cli.choices import ALPNProtocol, ClientAuthentication, ListenerProtocol, TLSVersion
-from lbaas.cli.client import DEFAULT_ENDPOINT, ApiClient
+from lbaas.cli.choices import ClientAuthentication, ListenerProtocol
+from lbaas.cli.client import ApiClient
+from lbaas.cli.commands.generic import add_delete, add_show, add_stats, lister
 from lbaas.cli.kinds import LISTENER, LOADBALANCER, POOL
 from lbaas.cli.params import (
-    Columns,
     Description,
     Enable,
     EnabledFilter,
-    Endpoint,
-    Format,
     ListenerArg,
     LoadBalancerArg,
     Name,
     NoTag,
-    NotTags,
-    NotTagsAny,
     Tags,
-    TagsAll,
-    TagsAny,
-    Token,
-    Wait,
-    WaitTimeout,
+    alpn_protocols,
     compact,
     given,
-    list_query,
     parse_pairs,
-    require_changes,
-    tags_after_set,
+    tls_ciphers,
+    tls_versions,
 )
-from lbaas.cli.resolve import find, find_id, loadbalancer_of_listener
-from lbaas.cli.session import connect, settle, settled
-from lbaas.cli.wait import DEFAULT_WAIT_TIMEOUT
+from lbaas.cli.resolve import find, find_id
+from lbaas.cli.session import Call, command
 
 app = typer.Typer(help="Listeners (a protocol and port on a load balancer's VIP).",
                   no_args_is_help=True)
@@ -78,14 +67,9 @@ ClientAuth = Annotated[ClientAuthentication | None, typer.Option(
     help="Client certificate authentication mode.")]
 ClientCrl = Annotated[str | None, typer.Option(
     "--client-crl-container-ref", rich_help_panel=TLS, help="Client CRL reference.")]
-TlsCiphers = Annotated[str | None, typer.Option(
-    "--tls-ciphers", rich_help_panel=TLS, help="OpenSSL cipher string.")]
-TlsVersions = Annotated[list[str] | None, typer.Option(
-    "--tls-version", rich_help_panel=TLS, metavar="|".join(get_args(TLSVersion)),
-    help="Allowed TLS version (repeatable).")]
-AlpnProtocols = Annotated[list[str] | None, typer.Option(
-    "--alpn-protocol", rich_help_panel=TLS, metavar="|".join(get_args(ALPNProtocol)),
-    help="ALPN protocol (repeatable).")]
+TlsCiphers = Annotated[str | None, tls_ciphers(TLS)]
+TlsVersions = Annotated[list[str] | None, tls_versions(TLS)]
+AlpnProtocols = Annotated[list[str] | None, alpn_protocols(TLS)]
 HstsMaxAge = Annotated[int | None, typer.Option(
     "--hsts-max-age", min=0, rich_help_panel=TLS, help="HSTS max-age in seconds.")]
 HstsSubdomains = Annotated[bool | None, typer.Option(
@@ -113,8 +97,8 @@ def _attributes(api: ApiClient, options: dict[str, Any]) -> dict[str, Any]:
         insert_headers=headers, default_pool_id=find_id(api, POOL, options["default_pool"]))
 
 
-@app.command("create")
-def create(loadbalancer: LoadBalancerArg,
+@command(app, "create", wait=True)
+def create(call: Call, loadbalancer: LoadBalancerArg,
            protocol: Annotated[ListenerProtocol, typer.Option(
                "--protocol", case_sensitive=False, help="Protocol.")],
            protocol_port: Annotated[int, typer.Option(
@@ -132,23 +116,18 @@ def create(loadbalancer: LoadBalancerArg,
            client_crl_container_ref: ClientCrl = None, tls_ciphers: TlsCiphers = None,
            tls_version: TlsVersions = None, alpn_protocol: AlpnProtocols = None,
            hsts_max_age: HstsMaxAge = None, hsts_include_subdomains: HstsSubdomains = None,
-           hsts_preload: HstsPreload = None, enable: Enable = None, tag: Tags = None,
-           endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None, fmt: Format = "table",
-           column: Columns = None, wait: Wait = False,
-           wait_timeout: WaitTimeout = DEFAULT_WAIT_TIMEOUT) -> None:
+           hsts_preload: HstsPreload = None, enable: Enable = None, tag: Tags = None) -> None:
     """Create a listener on a load balancer."""
-    options = locals()
-    with connect(endpoint, token) as api:
-        attributes = _attributes(api, options)
-        lb_id = find(api, LOADBALANCER, loadbalancer)["id"]
-        body = {"loadbalancer_id": lb_id, "protocol": protocol, "protocol_port": protocol_port,
-                **attributes, **compact(tags=tag)}
-        listener = api.post(LISTENER.path(), {"listener": body})["listener"]
-        render.show(settled(api, LISTENER, listener, lb_id, wait, wait_timeout), fmt, column)
+    attributes = _attributes(call.api, locals())
+    lb = find(call.api, LOADBALANCER, loadbalancer)
+    body = {"loadbalancer_id": lb["id"], "protocol": protocol, "protocol_port": protocol_port,
+            **attributes, **compact(tags=tag)}
+    call.create(LISTENER, body, lb)
 
 
-@app.command("list")
-def list_(name: Annotated[str | None, typer.Option("--name", help="Only this name.")] = None,
+@lister(app, LISTENER)
+def list_(api: ApiClient,
+          name: Annotated[str | None, typer.Option("--name", help="Only this name.")] = None,
           loadbalancer: Annotated[str | None, typer.Option(
               "--loadbalancer", help="Only listeners of this load balancer (name or ID).")]
           = None,
@@ -157,30 +136,18 @@ def list_(name: Annotated[str | None, typer.Option("--name", help="Only this nam
           protocol_port: Annotated[int | None, typer.Option("--protocol-port")] = None,
           project: Annotated[str | None, typer.Option("--project", help="Only this project.")]
           = None,
-          enable: EnabledFilter = None, tags: TagsAll = None, any_tags: TagsAny = None,
-          not_tags: NotTags = None, not_any_tags: NotTagsAny = None,
-          endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None, fmt: Format = "table",
-          column: Columns = None) -> None:
+          enable: EnabledFilter = None) -> dict[str, Any]:
     """List listeners."""
-    with connect(endpoint, token) as api:
-        query = list_query(tags, any_tags, not_tags, not_any_tags, name=name,
-                           loadbalancer_id=find_id(api, LOADBALANCER, loadbalancer),
-                           protocol=protocol, protocol_port=protocol_port, project_id=project,
-                           admin_state_up=enable)
-        items = api.list(LISTENER.path(), LISTENER.plural, query)
-        render.show_list(items, LISTENER.columns, fmt, column)
+    return {"name": name, "loadbalancer_id": find_id(api, LOADBALANCER, loadbalancer),
+            "protocol": protocol, "protocol_port": protocol_port, "project_id": project,
+            "admin_state_up": enable}
 
 
-@app.command("show")
-def show(listener: ListenerArg, endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None,
-         fmt: Format = "table", column: Columns = None) -> None:
-    """Show a listener."""
-    with connect(endpoint, token) as api:
-        render.show(find(api, LISTENER, listener), fmt, column)
+add_show(app, LISTENER, "Show a listener.")
 
 
-@app.command("set")
-def set_(listener: ListenerArg, name: Name = None, description: Description = None,
+@command(app, "set", wait=True)
+def set_(call: Call, listener: ListenerArg, name: Name = None, description: Description = None,
          connection_limit: ConnectionLimit = None, default_pool: DefaultPool = None,
          insert_headers: InsertHeaders = None, allowed_cidr: AllowedCidrs = None,
          timeout_client_data: TimeoutClientData = None,
@@ -193,35 +160,12 @@ def set_(listener: ListenerArg, name: Name = None, description: Description = No
          tls_version: TlsVersions = None, alpn_protocol: AlpnProtocols = None,
          hsts_max_age: HstsMaxAge = None, hsts_include_subdomains: HstsSubdomains = None,
          hsts_preload: HstsPreload = None, enable: Enable = None, tag: Tags = None,
-         no_tag: NoTag = False, endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None,
-         fmt: Format = "table", column: Columns = None, wait: Wait = False,
-         wait_timeout: WaitTimeout = DEFAULT_WAIT_TIMEOUT) -> None:
+         no_tag: NoTag = False) -> None:
     """Update a listener."""
     options = locals()
-    with connect(endpoint, token) as api:
-        current = find(api, LISTENER, listener)
-        body = _attributes(api, options) | compact(
-            tags=tags_after_set(current["tags"], tag, no_tag))
-        require_changes(body)
-        updated = api.put(LISTENER.item_path(current["id"]), {"listener": body})["listener"]
-        lb_id = loadbalancer_of_listener(current)
-        render.show(settled(api, LISTENER, updated, lb_id, wait, wait_timeout), fmt, column)
+    current = find(call.api, LISTENER, listener)
+    call.update(LISTENER, current, _attributes(call.api, options), tag, no_tag)
 
 
-@app.command("delete")
-def delete(listener: ListenerArg, endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None,
-           wait: Wait = False, wait_timeout: WaitTimeout = DEFAULT_WAIT_TIMEOUT) -> None:
-    """Delete a listener."""
-    with connect(endpoint, token) as api:
-        current = find(api, LISTENER, listener)
-        api.delete(LISTENER.item_path(current["id"]))
-        settle(api, loadbalancer_of_listener(current), wait, wait_timeout)
-
-
-@app.command("stats")
-def stats(listener: ListenerArg, endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None,
-          fmt: Format = "table", column: Columns = None) -> None:
-    """Show the traffic statistics of a listener."""
-    with connect(endpoint, token) as api:
-        listener_id = find(api, LISTENER, listener)["id"]
-        render.show(api.get(f"{LISTENER.item_path(listener_id)}/stats")["stats"], fmt, column)
+add_delete(app, LISTENER, "Delete a listener.")
+add_stats(app, LISTENER, "Show the traffic statistics of a listener.")

@@ -2,41 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 
 import typer
 
-from lbaas.cli import render
-from lbaas.cli.choices import Algorithm, ALPNProtocol, PoolProtocol, TLSVersion
-from lbaas.cli.client import DEFAULT_ENDPOINT
+from lbaas.cli.choices import Algorithm, PoolProtocol
+from lbaas.cli.client import ApiClient
+from lbaas.cli.commands.generic import add_delete, add_show, lister
 from lbaas.cli.kinds import LISTENER, LOADBALANCER, POOL
 from lbaas.cli.params import (
-    Columns,
     Description,
     Enable,
-    Endpoint,
-    Format,
     Name,
     NoTag,
-    NotTags,
-    NotTagsAny,
     PoolArg,
     Tags,
-    TagsAll,
-    TagsAny,
-    Token,
-    Wait,
-    WaitTimeout,
+    alpn_protocols,
     compact,
     given,
-    list_query,
     parse_persistence,
-    require_changes,
-    tags_after_set,
+    tls_ciphers,
+    tls_versions,
 )
-from lbaas.cli.resolve import find, find_id, loadbalancer_of_pool
-from lbaas.cli.session import connect, settle, settled
-from lbaas.cli.wait import DEFAULT_WAIT_TIMEOUT
+from lbaas.cli.resolve import find, find_id
+from lbaas.cli.session import Call, command
 
 app = typer.Typer(help="Pools (groups of members that receive traffic).", no_args_is_help=True)
 TLS = "Backend TLS"
@@ -55,14 +44,9 @@ CrlContainer = Annotated[str | None, typer.Option(
 TlsEnabled = Annotated[bool | None, typer.Option(
     "--enable-tls/--disable-tls", show_default=False, rich_help_panel=TLS,
     help="Use TLS towards the members.")]
-TlsCiphers = Annotated[str | None, typer.Option(
-    "--tls-ciphers", rich_help_panel=TLS, help="OpenSSL cipher string.")]
-TlsVersions = Annotated[list[str] | None, typer.Option(
-    "--tls-version", rich_help_panel=TLS, metavar="|".join(get_args(TLSVersion)),
-    help="Allowed TLS version (repeatable).")]
-AlpnProtocols = Annotated[list[str] | None, typer.Option(
-    "--alpn-protocol", rich_help_panel=TLS, metavar="|".join(get_args(ALPNProtocol)),
-    help="ALPN protocol (repeatable).")]
+TlsCiphers = Annotated[str | None, tls_ciphers(TLS)]
+TlsVersions = Annotated[list[str] | None, tls_versions(TLS)]
+AlpnProtocols = Annotated[list[str] | None, alpn_protocols(TLS)]
 
 # Options of create and set that map straight to pool attributes.
 ATTRIBUTES = {name: name for name in (
@@ -83,8 +67,9 @@ def _attributes(options: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-@app.command("create")
-def create(protocol: Annotated[PoolProtocol, typer.Option(
+@command(app, "create", wait=True)
+def create(call: Call,
+           protocol: Annotated[PoolProtocol, typer.Option(
                "--protocol", case_sensitive=False, help="Protocol towards the members.")],
            lb_algorithm: LbAlgorithm,
            listener: Annotated[str | None, typer.Option(
@@ -96,26 +81,21 @@ def create(protocol: Annotated[PoolProtocol, typer.Option(
            tls_container_ref: TlsContainer = None, ca_tls_container_ref: CaContainer = None,
            crl_container_ref: CrlContainer = None, tls_enabled: TlsEnabled = None,
            tls_ciphers: TlsCiphers = None, tls_version: TlsVersions = None,
-           alpn_protocol: AlpnProtocols = None, enable: Enable = None, tag: Tags = None,
-           endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None, fmt: Format = "table",
-           column: Columns = None, wait: Wait = False,
-           wait_timeout: WaitTimeout = DEFAULT_WAIT_TIMEOUT) -> None:
+           alpn_protocol: AlpnProtocols = None, enable: Enable = None,
+           tag: Tags = None) -> None:
     """Create a pool on a load balancer, or as the default pool of a listener."""
     if not (listener or loadbalancer):
         raise typer.BadParameter("one of them is required",
                                  param_hint="'--listener' / '--loadbalancer'")
-    options = locals()
-    with connect(endpoint, token) as api:
-        body = {"protocol": protocol, **_attributes(options), **compact(
-            listener_id=find_id(api, LISTENER, listener),
-            loadbalancer_id=find_id(api, LOADBALANCER, loadbalancer), tags=tag)}
-        pool = api.post(POOL.path(), {"pool": body})["pool"]
-        pool = settled(api, POOL, pool, loadbalancer_of_pool(pool), wait, wait_timeout)
-        render.show(pool, fmt, column)
+    body = {"protocol": protocol, **_attributes(locals()), **compact(
+        listener_id=find_id(call.api, LISTENER, listener),
+        loadbalancer_id=find_id(call.api, LOADBALANCER, loadbalancer), tags=tag)}
+    call.create(POOL, body)
 
 
-@app.command("list")
-def list_(name: Annotated[str | None, typer.Option("--name", help="Only this name.")] = None,
+@lister(app, POOL)
+def list_(api: ApiClient,
+          name: Annotated[str | None, typer.Option("--name", help="Only this name.")] = None,
           loadbalancer: Annotated[str | None, typer.Option(
               "--loadbalancer", help="Only pools of this load balancer (name or ID).")] = None,
           protocol: Annotated[PoolProtocol | None, typer.Option(
@@ -123,28 +103,17 @@ def list_(name: Annotated[str | None, typer.Option("--name", help="Only this nam
           lb_algorithm: Annotated[Algorithm | None, typer.Option(
               "--lb-algorithm", case_sensitive=False)] = None,
           project: Annotated[str | None, typer.Option("--project", help="Only this project.")]
-          = None,
-          tags: TagsAll = None, any_tags: TagsAny = None, not_tags: NotTags = None,
-          not_any_tags: NotTagsAny = None, endpoint: Endpoint = DEFAULT_ENDPOINT,
-          token: Token = None, fmt: Format = "table", column: Columns = None) -> None:
+          = None) -> dict[str, Any]:
     """List pools."""
-    with connect(endpoint, token) as api:
-        query = list_query(tags, any_tags, not_tags, not_any_tags, name=name,
-                           loadbalancer_id=find_id(api, LOADBALANCER, loadbalancer),
-                           protocol=protocol, lb_algorithm=lb_algorithm, project_id=project)
-        render.show_list(api.list(POOL.path(), POOL.plural, query), POOL.columns, fmt, column)
+    return {"name": name, "loadbalancer_id": find_id(api, LOADBALANCER, loadbalancer),
+            "protocol": protocol, "lb_algorithm": lb_algorithm, "project_id": project}
 
 
-@app.command("show")
-def show(pool: PoolArg, endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None,
-         fmt: Format = "table", column: Columns = None) -> None:
-    """Show a pool."""
-    with connect(endpoint, token) as api:
-        render.show(find(api, POOL, pool), fmt, column)
+add_show(app, POOL, "Show a pool.")
 
 
-@app.command("set")
-def set_(pool: PoolArg, name: Name = None, description: Description = None,
+@command(app, "set", wait=True)
+def set_(call: Call, pool: PoolArg, name: Name = None, description: Description = None,
          lb_algorithm: Annotated[Algorithm | None, typer.Option(
              "--lb-algorithm", case_sensitive=False, help="Load balancing algorithm.")] = None,
          session_persistence: SessionPersistence = None,
@@ -152,25 +121,10 @@ def set_(pool: PoolArg, name: Name = None, description: Description = None,
          crl_container_ref: CrlContainer = None, tls_enabled: TlsEnabled = None,
          tls_ciphers: TlsCiphers = None, tls_version: TlsVersions = None,
          alpn_protocol: AlpnProtocols = None, enable: Enable = None, tag: Tags = None,
-         no_tag: NoTag = False, endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None,
-         fmt: Format = "table", column: Columns = None, wait: Wait = False,
-         wait_timeout: WaitTimeout = DEFAULT_WAIT_TIMEOUT) -> None:
+         no_tag: NoTag = False) -> None:
     """Update a pool."""
     attributes = _attributes(locals())
-    with connect(endpoint, token) as api:
-        current = find(api, POOL, pool)
-        body = attributes | compact(tags=tags_after_set(current["tags"], tag, no_tag))
-        require_changes(body)
-        updated = api.put(POOL.item_path(current["id"]), {"pool": body})["pool"]
-        lb_id = loadbalancer_of_pool(current)
-        render.show(settled(api, POOL, updated, lb_id, wait, wait_timeout), fmt, column)
+    call.update(POOL, find(call.api, POOL, pool), attributes, tag, no_tag)
 
 
-@app.command("delete")
-def delete(pool: PoolArg, endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None,
-           wait: Wait = False, wait_timeout: WaitTimeout = DEFAULT_WAIT_TIMEOUT) -> None:
-    """Delete a pool, with its members and health monitor."""
-    with connect(endpoint, token) as api:
-        current = find(api, POOL, pool)
-        api.delete(POOL.item_path(current["id"]))
-        settle(api, loadbalancer_of_pool(current), wait, wait_timeout)
+add_delete(app, POOL, "Delete a pool, with its members and health monitor.")
