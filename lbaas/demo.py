@@ -11,6 +11,7 @@ import contextlib
 import ipaddress
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -96,6 +97,11 @@ def _ensure_web_server(backend: Backend, state_dir: Path) -> None:
     LOG.info("demo backend %s serving on %s:80", backend.name, backend.address)
 
 
+def was_built(state_dir: Path) -> bool:
+    """Whether ``lbaas up --demo`` ran with this state directory."""
+    return (state_dir / "demo").is_dir()
+
+
 def remove(state_dir: Path) -> None:
     """Stop the demo backends and delete their namespaces and the demo bridge."""
     stop_backends(state_dir)
@@ -104,6 +110,7 @@ def remove(state_dir: Path) -> None:
             delete_namespace(backend.name)
             links.delete_link(root, "v" + backend.name[-10:])
         links.delete_link(root, BRIDGE)
+    shutil.rmtree(state_dir / "demo", ignore_errors=True)
 
 
 def stop_backends(state_dir: Path) -> None:

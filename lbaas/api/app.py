@@ -14,6 +14,7 @@ from lbaas import __version__
 from lbaas.api.auth import TokenAuthenticator
 from lbaas.api.deps import AppServices, Background
 from lbaas.api.errors import install_error_handlers
+from lbaas.api.openapi import install_openapi
 from lbaas.api.policy import Policy
 from lbaas.api.routes import (
     agents,
@@ -90,8 +91,10 @@ def create_app(conf: cfg.ConfigOpts, services: AppServices | None = None) -> Fas
     app.state.services = services
     app.state.metrics = ApiMetrics(services.sessions)
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(root.router)
-    app.include_router(networks.router)
+    app.include_router(networks.router, prefix="/v2.0")
+    app.include_router(networks.router, prefix="/v2", include_in_schema=False)
     app.include_router(agents.router)
     for router in LBAAS_ROUTERS:
         app.include_router(router, prefix="/v2/lbaas")

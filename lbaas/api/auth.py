@@ -28,15 +28,16 @@ class TokenAuthenticator:
         self._cache: dict[tuple[str, str | None], tuple[float, Identity]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, x_auth_token: str | None, authorization: str | None) -> Identity | None:
+        """The caller's identity if it was verified moments ago (no database access)."""
+        name, secret = _credentials(x_auth_token, authorization)
+        with self._lock:
+            hit = self._cache.get((hash_secret(secret), name))
+        return hit[1] if hit and hit[0] > time.monotonic() else None
+
     def authenticate(self, x_auth_token: str | None, authorization: str | None) -> Identity:
         """The caller's identity, or NotAuthenticated (401)."""
-        name: str | None = None
-        secret = x_auth_token
-        if authorization and authorization.lower().startswith("basic "):
-            name, secret = _parse_basic(authorization)
-        if not secret:
-            raise NotAuthenticated("Authentication required: send X-Auth-Token or HTTP Basic "
-                                   "credentials.")
+        name, secret = _credentials(x_auth_token, authorization)
         key = (hash_secret(secret), name)
         now = time.monotonic()
         with self._lock:
@@ -57,6 +58,18 @@ class TokenAuthenticator:
     def forget_all(self) -> None:
         with self._lock:
             self._cache.clear()
+
+
+def _credentials(x_auth_token: str | None, authorization: str | None) -> tuple[str | None, str]:
+    """(token name or None, secret) from the headers, or 401 when there are none."""
+    name: str | None = None
+    secret = x_auth_token
+    if authorization and authorization.lower().startswith("basic "):
+        name, secret = _parse_basic(authorization)
+    if not secret:
+        raise NotAuthenticated("Authentication required: send X-Auth-Token or HTTP Basic "
+                               "credentials.")
+    return name, secret
 
 
 def _parse_basic(header: str) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from fastapi import Depends, Header, Request
 from oslo_config import cfg
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from lbaas.api.auth import TokenAuthenticator
 from lbaas.api.context import RequestContext
@@ -40,7 +41,7 @@ class Background(Protocol):
     def stop(self) -> None: ...
 
 
-def get_services(request: Request) -> AppServices:
+async def get_services(request: Request) -> AppServices:
     services: AppServices = request.app.state.services
     return services
 
@@ -48,16 +49,22 @@ def get_services(request: Request) -> AppServices:
 ServicesDep = Annotated[AppServices, Depends(get_services)]
 
 
-def get_context(services: ServicesDep,
-                x_auth_token: Annotated[str | None, Header(include_in_schema=False)] = None,
-                authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-                ) -> RequestContext:
-    """The authenticated caller (401 without valid credentials)."""
+async def get_context(services: ServicesDep,
+                      x_auth_token: Annotated[str | None, Header(include_in_schema=False)] = None,
+                      authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+                      ) -> RequestContext:
+    """The authenticated caller (401 without valid credentials).
+
+    Async so that the common case (a token verified moments ago) costs no thread hand-off;
+    a cache miss queries the database on the thread pool."""
     request_id = current_request_id()
     if services.conf.api.auth_strategy == "noauth":
         return RequestContext(project_id="admin", roles=("admin",), user_name="noauth",
                               request_id=request_id)
-    identity = services.authenticator.authenticate(x_auth_token, authorization)
+    auth = services.authenticator
+    identity = auth.cached(x_auth_token, authorization)
+    if identity is None:
+        identity = await run_in_threadpool(auth.authenticate, x_auth_token, authorization)
     return RequestContext(project_id=identity.project_id, roles=identity.roles,
                           user_name=identity.token_name, request_id=request_id)
 

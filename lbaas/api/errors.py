@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 LOG = logging.getLogger(__name__)
 
@@ -97,6 +98,16 @@ def _describe_validation_error(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "Invalid input."
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route accepts for the request's path (for a complete ``Allow``)."""
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register handlers so every error leaves as Octavia's fault body."""
 
@@ -110,13 +121,15 @@ def install_error_handlers(app: FastAPI) -> None:
         return fault_response(_describe_validation_error(exc), 400)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = str(exc.detail) if exc.detail else "Error"
+        headers = dict(exc.headers or {})
         if exc.status_code == 404 and message == "Not Found":
             message = "The resource could not be found."
         elif exc.status_code == 405:
             message = "The method is not allowed for the requested URL."
-        return fault_response(message, exc.status_code, dict(exc.headers or {}))
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return fault_response(message, exc.status_code, headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

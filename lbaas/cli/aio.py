@@ -45,8 +45,9 @@ def down(config_file: ConfigOpt = None,
     for lb_id in sorted(driver.deployed_ids()):
         driver.undeploy(lb_id)
         console.print(f"stopped load balancer {lb_id}")
-    demo_net.remove(state_path)
-    console.print("demo network removed")
+    if demo_net.was_built(state_path):
+        demo_net.remove(state_path)
+        console.print("demo network removed")
 
 
 def agent(config_file: ConfigOpt = None) -> None:
@@ -80,13 +81,15 @@ def up(config_file: ConfigOpt = None,
     from lbaas.rpc.transport import make_transport
 
     overrides: dict[str, dict[str, object]] = {
-        "DEFAULT": {"state_path": str(state_path), "host": "all-in-one"},
+        "DEFAULT": {"state_path": str(state_path)},
         "api": {"bind_port": port, "bind_host": "127.0.0.1"},
-        "housekeeping": {"interval": 5},
     }
     if demo:
         overrides["agent"] = {"bridge_mappings": [f"{demo_net.NETWORK_NAME}:{demo_net.BRIDGE}"]}
     conf = cli_config(config_file, overrides)
+    # All-in-one defaults; a config file may still change them.
+    conf.set_default("host", "all-in-one")
+    conf.set_default("interval", 5, group="housekeeping")
     state_path.mkdir(parents=True, exist_ok=True, mode=0o700)
     _log_to_file(state_path / "lbaas.log", conf.log_level)
     transport = make_transport(conf)

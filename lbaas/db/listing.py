@@ -117,8 +117,12 @@ def _keyset_after(model: Any, keys: list[tuple[str, str]], marker_row: Any
 
 def run_list(session: Session, model: Any, q: ListQuery, scope_project: str | None,
              where: Sequence[ColumnElement[bool]] = (),
-             options: Sequence[ExecutableOption] = ()) -> tuple[list[Any], bool]:
-    """Objects of ``model`` matching ``q``; also whether more follow this page."""
+             options: Sequence[ExecutableOption] = (), plain: bool = False
+             ) -> tuple[list[Any], bool]:
+    """Objects of ``model`` matching ``q``; also whether more follow this page.
+
+    ``plain`` returns rows of the table's columns instead of ORM objects (much cheaper for
+    long lists; the caller fetches related data itself)."""
     conds: list[ColumnElement[bool]] = list(where)
     if scope_project is not None:
         conds.append(model.project_id == scope_project)
@@ -148,10 +152,14 @@ def run_list(session: Session, model: Any, q: ListQuery, scope_project: str | No
         if col.property.columns[0].nullable:
             order.append(col.is_(None).desc() if direction == "asc" else col.is_(None).asc())
         order.append(col.asc() if direction == "asc" else col.desc())
-    stmt = select(model).where(*conds).order_by(*order).options(*options)
-    if q.limit is not None:
-        stmt = stmt.limit(q.limit + 1)
-    rows = list(session.scalars(stmt).unique())
+    limit = None if q.limit is None else q.limit + 1
+    rows: list[Any]
+    if plain:
+        table_stmt = select(*model.__table__.columns).where(*conds).order_by(*order).limit(limit)
+        rows = [*session.execute(table_stmt)]
+    else:
+        orm_stmt = select(model).where(*conds).order_by(*order).options(*options).limit(limit)
+        rows = [*session.scalars(orm_stmt).unique()]
     more = q.limit is not None and len(rows) > q.limit
     if more:
         rows = rows[: q.limit]

@@ -26,6 +26,7 @@ LISTENER_DEFAULTS: dict[str, Any] = {
 }
 HM_HTTP_DEFAULTS: dict[str, Any] = {"http_method": "GET", "url_path": "/", "expected_codes": "200"}
 LIST_FIELDS = ("sni_container_refs", "allowed_cidrs", "tls_versions", "alpn_protocols")
+CLEARABLE = (*LIST_FIELDS, "insert_headers", "name", "description", "tags")
 
 
 def _base(model: type, project_id: str, values: dict[str, Any]) -> Any:
@@ -41,7 +42,17 @@ def _base(model: type, project_id: str, values: dict[str, Any]) -> Any:
 
 
 def set_fields(obj: Any, values: dict[str, Any]) -> None:
-    """Apply a partial update (``model_dump(exclude_unset=True)``) to ``obj``."""
+    """Apply a partial update (``model_dump(exclude_unset=True)``) to ``obj``.
+
+    ``null`` clears names, descriptions, lists and tags; for attributes that always have a
+    value (admin_state_up, weight, timeouts, …) it is a 400 naming the attribute.
+    """
+    columns = type(obj).__table__.columns
+    for key, value in values.items():
+        if value is None and key in columns and not columns[key].nullable and \
+                key not in CLEARABLE:
+            raise InvalidInput(f"Invalid input for field/attribute {key}. Value: None. "
+                               f"{key} cannot be null.")
     for key, value in values.items():
         if key == "tags":
             obj.tags = value or []

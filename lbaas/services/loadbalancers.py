@@ -146,6 +146,7 @@ def create(work: Work, conf: cfg.ConfigOpts, providers: ProviderRegistry,
                              provisioning_status="PENDING_CREATE", operating_status="OFFLINE")
     lb.topology = _topology(session, data.flavor_id)
     lb.tags = data.tags or []
+    lb.listeners, lb.pools = [], []  # known empty: the response needs no query for them
     port = _resolve_vip(session, data, project_id, lb.id)
     lb.vip_port_id, lb.vip_address = port.id, port.ip_address
     lb.vip_subnet_id, lb.vip_network_id = port.subnet_id, port.network_id

@@ -82,8 +82,6 @@ def subnet_for_network(session: Session, network_id: str, version: int | None = 
 def allocate_vip(session: Session, subnet: models.Subnet, project_id: str, lb_id: str,
                  address: str | None) -> models.Port:
     """Take ``address`` (checked: inside the subnet, not the gateway, free) or a free one."""
-    used = set(session.scalars(select(models.Port.ip_address)
-                               .where(models.Port.subnet_id == subnet.id)))
     net = ipaddress.ip_network(subnet.cidr)
     if address is not None:
         ip = ipaddress.ip_address(address)
@@ -92,17 +90,41 @@ def allocate_vip(session: Session, subnet: models.Subnet, project_id: str, lb_id
                                f"{subnet.id} ({subnet.cidr}).")
         if address == subnet.gateway_ip:
             raise InvalidInput(f"VIP address {address} is the gateway of subnet {subnet.id}.")
-        if str(ip) in used:
+        if _taken(session, subnet, [str(ip)]):
             raise Conflict(f"IP address {address} is already allocated in subnet {subnet.id}.")
         chosen = str(ip)
     else:
-        chosen = _first_free(subnet, used)
+        chosen = _free_address(session, subnet)
     port = models.Port(id=models.new_id(), name=f"lbaas-vip-{lb_id}", project_id=project_id,
                        network_id=subnet.network_id, subnet_id=subnet.id, ip_address=chosen,
                        device_id=lb_id)
     port.mac_address = _mac_for(port.id)
     session.add(port)
     return port
+
+
+def _taken(session: Session, subnet: models.Subnet, addresses: list[str]) -> set[str]:
+    return set(session.scalars(select(models.Port.ip_address).where(
+        models.Port.subnet_id == subnet.id, models.Port.ip_address.in_(addresses))))
+
+
+def _free_address(session: Session, subnet: models.Subnet) -> str:
+    """A free address: a few random probes first (cheap however many VIPs exist), then a scan."""
+    ranges = [(int(ipaddress.ip_address(p["start"])), int(ipaddress.ip_address(p["end"])))
+              for p in subnet.allocation_pools]
+    size = sum(end - start + 1 for start, end in ranges)
+    if size > 64:
+        probes = []
+        for _ in range(16):
+            start, end = random.choice(ranges)
+            probes.append(str(ipaddress.ip_address(random.randint(start, end))))
+        free = [p for p in dict.fromkeys(probes)
+                if p != subnet.gateway_ip and p not in _taken(session, subnet, probes)]
+        if free:
+            return free[0]
+    used = set(session.scalars(select(models.Port.ip_address)
+                               .where(models.Port.subnet_id == subnet.id)))
+    return _first_free(subnet, used)
 
 
 def _first_free(subnet: models.Subnet, used: set[str]) -> str:

@@ -50,8 +50,6 @@ def update(work: Work, pool_id: str, data: PoolUpdate) -> dict[str, Any]:
     begin_change(work, pool, "update")
     if "session_persistence" in values:
         validation.check_pool_fields(pool.protocol, values["session_persistence"])
-    if values.get("lb_algorithm") is None:
-        values.pop("lb_algorithm", None)
     builders.set_fields(pool, values)
     return views.pool_view(pool)
 

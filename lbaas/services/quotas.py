@@ -77,8 +77,17 @@ def check(session: Session, conf: cfg.ConfigOpts, project_id: str,
     """Raise 403 when adding ``wanted`` objects (model -> count) would exceed a quota."""
     if not any(wanted.values()):
         return
-    row = _locked_row(session, project_id)
     base = defaults(conf)
+    fields = [BY_MODEL[m].field for m, n in wanted.items() if n]
+    current = session.get(models.Quota, project_id)
+
+    def limit_of(field: str) -> int:
+        value = getattr(current, field) if current is not None else None
+        return int(base[field] if value is None else value)
+
+    if all(limit_of(f) == -1 for f in fields):
+        return  # unlimited: nothing to count, no lock to take
+    row = _locked_row(session, project_id)
     for model, extra in wanted.items():
         if not extra:
             continue

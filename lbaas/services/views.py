@@ -7,29 +7,69 @@ hot path; tests validate every response against the published schemas.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from lbaas.db import models
 
 
 def timestamp(value: dt.datetime | None) -> str | None:
     """Octavia's timestamp format: ISO 8601, seconds, no zone."""
-    return value.strftime("%Y-%m-%dT%H:%M:%S") if value else None
+    return value.isoformat(timespec="seconds") if value else None
 
 
-def _common(obj: Any) -> dict[str, Any]:
+def _common(obj: Any, tags: list[str] | None = None) -> dict[str, Any]:
     return {
         "id": obj.id, "name": obj.name, "project_id": obj.project_id,
         "tenant_id": obj.project_id, "provisioning_status": obj.provisioning_status,
         "operating_status": obj.operating_status, "admin_state_up": obj.admin_state_up,
         "created_at": timestamp(obj.created_at), "updated_at": timestamp(obj.updated_at),
-        "tags": obj.tags,
+        "tags": obj.tags if tags is None else tags,
     }
 
 
-def loadbalancer_view(lb: models.LoadBalancer, full: bool = False) -> dict[str, Any]:
-    """A load balancer; ``full`` embeds whole listeners and pools (single-call create)."""
-    out = _common(lb)
+def loadbalancer_views(session: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Many load balancers from plain rows: three IN queries instead of ORM collections."""
+    ids = [r.id for r in rows]
+    listeners = child_ids(session, models.Listener, models.Listener.load_balancer_id, ids)
+    pools = child_ids(session, models.Pool, models.Pool.load_balancer_id, ids)
+    tags = tags_of(session, ids)
+    return [loadbalancer_view(r, listener_ids=listeners.get(r.id, []),
+                              pool_ids=pools.get(r.id, []), tags=tags.get(r.id, []))
+            for r in rows]
+
+
+def child_ids(session: Session, model: Any, parent_column: Any, parent_ids: list[str]
+              ) -> dict[str, list[str]]:
+    """parent id -> ids of its children, in creation order."""
+    out: dict[str, list[str]] = {}
+    if parent_ids:
+        stmt = (select(parent_column, model.id).where(parent_column.in_(parent_ids))
+                .order_by(model.created_at, model.id))
+        for parent, child in session.execute(stmt):
+            out.setdefault(parent, []).append(child)
+    return out
+
+
+def tags_of(session: Session, ids: list[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    if ids:
+        stmt = (select(models.Tag.resource_id, models.Tag.tag)
+                .where(models.Tag.resource_id.in_(ids)).order_by(models.Tag.tag))
+        for resource_id, tag in session.execute(stmt):
+            out.setdefault(resource_id, []).append(tag)
+    return out
+
+
+def loadbalancer_view(lb: Any, full: bool = False, listener_ids: list[str] | None = None,
+                      pool_ids: list[str] | None = None, tags: list[str] | None = None
+                      ) -> dict[str, Any]:
+    """A load balancer (ORM object, or a plain row with the related ids given);
+    ``full`` embeds whole listeners and pools (single-call create)."""
+    out = _common(lb, tags)
     out.update({
         "description": lb.description, "vip_address": lb.vip_address,
         "vip_port_id": lb.vip_port_id, "vip_subnet_id": lb.vip_subnet_id,
@@ -40,6 +80,9 @@ def loadbalancer_view(lb: models.LoadBalancer, full: bool = False) -> dict[str, 
     if full:
         out["listeners"] = [listener_view(li) for li in lb.listeners]
         out["pools"] = [pool_view(p) for p in lb.pools]
+    elif listener_ids is not None and pool_ids is not None:
+        out["listeners"] = [{"id": i} for i in listener_ids]
+        out["pools"] = [{"id": i} for i in pool_ids]
     else:
         out["listeners"] = [{"id": li.id} for li in lb.listeners]
         out["pools"] = [{"id": p.id} for p in lb.pools]

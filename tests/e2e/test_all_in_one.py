@@ -24,6 +24,7 @@ def _lbaas(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
 
 def test_up_demo_serves_both_backends_and_down_cleans_up(tmp_path: Path) -> None:
     state = tmp_path / "state"
+    before = set(list_namespaces())
     try:
         up = _lbaas("up", "--demo", "--exit-after-demo", "--state-path", str(state), "--port",
                     str(_free_port()), timeout=240)
@@ -33,9 +34,9 @@ def test_up_demo_serves_both_backends_and_down_cleans_up(tmp_path: Path) -> None
         clouds = (state / "clouds.yaml")
         assert clouds.stat().st_mode & 0o777 == 0o600
         assert "admin_token" in clouds.read_text()
-        assert any(n.startswith("qlbaas-") for n in list_namespaces())
+        assert any(n.startswith("qlbaas-") for n in set(list_namespaces()) - before)
     finally:
         down = _lbaas("down", "--state-path", str(state), timeout=120)
     assert down.returncode == 0, down.stderr[-3000:]
-    left = [n for n in list_namespaces() if n.startswith(("qlbaas-", "lbdemo-"))]
+    left = [n for n in set(list_namespaces()) - before if n.startswith(("qlbaas-", "lbdemo-"))]
     assert left == []

@@ -174,6 +174,10 @@ def update_flavor(flavor_id: str, body: FlavorUpdateEnvelope, services: Services
     services.policy.authorize(ctx, "flavor", "put")
     with write_session(services.sessions) as session:
         flavor = _flavor(session, flavor_id)
+        new_name = body.flavor.name
+        if new_name is not None and new_name != flavor.name and session.scalars(
+                select(models.Flavor).where(models.Flavor.name == new_name)).first():
+            raise Conflict(f"A flavor named '{new_name}' already exists.")
         for key, value in body.flavor.model_dump(exclude_unset=True).items():
             if value is not None:
                 setattr(flavor, key, value)

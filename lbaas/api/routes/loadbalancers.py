@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy.orm import selectinload
 
 from lbaas.api.deps import ContextDep, ServicesDep
 from lbaas.api.responses import JSONBody, accepted, list_page, no_content, ok
@@ -26,15 +25,13 @@ from lbaas.services.work import unit_of_work
 
 router = APIRouter(tags=["loadbalancers"])
 FIELDS = set(LoadBalancerPublic.model_fields)
-LIST_OPTIONS = (selectinload(models.LoadBalancer.listeners).load_only(models.Listener.id),
-                selectinload(models.LoadBalancer.pools).load_only(models.Pool.id))
 
 
 @router.get("/loadbalancers", response_model=LoadBalancerList)
 def list_loadbalancers(request: Request, services: ServicesDep, ctx: ContextDep) -> JSONBody:
     services.policy.authorize(ctx, "loadbalancer", "get_all")
-    return list_page(request, services, ctx, models.LoadBalancer, "loadbalancers",
-                     views.loadbalancer_view, FIELDS, options=LIST_OPTIONS)
+    return list_page(request, services, ctx, models.LoadBalancer, "loadbalancers", None,
+                     FIELDS, bulk_view=views.loadbalancer_views)
 
 
 @router.post("/loadbalancers", status_code=201, response_model=LoadBalancerEnvelope)
@@ -92,7 +89,7 @@ def loadbalancer_stats(lb_id: str, services: ServicesDep, ctx: ContextDep) -> JS
         return ok({"stats": loadbalancers.stats(session, lb_id=lb_id)})
 
 
-@router.put("/loadbalancers/{lb_id}/failover", status_code=202)
+@router.put("/loadbalancers/{lb_id}/failover", status_code=202, response_class=Response)
 def failover_loadbalancer(lb_id: str, services: ServicesDep, ctx: ContextDep) -> Response:
     services.policy.authorize(ctx, "loadbalancer", "put_failover")
     with unit_of_work(services.sessions, services.providers, ctx) as work:

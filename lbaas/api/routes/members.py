@@ -46,7 +46,7 @@ def create_member(pool_id: str, body: MemberCreateEnvelope, services: ServicesDe
     return ok({"member": out}, 201)
 
 
-@router.put("/pools/{pool_id}/members", status_code=202)
+@router.put("/pools/{pool_id}/members", status_code=202, response_class=Response)
 def batch_update_members(pool_id: str, body: MemberBatchEnvelope, services: ServicesDep,
                          ctx: ContextDep,
                          additive_only: Annotated[bool, Query()] = False) -> Response:

@@ -1,5 +1,7 @@
 """Neutron-shaped networks, subnets and ports (``/v2.0/networks`` …) without Neutron.
 
+Also served under ``/v2``: after version discovery (``GET /``) clients use that prefix.
+
 Admins register networks and subnets; everyone reads those shared with them, which is what the
 ``openstack`` CLI does to resolve ``--vip-subnet-id`` and ``--subnet-id``.
 """
@@ -71,18 +73,18 @@ def _show(services: ServicesDep, ctx: RequestContext, model: Any, obj_id: str,
         return ok({key: view(obj)})
 
 
-@router.get("/v2.0/networks")
+@router.get("/networks")
 def list_networks(request: Request, services: ServicesDep, ctx: ContextDep) -> JSONBody:
     return _list(request, services, ctx, models.Network, networks.network_view, "networks")
 
 
-@router.get("/v2.0/networks/{network_id}")
+@router.get("/networks/{network_id}")
 def show_network(network_id: str, services: ServicesDep, ctx: ContextDep) -> JSONBody:
     return _show(services, ctx, models.Network, network_id, networks.network_view, "network",
                  "Network")
 
 
-@router.post("/v2.0/networks", status_code=201)
+@router.post("/networks", status_code=201)
 def create_network(body: NetworkCreateEnvelope, services: ServicesDep,
                    ctx: ContextDep) -> JSONBody:
     services.policy.authorize(ctx, "network", "post")
@@ -96,7 +98,7 @@ def create_network(body: NetworkCreateEnvelope, services: ServicesDep,
         return ok({"network": networks.network_view(net)}, 201)
 
 
-@router.delete("/v2.0/networks/{network_id}", status_code=204)
+@router.delete("/networks/{network_id}", status_code=204)
 def delete_network(network_id: str, services: ServicesDep, ctx: ContextDep) -> Response:
     services.policy.authorize(ctx, "network", "delete")
     with write_session(services.sessions) as session:
@@ -108,18 +110,18 @@ def delete_network(network_id: str, services: ServicesDep, ctx: ContextDep) -> R
     return no_content()
 
 
-@router.get("/v2.0/subnets")
+@router.get("/subnets")
 def list_subnets(request: Request, services: ServicesDep, ctx: ContextDep) -> JSONBody:
     return _list(request, services, ctx, models.Subnet, networks.subnet_view, "subnets")
 
 
-@router.get("/v2.0/subnets/{subnet_id}")
+@router.get("/subnets/{subnet_id}")
 def show_subnet(subnet_id: str, services: ServicesDep, ctx: ContextDep) -> JSONBody:
     return _show(services, ctx, models.Subnet, subnet_id, networks.subnet_view, "subnet",
                  "Subnet")
 
 
-@router.post("/v2.0/subnets", status_code=201)
+@router.post("/subnets", status_code=201)
 def create_subnet(body: SubnetCreateEnvelope, services: ServicesDep,
                   ctx: ContextDep) -> JSONBody:
     services.policy.authorize(ctx, "network", "post")
@@ -143,7 +145,7 @@ def create_subnet(body: SubnetCreateEnvelope, services: ServicesDep,
         return ok({"subnet": networks.subnet_view(subnet)}, 201)
 
 
-@router.delete("/v2.0/subnets/{subnet_id}", status_code=204)
+@router.delete("/subnets/{subnet_id}", status_code=204)
 def delete_subnet(subnet_id: str, services: ServicesDep, ctx: ContextDep) -> Response:
     services.policy.authorize(ctx, "network", "delete")
     with write_session(services.sessions) as session:
@@ -157,11 +159,11 @@ def delete_subnet(subnet_id: str, services: ServicesDep, ctx: ContextDep) -> Res
     return no_content()
 
 
-@router.get("/v2.0/ports")
+@router.get("/ports")
 def list_ports(request: Request, services: ServicesDep, ctx: ContextDep) -> JSONBody:
     return _list(request, services, ctx, models.Port, networks.port_view, "ports")
 
 
-@router.get("/v2.0/ports/{port_id}")
+@router.get("/ports/{port_id}")
 def show_port(port_id: str, services: ServicesDep, ctx: ContextDep) -> JSONBody:
     return _show(services, ctx, models.Port, port_id, networks.port_view, "port", "Port")

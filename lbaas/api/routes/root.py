@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
@@ -39,7 +40,7 @@ def version_v2(request: Request, services: ServicesDep) -> JSONBody:
     return ok({"version": current})
 
 
-@router.get("/healthcheck")
+@router.get("/healthcheck", response_class=PlainTextResponse)
 def healthcheck(services: ServicesDep) -> Response:
     try:
         with services.engine.connect() as conn:
@@ -49,7 +50,7 @@ def healthcheck(services: ServicesDep) -> Response:
     return Response("OK", media_type="text/plain")
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)
 def metrics(request: Request) -> Response:
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -15,20 +15,28 @@ already gone does nothing.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import ipaddress
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 from oslo_config import cfg
 
 from lbaas.drivers.haproxy import render
-from lbaas.drivers.haproxy.process import Action, HaproxyProcess
+from lbaas.drivers.haproxy.process import Action, HaproxyProcess, write_private
 from lbaas.drivers.haproxy.stats import ServerStatus, StatsSnapshot
 from lbaas.drivers.interface import netns
+from lbaas.drivers.interface.namespaces import namespace_path
 from lbaas.rpc.payloads import LoadBalancerTree
 
 LOG = logging.getLogger(__name__)
+
+APPLIED_MARK = "haproxy.cfg.applied"
+"""In each state directory: the SHA-256 of the config haproxy was last seen to start or reload
+with. A ``haproxy.cfg`` that differs from it was installed by an agent that died before haproxy
+loaded it."""
 
 DEVICE_DRIVER_NAME = "haproxy_ns"
 """How agents name this driver in their state reports."""
@@ -87,6 +95,11 @@ class HaproxyNamespaceDriver:
         subnet = ipaddress.ip_network(tree.vip_subnet.cidr, strict=False)
         # The state directory first: every namespace this driver makes has one (deployed_ids).
         proc.ensure_directory()
+        if self._in_own_namespace(proc) is False:
+            # Its namespace was deleted (or replaced): that haproxy can never serve the VIP again.
+            LOG.warning("haproxy of %s runs outside namespace %s: restarting it", tree.id,
+                        netns.namespace_name(tree.id))
+            proc.stop(graceful=False)
         netns.plug_vip(
             tree.id,
             bridge,
@@ -95,6 +108,14 @@ class HaproxyNamespaceDriver:
             tree.vip_subnet.gateway_ip,
         )
         action = proc.apply(text)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        mark = proc.paths.directory / APPLIED_MARK
+        if action is Action.UNCHANGED and _read_mark(mark) != digest:
+            # haproxy.cfg already holds this text, but nothing confirms haproxy loaded it.
+            LOG.info("haproxy of %s may not run its installed config: reloading", tree.id)
+            proc.reload()
+            action = Action.RELOADED
+        write_private(mark, digest)
         if action is not Action.UNCHANGED:
             LOG.info("load balancer %s deployed on %s (haproxy %s)", tree.id, bridge, action)
         return action
@@ -110,15 +131,38 @@ class HaproxyNamespaceDriver:
     # -- state ---------------------------------------------------------------------------------
 
     def deployed_ids(self) -> set[str]:
-        """Ids of the load balancers with a ``qlbaas-`` namespace or a state directory here."""
-        ids = set(netns.list_lb_namespaces())
+        """Ids of the load balancers with a state directory here.
+
+        A ``qlbaas-`` namespace without one is not ours: another deployment on this host (another
+        state_path) made it (:meth:`deploy` creates the directory before the namespace and
+        :meth:`undeploy` removes it last, so ours always have one).
+        """
         with contextlib.suppress(FileNotFoundError):
-            ids.update(entry.name for entry in self.lbs_dir.iterdir() if entry.is_dir())
-        return ids
+            return {entry.name for entry in self.lbs_dir.iterdir() if entry.is_dir()}
+        return set()
 
     def is_healthy(self, lb_id: str) -> bool:
-        """True when the haproxy master of ``lb_id`` answers on its own socket."""
-        return self.process(lb_id).is_running()
+        """True when the haproxy master of ``lb_id`` answers on its own socket and runs inside
+        namespace ``qlbaas-<lb_id>`` (a namespace deleted by hand leaves haproxy running in a
+        nameless one, where the VIP cannot reach it once the namespace is rebuilt)."""
+        return self._in_own_namespace(self.process(lb_id)) is True
+
+    @staticmethod
+    def _in_own_namespace(proc: HaproxyProcess) -> bool | None:
+        """Whether the running haproxy master of ``proc`` is in its load balancer's namespace;
+        None when no master answers."""
+        info = proc.proc_info()
+        if info is None:
+            return None
+        try:
+            running = os.stat(f"/proc/{info.master_pid}/ns/net")
+        except OSError:
+            return None  # it just exited
+        try:
+            named = os.stat(namespace_path(netns.namespace_name(proc.lb_id)))
+        except FileNotFoundError:
+            return False
+        return (running.st_dev, running.st_ino) == (named.st_dev, named.st_ino)
 
     def collect(self, tree: LoadBalancerTree) -> dict[str, Any]:
         """Counters per listener and member health, as ``update_loadbalancer_stats`` wants them.
@@ -126,6 +170,13 @@ class HaproxyNamespaceDriver:
         Raises OSError or StatsError when haproxy's stats socket does not answer.
         """
         return stats_payload(tree, self.process(tree.id).stats().show_stat())
+
+
+def _read_mark(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return None
 
 
 def stats_payload(tree: LoadBalancerTree, snapshot: StatsSnapshot) -> dict[str, Any]:

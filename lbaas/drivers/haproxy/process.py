@@ -39,7 +39,8 @@ from lbaas.drivers.haproxy.stats import StatsClient, StatsError, socket_command
 
 LOG = logging.getLogger(__name__)
 
-UNIX_PATH_MAX = 107  # sun_path is 108 bytes including the terminating NUL
+# sun_path holds 107 bytes, but haproxy 2.6 refuses socket paths longer than 97.
+UNIX_PATH_MAX = 97
 SHORT_SOCKET_ROOT = Path("/run/lbaas")
 _LB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _MASTER_LINE = re.compile(r"^(\d+)\s+master\s+(\d+)\s+\[failed:\s*(\d+)\]")

@@ -1,8 +1,9 @@
 """The interface driver: put a load balancer's VIP into its own network namespace.
 
 The agent calls :func:`plug_vip` before starting haproxy for a load balancer, :func:`unplug_vip`
-after stopping it, :func:`list_lb_namespaces` to find orphans in ``sync_state`` and
-:func:`raise_neighbour_table_limits` once at start. Every call is idempotent: it reads what exists,
+after stopping it, and :func:`raise_neighbour_table_limits` once at start
+(:func:`list_lb_namespaces` lists every ``qlbaas-`` namespace of the host; the agent decides
+what it owns from its state directories). Every call is idempotent: it reads what exists,
 adds what is missing and removes what is stale (STYLE.md point 11), so a repeated or interrupted
 plug converges.
 
