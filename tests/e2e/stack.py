@@ -20,6 +20,9 @@ from tests.netlab import Host, Lab, stop_process
 
 SUBNET = "10.241.0.0/24"
 GATEWAY = "10.241.0.1"
+# VIPs come from .150-.199; backends and clients use other addresses (tests may also pick
+# fixed VIPs below .150).
+VIP_POOL = ("10.241.0.150", "10.241.0.199")
 
 
 @dataclass
@@ -103,7 +106,8 @@ def running_stack(tmp_path: Any, overrides: dict[str, dict[str, Any]] | None = N
         }
         for group, values in (overrides or {}).items():
             groups.setdefault(group, {}).update(values)
-        api = build_api(str(tmp_path), overrides=groups, network=("e2e-net", SUBNET, GATEWAY))
+        api = build_api(str(tmp_path), overrides=groups, network=("e2e-net", SUBNET, GATEWAY),
+                        allocation_pool=VIP_POOL)
         conf = api.services.conf
         agent = AgentService(conf, api.extra["transport"])
         stack = Stack(api=api, lab=lab, bridge=bridge, agent=agent, conf=conf)

@@ -92,8 +92,10 @@ def wait_for(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: flo
 
 
 def build_api(state_path: str, db_url: str = "", overrides: dict[str, dict[str, Any]] | None = None,
-              network: tuple[str, str, str] = ("public", "10.20.0.0/16", "10.20.0.1")) -> Api:
-    """An API under test. ``network`` is (name, CIDR, gateway) of the registered network."""
+              network: tuple[str, str, str] = ("public", "10.20.0.0/16", "10.20.0.1"),
+              allocation_pool: tuple[str, str] | None = None) -> Api:
+    """An API under test. ``network`` is (name, CIDR, gateway) of the registered network;
+    VIPs come from ``allocation_pool`` (start, end) if given, else from the whole subnet."""
     groups: dict[str, dict[str, Any]] = {"DEFAULT": {"state_path": state_path,
                                                      "log_json": False},
                                          "database": {"connection": db_url},
@@ -119,7 +121,9 @@ def build_api(state_path: str, db_url: str = "", overrides: dict[str, dict[str, 
     net = api.admin.post("/v2.0/networks", {"network": {"name": name}}).json()["network"]
     sub = api.admin.post("/v2.0/subnets", {"subnet": {
         "network_id": net["id"], "name": f"{name}-subnet", "cidr": cidr,
-        "gateway_ip": gateway}}).json()
+        "gateway_ip": gateway, **({"allocation_pools": [
+            {"start": allocation_pool[0], "end": allocation_pool[1]}]} if allocation_pool
+            else {})}}).json()
     api.network_id, api.subnet_id = net["id"], sub["subnet"]["id"]
     return api
 

@@ -114,16 +114,31 @@ def render(tree: LoadBalancerTree) -> str:
     return render_haproxy_config(tree, PATHS)
 
 
-def section(config: str, header: str) -> list[str]:
-    """The stripped body lines of the section that starts with ``header``."""
+STATE_OFF = "load-server-state-from-file none"
+
+
+def section(config: str, header: str, keep_state_line: bool = False) -> list[str]:
+    """The stripped body lines of the section that starts with ``header`` (without the
+    server-state line of unmonitored backends, which has tests of its own)."""
     lines = config.splitlines()
     start = lines.index(header) + 1
     body = []
     for line in lines[start:]:
         if not line.startswith("    "):
             break
-        body.append(line.strip())
+        if line.strip() != STATE_OFF or keep_state_line:
+            body.append(line.strip())
     return body
+
+
+def test_unmonitored_backend_does_not_restore_saved_server_state() -> None:
+    """A server marked DOWN by a monitor that was then removed must come back: its saved
+    state is not restored once nothing checks it."""
+    unmonitored = section(render(make_tree()), "backend pool-1", keep_state_line=True)
+    assert STATE_OFF in unmonitored
+    monitored = make_pool(healthmonitor=make_monitor())
+    body = section(render(make_tree(pools=[monitored])), "backend pool-1", keep_state_line=True)
+    assert STATE_OFF not in body
 
 
 def section_headers(config: str) -> list[str]:
@@ -171,6 +186,7 @@ backend pool-1
     balance roundrobin
     timeout connect 5000ms
     timeout server 50000ms
+    load-server-state-from-file none
     server member-1 192.0.2.11:8080 weight 1
 """
 

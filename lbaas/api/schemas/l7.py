@@ -36,7 +36,7 @@ SSL_DN_FIELDS = ("COUNTRY", "STATE", "LOCALITY", "ORGANIZATION", "ORGANIZATIONAL
 URL = re.compile(r"^https?://[A-Za-z0-9\-._~!$&'()*+,;=:@%/?\[\]]+$")
 # Rule values and keys reach haproxy.cfg: no whitespace, quotes or control characters.
 RULE_VALUE = re.compile(r"^[^\s\"'\\\x00-\x1f\x7f]+$")
-HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+HEADER_NAME = re.compile(r"^[!#$%&*+\-.^_`|~0-9A-Za-z]+$")
 
 
 class _L7PolicyFields(RequestModel):

@@ -30,7 +30,7 @@ TLSVersion = Literal["SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
 ALPN = Literal["http/1.0", "http/1.1", "h2"]
 
 # RFC 6265 cookie-name: a token (no separators, spaces or control characters).
-COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,255}$")
+COOKIE_NAME = re.compile(r"^[!#$%&*+\-.^_`|~0-9A-Za-z]{1,255}$")
 NETMASK = re.compile(r"^(\d{1,3}\.){3}\d{1,3}$")
 
 
@@ -47,7 +47,7 @@ class SessionPersistence(RequestModel):
                 raise ValueError("cookie_name is required for APP_COOKIE session persistence")
             if not COOKIE_NAME.match(self.cookie_name):
                 raise ValueError("cookie_name must be a valid cookie name (letters, digits and "
-                                 "!#$%&'*+-.^_`|~ only)")
+                                 "!#$%&*+-.^_`|~ only)")
         elif self.cookie_name is not None:
             raise ValueError(f"cookie_name is only allowed with APP_COOKIE, not {self.type}")
         if self.type != "SOURCE_IP" and (self.persistence_timeout is not None
