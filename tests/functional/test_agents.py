@@ -1,0 +1,129 @@
+"""Agents as the server sees them: heartbeats over RPC, the /v2.0/agents API, scheduling to the
+least-loaded live agent that maps the VIP network, and moving load balancers off a dead one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+
+from lbaas.db import models
+from lbaas.db.engine import write_session
+from lbaas.rpc.plugin_api import PluginApi
+from lbaas.services.housekeeping import Housekeeper
+from tests.functional.harness import Api, build_api, close_api, wait_for
+
+
+@pytest.fixture
+def haproxy_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    built = build_api(str(tmp_path_factory.mktemp("state")),
+                      overrides={"api": {"default_provider": "haproxy"}})
+    try:
+        yield built
+    finally:
+        close_api(built)
+
+
+def _report(api: Api, host: str, mappings: dict[str, str]) -> None:
+    """A heartbeat, sent over the real RPC transport as an agent would."""
+    PluginApi(api.extra["transport"], host).report_state({
+        "host": host, "binary": "lbaas-agent", "topic": f"lbaas_agent.{host}",
+        "configurations": {"bridge_mappings": mappings}})
+
+
+def _agents(api: Api) -> dict[str, dict]:  # type: ignore[type-arg]
+    return {a["host"]: a for a in api.admin.get("/v2.0/agents").json()["agents"]}
+
+
+def test_no_live_agent_is_503_and_writes_nothing(haproxy_api: Api) -> None:
+    r = haproxy_api.member.post("/loadbalancers",
+                                {"loadbalancer": {"vip_subnet_id": haproxy_api.subnet_id}})
+    assert r.status_code == 503
+    assert "No live load balancer agent" in r.json()["faultstring"]
+    assert haproxy_api.member.get("/loadbalancers").json()["loadbalancers"] == []
+
+
+def test_heartbeats_list_agents_and_schedule_least_loaded(haproxy_api: Api) -> None:
+    api = haproxy_api
+    _report(api, "node-a", {"public": "br-pub"})
+    _report(api, "node-b", {"public": "br-pub"})
+    _report(api, "node-c", {"other-net": "br-x"})  # cannot reach the VIP network
+    wait_for(lambda: _agents(api), lambda agents: len(agents) == 3)
+    agents = _agents(api)
+    assert all(a["alive"] and a["admin_state_up"] for a in agents.values())
+    assert agents["node-a"]["configurations"]["bridge_mappings"] == {"public": "br-pub"}
+    hosts = []
+    for _ in range(4):
+        r = api.member.post("/loadbalancers", {"loadbalancer": {"vip_subnet_id": api.subnet_id}})
+        assert r.status_code == 201, r.text
+        lb_id = r.json()["loadbalancer"]["id"]
+        hosting = api.admin.get(f"/v2.0/lbaas/loadbalancers/{lb_id}/loadbalancer-hosting-agent")
+        hosts.append(hosting.json()["agent"]["host"])
+    assert sorted(hosts) == ["node-a", "node-a", "node-b", "node-b"]
+    agents = _agents(api)
+    assert agents["node-a"]["configurations"]["load_balancers"] == 2
+    hosted = api.admin.get(f"/v2.0/agents/{agents['node-b']['id']}/agent-loadbalancers").json()
+    assert len(hosted["loadbalancers"]) == 2
+    assert api.member.get("/v2.0/agents").status_code == 403
+
+
+def test_disabled_agent_gets_no_new_load_balancers(haproxy_api: Api) -> None:
+    api = haproxy_api
+    _report(api, "node-a", {"public": "br-pub"})
+    _report(api, "node-b", {"public": "br-pub"})
+    wait_for(lambda: _agents(api), lambda agents: len(agents) == 2)
+    node_a = _agents(api)["node-a"]["id"]
+    r = api.admin.put(f"/v2.0/agents/{node_a}", {"agent": {"admin_state_up": False}})
+    assert r.status_code == 200 and r.json()["agent"]["admin_state_up"] is False
+    for _ in range(2):
+        lb = api.member.post("/loadbalancers", {"loadbalancer": {
+            "vip_subnet_id": api.subnet_id}}).json()["loadbalancer"]
+        host = api.admin.get(f"/v2.0/lbaas/loadbalancers/{lb['id']}/loadbalancer-hosting-agent")
+        assert host.json()["agent"]["host"] == "node-b"
+    assert api.admin.delete(f"/v2.0/agents/{node_a}").status_code == 204
+    node_b = _agents(api)["node-b"]["id"]
+    assert api.admin.delete(f"/v2.0/agents/{node_b}").status_code == 409  # still hosts LBs
+
+
+def test_load_balancers_of_a_dead_agent_move_to_a_live_one(haproxy_api: Api) -> None:
+    api = haproxy_api
+    _report(api, "node-a", {"public": "br-pub"})
+    wait_for(lambda: _agents(api), lambda agents: len(agents) == 1)
+    lb = api.member.post("/loadbalancers", {"loadbalancer": {
+        "vip_subnet_id": api.subnet_id}}).json()["loadbalancer"]
+    _report(api, "node-b", {"public": "br-pub"})
+    wait_for(lambda: _agents(api), lambda agents: len(agents) == 2)
+    with write_session(api.services.sessions) as s:  # node-a stopped reporting a minute ago
+        agent = s.query(models.Agent).filter_by(host="node-a").one()
+        agent.heartbeat_timestamp = models.utcnow() - dt.timedelta(seconds=60)
+    assert _agents(api)["node-a"]["alive"] is False
+    services = api.services
+    Housekeeper(services.conf, services.sessions, services.providers,
+                services.status).move_from_dead_agents()
+    host = api.admin.get(f"/v2.0/lbaas/loadbalancers/{lb['id']}/loadbalancer-hosting-agent")
+    assert host.json()["agent"]["host"] == "node-b"
+
+
+def test_work_lost_for_too_long_ends_in_error_not_pending(haproxy_api: Api) -> None:
+    """An agent that heartbeats but never applies the change (its cast was lost): the change is
+    re-sent after pending_timeout and declared ERROR after three, never left PENDING."""
+    api = haproxy_api
+    _report(api, "node-a", {"public": "br-pub"})  # nobody consumes node-a's casts
+    wait_for(lambda: _agents(api), lambda agents: len(agents) == 1)
+    lb = api.member.post("/loadbalancers", {"loadbalancer": {
+        "vip_subnet_id": api.subnet_id}}).json()["loadbalancer"]
+    services = api.services
+    keeper = Housekeeper(services.conf, services.sessions, services.providers, services.status)
+    keeper.reconcile_stuck()  # too young: untouched
+    assert api.member.get(f"/loadbalancers/{lb['id']}").json()["loadbalancer"][
+        "provisioning_status"] == "PENDING_CREATE"
+    timeout = services.conf.housekeeping.pending_timeout
+    with write_session(services.sessions) as s:
+        row = s.get(models.LoadBalancer, lb["id"])
+        assert row is not None
+        row.status_changed_at = models.utcnow() - dt.timedelta(seconds=timeout * 3 + 1)
+    keeper.reconcile_stuck()
+    after = api.member.get(f"/loadbalancers/{lb['id']}").json()["loadbalancer"]
+    assert after["provisioning_status"] == "ERROR"
+    assert api.member.delete(f"/loadbalancers/{lb['id']}").status_code == 204
