@@ -20,7 +20,7 @@ from lbaas.api.schemas.loadbalancer import (
 from lbaas.db import models
 from lbaas.db.engine import read_session
 from lbaas.services import loadbalancers, views
-from lbaas.services.state import get_scoped
+from lbaas.services.state import get_row, get_scoped
 from lbaas.services.work import unit_of_work
 
 router = APIRouter(tags=["loadbalancers"])
@@ -47,9 +47,8 @@ def create_loadbalancer(body: LoadBalancerCreateEnvelope, services: ServicesDep,
 def show_loadbalancer(lb_id: str, services: ServicesDep, ctx: ContextDep) -> JSONBody:
     services.policy.authorize(ctx, "loadbalancer", "get_one")
     with read_session(services.sessions) as session:
-        lb = get_scoped(session, models.LoadBalancer, lb_id, ctx.scope_project(),
-                        "Load Balancer")
-        return ok({"loadbalancer": views.loadbalancer_view(lb)})
+        row = get_row(session, models.LoadBalancer, lb_id, ctx.scope_project(), "Load Balancer")
+        return ok({"loadbalancer": views.loadbalancer_views(session, [row])[0]})
 
 
 @router.put("/loadbalancers/{lb_id}", status_code=202, response_model=LoadBalancerEnvelope)
