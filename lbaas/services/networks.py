@@ -118,8 +118,8 @@ def _free_address(session: Session, subnet: models.Subnet) -> str:
         for _ in range(16):
             start, end = random.choice(ranges)
             probes.append(str(ipaddress.ip_address(random.randint(start, end))))
-        free = [p for p in dict.fromkeys(probes)
-                if p != subnet.gateway_ip and p not in _taken(session, subnet, probes)]
+        taken = _taken(session, subnet, probes)
+        free = [p for p in dict.fromkeys(probes) if p != subnet.gateway_ip and p not in taken]
         if free:
             return free[0]
     used = set(session.scalars(select(models.Port.ip_address)
