@@ -118,6 +118,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(messaging_metrics.oslo_messaging_metrics, group="oslo_messaging_metrics")
     # In-process messaging by default (the all-in-one); rabbit://… for agents on other hosts.
     conf.set_default("transport_url", "fake:/")
+    conf.set_default("control_exchange", "lbaas")
 
 
 def load_config(config_files: Sequence[str] = (),

@@ -4,6 +4,7 @@ several projects and roles, and a registered network/subnet to take VIPs from.""
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,8 +97,11 @@ def build_api(state_path: str, db_url: str = "", overrides: dict[str, dict[str, 
               allocation_pool: tuple[str, str] | None = None) -> Api:
     """An API under test. ``network`` is (name, CIDR, gateway) of the registered network;
     VIPs come from ``allocation_pool`` (start, end) if given, else from the whole subnet."""
+    # The in-process transport's exchanges are global to the process: a private exchange keeps
+    # this API (and its agent) from answering another test's messages.
     groups: dict[str, dict[str, Any]] = {"DEFAULT": {"state_path": state_path,
-                                                     "log_json": False},
+                                                     "log_json": False,
+                                                     "control_exchange": f"lbaas-{uuid.uuid4()}"},
                                          "database": {"connection": db_url},
                                          "api": {"default_provider": "noop"}}
     for group, values in (overrides or {}).items():

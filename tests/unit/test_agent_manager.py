@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -176,7 +177,9 @@ class Agent:
 
 def build_conf(**agent: Any) -> Any:
     options = {"bridge_mappings": [f"{NETWORK_ID}:br-1"], "workers": 2} | agent
-    return load_config(overrides={"agent": options, "DEFAULT": {"host": HOST}})
+    # A private exchange: the in-process transport's exchanges are shared by the whole process.
+    return load_config(overrides={"agent": options, "DEFAULT": {
+        "host": HOST, "control_exchange": f"lbaas-unit-{uuid.uuid4()}"}})
 
 
 @pytest.fixture

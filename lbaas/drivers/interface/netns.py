@@ -52,6 +52,10 @@ _MAC = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 NEIGH_GC_THRESH = {"gc_thresh1": 1024, "gc_thresh2": 4096, "gc_thresh3": 8192}
 """Neighbour-table limits for hosts running hundreds of namespaces (defaults: 128/512/1024)."""
 
+HOST_SYSCTLS = {"net.core.netdev_max_backlog": 10000}
+"""A broadcast on a bridge is queued once per port: with ~1,000 load balancers on one bridge the
+default backlog of 1,000 drops ARP for the oldest ports (backends) and nothing answers."""
+
 NAMESPACE_SYSCTLS = {"net.ipv4.ip_nonlocal_bind": 1, "net.ipv6.ip_nonlocal_bind": 1}
 """Let haproxy bind the VIP before it is configured (keepalived BACKUP) and at reload."""
 
@@ -182,17 +186,20 @@ def unplug_vip(lb_id: str) -> None:
 
 
 def raise_neighbour_table_limits(limits: dict[str, int] | None = None) -> None:
-    """Raise the root namespace's IPv4 and IPv6 neighbour-table gc thresholds (never lower them).
+    """Raise the root namespace's IPv4 and IPv6 neighbour-table gc thresholds and the device
+    backlog (never lower them).
 
     The neighbour table is shared by every namespace; with a few hundred load balancers the
     default gc_thresh3=1024 overflows and ARP resolution fails. Call once at agent start.
     """
+    wanted_values = dict(HOST_SYSCTLS)
     for family in ("ipv4", "ipv6"):
         for name, wanted in sorted((limits or NEIGH_GC_THRESH).items(), reverse=True):
-            key = f"net.{family}.neigh.default.{name}"
-            try:
-                if int(read_sysctl(key)) < wanted:
-                    write_sysctl(key, wanted)
-                    LOG.info("set %s=%d", key, wanted)
-            except OSError as exc:
-                LOG.warning("cannot raise %s: %s", key, exc)
+            wanted_values[f"net.{family}.neigh.default.{name}"] = wanted
+    for key, wanted in wanted_values.items():
+        try:
+            if int(read_sysctl(key)) < wanted:
+                write_sysctl(key, wanted)
+                LOG.info("set %s=%d", key, wanted)
+        except OSError as exc:
+            LOG.warning("cannot raise %s: %s", key, exc)

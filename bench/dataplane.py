@@ -1,0 +1,177 @@
+"""Data plane: requests/s and p99 latency through an lbaas load balancer, compared in the same
+run with a hand-written minimal haproxy on the same backends and with one backend directly.
+
+    uv run python -m bench.dataplane [--quick] [--duration S] [--repeats N] [--json FILE]
+
+Setup (see :mod:`bench.lab`): two nginx backends (one worker each, fixed 5-byte body), a client
+namespace running wrk, the lbaas stack's load balancer (HTTP listener, round-robin pool over both
+backends, HTTP health monitor every second), and a hand-written haproxy in its own namespace on
+the same bridge (``nbthread 1``, ``maxconn 8000``, mode http, round robin, no checks). Both
+haproxies run one thread.
+
+Each target is measured with identical wrk parameters, keep-alive and a new connection per
+request (``-H 'Connection: close'``), several times with the targets interleaved; the table shows
+medians. Goal (informational): the load balancer reaches at least 0.95 of the hand-written
+haproxy's requests/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from bench import lab as L
+from bench.common import Column, fmt, print_table
+
+GOAL_RATIO = 0.95
+TARGETS = ("lbaas LB", "hand-written haproxy", "one backend direct")
+VARIANTS = ("keep-alive", "new conn/request")
+
+
+@dataclasses.dataclass(frozen=True)
+class Params:
+    duration: float
+    repeats: int
+    threads: int
+    connections: int
+
+
+FULL = Params(duration=8, repeats=5, threads=2, connections=50)
+QUICK = Params(duration=1, repeats=1, threads=2, connections=32)
+
+
+def measure(params: Params, deadline: L.Deadline) -> dict[str, Any]:
+    runs: dict[tuple[str, str], list[L.WrkResult]] = {}
+    cpu_per_request: dict[tuple[str, str], list[float]] = {}
+    with L.bench_stack() as st:
+        st.backend(0, "WEB0")
+        st.backend(1, "WEB1")
+        client = st.client()
+        servers = [("web0", f"{L.backend_ip(0)}:80"), ("web1", f"{L.backend_ip(1)}:80")]
+        hand_host = st.host("hp", L.hand_ip(0))
+        hand = L.HandHaproxy(hand_host, st.workdir)
+        hand.write(L.hand_config(f"{L.hand_ip(0)}:80", servers))
+        hand.check()
+        hand.start()
+        lb = st.post_lb(L.full_tree([(L.backend_ip(0), 80), (L.backend_ip(1), 80)]))
+        st.wait_active(lb["id"])
+        vip = lb["vip_address"]
+        prober = L.Prober(client)
+        for body in ("WEB0", "WEB1"):
+            answered, _, _ = prober.start(vip, "body", body, timeout=30).result(40)
+            if not answered:
+                raise RuntimeError(f"the load balancer never answered from {body}")
+        urls = {TARGETS[0]: f"http://{vip}/", TARGETS[1]: f"http://{L.hand_ip(0)}/",
+                TARGETS[2]: f"http://{L.backend_ip(0)}/"}
+        pids_of = {TARGETS[0]: lambda: st.lb_pids(lb["id"]), TARGETS[1]: hand.pids,
+                   TARGETS[2]: lambda: L.process_tree(st.servers[0].pid)}
+        for url in urls.values():  # warm-up: connections, caches, ARP
+            L.run_wrk(client, url, threads=1, connections=4, duration=1)
+        for variant in VARIANTS:
+            for rep in range(params.repeats):
+                if deadline.expired():
+                    break
+                order = list(TARGETS[rep % 3:] + TARGETS[:rep % 3])  # rotate: spread noise
+                for target in order:
+                    pids = pids_of[target]()
+                    cpu_before = sum(L.cpu_seconds(pid) for pid in pids)
+                    result = L.run_wrk(client, urls[target], threads=params.threads,
+                                       connections=params.connections,
+                                       duration=params.duration,
+                                       close=variant != VARIANTS[0])
+                    cpu = sum(L.cpu_seconds(pid) for pid in pids) - cpu_before
+                    runs.setdefault((variant, target), []).append(result)
+                    cpu_per_request.setdefault((variant, target), []).append(
+                        cpu / result.requests * 1e6)
+                st.check_intact([lb["id"]])
+        lb_config = st.process(lb["id"]).paths.config.read_text()
+    return {"runs": runs, "cpu": cpu_per_request, "lb_config": lb_config}
+
+
+def summarize(runs: dict[tuple[str, str], list[L.WrkResult]],
+              cpu: dict[tuple[str, str], list[float]]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for variant in VARIANTS:
+        hand = runs.get((variant, TARGETS[1]), [])
+        hand_rps = L.median([r.rps for r in hand])
+        hand_p99 = L.median([r.p99_ms for r in hand])
+        hand_cpu = L.median(cpu.get((variant, TARGETS[1]), []))
+        for target in TARGETS:
+            results = runs.get((variant, target), [])
+            if not results:
+                continue
+            rps = L.median([r.rps for r in results])
+            p99 = L.median([r.p99_ms for r in results])
+            cpu_us = L.median(cpu.get((variant, target), []))
+            rps_ratio = L.ratio(rps, hand_rps)
+            rows.append({
+                "variant": variant, "target": target, "runs": len(results),
+                "rps": rps, "rps_all": [round(r.rps) for r in results],
+                "p50_ms": L.median([r.p50_ms for r in results]), "p99_ms": p99,
+                "errors": sum(r.errors for r in results),
+                "cpu_us_per_request": cpu_us,
+                "rps_vs_hand": rps_ratio, "p99_vs_hand": L.ratio(p99, hand_p99),
+                "cpu_vs_hand": L.ratio(cpu_us, hand_cpu),
+                "goal_met": (rps_ratio >= GOAL_RATIO) if target == TARGETS[0] else None,
+            })
+    return rows
+
+
+def print_rows(rows: list[dict[str, Any]], params: Params) -> None:
+    columns = [Column("variant", "left"), Column("target", "left"), Column("runs"),
+               Column("req/s (median)"), Column("p50 ms"), Column("p99 ms"), Column("errors"),
+               Column("server CPU µs/req"), Column("req/s ÷ hand"), Column("p99 ÷ hand"),
+               Column("CPU/req ÷ hand"), Column("goal ≥ 0.95", "left")]
+    cells = [[r["variant"], r["target"], str(r["runs"]), fmt(r["rps"]), fmt(r["p50_ms"]),
+              fmt(r["p99_ms"]), str(r["errors"]), fmt(r["cpu_us_per_request"]),
+              fmt(r["rps_vs_hand"]), fmt(r["p99_vs_hand"]), fmt(r["cpu_vs_hand"]),
+              L.goal(r["goal_met"]) if r["target"] == TARGETS[0] else ""] for r in rows]
+    print_table(
+        "Data plane: through the load balancer vs hand-written haproxy vs one backend", columns,
+        cells, console=L.console(),
+        caption=(f"wrk -t{params.threads} -c{params.connections} -d{params.duration:g}s "
+                 f"--latency, {params.repeats} run(s) per cell, medians. Server CPU: "
+                 "user+system time of the haproxy master+workers (nginx for the direct "
+                 "row) per request, less sensitive to other load on the machine than req/s. "
+                 "Ratios against the "
+                 "hand-written haproxy measured in the same run. Goal is informational."))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.dataplane", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="1 s runs, once (smoke test)")
+    parser.add_argument("--duration", type=float, help="seconds per wrk run")
+    parser.add_argument("--repeats", type=int, help="runs per target and variant")
+    parser.add_argument("--connections", type=int, help="wrk connections")
+    parser.add_argument("--threads", type=int, help="wrk threads")
+    parser.add_argument("--timeout", type=float, default=1200,
+                        help="overall budget in seconds (default 1200)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+    params = QUICK if args.quick else FULL
+    params = dataclasses.replace(
+        params, **{k: v for k, v in (("duration", args.duration), ("repeats", args.repeats),
+                                     ("connections", args.connections),
+                                     ("threads", args.threads)) if v is not None})
+    warnings.filterwarnings("ignore")
+    started = time.monotonic()
+    with L.sigterm_exits():
+        measured = measure(params, L.Deadline(args.timeout))
+    rows = summarize(measured["runs"], measured["cpu"])
+    print_rows(rows, params)
+    print(f"total time {time.monotonic() - started:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps({"params": dataclasses.asdict(params), "rows": rows},
+                                        indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""Member update: from the API call that adds (or removes) a pool member to traffic reaching
+(or no longer reaching) it, against a hand-written haproxy changed by hand (edit the config,
+``haproxy -c``, graceful reload with SIGUSR2) measured in the same run.
+
+    uv run python -m bench.member_update [--quick] [--count N] [--json FILE]
+
+Setup (see :mod:`bench.lab`): nginx backends WEB0 and WEB1, a load balancer (HTTP listener,
+round-robin pool with WEB0 as its only member, HTTP health monitor every second) and a
+hand-written haproxy in its own namespace over WEB0. Then ``--count`` times (default 20):
+
+* add: ``POST /v2/lbaas/pools/{id}/members`` for WEB1, timed until the first answer from WEB1
+  through the VIP (the prober, a separate process in the client namespace, tries every 5 ms);
+* remove: ``DELETE`` that member, timed until answers stop coming from it (the first of 8 answers
+  in a row from WEB0);
+
+waiting for ACTIVE after each. The baseline does the same changes on the hand-written haproxy.
+Goal (informational): adding a member takes effect in under 0.3 s (p50).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from bench import lab as L
+from bench.common import Column, fmt, percentile, print_table
+
+GOAL_P50_S = 0.3
+
+STEPS = (
+    ("API call (POST/DELETE member)", "post", "posted"),
+    ("call sent → cast reaches the agent (in-process transport)", "post", "scheduled"),
+    ("agent's queue → refresh starts", "scheduled", "refresh"),
+    ("fetch tree (RPC get_loadbalancer)", "fetch", "fetched"),
+    ("  · server side: database → tree", "srv_fetch", "srv_fetched"),
+    ("render haproxy.cfg", "render", "rendered"),
+    ("plug VIP (already plugged: checks only)", "plug", "plugged"),
+    ("haproxy -c", "validate", "validated"),
+    ("reload (save state, master reload, wait)", "reload", "reloaded"),
+    ("report ACTIVE (RPC update_status)", "report", "reported"),
+    ("  · server side: database update", "srv_report", "srv_reported"),
+    ("traffic changed (prober)", "post", "answered"),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Params:
+    count: int
+
+
+FULL = Params(count=20)
+QUICK = Params(count=3)
+
+
+def lbaas_changes(st: L.BenchStack, prober: L.Prober, count: int, deadline: L.Deadline
+                  ) -> dict[str, Any]:
+    timeline = L.Timeline()
+    lb = st.post_lb(L.full_tree([(L.backend_ip(0), 80)]))
+    st.wait_active(lb["id"])
+    lb_id, vip, pool_id = lb["id"], lb["vip_address"], lb["pools"][0]["id"]
+    if not prober.start(vip, "body", "WEB0", timeout=30).result(40)[0]:
+        raise RuntimeError("the load balancer never answered")
+    adds: list[float | None] = []
+    removes: list[float | None] = []
+    breakdown: list[dict[str, float]] = []
+    member_body = {"member": {"address": L.backend_ip(1), "protocol_port": 80}}
+    with L.agent_hooks(st, timeline):
+        for _ in range(count):
+            if deadline.expired():
+                break
+            for action in ("add", "remove"):
+                timeline.reset()
+                t0 = time.monotonic()
+                if action == "add":
+                    r = st.api.member.post(f"/pools/{pool_id}/members", member_body)
+                    if r.status_code != 201:
+                        raise RuntimeError(f"add member: {r.status_code} {r.text}")
+                    member_id = r.json()["member"]["id"]
+                    fut = prober.start(vip, "body", "WEB1", timeout=30)
+                else:
+                    r = st.api.member.delete(f"/pools/{pool_id}/members/{member_id}")
+                    if r.status_code != 204:
+                        raise RuntimeError(f"remove member: {r.status_code} {r.text}")
+                    fut = prober.start(vip, "notbody", "WEB1", timeout=30)
+                posted = time.monotonic()
+                answered, when, _ = fut.result(40)
+                (adds if action == "add" else removes).append(when - t0 if answered else None)
+                st.wait_active(lb_id)
+                timeline.mark(lb_id, "post", t0)
+                timeline.mark(lb_id, "posted", posted)
+                if answered:
+                    timeline.mark(lb_id, "answered", when)
+                if action == "add":
+                    breakdown.append(dict(timeline.marks.get(lb_id, {})))
+    st.check_intact([lb_id])
+    return {"add": adds, "remove": removes, "breakdown": breakdown}
+
+
+def hand_changes(st: L.BenchStack, prober: L.Prober, count: int, deadline: L.Deadline
+                 ) -> dict[str, Any]:
+    host = st.host("hp", L.hand_ip(0))
+    hand = L.HandHaproxy(host, st.workdir)
+    one = [("web0", f"{L.backend_ip(0)}:80")]
+    two = [*one, ("web1", f"{L.backend_ip(1)}:80")]
+    bind = f"{L.hand_ip(0)}:80"
+    hand.write(L.hand_config(bind, one))
+    hand.start()
+    adds: list[float | None] = []
+    removes: list[float | None] = []
+    for _ in range(count):
+        if deadline.expired():
+            break
+        for action, servers, mode in (("add", two, "body"), ("remove", one, "notbody")):
+            t0 = time.monotonic()
+            hand.write(L.hand_config(bind, servers))
+            hand.check()
+            hand.reload()
+            answered, when, _ = prober.start(L.hand_ip(0), mode, "WEB1", timeout=30).result(40)
+            (adds if action == "add" else removes).append(when - t0 if answered else None)
+            time.sleep(0.2)  # let the old worker go (as the lbaas loop waits for ACTIVE)
+    return {"add": adds, "remove": removes}
+
+
+def _pcts(values: list[float | None]) -> tuple[float, float, int]:
+    done = [v for v in values if v is not None]
+    if not done:
+        return float("nan"), float("nan"), 0
+    return percentile(done, 50), percentile(done, 99), len(done)
+
+
+def summarize(lbaas: dict[str, Any], hand: dict[str, Any]) -> dict[str, Any]:
+    rows = []
+    for action in ("add", "remove"):
+        hand_p50, hand_p99, _ = _pcts(hand[action])
+        for who, data in (("lbaas (API → agent → reload)", lbaas),
+                          ("by hand (edit, haproxy -c, SIGUSR2)", hand)):
+            p50, p99, done = _pcts(data[action])
+            rows.append({"action": action, "who": who, "n": len(data[action]), "done": done,
+                         "p50_s": p50, "p99_s": p99, "p50_vs_hand": L.ratio(p50, hand_p50),
+                         "p99_vs_hand": L.ratio(p99, hand_p99),
+                         "goal_met": (p50 < GOAL_P50_S and done == len(data[action]))
+                         if action == "add" and data is lbaas else None})
+    steps = []
+    for label, start, end in STEPS:
+        durations = [m[end] - m[start] for m in lbaas["breakdown"] if start in m and end in m]
+        ends = [m[end] - m["post"] for m in lbaas["breakdown"] if end in m and "post" in m]
+        p50, p99, n = _pcts(list(durations))
+        steps.append({"step": label, "n": n, "p50_ms": p50 * 1000, "p99_ms": p99 * 1000,
+                      "ends_at_p50_ms": _pcts(list(ends))[0] * 1000})
+    return {"rows": rows, "steps": steps}
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    console = L.console()
+    columns = [Column("change", "left"), Column("who", "left"), Column("n"),
+               Column("took effect"), Column("p50 s"), Column("p99 s"),
+               Column("p50 ÷ by hand"), Column("p99 ÷ by hand"),
+               Column("goal add p50<0.3 s", "left")]
+    cells = [[r["action"] + " member", r["who"], str(r["n"]), str(r["done"]), fmt(r["p50_s"], 3),
+              fmt(r["p99_s"], 3), fmt(r["p50_vs_hand"]), fmt(r["p99_vs_hand"]),
+              L.goal(r["goal_met"]) if r["goal_met"] is not None else ""]
+             for r in summary["rows"]]
+    print_table("Member update: API call → traffic reaches (or leaves) the member", columns,
+                cells, console=console,
+                caption="Ratios against the by-hand baseline of the same run; goal is "
+                        "informational.")
+    print_table("Where the time goes (adding a member, lbaas)",
+                [Column("step", "left"), Column("n"), Column("p50 ms"), Column("p99 ms"),
+                 Column("ends at (p50 ms after the call)")],
+                [[s["step"], str(s["n"]), fmt(s["p50_ms"]), fmt(s["p99_ms"]),
+                  fmt(s["ends_at_p50_ms"])] for s in summary["steps"]], console=console,
+                caption="Marks taken by wrapping product functions in this process.")
+
+
+def measure(params: Params, deadline: L.Deadline) -> tuple[dict[str, Any], dict[str, Any]]:
+    with L.bench_stack() as st:
+        st.backend(0, "WEB0")
+        st.backend(1, "WEB1")
+        prober = L.Prober(st.client())
+        lbaas = lbaas_changes(st, prober, params.count, deadline)
+        hand = hand_changes(st, prober, params.count, deadline)
+    return lbaas, hand
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.member_update", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a few changes (smoke test)")
+    parser.add_argument("--count", type=int, help="add/remove cycles")
+    parser.add_argument("--timeout", type=float, default=600,
+                        help="overall budget in seconds (default 600)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+    params = QUICK if args.quick else FULL
+    if args.count is not None:
+        params = Params(count=args.count)
+    warnings.filterwarnings("ignore")
+    started = time.monotonic()
+    with L.sigterm_exits():
+        lbaas, hand = measure(params, L.Deadline(args.timeout))
+    summary = summarize(lbaas, hand)
+    print_summary(summary)
+    print(f"total time {time.monotonic() - started:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps({"params": dataclasses.asdict(params), **summary},
+                                        indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
