@@ -1105,8 +1105,10 @@ def bench_stack(agent_options: dict[str, Any] | None = None,
 
     for line in sweep_stale():
         LOG.warning("swept leftovers of a killed benchmark run: %s", line)
-    logging.getLogger("lbaas").setLevel(log_level)
+    lbaas_logger = logging.getLogger("lbaas")
     with contextlib.ExitStack() as stack:
+        stack.callback(lbaas_logger.setLevel, lbaas_logger.level)
+        lbaas_logger.setLevel(log_level)
         workdir = make_workdir()
         stack.callback(shutil.rmtree, workdir, True)
         lab = Lab()

@@ -152,13 +152,11 @@ def delete_loadbalancer_rows(session: Session, lb: models.LoadBalancer) -> None:
     for li in lb.listeners:
         li.default_pool_id = None
     session.flush()
-    tree_ids = [o.id for o in tree_objects(lb)] + [lb.id]
-    session.execute(delete(models.Tag).where(models.Tag.resource_id.in_(tree_ids)))
+    # Tags go with their objects (tag_rows cascades); statistics and the port are separate rows.
     session.execute(delete(models.LoadBalancerStats)
                     .where(models.LoadBalancerStats.load_balancer_id == lb.id))
     if lb.vip_port_id:
         session.execute(delete(models.Port).where(models.Port.id == lb.vip_port_id))
-    session.expire(lb, ["tag_rows"])
     session.delete(lb)
 
 

@@ -25,7 +25,7 @@ def test_request_id_is_on_every_log_line_it_causes(sqlite_api: Api,
     from pythonjsonlogger.json import JsonFormatter
 
     caplog.handler.addFilter(RequestIdFilter())
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.INFO, logger="lbaas"):
         r = sqlite_api.member.get("/loadbalancers")
     rid = r.headers["x-openstack-request-id"]
     access = [rec for rec in caplog.records if rec.name == "lbaas.api.access"]

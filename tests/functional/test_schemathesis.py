@@ -321,12 +321,13 @@ def test_renaming_a_flavor_to_a_taken_name_is_a_conflict(fuzzed: Fuzzed) -> None
     """PUT /flavors/{id} {"flavor": {"name": <taken>}} answers 409 like the create does."""
     admin = fuzzed.api.admin
     profile = fuzzed.ids["profile_id"]
+    taken, other = f"rename-a-{uuid.uuid4().hex[:8]}", f"rename-b-{uuid.uuid4().hex[:8]}"
     first, second = (admin.post("/flavors", {"flavor": {"name": name,
                                                          "flavor_profile_id": profile}})
-                     for name in ("rename-a", "rename-b"))
+                     for name in (taken, other))
     assert first.status_code == second.status_code == 201, (first.text, second.text)
-    again = admin.post("/flavors", {"flavor": {"name": "rename-a", "flavor_profile_id": profile}})
+    again = admin.post("/flavors", {"flavor": {"name": taken, "flavor_profile_id": profile}})
     assert again.status_code == 409, again.text
     renamed = admin.put(f"/flavors/{second.json()['flavor']['id']}",
-                        {"flavor": {"name": "rename-a"}})
+                        {"flavor": {"name": taken}})
     assert renamed.status_code == 409, renamed.text
