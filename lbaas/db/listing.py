@@ -7,11 +7,25 @@ Used by every collection GET. ``ListQuery`` is built (and validated) from query 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    and_,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.base import ExecutableOption
 
@@ -39,17 +53,16 @@ class ListQuery:
     fields: list[str] | None = None
 
 
+SCALAR_TYPES = (String, Integer, Boolean, Float, DateTime)
+
+
+@functools.cache
 def filterable_columns(model: type) -> dict[str, InstrumentedAttribute[Any]]:
-    """Columns a list may be filtered or sorted on (scalar columns; JSON ones excluded)."""
-    out: dict[str, InstrumentedAttribute[Any]] = {}
-    for col in model.__table__.columns:  # type: ignore[attr-defined]
-        try:
-            py = col.type.python_type
-        except NotImplementedError:
-            continue
-        if py in (str, int, bool, float, dt.datetime):
-            out[col.key] = getattr(model, col.key)
-    return out
+    """Columns a list may be filtered or sorted on (scalar columns; JSON ones excluded).
+    Computed once per model: every list request asks."""
+    return {col.key: getattr(model, col.key)
+            for col in model.__table__.columns  # type: ignore[attr-defined]
+            if isinstance(col.type, SCALAR_TYPES)}
 
 
 def coerce(column: InstrumentedAttribute[Any], raw: str) -> Any:
