@@ -169,7 +169,7 @@ def run_list(session: Session, model: Any, q: ListQuery, scope_project: str | No
     rows: list[Any]
     if plain:
         table_stmt = select(*model.__table__.columns).where(*conds).order_by(*order).limit(limit)
-        rows = [*session.execute(table_stmt)]
+        rows = [*session.connection().execute(table_stmt)]
     else:
         orm_stmt = select(model).where(*conds).order_by(*order).options(*options).limit(limit)
         rows = [*session.scalars(orm_stmt).unique()]

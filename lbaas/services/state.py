@@ -53,7 +53,7 @@ def get_row(session: Session, model: Any, obj_id: str, scope_project: str | None
     stmt = select(*table.columns).where(table.c.id == obj_id)
     if scope_project is not None:
         stmt = stmt.where(table.c.project_id == scope_project)
-    row = session.execute(stmt).first()
+    row = session.connection().execute(stmt).first()
     if row is None:
         raise NotFound(label, obj_id)
     return row

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import DateTime, bindparam, cast, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 
 from lbaas.db import models
@@ -32,36 +32,74 @@ def _common(obj: Any, tags: list[str] | None = None) -> dict[str, Any]:
 
 
 def loadbalancer_views(session: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
-    """Many load balancers from plain rows: three IN queries instead of ORM collections."""
-    ids = [r.id for r in rows]
-    listeners = child_ids(session, models.Listener, models.Listener.load_balancer_id, ids)
-    pools = child_ids(session, models.Pool, models.Pool.load_balancer_id, ids)
-    tags = tags_of(session, ids)
-    return [loadbalancer_view(r, listener_ids=listeners.get(r.id, []),
-                              pool_ids=pools.get(r.id, []), tags=tags.get(r.id, []))
+    """Many load balancers from plain rows; their listeners, pools and tags in one query."""
+    listeners, pools, tags = loadbalancer_related(session, [r.id for r in rows])
+    return [loadbalancer_row_view(r, listeners.get(r.id, ()), pools.get(r.id, ()),
+                                  tags.get(r.id, []))
             for r in rows]
 
 
-def child_ids(session: Session, model: Any, parent_column: Any, parent_ids: list[str]
-              ) -> dict[str, list[str]]:
-    """parent id -> ids of its children, in creation order."""
-    out: dict[str, list[str]] = {}
-    if parent_ids:
-        stmt = (select(parent_column, model.id).where(parent_column.in_(parent_ids))
-                .order_by(model.created_at, model.id))
-        for parent, child in session.execute(stmt):
-            out.setdefault(parent, []).append(child)
-    return out
+_LB_COLUMNS = tuple(column.key for column in models.LoadBalancer.__table__.columns)
 
 
-def tags_of(session: Session, ids: list[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
+def loadbalancer_row_view(row: Sequence[Any], listener_ids: Sequence[str],
+                          pool_ids: Sequence[str], tags: list[str]) -> dict[str, Any]:
+    """:func:`loadbalancer_view` of a plain row of every column of the table, in table order
+    (``select(*table.columns)``). Same output, twice as fast: the hot path of list and show
+    (attribute access on a row costs more than building the dict)."""
+    lb = dict(zip(_LB_COLUMNS, row, strict=True))
+    created, updated = lb["created_at"], lb["updated_at"]
+    return {
+        "id": lb["id"], "name": lb["name"], "project_id": lb["project_id"],
+        "tenant_id": lb["project_id"], "provisioning_status": lb["provisioning_status"],
+        "operating_status": lb["operating_status"], "admin_state_up": lb["admin_state_up"],
+        "created_at": created.isoformat(timespec="seconds") if created else None,
+        "updated_at": updated.isoformat(timespec="seconds") if updated else None,
+        "tags": tags, "description": lb["description"], "vip_address": lb["vip_address"],
+        "vip_port_id": lb["vip_port_id"], "vip_subnet_id": lb["vip_subnet_id"],
+        "vip_network_id": lb["vip_network_id"], "vip_qos_policy_id": lb["vip_qos_policy_id"],
+        "additional_vips": [], "provider": lb["provider"], "flavor_id": lb["flavor_id"],
+        "availability_zone": lb["availability_zone"], "vip_vnic_type": "normal",
+        "listeners": [{"id": i} for i in listener_ids], "pools": [{"id": i} for i in pool_ids],
+    }
+
+
+def _related_statement() -> Any:
+    listener, pool, tag = (models.Listener.__table__, models.Pool.__table__,
+                           models.Tag.__table__)
+    ids: Any = bindparam("ids", expanding=True)
+    no_time = cast(null(), DateTime())
+    return union_all(
+        select(literal_column("'listener'"), listener.c.load_balancer_id, listener.c.id,
+               listener.c.created_at).where(listener.c.load_balancer_id.in_(ids)),
+        select(literal_column("'pool'"), pool.c.load_balancer_id, pool.c.id,
+               pool.c.created_at).where(pool.c.load_balancer_id.in_(ids)),
+        select(literal_column("'tag'"), tag.c.resource_id, tag.c.tag, no_time)
+        .where(tag.c.resource_id.in_(ids)),
+    )
+
+
+_RELATED = _related_statement()
+
+
+def loadbalancer_related(session: Session, ids: list[str]
+                         ) -> tuple[dict[str, list[str]], dict[str, list[str]],
+                                    dict[str, list[str]]]:
+    """Listener ids, pool ids (each in creation order) and tags (sorted) of load balancers
+    ``ids``, each keyed by load balancer id, from one round trip."""
+    found: dict[str, dict[str, list[tuple[Any, str]]]] = {"listener": {}, "pool": {},
+                                                          "tag": {}}
     if ids:
-        stmt = (select(models.Tag.resource_id, models.Tag.tag)
-                .where(models.Tag.resource_id.in_(ids)).order_by(models.Tag.tag))
-        for resource_id, tag in session.execute(stmt):
-            out.setdefault(resource_id, []).append(tag)
-    return out
+        for kind, owner, value, created in session.connection().execute(_RELATED,
+                                                                          {"ids": ids}):
+            found[kind].setdefault(owner, []).append((created, value))
+
+    def ordered(by_owner: dict[str, list[tuple[Any, str]]], key: Any) -> dict[str, list[str]]:
+        return {owner: [value for _, value in sorted(items, key=key)]
+                for owner, items in by_owner.items()}
+
+    return (ordered(found["listener"], None), ordered(found["pool"], None),
+            ordered(found["tag"], lambda item: item[1]))
 
 
 def loadbalancer_view(lb: Any, full: bool = False, listener_ids: list[str] | None = None,
