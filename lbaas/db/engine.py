@@ -2,13 +2,19 @@
 
 SQLite is the zero-configuration default. Its write transactions start with ``BEGIN IMMEDIATE`` so
 that check-then-write sequences (state guards, quota checks, address allocation) are serialised
-instead of failing on lock upgrade; reads start deferred and run concurrently under WAL.
+instead of failing on lock upgrade; reads start deferred and run concurrently under WAL. Writers
+of one process also queue on an in-process lock first: SQLite's own busy handler polls with
+sleeps of up to 100 ms, so a writer that finds the database locked would otherwise wait far
+longer than the few milliseconds the holder needs.
 PostgreSQL and MySQL get row locks (``SELECT … FOR UPDATE``) from the repositories instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +23,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 WRITE_OPTION = "lbaas_write"
+
+_SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = (
+    weakref.WeakKeyDictionary())
 
 
 def make_engine(url: str, pool_size: int = 10) -> Engine:
@@ -28,6 +37,7 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                pool_size=pool_size, max_overflow=20)
         _configure_sqlite(engine)
+        _SQLITE_WRITE_LOCKS[engine] = threading.RLock()
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True,
                          pool_recycle=3600)
@@ -58,7 +68,9 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 @contextmanager
 def write_session(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose transaction takes the write lock at BEGIN (SQLite) and commits on success."""
-    with factory() as session:
+    bind = factory.kw.get("bind")
+    lock = _SQLITE_WRITE_LOCKS.get(bind) if isinstance(bind, Engine) else None
+    with lock or contextlib.nullcontext(), factory() as session:
         session.connection(execution_options={WRITE_OPTION: True})
         try:
             yield session

@@ -12,13 +12,21 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from lbaas.db import models
 from lbaas.db.engine import write_session
 from lbaas.services import operating
-from lbaas.services.state import ACTIVE, DRAINING, ERROR, ONLINE, PENDING, PENDING_DELETE
+from lbaas.services.state import (
+    ACTIVE,
+    DRAINING,
+    ERROR,
+    OFFLINE,
+    ONLINE,
+    PENDING,
+    PENDING_DELETE,
+)
 from lbaas.services.tree import tree_objects
 
 LOG = logging.getLogger(__name__)
@@ -40,6 +48,9 @@ class StatusCallbacks:
         an older change must not close a newer one. Returns whether anything was closed.
         """
         with write_session(self._factory) as session:
+            closed = _finish_bare(session, lb_id, ok, revision, reason)
+            if closed is not None:
+                return closed
             lb = session.get(models.LoadBalancer, lb_id, with_for_update=True)
             if lb is None:
                 return False
@@ -94,6 +105,39 @@ class StatusCallbacks:
             if member_health:
                 health = {**known_health(lb), **member_health}
                 apply_operating(lb, operating.rollup(lb, health))
+
+
+def _finish_bare(session: Session, lb_id: str, ok: bool, revision: int | None,
+                 reason: str | None) -> bool | None:
+    """:meth:`StatusCallbacks.finish_changes` for a load balancer without listeners or pools:
+    two statements instead of loading the tree (every bare create ends here).
+
+    Returns None when the general path is needed (it has children, or is being deleted).
+    """
+    table = models.LoadBalancer.__table__
+    stmt = (select(table.c.provisioning_status, table.c.revision, table.c.admin_state_up,
+                   exists().where(models.Listener.load_balancer_id == lb_id),
+                   exists().where(models.Pool.load_balancer_id == lb_id))
+            .where(table.c.id == lb_id).with_for_update(of=table))
+    row = session.connection().execute(stmt).first()
+    if row is None:
+        return False
+    status, current_revision, admin_state_up, has_listeners, has_pools = row
+    if has_listeners or has_pools or status == PENDING_DELETE:
+        return None
+    if revision is not None and current_revision != revision:
+        return None  # the general path logs and ignores it
+    values: dict[str, Any] = {}
+    if status in PENDING:
+        values.update(provisioning_status=ACTIVE if ok else ERROR,
+                      status_changed_at=models.utcnow())
+    if ok:
+        values["operating_status"] = ONLINE if admin_state_up else OFFLINE
+    else:
+        LOG.warning("load balancer %s failed to provision: %s", lb_id, reason)
+    session.connection().execute(update(models.LoadBalancer).where(table.c.id == lb_id)
+                                 .values(**values))
+    return True
 
 
 def _accumulate(session: Session, lb_id: str, listener_id: str, values: Mapping[str, int]
