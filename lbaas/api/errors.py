@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -130,6 +131,14 @@ def install_error_handlers(app: FastAPI) -> None:
             message = "The method is not allowed for the requested URL."
             headers["Allow"] = ", ".join(allowed_methods(request))
         return fault_response(message, exc.status_code, headers)
+
+    @app.exception_handler(sa_exc.OperationalError)
+    async def _database_unavailable(request: Request, exc: sa_exc.OperationalError
+                                    ) -> JSONResponse:
+        # Connection lost, database restarting, lock wait timed out: the client may retry.
+        LOG.error("database error handling %s %s: %s", request.method, request.url.path,
+                  exc.orig)
+        return fault_response("The database is unavailable; retry the request.", 503)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -7,10 +7,22 @@ hot path; tests validate every response against the published schemas.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import DateTime, bindparam, cast, literal_column, null, select, union_all
+from sqlalchemy import (
+    ARRAY,
+    DateTime,
+    String,
+    any_,
+    bindparam,
+    cast,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from lbaas.db import models
@@ -64,22 +76,28 @@ def loadbalancer_row_view(row: Sequence[Any], listener_ids: Sequence[str],
     }
 
 
-def _related_statement() -> Any:
+def _id_in(column: Any, dialect: str) -> Any:
+    """``column IN :ids``. On PostgreSQL ``= ANY(:ids)`` with one array parameter: an IN list
+    of hundreds of placeholders is too long for psycopg's query cache and is parsed again on
+    every execution."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("ids", type_=ARRAY(String())))
+    return column.in_(bindparam("ids", expanding=True))
+
+
+@functools.cache
+def _related_statement(dialect: str) -> Any:
     listener, pool, tag = (models.Listener.__table__, models.Pool.__table__,
                            models.Tag.__table__)
-    ids: Any = bindparam("ids", expanding=True)
     no_time = cast(null(), DateTime())
     return union_all(
         select(literal_column("'listener'"), listener.c.load_balancer_id, listener.c.id,
-               listener.c.created_at).where(listener.c.load_balancer_id.in_(ids)),
+               listener.c.created_at).where(_id_in(listener.c.load_balancer_id, dialect)),
         select(literal_column("'pool'"), pool.c.load_balancer_id, pool.c.id,
-               pool.c.created_at).where(pool.c.load_balancer_id.in_(ids)),
+               pool.c.created_at).where(_id_in(pool.c.load_balancer_id, dialect)),
         select(literal_column("'tag'"), tag.c.resource_id, tag.c.tag, no_time)
-        .where(tag.c.resource_id.in_(ids)),
+        .where(_id_in(tag.c.resource_id, dialect)),
     )
-
-
-_RELATED = _related_statement()
 
 
 def loadbalancer_related(session: Session, ids: list[str]
@@ -90,8 +108,9 @@ def loadbalancer_related(session: Session, ids: list[str]
     found: dict[str, dict[str, list[tuple[Any, str]]]] = {"listener": {}, "pool": {},
                                                           "tag": {}}
     if ids:
-        for kind, owner, value, created in session.connection().execute(_RELATED,
-                                                                          {"ids": ids}):
+        conn = session.connection()
+        stmt = _related_statement(conn.dialect.name)
+        for kind, owner, value, created in conn.execute(stmt, {"ids": ids}):
             found[kind].setdefault(owner, []).append((created, value))
 
     def ordered(by_owner: dict[str, list[tuple[Any, str]]], key: Any) -> dict[str, list[str]]:
