@@ -25,7 +25,11 @@ DEFAULT_OPTS = [
 API_OPTS = [
     cfg.HostAddressOpt("bind_host", default="127.0.0.1", help="Address the API listens on."),
     cfg.PortOpt("bind_port", default=9876, help="Port the API listens on (Octavia's 9876)."),
-    cfg.IntOpt("workers", default=1, min=1, help="Number of API worker processes."),
+    cfg.IntOpt("workers", default=1, min=1,
+               help="API worker processes of 'lbaas server' (one per core is a good start; "
+                    "'lbaas up' always runs one, as its agent shares the in-process message "
+                    "bus). Each worker runs its own noop provider and housekeeping; with "
+                    "another provider, use a real transport_url."),
     cfg.StrOpt("auth_strategy", default="token", choices=["token", "noauth"],
                help="'token': X-Auth-Token / HTTP Basic tokens issued by 'lbaas token create'. "
                     "'noauth': every request is admin of project 'admin' (development only)."),

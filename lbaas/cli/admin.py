@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lbaas.cli.options import cli_config
+from lbaas.cli.options import cli_config, config_paths
 from lbaas.roles import VALID_ROLES
 
 console = Console()
@@ -35,9 +35,8 @@ def server(config_file: ConfigOpt = None,
            port: Annotated[int | None, typer.Option(help="Override [api] bind_port.")] = None,
            host: Annotated[str | None, typer.Option(help="Override [api] bind_host.")] = None,
            ) -> None:
-    import uvicorn
-
-    from lbaas.api.app import create_app
+    from lbaas.api.serve import serve
+    from lbaas.config import load_config
     from lbaas.observability.logging import setup_logging
 
     overrides: dict[str, dict[str, object]] = {"api": {}}
@@ -45,11 +44,10 @@ def server(config_file: ConfigOpt = None,
         overrides["api"]["bind_port"] = port
     if host is not None:
         overrides["api"]["bind_host"] = host
-    conf = cli_config(config_file, overrides)
+    paths = config_paths(config_file)
+    conf = load_config(paths, overrides)
     setup_logging(conf.log_level, conf.log_json)
-    app = create_app(conf)
-    uvicorn.run(app, host=conf.api.bind_host, port=conf.api.bind_port, log_config=None,
-                access_log=False)
+    serve(conf, paths, overrides)
 
 
 def db_upgrade(config_file: ConfigOpt = None) -> None:
