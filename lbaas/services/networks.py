@@ -104,8 +104,8 @@ def allocate_vip(session: Session, subnet: models.Subnet, project_id: str, lb_id
 
 
 def _taken(session: Session, subnet: models.Subnet, addresses: list[str]) -> set[str]:
-    return set(session.scalars(select(models.Port.ip_address).where(
-        models.Port.subnet_id == subnet.id, models.Port.ip_address.in_(addresses))))
+    return set(session.connection().execute(select(models.Port.ip_address).where(
+        models.Port.subnet_id == subnet.id, models.Port.ip_address.in_(addresses))).scalars())
 
 
 def _free_address(session: Session, subnet: models.Subnet) -> str:

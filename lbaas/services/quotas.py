@@ -79,7 +79,9 @@ def check(session: Session, conf: cfg.ConfigOpts, project_id: str,
         return
     base = defaults(conf)
     fields = [BY_MODEL[m].field for m, n in wanted.items() if n]
-    current = session.get(models.Quota, project_id)
+    current = session.connection().execute(
+        select(*models.Quota.__table__.columns).where(models.Quota.project_id == project_id)
+    ).first()
 
     def limit_of(field: str) -> int:
         value = getattr(current, field) if current is not None else None
