@@ -66,12 +66,25 @@ class OctaviaReference:
     rps: float | None
     lbs: int | None = None  # the reference applies only to lists of this many LBs
 
+    @property
+    def single_stream_rps(self) -> float:
+        """Octavia's req/s: quoted, or for show (not quoted) one client's 1000 / p50.
+
+        The quoted pairs are single-stream numbers (list: 85 ms and 9/s, create: 53 ms and
+        16/s; 1000 / p50 is slightly above each quoted rate), so deriving show's the same way
+        errs in Octavia's favour."""
+        return self.rps if self.rps is not None else 1000.0 / self.p50_ms
+
 
 OCTAVIA = {
     "list": OctaviaReference("list", 85.0, 9.0, lbs=200),
     "create": OctaviaReference("create", 53.0, 16.0),
     "show": OctaviaReference("show", 19.0, None),
 }
+GOAL_RULE = ("Goal (>=10x): with 1 client, p50 and (where quoted) req/s; with 4 clients, req/s "
+             "(show: against 1000/p50). Octavia's numbers are single-stream, so a p50 with 4 "
+             "clients also holds the time spent queueing behind the other 3 on 2 cores: "
+             "compare it with the floor, not with Octavia.")
 OCTAVIA_SETUP = "Octavia API, 4 gunicorn workers, MariaDB (quoted, not measured in this run)"
 
 
@@ -362,11 +375,14 @@ class ApiDriver:
             ref = OCTAVIA.get(row.operation)
             if ref is None or (ref.lbs is not None and row.lbs != str(ref.lbs)):
                 continue
-            row.octavia_p50_ms, row.octavia_rps = ref.p50_ms, ref.rps
+            row.octavia_p50_ms, row.octavia_rps = ref.p50_ms, ref.single_stream_rps
             row.speedup = ref.p50_ms / row.p50_ms
-            if ref.rps:
-                row.rps_ratio = row.rps / ref.rps
-            row.goal_met = row.speedup >= GOAL and (row.rps_ratio is None or row.rps_ratio >= GOAL)
+            row.rps_ratio = row.rps / ref.single_stream_rps
+            if row.clients == 1:
+                quoted_rps_ok = ref.rps is None or row.rps_ratio >= GOAL
+                row.goal_met = row.speedup >= GOAL and quoted_rps_ok
+            else:
+                row.goal_met = row.rps_ratio >= GOAL
 
 
 # --------------------------------------------------------------------------------------------
@@ -398,9 +414,8 @@ def bench_database(database: str, profile: Profile, workers: int | None,
         if workers is not None and workers > 1:
             if processes < workers:
                 driver.result.notes.append(
-                    f"--workers {workers}: [api] workers was set but the server runs "
-                    f"{processes} process(es); `lbaas server` does not support workers, "
-                    "so this run measures a single worker")
+                    f"--workers {workers}: [api] workers was set but the server runs only "
+                    f"{processes} process(es)")
             else:
                 driver.result.notes.append(f"server processes: {processes}")
         try:
@@ -455,8 +470,7 @@ def print_result(result: DatabaseResult, console: Console, profile: Profile,
     caption = (f"Reference rows are quoted ({OCTAVIA_SETUP}); every other row is measured now. "
                "speed-up = octavia p50 / ours p50; p50 vs floor = ours p50 / healthcheck p50 "
                "with the same clients; server CPU = the server process's CPU time / requests "
-               "(includes the noop provider's background work for creates). "
-               "Goal: >=10x on p50 and on req/s where quoted.")
+               "(includes the noop provider's background work for creates). " + GOAL_RULE)
     requested = f" (--workers {workers})" if workers is not None else ""
     title = (f"bench/api — {result.database} — server processes: "
              f"{result.server_processes or '?'}{requested} — levels "
