@@ -46,19 +46,6 @@ def get_scoped(session: Session, model: Any, obj_id: str, scope_project: str | N
     return obj
 
 
-def get_row(session: Session, model: Any, obj_id: str, scope_project: str | None,
-            label: str) -> Any:
-    """Like :func:`get_scoped`, as a plain row of the table's columns (no ORM object)."""
-    table = model.__table__
-    stmt = select(*table.columns).where(table.c.id == obj_id)
-    if scope_project is not None:
-        stmt = stmt.where(table.c.project_id == scope_project)
-    row = session.connection().execute(stmt).first()
-    if row is None:
-        raise NotFound(label, obj_id)
-    return row
-
-
 def take_loadbalancer(session: Session, lb_id: str, scope_project: str | None,
                       to_status: str = PENDING_UPDATE, allowed: Iterable[str] = MUTABLE,
                       child: str | None = None) -> LoadBalancer:

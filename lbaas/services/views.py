@@ -85,19 +85,51 @@ def _id_in(column: Any, dialect: str) -> Any:
     return column.in_(bindparam("ids", expanding=True))
 
 
-@functools.cache
-def _related_statement(dialect: str) -> Any:
+def _related_union(owner_is: Any) -> Any:
+    """(kind, owner, value, created) of the listeners, pools and tags whose load balancer
+    satisfies ``owner_is(column)``."""
     listener, pool, tag = (models.Listener.__table__, models.Pool.__table__,
                            models.Tag.__table__)
     no_time = cast(null(), DateTime())
     return union_all(
-        select(literal_column("'listener'"), listener.c.load_balancer_id, listener.c.id,
-               listener.c.created_at).where(_id_in(listener.c.load_balancer_id, dialect)),
-        select(literal_column("'pool'"), pool.c.load_balancer_id, pool.c.id,
-               pool.c.created_at).where(_id_in(pool.c.load_balancer_id, dialect)),
+        select(literal_column("'listener'").label("kind"),
+               listener.c.load_balancer_id.label("owner"), listener.c.id.label("value"),
+               listener.c.created_at.label("created"))
+        .where(owner_is(listener.c.load_balancer_id)),
+        select(literal_column("'pool'"), pool.c.load_balancer_id, pool.c.id, pool.c.created_at)
+        .where(owner_is(pool.c.load_balancer_id)),
         select(literal_column("'tag'"), tag.c.resource_id, tag.c.tag, no_time)
-        .where(_id_in(tag.c.resource_id, dialect)),
+        .where(owner_is(tag.c.resource_id)),
     )
+
+
+@functools.cache
+def _related_statement(dialect: str) -> Any:
+    return _related_union(lambda column: _id_in(column, dialect))
+
+
+@functools.cache
+def _show_statement(scoped: bool) -> Any:
+    """One load balancer's columns, then (kind, value, created) of one related object per row
+    (NULLs when it has none): the whole show in one round trip."""
+    table = models.LoadBalancer.__table__
+    related = _related_union(lambda column: column == bindparam("id")).subquery()
+    stmt = (select(*table.columns, related.c.kind, related.c.value, related.c.created)
+            .select_from(table.outerjoin(related, related.c.owner == table.c.id))
+            .where(table.c.id == bindparam("id")))
+    if scoped:
+        stmt = stmt.where(table.c.project_id == bindparam("project_id"))
+    return stmt
+
+
+_Related = dict[str, dict[str, list[tuple[Any, str]]]]
+
+
+def _ordered(found: _Related, kind: str) -> dict[str, list[str]]:
+    """Listener and pool ids in creation order, tags sorted."""
+    key = (lambda item: item[1]) if kind == "tag" else None
+    return {owner: [value for _, value in sorted(items, key=key)]
+            for owner, items in found[kind].items()}
 
 
 def loadbalancer_related(session: Session, ids: list[str]
@@ -105,20 +137,35 @@ def loadbalancer_related(session: Session, ids: list[str]
                                     dict[str, list[str]]]:
     """Listener ids, pool ids (each in creation order) and tags (sorted) of load balancers
     ``ids``, each keyed by load balancer id, from one round trip."""
-    found: dict[str, dict[str, list[tuple[Any, str]]]] = {"listener": {}, "pool": {},
-                                                          "tag": {}}
+    found: _Related = {"listener": {}, "pool": {}, "tag": {}}
     if ids:
         conn = session.connection()
         stmt = _related_statement(conn.dialect.name)
         for kind, owner, value, created in conn.execute(stmt, {"ids": ids}):
             found[kind].setdefault(owner, []).append((created, value))
+    return _ordered(found, "listener"), _ordered(found, "pool"), _ordered(found, "tag")
 
-    def ordered(by_owner: dict[str, list[tuple[Any, str]]], key: Any) -> dict[str, list[str]]:
-        return {owner: [value for _, value in sorted(items, key=key)]
-                for owner, items in by_owner.items()}
 
-    return (ordered(found["listener"], None), ordered(found["pool"], None),
-            ordered(found["tag"], lambda item: item[1]))
+def loadbalancer_show(session: Session, lb_id: str, scope_project: str | None
+                      ) -> dict[str, Any] | None:
+    """The view of load balancer ``lb_id`` (None if it does not exist or, when
+    ``scope_project`` is given, belongs to another project), from one query."""
+    params = {"id": lb_id}
+    if scope_project is not None:
+        params["project_id"] = scope_project
+    rows = session.connection().execute(_show_statement(scope_project is not None),
+                                        params).all()
+    if not rows:
+        return None
+    width = len(_LB_COLUMNS)
+    found: _Related = {"listener": {}, "pool": {}, "tag": {}}
+    for row in rows:
+        kind, value, created = row[width:]
+        if kind is not None:
+            found[kind].setdefault(lb_id, []).append((created, value))
+    return loadbalancer_row_view(rows[0][:width], _ordered(found, "listener").get(lb_id, []),
+                                 _ordered(found, "pool").get(lb_id, []),
+                                 _ordered(found, "tag").get(lb_id, []))
 
 
 def loadbalancer_view(lb: Any, full: bool = False, listener_ids: list[str] | None = None,

@@ -170,3 +170,38 @@ def test_failover_is_admin_only(api: Api) -> None:
     assert api.member.put(f"/loadbalancers/{lb['id']}/failover", {}).status_code == 403
     assert api.admin.put(f"/loadbalancers/{lb['id']}/failover", {}).status_code == 202
     api.wait_active(api.admin, f"/loadbalancers/{lb['id']}", "loadbalancer")
+
+
+def test_show_and_list_name_children_and_tags_alike(api: Api) -> None:
+    """Show (one query) and list (bulk) render the same load balancer the same way: listener
+    and pool ids in creation order, tags sorted; another project's show is a 404."""
+    lb = api.create_lb(name="kids", tags=["zeta", "alpha", "mid"])
+    m = api.member
+    listener_ids = []
+    for port in (81, 80, 82):
+        r = m.post("/listeners", {"listener": {"loadbalancer_id": lb["id"], "protocol": "TCP",
+                                               "protocol_port": port}})
+        assert r.status_code == 201, r.text
+        listener_ids.append(r.json()["listener"]["id"])
+        api.wait_active(m, f"/loadbalancers/{lb['id']}", "loadbalancer")
+    r = m.post("/pools", {"pool": {"loadbalancer_id": lb["id"], "protocol": "TCP",
+                                   "lb_algorithm": "ROUND_ROBIN"}})
+    assert r.status_code == 201, r.text
+    pool_id = r.json()["pool"]["id"]
+    api.wait_active(m, f"/loadbalancers/{lb['id']}", "loadbalancer")
+    other = api.create_lb(name="bare")
+
+    shown = m.get(f"/loadbalancers/{lb['id']}").json()["loadbalancer"]
+    assert shown["listeners"] == [{"id": i} for i in listener_ids]
+    assert shown["pools"] == [{"id": pool_id}]
+    assert shown["tags"] == ["alpha", "mid", "zeta"]
+    listed = {x["id"]: x for x in m.get("/loadbalancers").json()["loadbalancers"]}
+    assert listed[lb["id"]] == shown
+    bare = m.get(f"/loadbalancers/{other['id']}").json()["loadbalancer"]
+    assert (bare["listeners"], bare["pools"], bare["tags"]) == ([], [], [])
+    assert listed[other["id"]] == bare
+
+    hidden = api.other.get(f"/loadbalancers/{lb['id']}")
+    assert hidden.status_code == 404
+    assert lb["id"] in hidden.json()["faultstring"]
+    assert api.admin.get(f"/loadbalancers/{lb['id']}").json()["loadbalancer"] == shown

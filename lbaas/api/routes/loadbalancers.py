@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from lbaas.api.deps import ContextDep, ServicesDep
+from lbaas.api.errors import NotFound
 from lbaas.api.responses import JSONBody, accepted, list_page, no_content, ok
 from lbaas.api.schemas.common import StatsEnvelope
 from lbaas.api.schemas.loadbalancer import (
@@ -20,7 +21,7 @@ from lbaas.api.schemas.loadbalancer import (
 from lbaas.db import models
 from lbaas.db.engine import read_session
 from lbaas.services import loadbalancers, views
-from lbaas.services.state import get_row, get_scoped
+from lbaas.services.state import get_scoped
 from lbaas.services.work import unit_of_work
 
 router = APIRouter(tags=["loadbalancers"])
@@ -47,8 +48,10 @@ def create_loadbalancer(body: LoadBalancerCreateEnvelope, services: ServicesDep,
 def show_loadbalancer(lb_id: str, services: ServicesDep, ctx: ContextDep) -> JSONBody:
     services.policy.authorize(ctx, "loadbalancer", "get_one")
     with read_session(services.sessions) as session:
-        row = get_row(session, models.LoadBalancer, lb_id, ctx.scope_project(), "Load Balancer")
-        return ok({"loadbalancer": views.loadbalancer_views(session, [row])[0]})
+        view = views.loadbalancer_show(session, lb_id, ctx.scope_project())
+    if view is None:
+        raise NotFound("Load Balancer", lb_id)
+    return ok({"loadbalancer": view})
 
 
 @router.put("/loadbalancers/{lb_id}", status_code=202, response_model=LoadBalancerEnvelope)
