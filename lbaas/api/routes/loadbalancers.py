@@ -45,7 +45,9 @@ def create_loadbalancer(body: LoadBalancerCreateEnvelope, services: ServicesDep,
 
 
 @router.get("/loadbalancers/{lb_id}", response_model=LoadBalancerEnvelope)
-def show_loadbalancer(lb_id: str, services: ServicesDep, ctx: ContextDep) -> JSONBody:
+async def show_loadbalancer(lb_id: str, services: ServicesDep, ctx: ContextDep) -> JSONBody:
+    """Runs on the event loop, not the thread pool: one primary-key read that never waits on
+    a lock (WAL reader on SQLite, autocommit on PostgreSQL), cheaper than the hand-off."""
     services.policy.authorize(ctx, "loadbalancer", "get_one")
     with read_session(services.sessions) as session:
         view = views.loadbalancer_show(session, lb_id, ctx.scope_project())
