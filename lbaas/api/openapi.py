@@ -22,6 +22,35 @@ ERRORS = {"400": "Invalid input", "401": "Authentication required",
 UNAUTHENTICATED = {"/", "/v2", "/healthcheck", "/metrics", "/openapi.json"}
 
 
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema}
+
+
+_COMMA_LIST = {"type": "string"}
+LIST_PARAMETERS = [
+    _query("limit", "Page size (at most [api] pagination_max_limit).",
+           {"type": "integer", "minimum": 0}),
+    _query("marker", "Id of the last object of the previous page.", {"type": "string"}),
+    _query("page_reverse", "Page backwards from the marker.", {"type": "boolean"}),
+    _query("sort", "Sort keys with optional directions: 'name:asc,created_at:desc'.",
+           {"type": "string"}),
+    _query("sort_key", "Sort key (with sort_dir; alternative to sort).", {"type": "string"}),
+    _query("sort_dir", "Sort direction for sort_key.", {"type": "string",
+                                                        "enum": ["asc", "desc"]}),
+    _query("fields", "Attributes to return, comma-separated.", _COMMA_LIST),
+    _query("tags", "Objects with all of these tags (comma-separated).", _COMMA_LIST),
+    _query("tags-any", "Objects with any of these tags.", _COMMA_LIST),
+    _query("not-tags", "Objects without all of these tags.", _COMMA_LIST),
+    _query("not-tags-any", "Objects with none of these tags.", _COMMA_LIST),
+]
+"""Query parameters every collection GET understands (besides equality filters on any of its
+scalar attributes, e.g. ``?name=web&operating_status=ONLINE``)."""
+LIST_QUERY = {"x-lbaas-list-query": True}
+"""``openapi_extra`` of the routes answering through ``list_page``: their operations get
+:data:`LIST_PARAMETERS`."""
+
+
 def install_openapi(app: FastAPI) -> None:
     """Replace the app's OpenAPI generator with one documenting our error responses."""
 
@@ -37,6 +66,8 @@ def install_openapi(app: FastAPI) -> None:
         for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
                 _document_errors(path, operation)
+                if operation.pop("x-lbaas-list-query", False):
+                    _document_list_parameters(operation)
         app.openapi_schema = schema
         return schema
 
@@ -54,3 +85,11 @@ def _document_errors(path: str, operation: dict[str, Any]) -> None:
         responses.setdefault(code, {
             "description": ERRORS[code],
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Fault"}}}})
+
+
+def _document_list_parameters(operation: dict[str, Any]) -> None:
+    parameters = operation.setdefault("parameters", [])
+    present = {p.get("name") for p in parameters}
+    parameters.extend(p for p in LIST_PARAMETERS if p["name"] not in present)
+    operation["description"] = (operation.get("description") or "") + (
+        "\n\nAlso filters by equality on any scalar attribute of the objects listed.")

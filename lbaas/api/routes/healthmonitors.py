@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from lbaas.api.deps import ContextDep, ServicesDep
+from lbaas.api.openapi import LIST_QUERY
 from lbaas.api.responses import JSONBody, list_page, no_content, ok
 from lbaas.api.schemas.healthmonitor import (
     HealthMonitorCreateEnvelope,
@@ -23,7 +24,7 @@ router = APIRouter(tags=["healthmonitors"])
 FIELDS = set(HealthMonitorPublic.model_fields)
 
 
-@router.get("/healthmonitors", response_model=HealthMonitorList)
+@router.get("/healthmonitors", response_model=HealthMonitorList, openapi_extra=LIST_QUERY)
 def list_healthmonitors(request: Request, services: ServicesDep, ctx: ContextDep) -> JSONBody:
     services.policy.authorize(ctx, "healthmonitor", "get_all")
     return list_page(request, services, ctx, models.HealthMonitor, "healthmonitors",

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from lbaas.api.deps import ContextDep, ServicesDep
 from lbaas.api.errors import NotFound
+from lbaas.api.openapi import LIST_QUERY
 from lbaas.api.responses import JSONBody, list_page, no_content, ok
 from lbaas.api.schemas.l7 import (
     L7PolicyCreateEnvelope,
@@ -30,7 +31,7 @@ POLICY_FIELDS = set(L7PolicyPublic.model_fields)
 RULE_FIELDS = set(L7RulePublic.model_fields)
 
 
-@router.get("/l7policies", response_model=L7PolicyList)
+@router.get("/l7policies", response_model=L7PolicyList, openapi_extra=LIST_QUERY)
 def list_l7policies(request: Request, services: ServicesDep, ctx: ContextDep) -> JSONBody:
     services.policy.authorize(ctx, "l7policy", "get_all")
     return list_page(request, services, ctx, models.L7Policy, "l7policies",
@@ -71,7 +72,7 @@ def delete_l7policy(policy_id: str, services: ServicesDep, ctx: ContextDep) -> R
     return no_content()
 
 
-@router.get("/l7policies/{policy_id}/rules", response_model=L7RuleList)
+@router.get("/l7policies/{policy_id}/rules", response_model=L7RuleList, openapi_extra=LIST_QUERY)
 def list_l7rules(policy_id: str, request: Request, services: ServicesDep,
                  ctx: ContextDep) -> JSONBody:
     services.policy.authorize(ctx, "l7rule", "get_all")

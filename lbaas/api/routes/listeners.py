@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from lbaas.api.deps import ContextDep, ServicesDep
+from lbaas.api.openapi import LIST_QUERY
 from lbaas.api.responses import JSONBody, list_page, no_content, ok
 from lbaas.api.schemas.common import StatsEnvelope
 from lbaas.api.schemas.listener import (
@@ -24,7 +25,7 @@ router = APIRouter(tags=["listeners"])
 FIELDS = set(ListenerPublic.model_fields)
 
 
-@router.get("/listeners", response_model=ListenerList)
+@router.get("/listeners", response_model=ListenerList, openapi_extra=LIST_QUERY)
 def list_listeners(request: Request, services: ServicesDep, ctx: ContextDep) -> JSONBody:
     services.policy.authorize(ctx, "listener", "get_all")
     return list_page(request, services, ctx, models.Listener, "listeners", views.listener_view,

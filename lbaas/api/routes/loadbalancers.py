@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from lbaas.api.deps import ContextDep, ServicesDep
 from lbaas.api.errors import NotFound
+from lbaas.api.openapi import LIST_QUERY
 from lbaas.api.responses import JSONBody, accepted, list_page, no_content, ok
 from lbaas.api.schemas.common import StatsEnvelope
 from lbaas.api.schemas.loadbalancer import (
@@ -28,7 +29,7 @@ router = APIRouter(tags=["loadbalancers"])
 FIELDS = set(LoadBalancerPublic.model_fields)
 
 
-@router.get("/loadbalancers", response_model=LoadBalancerList)
+@router.get("/loadbalancers", response_model=LoadBalancerList, openapi_extra=LIST_QUERY)
 def list_loadbalancers(request: Request, services: ServicesDep, ctx: ContextDep) -> JSONBody:
     services.policy.authorize(ctx, "loadbalancer", "get_all")
     return list_page(request, services, ctx, models.LoadBalancer, "loadbalancers", None,

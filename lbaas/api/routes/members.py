@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from lbaas.api.deps import ContextDep, ServicesDep
 from lbaas.api.errors import NotFound
+from lbaas.api.openapi import LIST_QUERY
 from lbaas.api.responses import JSONBody, accepted, list_page, no_content, ok
 from lbaas.api.schemas.member import (
     MemberBatchEnvelope,
@@ -27,7 +28,7 @@ router = APIRouter(tags=["members"])
 FIELDS = set(MemberPublic.model_fields)
 
 
-@router.get("/pools/{pool_id}/members", response_model=MemberList)
+@router.get("/pools/{pool_id}/members", response_model=MemberList, openapi_extra=LIST_QUERY)
 def list_members(pool_id: str, request: Request, services: ServicesDep,
                  ctx: ContextDep) -> JSONBody:
     services.policy.authorize(ctx, "member", "get_all")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from lbaas.api.deps import ContextDep, ServicesDep
+from lbaas.api.openapi import LIST_QUERY
 from lbaas.api.responses import JSONBody, list_page, no_content, ok
 from lbaas.api.schemas.pool import (
     PoolCreateEnvelope,
@@ -23,7 +24,7 @@ router = APIRouter(tags=["pools"])
 FIELDS = set(PoolPublic.model_fields)
 
 
-@router.get("/pools", response_model=PoolList)
+@router.get("/pools", response_model=PoolList, openapi_extra=LIST_QUERY)
 def list_pools(request: Request, services: ServicesDep, ctx: ContextDep) -> JSONBody:
     services.policy.authorize(ctx, "pool", "get_all")
     return list_page(request, services, ctx, models.Pool, "pools", views.pool_view, FIELDS)
