@@ -8,7 +8,10 @@ Built by :class:`lbaas.agent.service.AgentService`, which hands it the casts of 
 
 Every cast, whatever object it names, only submits the load balancer's id to a per-key work queue
 (:mod:`lbaas.agent.workqueue`); the job fetches the current tree from the server and deploys it
-(STYLE.md point 7: one code path, not fifteen handlers). Failures are classified:
+(STYLE.md point 7: one code path, not fifteen handlers). A full sync fetches the trees of its
+load balancers in chunks (``get_loadbalancers``, one RPC round trip per chunk) ahead of the jobs
+(:mod:`lbaas.agent.prefetch`); a job uses such a tree only if no cast about its load balancer
+arrived since the chunk was fetched. Failures are classified:
 
 * permanent (the tree cannot be rendered, haproxy refuses the config, no bridge carries the VIP
   network): the load balancer is set to ERROR with the reason; nothing is retried until something
@@ -32,6 +35,7 @@ import pydantic
 from oslo_config import cfg
 
 from lbaas.agent.bridges import bridge_for, parse_bridge_mappings
+from lbaas.agent.prefetch import PrefetchedTrees
 from lbaas.agent.workqueue import WorkQueue
 from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
 from lbaas.drivers.haproxy.namespace_driver import DEVICE_DRIVER_NAME
@@ -46,7 +50,18 @@ LOG = logging.getLogger(__name__)
 BINARY = "lbaas-agent"
 ACTIVE, ERROR, PENDING_DELETE = "ACTIVE", "ERROR", "PENDING_DELETE"
 COUNTERS_EVERY = 10
-"""Send counters at least every this many stats passes (member health changes go at once)."""
+"""Send changed counters at most every this many stats passes (member health changes go at
+once)."""
+RESEND_EVERY = 100
+"""Send unchanged stats again after this many passes (the server adds counter differences, so
+resending is harmless; it heals a lost cast). Until then an idle load balancer costs the server
+nothing."""
+STATS_SPACING = 0.005
+"""Seconds a stats pass pauses between two load balancers: a pass over N takes at least
+N * 5 ms, so the stats work of a busy agent stays a small share of a core (one pass over 1,000
+load balancers takes 5 s; over 10, 50 ms, well within ``stats_interval``)."""
+PREFETCH_CHUNK = 50
+"""Load balancers whose trees a full sync fetches per ``get_loadbalancers`` call."""
 
 PERMANENT_ERRORS: tuple[type[Exception], ...] = (
     ConfigRejected,
@@ -74,6 +89,8 @@ class Plugin(Protocol):
     def get_ready_devices(self) -> list[str]: ...
 
     def get_loadbalancer(self, lb_id: str) -> dict[str, Any] | None: ...
+
+    def get_loadbalancers(self, lb_ids: list[str]) -> dict[str, dict[str, Any] | None]: ...
 
     def update_status(
         self,
@@ -123,23 +140,37 @@ def has_pending(value: Any) -> bool:
 class AgentManager:
     """The refresh, sync and stats logic of one agent."""
 
-    def __init__(self, conf: cfg.ConfigOpts, plugin: Plugin, driver: Driver) -> None:
+    def __init__(
+        self,
+        conf: cfg.ConfigOpts,
+        plugin: Plugin,
+        driver: Driver,
+        stopping: threading.Event | None = None,
+    ) -> None:
+        """``stopping``, once set, ends a stats pass early (the service's stop event)."""
         self.plugin = plugin
         self.driver = driver
         self.bridge_mappings = parse_bridge_mappings(conf.agent.bridge_mappings)
         self.queue = WorkQueue(self._run, conf.agent.workers, name="lbaas-agent")
         self.needs_resync = False
+        self.prefetched = PrefetchedTrees()
+        self._stopping = stopping or threading.Event()
         self._lock = threading.Lock()
         self._orphans: set[str] = set()  # to undeploy without asking the server
         self._rebuild: set[str] = set()  # to undeploy before deploying (failover)
         self._deployed: dict[str, Deployed] = {}  # what this process last deployed, per LB
-        self._last_members: dict[str, dict[str, str]] = {}
+        self._last_sent: dict[str, dict[str, Any]] = {}  # the stats last sent, per LB
         self._passes_since_sent: dict[str, int] = {}
 
     # -- scheduling ----------------------------------------------------------------------------
 
     def schedule(self, lb_id: str, rebuild: bool = False) -> None:
-        """Queue a refresh of ``lb_id`` (the server named it: it is not an orphan)."""
+        """Queue a refresh of ``lb_id`` (the server named it: it is not an orphan).
+
+        Called for every cast: a tree prefetched earlier may predate the change, so the refresh
+        fetches a fresh one.
+        """
+        self.prefetched.invalidate(lb_id)
         with self._lock:
             self._orphans.discard(lb_id)
             if rebuild:
@@ -165,13 +196,18 @@ class AgentManager:
     # -- one load balancer ---------------------------------------------------------------------
 
     def refresh(self, lb_id: str, rebuild: bool = False) -> None:
-        """Bring ``lb_id`` to the server's current tree, or remove it if the server is done."""
-        try:
-            raw = self.plugin.get_loadbalancer(lb_id)
-        except messaging.MessagingException as exc:
-            self._temporary(lb_id, "fetching its tree", exc)
-            self._restart_known(lb_id)
-            return
+        """Bring ``lb_id`` to the server's current tree, or remove it if the server is done.
+
+        The tree is the one a sync prefetched if no cast invalidated it, else fetched now.
+        """
+        found, raw = self.prefetched.take(lb_id)
+        if not found:
+            try:
+                raw = self.plugin.get_loadbalancer(lb_id)
+            except messaging.MessagingException as exc:
+                self._temporary(lb_id, "fetching its tree", exc)
+                self._restart_known(lb_id)
+                return
         if raw is None or raw.get("provisioning_status") == PENDING_DELETE:
             self._destroy(lb_id)
             return
@@ -258,6 +294,7 @@ class AgentManager:
         """Undeploy ``lb_id``, which the server no longer places here (do not tell it: the
         load balancer may live on another agent now)."""
         LOG.info("removing orphaned load balancer %s", lb_id)
+        self.prefetched.invalidate(lb_id)  # a tree an earlier sync fetched is of no use now
         self._forget(lb_id)
         try:
             self.driver.undeploy(lb_id)
@@ -267,7 +304,7 @@ class AgentManager:
     def _forget(self, lb_id: str) -> None:
         with self._lock:
             self._deployed.pop(lb_id, None)
-            self._last_members.pop(lb_id, None)
+            self._last_sent.pop(lb_id, None)
             self._passes_since_sent.pop(lb_id, None)
 
     def _temporary(self, lb_id: str, doing: str, exc: BaseException) -> None:
@@ -301,8 +338,31 @@ class AgentManager:
             self._orphans -= wanted
         if orphans:
             LOG.info("sync_state: %d orphaned load balancers to remove", len(orphans))
-        for lb_id in sorted(wanted) + sorted(orphans):
+        ordered = sorted(wanted)
+        prefetch = True
+        for start in range(0, len(ordered), PREFETCH_CHUNK):
+            if self.queue.stopped:
+                return
+            chunk = ordered[start:start + PREFETCH_CHUNK]
+            prefetch = prefetch and self._prefetch(chunk)
+            for lb_id in chunk:
+                self.queue.submit(lb_id)
+        for lb_id in sorted(orphans):
             self.queue.submit(lb_id)
+
+    def _prefetch(self, lb_ids: list[str]) -> bool:
+        """Fetch the trees of ``lb_ids`` in one call for their coming refreshes; False if that
+        failed (a server older than RPC 1.1, a timeout): nothing is stored and each refresh
+        fetches its own tree (and handles the error)."""
+        ticket = self.prefetched.begin(lb_ids)
+        try:
+            trees = self.plugin.get_loadbalancers(lb_ids)
+        except messaging.MessagingException as exc:
+            self.prefetched.abort(ticket)
+            LOG.info("sync_state: no batched fetch (%s): fetching trees one at a time", exc)
+            return False
+        self.prefetched.complete(ticket, trees)
+        return True
 
     def agent_state(self) -> dict[str, Any]:
         """The heartbeat payload."""
@@ -332,12 +392,16 @@ class AgentManager:
         """One stats pass: restart dead haproxies, send member health and counters.
 
         Load balancers with work queued or running are skipped (they are changing right now).
-        Member health goes to the server when it changed; counters at least every
-        :data:`COUNTERS_EVERY` passes.
+        Member health goes to the server when it changed; counters that changed every
+        :data:`COUNTERS_EVERY` passes; the first pass over a load balancer sends both. The pass
+        pauses :data:`STATS_SPACING` between two load balancers and ends early when the agent
+        stops.
         """
         with self._lock:
             trees = {lb_id: known.tree for lb_id, known in self._deployed.items()}
-        for lb_id, tree in trees.items():
+        for number, (lb_id, tree) in enumerate(trees.items()):
+            if number and self._stopping.wait(STATS_SPACING):
+                return
             if self.queue.busy(lb_id):
                 continue
             if not self.driver.is_healthy(lb_id):
@@ -357,14 +421,20 @@ class AgentManager:
                     continue
                 with self._lock:
                     if lb_id in self._deployed:
-                        self._last_members[lb_id] = stats["members"]
+                        self._last_sent[lb_id] = stats
                         self._passes_since_sent[lb_id] = 0
 
     def _stats_due(self, lb_id: str, stats: dict[str, Any]) -> bool:
-        """True when member health changed or counters were last sent long enough ago."""
+        """True when nothing was sent yet, member health changed, counters changed and were
+        last sent at least :data:`COUNTERS_EVERY` passes ago, or :data:`RESEND_EVERY` passes
+        went by."""
         with self._lock:
             passes = self._passes_since_sent.get(lb_id, COUNTERS_EVERY - 1) + 1
             if lb_id in self._deployed:
                 self._passes_since_sent[lb_id] = passes
-            changed = self._last_members.get(lb_id) != stats["members"]
-        return changed or passes >= COUNTERS_EVERY
+            last = self._last_sent.get(lb_id)
+        if last is None or last["members"] != stats["members"]:
+            return True
+        if passes >= RESEND_EVERY:
+            return True
+        return passes >= COUNTERS_EVERY and last["listeners"] != stats["listeners"]

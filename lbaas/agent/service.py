@@ -4,8 +4,10 @@ and the periodic threads together, and starts and stops them.
 Built by the ``lbaas agent`` command and by the all-in-one process (which passes its in-process
 transport). Three periodic threads, so that a slow pass never delays another: heartbeats every
 ``report_interval``; ``sync_state`` at start, every ``resync_interval`` and soon after a temporary
-failure; stats every ``stats_interval``. Stopping the agent leaves every haproxy running: load
-balancers keep serving while the agent restarts, and its first sync adopts them.
+failure; stats every ``stats_interval`` (a pass over many load balancers is spread out and may
+take longer, see :data:`lbaas.agent.manager.STATS_SPACING`). Stopping the agent leaves every
+haproxy running: load balancers keep serving while the agent restarts, and its first sync adopts
+them.
 """
 
 from __future__ import annotations
@@ -48,11 +50,11 @@ class AgentService:
         self.host: str = conf.host or socket.gethostname()
         self.plugin = PluginApi(transport, self.host)
         self.driver: Driver = driver or HaproxyNamespaceDriver(conf)
-        self.manager = AgentManager(conf, self.plugin, self.driver)
+        self._stop = threading.Event()
+        self.manager = AgentManager(conf, self.plugin, self.driver, stopping=self._stop)
         self.rpc_server = make_server(
             transport, agent_topic(self.host), self.host, [AgentRpcEndpoint(self.manager)]
         )
-        self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._started = False
 

@@ -3,6 +3,7 @@
 Version history:
     1.0 - get_ready_devices, get_loadbalancer, update_status, update_loadbalancer_stats,
           loadbalancer_destroyed (and the other *_destroyed), report_state
+    1.1 - get_loadbalancers (many trees in one call, for full syncs)
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from lbaas.rpc.topics import PLUGIN_TOPIC
 from lbaas.rpc.transport import make_client
 
 VERSION = "1.0"
+"""The version the client asks for by default: every 1.0 method works with a 1.0 server."""
+BATCH_VERSION = "1.1"
+"""Needed by :meth:`PluginApi.get_loadbalancers` (a 1.0 server refuses it: UnsupportedVersion)."""
 
 
 class PluginApi:
@@ -23,6 +27,7 @@ class PluginApi:
     def __init__(self, transport: messaging.RPCTransport, host: str) -> None:
         self.host = host
         self._client = make_client(transport, PLUGIN_TOPIC, VERSION)
+        self._batch_client = self._client.prepare(version=BATCH_VERSION)
 
     def get_ready_devices(self) -> list[str]:
         """Ids of every load balancer scheduled to this agent (including ones being deleted)."""
@@ -32,6 +37,16 @@ class PluginApi:
         """The full tree (``LoadBalancerTree`` shape plus ``revision``), or None if gone."""
         result: dict[str, Any] | None = self._client.call({}, "get_loadbalancer",
                                                           loadbalancer_id=lb_id)
+        return result
+
+    def get_loadbalancers(self, lb_ids: list[str]) -> dict[str, dict[str, Any] | None]:
+        """The trees of ``lb_ids`` in one call: ``{id: tree or None if gone}``.
+
+        Raises a MessagingException (e.g. UnsupportedVersion from a 1.0 server) the caller may
+        answer by fetching one tree at a time.
+        """
+        result: dict[str, dict[str, Any] | None] = self._batch_client.call(
+            {}, "get_loadbalancers", loadbalancer_ids=list(lb_ids))
         return result
 
     def update_status(self, obj_type: str, obj_id: str, provisioning_status: str | None = None,

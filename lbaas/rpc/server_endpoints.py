@@ -19,11 +19,14 @@ from lbaas.services.statuses import StatusCallbacks
 
 LOG = logging.getLogger(__name__)
 
+MAX_IDS_PER_QUERY = 500
+"""Ids per ``IN (...)`` query of :meth:`PluginEndpoints.get_loadbalancers`."""
+
 
 class PluginEndpoints:
     """What agents call (see ``lbaas.rpc.plugin_api`` for the client side)."""
 
-    target = messaging.Target(version=plugin_api.VERSION, namespace="lbaas")
+    target = messaging.Target(version=plugin_api.BATCH_VERSION, namespace="lbaas")
 
     def __init__(self, conf: cfg.ConfigOpts, sessions: sessionmaker[Session],
                  status: StatusCallbacks) -> None:
@@ -43,6 +46,19 @@ class PluginEndpoints:
         with read_session(self._sessions) as session:
             lb = session.get(models.LoadBalancer, loadbalancer_id)
             return None if lb is None else build_tree(session, lb)
+
+    def get_loadbalancers(self, ctx: Any, loadbalancer_ids: list[str]
+                          ) -> dict[str, dict[str, Any] | None]:
+        """Many trees in one read session (children load in a few batched queries)."""
+        trees: dict[str, dict[str, Any] | None] = dict.fromkeys(loadbalancer_ids)
+        ids = list(trees)
+        with read_session(self._sessions) as session:
+            for start in range(0, len(ids), MAX_IDS_PER_QUERY):
+                chunk = ids[start:start + MAX_IDS_PER_QUERY]
+                query = select(models.LoadBalancer).where(models.LoadBalancer.id.in_(chunk))
+                for lb in session.scalars(query):
+                    trees[lb.id] = build_tree(session, lb)
+        return trees
 
     def update_status(self, ctx: Any, obj_type: str, obj_id: str,
                       provisioning_status: str | None = None,

@@ -8,6 +8,7 @@ casts through oslo.messaging's in-process transport to a started :class:`AgentSe
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 import uuid
@@ -20,7 +21,13 @@ import pytest
 
 from lbaas.agent.bridges import bridge_for, parse_bridge_mappings
 from lbaas.agent.endpoint import AgentRpcEndpoint
-from lbaas.agent.manager import COUNTERS_EVERY, AgentManager, has_pending
+from lbaas.agent.manager import (
+    COUNTERS_EVERY,
+    PREFETCH_CHUNK,
+    RESEND_EVERY,
+    AgentManager,
+    has_pending,
+)
 from lbaas.agent.service import AgentService
 from lbaas.config import load_config
 from lbaas.drivers.haproxy.process import ConfigRejected, HaproxyError
@@ -76,6 +83,9 @@ class Server:
     stats: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     reports: list[dict[str, Any]] = field(default_factory=list)
     fetched: list[str] = field(default_factory=list)
+    batches: list[list[str]] = field(default_factory=list)
+    batch_error: Exception | None = None  # raised by get_loadbalancers (an older server)
+    after_batch_read: Callable[[], None] | None = None  # runs before the batch is answered
     down: bool = False
 
     def add(self, raw: dict[str, Any]) -> None:
@@ -94,6 +104,16 @@ class Server:
         self._check()
         self.fetched.append(lb_id)
         return self.trees.get(lb_id)
+
+    def get_loadbalancers(self, lb_ids: list[str]) -> dict[str, dict[str, Any] | None]:
+        self._check()
+        if self.batch_error is not None:
+            raise self.batch_error
+        self.batches.append(list(lb_ids))
+        answer = {lb_id: copy.deepcopy(self.trees.get(lb_id)) for lb_id in lb_ids}
+        if self.after_batch_read is not None:
+            self.after_batch_read()
+        return answer
 
     def update_status(
         self,
@@ -134,6 +154,7 @@ class Device:
     log: list[tuple[str, str]] = field(default_factory=list)
     errors: dict[str, Exception] = field(default_factory=dict)  # lb id -> raised by deploy
     members: dict[str, str] = field(default_factory=dict)
+    listeners: dict[str, dict[str, int]] = field(default_factory=dict)
     gate: threading.Event | None = None
     prepared: bool = False
 
@@ -161,7 +182,7 @@ class Device:
         return lb_id in self.healthy
 
     def collect(self, tree: LoadBalancerTree) -> dict[str, Any]:
-        return {"listeners": {}, "members": dict(self.members)}
+        return {"listeners": copy.deepcopy(self.listeners), "members": dict(self.members)}
 
 
 @dataclass
@@ -378,22 +399,135 @@ def test_cast_after_sync_saves_a_load_balancer_from_orphan_removal(
     assert ("lb1", "ACTIVE", 1, None) in agent.server.statuses
 
 
+def test_sync_fetches_trees_in_chunks_not_one_by_one(agent: Agent) -> None:
+    count = 2 * PREFETCH_CHUNK + 3
+    for number in range(count):
+        agent.server.add(make_tree(f"lb{number:03d}", status="ACTIVE"))
+    agent.manager.sync_state()
+    agent.settle()
+    assert len(agent.device.deployed) == count
+    assert [len(batch) for batch in agent.server.batches] == [PREFETCH_CHUNK, PREFETCH_CHUNK, 3]
+    assert agent.server.fetched == []
+    assert len(agent.manager.prefetched) == 0  # every prefetched tree was used once
+    assert agent.server.statuses == []  # all were ACTIVE already: a quiet resync
+
+
+def test_sync_prefetch_of_a_deleted_load_balancer_undeploys_it(agent: Agent) -> None:
+    agent.server.ready.add("gone")  # still scheduled here, but no tree any more
+    agent.device.deployed["gone"] = (LoadBalancerTree.model_validate(make_tree("gone")), "br-1")
+    agent.manager.sync_state()
+    agent.settle()
+    assert agent.server.batches == [["gone"]]
+    assert "gone" not in agent.device.deployed
+    assert agent.server.destroyed == ["gone"]
+
+
+def test_cast_during_a_batch_fetch_makes_the_refresh_fetch_the_newer_tree(agent: Agent) -> None:
+    agent.server.add(make_tree("lb1", status="ACTIVE", name="old"))
+    agent.server.add(make_tree("lb2", status="ACTIVE", name="old"))
+
+    def change_after_the_read() -> None:  # the batch answer now holds the old lb1
+        agent.server.trees["lb1"] = make_tree("lb1", name="new", revision=2)
+        agent.endpoint.update_pool({}, obj_id="pool-1", loadbalancer_id="lb1")
+
+    agent.server.after_batch_read = change_after_the_read
+    agent.manager.sync_state()
+    agent.settle()
+    assert agent.device.deployed["lb1"][0].name == "new"
+    assert ("lb1", "ACTIVE", 2, None) in agent.server.statuses
+    assert agent.server.fetched.count("lb1") >= 1 and "lb2" not in agent.server.fetched
+    assert agent.device.log.count(("deploy", "lb2")) == 1
+
+
+def test_cast_after_a_batch_fetch_beats_the_prefetched_tree(
+    make_agent: Callable[..., Agent],
+) -> None:
+    agent = make_agent(workers=1)  # the blocker holds the only worker
+    agent.server.add(make_tree("blocker"))
+    agent.device.gate = threading.Event()
+    agent.endpoint.create_loadbalancer({}, obj_id="blocker", loadbalancer_id="blocker")
+    agent.server.add(make_tree("lb1", status="ACTIVE", name="old"))
+    agent.server.ready.discard("blocker")
+    agent.manager.sync_state()  # lb1's old tree is prefetched, its refresh queued
+    agent.server.trees["lb1"] = make_tree("lb1", name="new", revision=2)
+    agent.endpoint.update_loadbalancer({}, obj_id="lb1", loadbalancer_id="lb1")
+    agent.device.gate.set()
+    agent.settle()
+    assert agent.device.log.count(("deploy", "lb1")) == 1  # the queued refresh, coalesced
+    assert agent.device.deployed["lb1"][0].name == "new"
+    assert agent.server.fetched == ["blocker", "lb1"]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(messaging.UnsupportedVersion("1.1"), id="server-older-than-rpc-1.1"),
+        pytest.param(messaging.MessagingTimeout("slow"), id="timeout"),
+    ],
+)
+def test_failed_batch_fetch_falls_back_to_one_fetch_per_load_balancer(
+    agent: Agent, error: Exception
+) -> None:
+    ids = [f"lb{number:03d}" for number in range(PREFETCH_CHUNK + 1)]
+    for lb_id in ids:
+        agent.server.add(make_tree(lb_id))
+    agent.server.batch_error = error
+    agent.manager.sync_state()
+    agent.settle()
+    assert set(agent.device.deployed) == set(ids)
+    assert sorted(agent.server.fetched) == ids
+    assert not agent.manager.needs_resync
+
+
 # --- stats and heartbeats ----------------------------------------------------------------------
 
 
-def test_stats_sent_on_member_change_and_every_n_passes(agent: Agent) -> None:
+def test_stats_sent_on_member_change_and_changed_counters_every_n_passes(agent: Agent) -> None:
     agent.server.add(make_tree("lb1", status="ACTIVE"))
     agent.manager.refresh("lb1")
     agent.device.members = {"m1": "ONLINE"}
+    agent.device.listeners = {"l1": {"bytes_in": 1}}
     agent.manager.collect_stats()
     agent.manager.collect_stats()
     assert len(agent.server.stats) == 1
     agent.device.members = {"m1": "ERROR"}
     agent.manager.collect_stats()
     assert [s[1]["members"] for s in agent.server.stats] == [{"m1": "ONLINE"}, {"m1": "ERROR"}]
-    for _ in range(COUNTERS_EVERY):
+    agent.device.listeners = {"l1": {"bytes_in": 2}}
+    for _ in range(COUNTERS_EVERY - 1):
         agent.manager.collect_stats()
+    assert len(agent.server.stats) == 2
+    agent.manager.collect_stats()
     assert len(agent.server.stats) == 3
+    assert agent.server.stats[-1][1]["listeners"] == {"l1": {"bytes_in": 2}}
+
+
+def test_unchanged_stats_are_sent_again_only_every_resend_passes(agent: Agent) -> None:
+    agent.server.add(make_tree("lb1", status="ACTIVE"))
+    agent.manager.refresh("lb1")
+    agent.device.listeners = {"l1": {"bytes_in": 5}}
+    for _ in range(RESEND_EVERY):
+        agent.manager.collect_stats()
+    assert len(agent.server.stats) == 1  # an idle load balancer: sent once
+    agent.manager.collect_stats()
+    assert len(agent.server.stats) == 2
+
+
+def test_stats_pass_ends_early_when_the_agent_stops() -> None:
+    server, device, stopping = Server(), Device(), threading.Event()
+    manager = AgentManager(build_conf(), server, device, stopping=stopping)
+    try:
+        for lb_id in ("lb1", "lb2", "lb3"):
+            server.add(make_tree(lb_id, status="ACTIVE"))
+            manager.refresh(lb_id)
+        manager.collect_stats()
+        assert len(server.stats) == 3
+        device.members = {"m1": "ONLINE"}
+        stopping.set()
+        manager.collect_stats()
+        assert len(server.stats) == 4  # the first load balancer, then the pass stopped
+    finally:
+        assert manager.stop(WAIT)
 
 
 def test_dead_haproxy_is_refreshed(agent: Agent) -> None:
