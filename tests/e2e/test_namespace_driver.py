@@ -10,8 +10,10 @@ that nothing is left behind.
 from __future__ import annotations
 
 import itertools
+import os
 import secrets
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -27,6 +29,7 @@ from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
 from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
 from lbaas.drivers.haproxy.process import Action
 from lbaas.drivers.interface import netns
+from lbaas.drivers.interface.namespaces import namespace_path
 from lbaas.rpc.payloads import (
     HealthMonitorPayload,
     ListenerPayload,
@@ -303,3 +306,46 @@ def test_dead_haproxy_is_noticed_and_redeploy_restarts_it(
 
     assert driver.deploy(tree, net.bridge) is Action.STARTED
     assert set(bodies(net.client, 4)) == {WEB01, WEB02}
+
+
+def plug_identity(lb_id: str) -> tuple[int, int]:
+    """The namespace's inode and the outer veth's ifindex (a re-plug from scratch makes a new
+    veth; a new namespace may reuse a freed inode number)."""
+    inode = os.stat(namespace_path(netns.namespace_name(lb_id))).st_ino
+    return inode, socket.if_nametoindex(netns.outer_ifname(lb_id))
+
+
+def test_unchanged_redeploy_verifies_without_touching_anything(
+    driver: HaproxyNamespaceDriver, net: Net, lb_id: str
+) -> None:
+    tree = make_tree(lb_id, [member(1), member(2)])
+    assert driver.deploy(tree, net.bridge) is Action.STARTED
+    before = plug_identity(lb_id), driver.process(lb_id).proc_info()
+    mark = (driver.lbs_dir / lb_id / "haproxy.cfg.applied").stat().st_mtime_ns
+
+    assert driver.deploy(tree, net.bridge) is Action.UNCHANGED
+
+    assert (plug_identity(lb_id), driver.process(lb_id).proc_info()) == before
+    assert (driver.lbs_dir / lb_id / "haproxy.cfg.applied").stat().st_mtime_ns == mark
+    subnet = tree.vip_subnet
+    assert netns.plug_vip(lb_id, net.bridge, VIP, 24, subnet.gateway_ip) is False  # plugged
+    assert set(bodies(net.client, 4)) == {WEB01, WEB02}
+
+
+def test_namespace_deleted_by_hand_is_rebuilt_by_redeploy(
+    driver: HaproxyNamespaceDriver, net: Net, lb_id: str
+) -> None:
+    tree = make_tree(lb_id, [member(1), member(2)])
+    driver.deploy(tree, net.bridge)
+    before = plug_identity(lb_id)
+    subprocess.run(["ip", "netns", "delete", netns.namespace_name(lb_id)], check=True)
+    assert not driver.is_healthy(lb_id)  # haproxy runs on, in a namespace without a name
+
+    assert driver.deploy(tree, net.bridge) is Action.STARTED
+
+    after = plug_identity(lb_id)
+    assert after[1] != before[1]  # a new veth (the old one went with the old namespace)
+    assert driver.is_healthy(lb_id)
+    assert set(bodies(net.client, 4)) == {WEB01, WEB02}
+    assert driver.deploy(tree, net.bridge) is Action.UNCHANGED
+    assert plug_identity(lb_id) == after

@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -29,6 +30,7 @@ from lbaas.drivers.interface import netns
 from lbaas.drivers.interface.namespaces import (
     iproute,
     list_namespaces,
+    namespace_path,
     read_sysctl,
     write_sysctl,
 )
@@ -164,8 +166,8 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
 
 def test_plug_vip_is_idempotent_and_removes_stale_state(net: Net, lb_id: str) -> None:
     name = netns.namespace_name(lb_id)
-    netns.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1")
-    netns.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1")
+    assert netns.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1") is True
+    assert netns.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1") is False
     assert lb_id in netns.list_lb_namespaces()
     assert read_sysctl("net.ipv4.ip_nonlocal_bind", name) == "1"
     with iproute(name) as ipr:
@@ -176,7 +178,7 @@ def test_plug_vip_is_idempotent_and_removes_stale_state(net: Net, lb_id: str) ->
         bridge_index = root.link_lookup(ifname=net.bridge)[0]
         assert outer.get_attr("IFLA_MASTER") == bridge_index
 
-    netns.plug_vip(lb_id, net.bridge, VIP, 24, gateway=None)
+    assert netns.plug_vip(lb_id, net.bridge, VIP, 24, gateway=None) is True
 
     with iproute(name) as ipr:
         addrs = {a.get_attr("IFA_ADDRESS") for a in ipr.addr("dump", family=2, index=eth0)}
@@ -189,6 +191,44 @@ def test_plug_vip_is_idempotent_and_removes_stale_state(net: Net, lb_id: str) ->
             r.get_attr("RTA_GATEWAY") for r in ipr.route("dump", family=2) if r["dst_len"] == 0
         ]
     assert gateways == [f"{SUBNET}.1"]
+
+
+def ip(*argv: str) -> None:
+    subprocess.run(["ip", *argv], check=True, capture_output=True)
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        pytest.param(lambda ns, outer: ip("-n", ns, "addr", "flush", "dev", "eth0"),
+                     id="vip-address-removed"),
+        pytest.param(lambda ns, outer: ip("-n", ns, "route", "del", "default"),
+                     id="default-route-removed"),
+        pytest.param(lambda ns, outer: ip("link", "set", outer, "nomaster"),
+                     id="veth-out-of-the-bridge"),
+        pytest.param(lambda ns, outer: ip("link", "set", outer, "down"), id="veth-down"),
+        pytest.param(lambda ns, outer: ip("link", "del", outer), id="veth-deleted"),
+        pytest.param(lambda ns, outer: ip("netns", "exec", ns, "sysctl", "-qw",
+                                          "net.ipv4.ip_nonlocal_bind=0"), id="sysctl-reset"),
+        pytest.param(lambda ns, outer: ip("netns", "del", ns), id="namespace-deleted"),
+    ],
+)
+def test_plug_vip_leaves_a_plugged_vip_alone_and_repairs_a_broken_one(
+    net: Net, lb_id: str, breakage: Callable[[str, str], None]
+) -> None:
+    name, outer = netns.namespace_name(lb_id), netns.outer_ifname(lb_id)
+    assert netns.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1") is True
+    before = (os.stat(namespace_path(name)).st_ino, socket.if_nametoindex(outer))
+    assert netns.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1") is False
+    assert (os.stat(namespace_path(name)).st_ino, socket.if_nametoindex(outer)) == before
+
+    breakage(name, outer)
+
+    assert netns.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1") is True
+    assert netns.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1") is False
+    assert read_sysctl("net.ipv4.ip_nonlocal_bind", name) == "1"
+    with pytest.raises(ConnectionRefusedError):  # the VIP answers again (nothing listens)
+        net.client.call(http_get_here, VIP, 80, "/", 2.0)
 
 
 def test_plug_vip_unknown_bridge_is_refused(lb_id: str) -> None:

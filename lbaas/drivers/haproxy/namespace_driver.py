@@ -95,7 +95,8 @@ class HaproxyNamespaceDriver:
         subnet = ipaddress.ip_network(tree.vip_subnet.cidr, strict=False)
         # The state directory first: every namespace this driver makes has one (deployed_ids).
         proc.ensure_directory()
-        if self._in_own_namespace(proc) is False:
+        in_own = self._in_own_namespace(proc)
+        if in_own is False:
             # Its namespace was deleted (or replaced): that haproxy can never serve the VIP again.
             LOG.warning("haproxy of %s runs outside namespace %s: restarting it", tree.id,
                         netns.namespace_name(tree.id))
@@ -107,15 +108,18 @@ class HaproxyNamespaceDriver:
             subnet.prefixlen,
             tree.vip_subnet.gateway_ip,
         )
-        action = proc.apply(text)
+        # A master just seen in its namespace runs: apply need not ask again.
+        action = proc.apply(text, running=True if in_own else None)
         digest = hashlib.sha256(text.encode()).hexdigest()
         mark = proc.paths.directory / APPLIED_MARK
-        if action is Action.UNCHANGED and _read_mark(mark) != digest:
+        marked = _read_mark(mark)
+        if action is Action.UNCHANGED and marked != digest:
             # haproxy.cfg already holds this text, but nothing confirms haproxy loaded it.
             LOG.info("haproxy of %s may not run its installed config: reloading", tree.id)
             proc.reload()
             action = Action.RELOADED
-        write_private(mark, digest)
+        if marked != digest:
+            write_private(mark, digest)
         if action is not Action.UNCHANGED:
             LOG.info("load balancer %s deployed on %s (haproxy %s)", tree.id, bridge, action)
         return action

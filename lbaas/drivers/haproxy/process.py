@@ -238,17 +238,21 @@ class HaproxyProcess:
         if result.returncode != 0:
             raise ConfigRejected((result.stderr + result.stdout).strip())
 
-    def apply(self, config_text: str) -> Action:
+    def apply(self, config_text: str, running: bool | None = None) -> Action:
         """Install ``config_text`` and make haproxy run it (start, or reload without drops).
 
         An identical config with haproxy running is a no-op. Raises ConfigRejected (nothing
         changed, ``haproxy.cfg-failed`` kept for inspection) or HaproxyError. When a reload
         fails the old workers keep serving, so the previous ``haproxy.cfg`` is put back (the new
         text goes to ``haproxy.cfg-failed``) and applying the same text again retries.
+
+        ``running``: whether the master answers, when the caller has just asked it (saves a
+        round trip on the master socket); None asks here.
         """
         self.ensure_directory()
         paths = self.paths
-        running = self.is_running()
+        if running is None:
+            running = self.is_running()
         try:
             current: str | None = paths.config.read_text()
         except FileNotFoundError:

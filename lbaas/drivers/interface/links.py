@@ -134,13 +134,19 @@ def wait_operstate_up(ipr: IPRoute, index: int, timeout: float = 2.0) -> bool:
         time.sleep(0.01)
 
 
-def ensure_addresses(ipr: IPRoute, index: int, wanted: list[IPInterface]) -> None:
-    """Make ``wanted`` the only addresses of link ``index`` (IPv6 link-local ones are kept)."""
+def addresses(ipr: IPRoute, index: int) -> set[IPInterface]:
+    """Every address of link ``index`` (IPv6 link-local ones included)."""
     current: set[IPInterface] = set()
     for msg in ipr.addr("dump", index=index):
         if msg["index"] != index:
             continue
         current.add(ipaddress.ip_interface(f"{msg.get_attr('IFA_ADDRESS')}/{msg['prefixlen']}"))
+    return current
+
+
+def ensure_addresses(ipr: IPRoute, index: int, wanted: list[IPInterface]) -> None:
+    """Make ``wanted`` the only addresses of link ``index`` (IPv6 link-local ones are kept)."""
+    current = addresses(ipr, index)
     for stale in current - set(wanted):
         if stale.version == 6 and stale.ip.is_link_local:
             continue
@@ -167,7 +173,8 @@ def ensure_addresses(ipr: IPRoute, index: int, wanted: list[IPInterface]) -> Non
                 raise
 
 
-def _default_routes(ipr: IPRoute, family: int) -> list[Any]:
+def default_routes(ipr: IPRoute, family: int) -> list[Any]:
+    """The main table's unicast default routes of ``family`` (RTM_NEWROUTE messages)."""
     return [
         route
         for route in ipr.route("dump", family=family)
@@ -183,7 +190,7 @@ def ensure_default_route(ipr: IPRoute, index: int, family: int, gateway: str | N
     ``gateway=None`` removes every default route of that family.
     """
     wanted_ok = False
-    for route in _default_routes(ipr, family):
+    for route in default_routes(ipr, family):
         same = (
             gateway is not None
             and route.get_attr("RTA_GATEWAY") == gateway

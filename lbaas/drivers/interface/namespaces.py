@@ -17,7 +17,7 @@ import errno
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -166,6 +166,24 @@ def read_sysctl(key: str, namespace: str | None = None) -> str:
     def read() -> str:
         with open(sysctl_path(key), encoding="ascii") as current:
             return current.read().strip()
+
+    return read() if namespace is None else run_in_namespace(namespace, read)
+
+
+def read_sysctls(keys: Iterable[str], namespace: str | None = None) -> dict[str, str | None]:
+    """The current values of sysctls ``keys`` (None for a missing one, e.g. IPv6 disabled),
+    read in one go in ``namespace`` or here."""
+    paths = {key: sysctl_path(key) for key in keys}
+
+    def read() -> dict[str, str | None]:
+        values: dict[str, str | None] = {}
+        for key, path in paths.items():
+            try:
+                with open(path, encoding="ascii") as current:
+                    values[key] = current.read().strip()
+            except FileNotFoundError:
+                values[key] = None
+        return values
 
     return read() if namespace is None else run_in_namespace(namespace, read)
 

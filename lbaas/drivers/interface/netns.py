@@ -1,11 +1,11 @@
 """The interface driver: put a load balancer's VIP into its own network namespace.
 
-The agent calls :func:`plug_vip` before starting haproxy for a load balancer, :func:`unplug_vip`
-after stopping it, and :func:`raise_neighbour_table_limits` once at start
-(:func:`list_lb_namespaces` lists every ``qlbaas-`` namespace of the host; the agent decides
-what it owns from its state directories). Every call is idempotent: it reads what exists,
+The agent calls :func:`plug_vip` before starting haproxy for a load balancer (and on every
+verification of it), :func:`unplug_vip` after stopping it, and :func:`raise_neighbour_table_limits`
+once at start (:func:`list_lb_namespaces` lists every ``qlbaas-`` namespace of the host; the agent
+decides what it owns from its state directories). Every call is idempotent: it reads what exists,
 adds what is missing and removes what is stale (STYLE.md point 11), so a repeated or interrupted
-plug converges.
+plug converges. A VIP found exactly as wanted (:mod:`.plugged`) is left alone.
 
 Layout for load balancer ``<lb_id>``::
 
@@ -25,7 +25,7 @@ import logging
 import re
 import socket
 
-from lbaas.drivers.interface import links
+from lbaas.drivers.interface import links, plugged
 from lbaas.drivers.interface.garp import send_gratuitous_arp
 from lbaas.drivers.interface.namespaces import (
     delete_namespace,
@@ -109,13 +109,16 @@ def plug_vip(
     prefixlen: int,
     gateway: str | None,
     mac: str | None = None,
-) -> None:
+) -> bool:
     """Make namespace ``qlbaas-<lb_id>`` hold ``vip_address/prefixlen`` on a veth into ``bridge``.
 
     Ensures: the namespace, ``lo`` up, the ip_nonlocal_bind sysctls, veth ``tap…`` in ``bridge``
     and up (MTU of the bridge), ``eth0`` inside, up, with ``mac`` if given and with the VIP as its
     only address, the default route via ``gateway`` (none if None). Then sends a gratuitous ARP
     for an IPv4 VIP; failing to send it is logged, not raised.
+
+    When a read-only look finds all of that already in place (:mod:`.plugged`), nothing is
+    written and no gratuitous ARP is sent. Returns False then, True when it plugged.
 
     Raises BridgeNotFound if ``bridge`` does not exist, InterfaceError if it is not a Linux
     bridge, ValueError on malformed arguments, pyroute2's NetlinkError if the kernel refuses.
@@ -129,6 +132,17 @@ def plug_vip(
     family = socket.AF_INET if vip.version == 4 else socket.AF_INET6
     name = namespace_name(lb_id)
     outer = outer_ifname(lb_id)
+    wanted = plugged.WantedVip(vip, gw, mac, NAMESPACE_SYSCTLS)
+    try:
+        state = plugged.read_vip_state(name, bridge, outer, VIP_IFNAME, NAMESPACE_SYSCTLS)
+    except OSError as exc:
+        LOG.info("cannot read the VIP state of %s, plugging it: %s", name, exc)
+    else:
+        problems = plugged.differences(wanted, state)
+        if not problems:
+            return False
+        if state.namespace:
+            LOG.info("plugging the VIP of %s again: %s", name, "; ".join(problems))
 
     with iproute() as root:
         bridge_link = links.get_link(root, bridge)
@@ -159,6 +173,7 @@ def plug_vip(
             send_gratuitous_arp(name, VIP_IFNAME, inner_mac, str(vip.ip))
         except OSError as exc:
             LOG.warning("gratuitous ARP for %s in %s failed: %s", vip.ip, name, exc)
+    return True
 
 
 def _set_namespace_sysctls(name: str) -> None:
