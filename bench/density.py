@@ -12,11 +12,13 @@ threads. Then:
 * memory per load balancer: RSS, PSS and USS (private clean + dirty) of its haproxy master and
   worker from ``/proc/<pid>/smaps_rollup``, and the host's growth of used memory and of kernel
   memory (Slab + PageTables + KernelStack, from ``/proc/meminfo``) per load balancer;
-* CPU over 10 idle seconds: this process (API + agent: heartbeats, stats every second) and all
-  haproxies;
+* CPU over 10 idle seconds: this process (API + agent: heartbeats, stats passes at most every
+  second, 5 ms apart per load balancer) and all haproxies;
 * resync: the agent is stopped (haproxies keep serving) and a fresh ``AgentService`` over the same
   state is started; the time from ``start()`` until it has run ``deploy`` for every load
-  balancer (each must answer "unchanged").
+  balancer (each must answer "unchanged"), with the time of its steps per load balancer (the
+  sync fetches trees in chunks, then each refresh checks the VIP read-only and compares the
+  config).
 
 Baselines of the same run: a hand-written minimal haproxy (same ``maxconn``, master-worker) for
 memory, and for the resync a bare loop that checks each namespace exists and asks each master
@@ -176,8 +178,9 @@ def idle_cpu(st: L.BenchStack, lb_ids: list[str]) -> dict[str, float]:
 
 RESYNC_STEPS = (
     ("queued → refresh starts", "queued", "refresh"),
-    ("fetch tree (RPC get_loadbalancer)", "fetch", "fetched"),
-    ("plug VIP again (checks, sysctls, GARP)", "plug", "plugged"),
+    ("fetch trees in chunks (RPC get_loadbalancers)", "batch", "batched"),
+    ("fetch one tree (RPC get_loadbalancer)", "fetch", "fetched"),
+    ("plug VIP (read-only check; full plug if changed)", "plug", "plugged"),
     ("  · gratuitous ARP", "garp", "garp_done"),
     ("apply (show proc, compare config)", "apply", "applied"),
     ("whole refresh", "refresh", "refreshed"),
@@ -383,7 +386,7 @@ def print_result(result: dict[str, Any]) -> None:
         [[s["step"], str(s["n"]), fmt(s["p50_ms"]), fmt(s["sum_s"])]
          for s in resync["steps"]], console=L.console(),
         caption=(f"The agent runs {resync['workers']} refreshes in parallel. A settled stats "
-                 f"pass (every LB: show proc + show stat, every 1 s) takes "
+                 f"pass (every LB: show proc + show stat, 5 ms apart, at most every 1 s) takes "
                  f"{resync['stats_pass_s']:.2f} s."))
     if create["post_error_count"]:
         print(f"  {create['post_error_count']} creates failed, e.g. {create['post_errors'][0]}")

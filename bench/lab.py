@@ -1003,6 +1003,20 @@ def _timed(timeline: Timeline, key: Callable[..., str | None], start: str, end: 
     return make
 
 
+def _timed_batch(timeline: Timeline, start: str, end: str) -> Callable[[Any], Any]:
+    """Like :func:`_timed` for a call about many load balancers (its first argument)."""
+    def make(original: Any) -> Any:
+        def wrapper(lb_ids: list[str], *args: Any, **kwargs: Any) -> Any:
+            for lb_id in lb_ids:
+                timeline.mark(lb_id, start)
+            result = original(lb_ids, *args, **kwargs)
+            for lb_id in lb_ids:
+                timeline.mark(lb_id, end)
+            return result
+        return wrapper
+    return make
+
+
 def _lb_of(namespace: str) -> str | None:
     return namespace[len(netns.NS_PREFIX):] if namespace.startswith(netns.NS_PREFIX) else None
 
@@ -1023,7 +1037,8 @@ def _remember_lb(current: dict[int, str]) -> Callable[[Any], Any]:
 @contextlib.contextmanager
 def agent_hooks(st: BenchStack, timeline: Timeline) -> Iterator[None]:
     """Mark the agent's steps per load balancer in ``timeline`` by wrapping product functions
-    for the block: refresh, fetch(ed), render(ed), plug(ged) with ns, sysctl, veth, oper, garp
+    for the block: refresh, fetch(ed), batch(ed) (the sync's batched fetch of many trees),
+    render(ed), plug(ged) with ns, sysctl, veth, oper, garp
     inside, apply/applied around validate(d), start(ed), reload(ed), wait(_done), and
     report(ed) (ACTIVE only); cast/scheduled when a cast reaches the agent; srv_fetch(ed) and
     srv_report(ed) around the server's side of those two RPC calls."""
@@ -1045,6 +1060,8 @@ def agent_hooks(st: BenchStack, timeline: Timeline) -> Iterator[None]:
             "srv_reported")))
         stack.enter_context(patched(st.agent.plugin, "get_loadbalancer", _timed(
             timeline, lambda lb_id, *a, **k: lb_id, "fetch", "fetched")))
+        stack.enter_context(patched(st.agent.plugin, "get_loadbalancers", _timed_batch(
+            timeline, "batch", "batched")))
         stack.enter_context(patched(st.agent.plugin, "update_status", _timed(
             timeline, report_key, "report", "reported")))
         stack.enter_context(patched(render, "render_haproxy_config", _timed(
