@@ -78,6 +78,7 @@ def up(config_file: ConfigOpt = None,
     from lbaas import demo as demo_net
     from lbaas.agent.service import AgentService
     from lbaas.api.app import build_services, create_app
+    from lbaas.api.serve import tune_garbage_collector
     from lbaas.rpc.transport import make_transport
 
     overrides: dict[str, dict[str, object]] = {
@@ -105,6 +106,7 @@ def up(config_file: ConfigOpt = None,
         _register_demo_network(services.sessions)
     server = uvicorn.Server(uvicorn.Config(create_app(conf, services), host="127.0.0.1",
                                            port=port, log_config=None, access_log=False))
+    tune_garbage_collector()
     threading.Thread(target=_after_start, name="lbaas-up", daemon=True,
                      args=(server, endpoint, token, clouds, demo, exit_after_demo)).start()
     server.run()
