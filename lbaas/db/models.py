@@ -116,7 +116,8 @@ class Listener(_Common, Base):
     protocol_port: Mapped[int] = mapped_column(Integer)
     connection_limit: Mapped[int] = mapped_column(Integer, default=-1)
     default_pool_id: Mapped[str | None] = mapped_column(
-        ForeignKey("pools.id", use_alter=True, name="fk_listener_default_pool"), nullable=True)
+        ForeignKey("pools.id", use_alter=True, name="fk_listener_default_pool"), nullable=True,
+        index=True)
     default_tls_container_ref: Mapped[str | None] = mapped_column(String(255), nullable=True)
     sni_container_refs: Mapped[list[str]] = mapped_column(JSON, default=list)
     client_ca_tls_container_ref: Mapped[str | None] = mapped_column(String(255), nullable=True)
@@ -212,7 +213,8 @@ class L7Policy(_Common, Base):
     listener_id: Mapped[str] = mapped_column(ForeignKey("listeners.id"), index=True)
     action: Mapped[str] = mapped_column(String(32))
     position: Mapped[int] = mapped_column(Integer)
-    redirect_pool_id: Mapped[str | None] = mapped_column(ForeignKey("pools.id"), nullable=True)
+    redirect_pool_id: Mapped[str | None] = mapped_column(ForeignKey("pools.id"), nullable=True,
+                                                         index=True)
     redirect_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     redirect_prefix: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     redirect_http_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
