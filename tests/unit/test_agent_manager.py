@@ -381,13 +381,19 @@ def test_sync_without_the_server_removes_nothing(agent: Agent) -> None:
     assert agent.manager.needs_resync
 
 
-def test_cast_after_sync_saves_a_load_balancer_from_orphan_removal(
-    make_agent: Callable[..., Agent],
-) -> None:
-    agent = make_agent(workers=1)  # the blocker holds the only worker
+def _agent_with_its_only_worker_busy(make_agent: Callable[..., Agent]) -> Agent:
+    """An agent with one worker, held by load balancer "blocker" until ``device.gate`` is set."""
+    agent = make_agent(workers=1)
     agent.server.add(make_tree("blocker"))
     agent.device.gate = threading.Event()
     agent.endpoint.create_loadbalancer({}, obj_id="blocker", loadbalancer_id="blocker")
+    return agent
+
+
+def test_cast_after_sync_saves_a_load_balancer_from_orphan_removal(
+    make_agent: Callable[..., Agent],
+) -> None:
+    agent = _agent_with_its_only_worker_busy(make_agent)
     agent.device.deployed["lb1"] = (LoadBalancerTree.model_validate(make_tree("lb1")), "br-1")
     agent.server.ready.discard("blocker")
     agent.manager.sync_state()  # lb1 is not wanted yet: an orphan
@@ -442,10 +448,7 @@ def test_cast_during_a_batch_fetch_makes_the_refresh_fetch_the_newer_tree(agent:
 def test_cast_after_a_batch_fetch_beats_the_prefetched_tree(
     make_agent: Callable[..., Agent],
 ) -> None:
-    agent = make_agent(workers=1)  # the blocker holds the only worker
-    agent.server.add(make_tree("blocker"))
-    agent.device.gate = threading.Event()
-    agent.endpoint.create_loadbalancer({}, obj_id="blocker", loadbalancer_id="blocker")
+    agent = _agent_with_its_only_worker_busy(make_agent)
     agent.server.add(make_tree("lb1", status="ACTIVE", name="old"))
     agent.server.ready.discard("blocker")
     agent.manager.sync_state()  # lb1's old tree is prefetched, its refresh queued
