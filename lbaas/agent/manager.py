@@ -234,6 +234,10 @@ class AgentManager:
             return
         with self._lock:
             self._deployed[lb_id] = Deployed(tree, bridge)
+            if has_pending(raw):
+                # Closing this change, the server recomputes operating statuses from what it
+                # stored (a member just re-enabled: OFFLINE). Send the observed health again.
+                self._last_sent.pop(lb_id, None)
         self._report(lb_id, raw, ACTIVE, revision)
 
     def _keep_if_serving(self, lb_id: str) -> None:

@@ -516,6 +516,29 @@ def test_unchanged_stats_are_sent_again_only_every_resend_passes(agent: Agent) -
     assert len(agent.server.stats) == 2
 
 
+def test_health_is_sent_again_after_closing_a_change(agent: Agent) -> None:
+    """Closing a change, the server recomputes operating statuses from what it stored (a member
+    re-enabled between two stats passes stays OFFLINE there): the next pass resends health even
+    though haproxy's view did not change."""
+    agent.server.add(make_tree("lb1", status="ACTIVE"))
+    agent.manager.refresh("lb1")
+    agent.device.members = {"m1": "ONLINE"}
+    agent.manager.collect_stats()
+    agent.manager.collect_stats()
+    assert len(agent.server.stats) == 1
+    agent.server.add(make_tree("lb1", status="PENDING_UPDATE", revision=2))
+    agent.manager.refresh("lb1")
+    agent.manager.collect_stats()
+    assert len(agent.server.stats) == 2
+    assert agent.server.stats[-1][1]["members"] == {"m1": "ONLINE"}
+    agent.manager.collect_stats()
+    assert len(agent.server.stats) == 2  # and then quiet again
+    agent.server.add(make_tree("lb1", status="ACTIVE", revision=2))
+    agent.manager.refresh("lb1")  # a resync finding nothing pending sends nothing
+    agent.manager.collect_stats()
+    assert len(agent.server.stats) == 2
+
+
 def test_stats_pass_ends_early_when_the_agent_stops() -> None:
     server, device, stopping = Server(), Device(), threading.Event()
     manager = AgentManager(build_conf(), server, device, stopping=stopping)
