@@ -93,7 +93,7 @@ def add_routes(app: FastAPI, router: APIRouter, prefix: str = "",
             deprecated=route.deprecated, operation_id=route.operation_id,
             include_in_schema=include_in_schema and route.include_in_schema,
             response_class=route.response_class, name=route.name,
-            openapi_extra=route.openapi_extra,
+            dependencies=list(route.dependencies), openapi_extra=route.openapi_extra,
         )
 
 
