@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import lab as L
-from bench.common import Column, fmt, print_table
+from bench.common import Column, fmt, print_table, sigterm_exits
 
 GOAL_RATIO = 0.95
 TARGETS = ("lbaas LB", "hand-written haproxy", "one backend direct")
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                                      ("threads", args.threads)) if v is not None})
     warnings.filterwarnings("ignore")
     started = time.monotonic()
-    with L.sigterm_exits():
+    with sigterm_exits():
         measured = measure(params, L.Deadline(args.timeout))
     rows = summarize(measured["runs"], measured["cpu"])
     print_rows(rows, params)

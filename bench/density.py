@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import lab as L
-from bench.common import Column, fmt, percentile, print_table
+from bench.common import Column, fmt, percentile, print_table, sigterm_exits
 from lbaas.drivers.interface import netns
 from lbaas.drivers.interface.namespaces import namespace_path
 
@@ -410,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         k: v for k, v in (("count", args.count), ("timeout", args.timeout)) if v is not None})
     warnings.filterwarnings("ignore")
     started = time.monotonic()
-    with L.sigterm_exits():
+    with sigterm_exits():
         result = measure(params)
     print_result(result)
     print(f"total time {time.monotonic() - started:.0f} s")

@@ -143,24 +143,6 @@ def shielded() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _exit_on_sigterm(signum: int, _frame: Any) -> None:
-    raise SystemExit(128 + signum)
-
-
-@contextlib.contextmanager
-def sigterm_exits() -> Iterator[None]:
-    """SIGTERM raises SystemExit in the main thread, so cleanups run."""
-    try:
-        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    except ValueError:
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def quiet_imports() -> None:
     """Import the API test harness and the agent with their dependencies' deprecation warnings
     (eventlet, starlette's TestClient) silenced: they are noise in a benchmark's output."""

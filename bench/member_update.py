@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import lab as L
-from bench.common import Column, fmt, percentile, print_table
+from bench.common import Column, fmt, percentile, print_table, sigterm_exits
 
 GOAL_P50_S = 0.3
 
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         params = Params(count=args.count)
     warnings.filterwarnings("ignore")
     started = time.monotonic()
-    with L.sigterm_exits():
+    with sigterm_exits():
         lbaas, hand = measure(params, L.Deadline(args.timeout))
     summary = summarize(lbaas, hand)
     print_summary(summary)

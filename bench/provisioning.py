@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import lab as L
-from bench.common import Column, fmt, percentile, print_table
+from bench.common import Column, fmt, percentile, print_table, sigterm_exits
 
 GOAL_P50_S = 0.5
 GOAL_P99_S = 2.0
@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         ("count", args.count), ("burst", args.burst)) if v is not None})
     warnings.filterwarnings("ignore")
     started = time.monotonic()
-    with L.sigterm_exits():
+    with sigterm_exits():
         measured = measure(params, L.Deadline(args.timeout))
     summary = summarize(measured)
     print_summary(summary)

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import lab as L
-from bench.common import Column, fmt, print_table
+from bench.common import Column, fmt, print_table, sigterm_exits
 
 WRK_CONNECTIONS = 8
 WRK_NICE = 10
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         params = Params(changes=args.changes)
     warnings.filterwarnings("ignore")
     started = time.monotonic()
-    with L.sigterm_exits():
+    with sigterm_exits():
         phases = measure(params, L.Deadline(args.timeout))
     rows = summarize(phases)
     print_rows(rows)
