@@ -1108,12 +1108,7 @@ def bench_stack(agent_options: dict[str, Any] | None = None,
     with contextlib.ExitStack() as stack:
         stack.callback(lbaas_logger.setLevel, lbaas_logger.level)
         lbaas_logger.setLevel(log_level)
-        workdir = make_workdir()
-        stack.callback(shutil.rmtree, workdir, True)
-        lab = Lab()
-        (workdir / "lab.tag").write_text(lab.tag)
-        stack.callback(_close_lab, lab)
-        bridge = lab.bridge("br")
+        lab, bridge, workdir = _open_lab(stack)
         state_path = workdir / "state"
         state_path.mkdir(mode=0o700)
         agent_group: dict[str, Any] = {"bridge_mappings": [f"{NETWORK_NAME}:{bridge}"]}
@@ -1157,17 +1152,22 @@ def bare_lab() -> Iterator[tuple[Lab, str, Path]]:
     check_environment()
     raise_nofile()
     with contextlib.ExitStack() as stack:
-        workdir = make_workdir()
-        stack.callback(shutil.rmtree, workdir, True)
-        lab = Lab()
-        (workdir / "lab.tag").write_text(lab.tag)
-        stack.callback(_close_lab, lab)
-        bridge = lab.bridge("br")
+        lab, bridge, workdir = _open_lab(stack)
         try:
             yield lab, bridge, workdir
         finally:
             with shielded():
                 stack.close()
+
+
+def _open_lab(stack: contextlib.ExitStack) -> tuple[Lab, str, Path]:
+    """A work directory and a lab with its bridge, both removed when ``stack`` closes."""
+    workdir = make_workdir()
+    stack.callback(shutil.rmtree, workdir, True)
+    lab = Lab()
+    (workdir / "lab.tag").write_text(lab.tag)
+    stack.callback(_close_lab, lab)
+    return lab, lab.bridge("br"), workdir
 
 
 def _close_lab(lab: Lab) -> None:
