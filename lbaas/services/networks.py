@@ -8,13 +8,37 @@ from __future__ import annotations
 
 import ipaddress
 import random
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from lbaas.api.errors import Conflict, InvalidInput, NotFound
 from lbaas.db import models
+from lbaas.db.rows import column_values, insert_unless_taken
+
+_SUBNETS = models.Subnet.__table__
+_PORTS = models.Base.metadata.tables["ports"]
+_SUBNET_BY_ID = select(_SUBNETS.c.id, _SUBNETS.c.network_id, _SUBNETS.c.cidr,
+                       _SUBNETS.c.gateway_ip, _SUBNETS.c.allocation_pools
+                       ).where(_SUBNETS.c.id == bindparam("id"))
+_TAKEN = select(_PORTS.c.ip_address).where(
+    _PORTS.c.subnet_id == bindparam("subnet_id"),
+    _PORTS.c.ip_address.in_(bindparam("addresses", expanding=True)))
+ALLOCATION_ATTEMPTS = 5
+"""Addresses tried when concurrent creators (other API servers) take the chosen one first."""
+
+
+@dataclass(frozen=True)
+class SubnetInfo:
+    """What address allocation needs to know about a subnet."""
+
+    id: str
+    network_id: str
+    cidr: str
+    gateway_ip: str | None
+    allocation_pools: list[dict[str, str]]
 
 
 def _mac_for(port_id: str) -> str:
@@ -61,27 +85,36 @@ def validate_subnet(cidr: str, gateway_ip: str | None, pools: list[dict[str, str
     return str(net), net.version, str(gateway) if gateway else None, result_pools
 
 
-def find_subnet(session: Session, subnet_id: str) -> models.Subnet:
-    subnet = session.get(models.Subnet, subnet_id)
-    if subnet is None:
+def find_subnet(session: Session, subnet_id: str) -> SubnetInfo:
+    """Subnet ``subnet_id`` (400 when there is none)."""
+    row = session.connection().execute(_SUBNET_BY_ID, {"id": subnet_id}).first()
+    if row is None:
         raise InvalidInput(f"Subnet {subnet_id} could not be found.")
-    return subnet
+    return SubnetInfo(*row)
 
 
 def subnet_for_network(session: Session, network_id: str, version: int | None = None
-                       ) -> models.Subnet:
+                       ) -> SubnetInfo:
+    """The oldest subnet of ``network_id`` (of IP ``version`` when given)."""
     network = session.get(models.Network, network_id)
     if network is None:
         raise InvalidInput(f"Network {network_id} could not be found.")
     subnets = [s for s in network.subnets if version is None or s.ip_version == version]
     if not subnets:
         raise InvalidInput(f"Network {network_id} has no subnet to allocate a VIP from.")
-    return sorted(subnets, key=lambda s: s.created_at)[0]
+    first = sorted(subnets, key=lambda s: s.created_at)[0]
+    return SubnetInfo(first.id, first.network_id, first.cidr, first.gateway_ip,
+                      first.allocation_pools)
 
 
-def allocate_vip(session: Session, subnet: models.Subnet, project_id: str, lb_id: str,
+def allocate_vip(session: Session, subnet: SubnetInfo, project_id: str, lb_id: str,
                  address: str | None) -> models.Port:
-    """Take ``address`` (checked: inside the subnet, not the gateway, free) or a free one."""
+    """Take ``address`` (checked: inside the subnet, not the gateway, free) or a free one.
+
+    The port row is inserted at once (a Core statement; the returned object is not added to
+    the session). The (subnet, address) unique key settles a race with another server: a
+    requested address then gives 409, a chosen one is replaced by another free address.
+    """
     net = ipaddress.ip_network(subnet.cidr)
     if address is not None:
         ip = ipaddress.ip_address(address)
@@ -90,25 +123,28 @@ def allocate_vip(session: Session, subnet: models.Subnet, project_id: str, lb_id
                                f"{subnet.id} ({subnet.cidr}).")
         if address == subnet.gateway_ip:
             raise InvalidInput(f"VIP address {address} is the gateway of subnet {subnet.id}.")
-        if _taken(session, subnet, [str(ip)]):
-            raise Conflict(f"IP address {address} is already allocated in subnet {subnet.id}.")
-        chosen = str(ip)
-    else:
-        chosen = _free_address(session, subnet)
-    port = models.Port(id=models.new_id(), name=f"lbaas-vip-{lb_id}", project_id=project_id,
-                       network_id=subnet.network_id, subnet_id=subnet.id, ip_address=chosen,
-                       device_id=lb_id)
-    port.mac_address = _mac_for(port.id)
-    session.add(port)
-    return port
+        address = str(ip)
+    for _ in range(1 if address is not None else ALLOCATION_ATTEMPTS):
+        port = models.Port(id=models.new_id(), name=f"lbaas-vip-{lb_id}",
+                           project_id=project_id, network_id=subnet.network_id,
+                           subnet_id=subnet.id, device_id=lb_id, device_owner="lbaas:vip",
+                           ip_address=address or _free_address(session, subnet),
+                           created_at=models.utcnow())
+        port.mac_address = _mac_for(port.id)
+        if insert_unless_taken(session.connection(), _PORTS, column_values(port)):
+            return port
+    if address is not None:
+        raise Conflict(f"IP address {address} is already allocated in subnet {subnet.id}.")
+    raise Conflict(f"Could not allocate an address on subnet {subnet.id}: other load "
+                   "balancers took every address tried; retry the request.")
 
 
-def _taken(session: Session, subnet: models.Subnet, addresses: list[str]) -> set[str]:
-    return set(session.connection().execute(select(models.Port.ip_address).where(
-        models.Port.subnet_id == subnet.id, models.Port.ip_address.in_(addresses))).scalars())
+def _taken(session: Session, subnet: SubnetInfo, addresses: list[str]) -> set[str]:
+    return set(session.connection().execute(
+        _TAKEN, {"subnet_id": subnet.id, "addresses": addresses}).scalars())
 
 
-def _free_address(session: Session, subnet: models.Subnet) -> str:
+def _free_address(session: Session, subnet: SubnetInfo) -> str:
     """A free address: a few random probes first (cheap however many VIPs exist), then a scan."""
     ranges = [(int(ipaddress.ip_address(p["start"])), int(ipaddress.ip_address(p["end"])))
               for p in subnet.allocation_pools]
@@ -127,7 +163,7 @@ def _free_address(session: Session, subnet: models.Subnet) -> str:
     return _first_free(subnet, used)
 
 
-def _first_free(subnet: models.Subnet, used: set[str]) -> str:
+def _first_free(subnet: SubnetInfo, used: set[str]) -> str:
     for pool in subnet.allocation_pools:
         start = ipaddress.ip_address(pool["start"])
         end = ipaddress.ip_address(pool["end"])

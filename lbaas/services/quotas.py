@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oslo_config import cfg
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,8 @@ RESOURCES = (
 )
 BY_MODEL = {r.model: r for r in RESOURCES}
 FIELDS = tuple(r.field for r in RESOURCES)
+_QUOTA_ROW = select(*models.Quota.__table__.columns).where(
+    models.Quota.__table__.c.project_id == bindparam("project_id"))
 
 
 def defaults(conf: cfg.ConfigOpts) -> dict[str, int]:
@@ -79,9 +81,7 @@ def check(session: Session, conf: cfg.ConfigOpts, project_id: str,
         return
     base = defaults(conf)
     fields = [BY_MODEL[m].field for m, n in wanted.items() if n]
-    current = session.connection().execute(
-        select(*models.Quota.__table__.columns).where(models.Quota.project_id == project_id)
-    ).first()
+    current = session.connection().execute(_QUOTA_ROW, {"project_id": project_id}).first()
 
     def limit_of(field: str) -> int:
         value = getattr(current, field) if current is not None else None

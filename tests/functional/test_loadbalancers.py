@@ -21,6 +21,33 @@ def test_create_allocates_vip_from_subnet(api: Api) -> None:
     assert [p["fixed_ips"][0]["ip_address"] for p in ports] == [lb["vip_address"]]
 
 
+def test_bare_create_stores_what_it_answers(api: Api) -> None:
+    """A load balancer without children is inserted with Core statements, one with children
+    through the ORM: both store exactly what the create answered."""
+    bare = api.member.post("/loadbalancers", {"loadbalancer": {
+        "vip_subnet_id": api.subnet_id, "name": "bare", "description": "d",
+        "admin_state_up": False, "tags": ["z", "a", "z"]}}).json()["loadbalancer"]
+    full = api.member.post("/loadbalancers", {"loadbalancer": {
+        "vip_subnet_id": api.subnet_id, "name": "full", "description": "d",
+        "admin_state_up": False, "tags": ["z", "a", "z"],
+        "listeners": [{"protocol": "TCP", "protocol_port": 80}]}}).json()["loadbalancer"]
+    for created in (bare, full):
+        assert created["tags"] == ["a", "z"]
+        assert created["provisioning_status"] == "PENDING_CREATE"
+        stored = api.wait_active(api.member, f"/loadbalancers/{created['id']}", "loadbalancer")
+        changed = {"provisioning_status", "operating_status", "updated_at", "listeners"}
+        assert {k: v for k, v in stored.items() if k not in changed} == {
+            k: v for k, v in created.items() if k not in changed}
+        assert stored["operating_status"] == "OFFLINE"  # admin_state_up false
+    assert [li["id"] for li in full["listeners"]] == [
+        li["id"] for li in api.member.get(f"/loadbalancers/{full['id']}").json()[
+            "loadbalancer"]["listeners"]]
+    bare_row = api.member.get("/loadbalancers", params={"name": "bare"}).json()
+    assert [lb["id"] for lb in bare_row["loadbalancers"]] == [bare["id"]]
+    tagged = api.member.get("/loadbalancers", params={"tags": "a,z"}).json()["loadbalancers"]
+    assert {lb["id"] for lb in tagged} == {bare["id"], full["id"]}
+
+
 def test_create_returns_pending_create_then_active(api: Api) -> None:
     r = api.member.post("/loadbalancers", {"loadbalancer": {"vip_subnet_id": api.subnet_id}})
     assert r.status_code == 201

@@ -67,6 +67,23 @@ def test_concurrent_creates_get_distinct_vips(slow_api: Api) -> None:
     assert len(set(vips)) == 16
 
 
+def test_concurrent_creates_asking_one_vip_give_one_201(slow_api: Api) -> None:
+    """The (subnet, address) key settles the race: one create gets the address, the others a
+    409 that names it (on PostgreSQL the losers used to hit the unique key: a 500)."""
+    def create(_: int) -> tuple[int, str]:
+        r = slow_api.member.post("/loadbalancers", {"loadbalancer": {
+            "vip_subnet_id": slow_api.subnet_id, "vip_address": "10.20.9.9"}})
+        return int(r.status_code), str(r.json().get("faultstring", ""))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(create, range(8)))
+    assert Counter(code for code, _ in results) == Counter({201: 1, 409: 7})
+    assert all("10.20.9.9 is already allocated" in message
+               for code, message in results if code == 409)
+    ports = slow_api.member.get("/v2.0/ports").json()["ports"]
+    assert [p["fixed_ips"][0]["ip_address"] for p in ports] == ["10.20.9.9"]
+
+
 def test_error_lb_can_be_deleted_but_not_changed(api: Api) -> None:
     lb = api.create_lb()
     api.services.status.finish_changes(lb["id"], ok=False, reason="test")  # no pending: no-op
