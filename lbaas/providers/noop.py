@@ -1,8 +1,11 @@
 """The noop provider: accepts everything and marks it ACTIVE, like Octavia's noop driver.
 
-For API-only deployments, client tests and API benchmarks. Work runs on a background thread,
+For API-only deployments, client tests and API benchmarks. Work runs on one background thread,
 after an optional ``[noop_provider] completion_delay``, so callers see PENDING_* first as they
-would with a real provider.
+would with a real provider. The thread completes load balancers in batches: whatever became due
+within :data:`BATCH_WINDOW` is closed together (load balancers without children in one
+transaction of two statements), so a stream of creates does not pay one transaction, and one
+thread switch per statement, for each of them.
 """
 
 from __future__ import annotations
@@ -10,13 +13,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from lbaas.api.context import RequestContext
 from lbaas.providers.base import Change, ProviderDriver
 from lbaas.services.statuses import StatusCallbacks
 
 LOG = logging.getLogger(__name__)
+
+BATCH_WINDOW = 0.005
+"""Seconds a change waits, beyond the configured delay, for others to be completed with it."""
 
 
 class NoopProvider(ProviderDriver):
@@ -25,28 +30,51 @@ class NoopProvider(ProviderDriver):
 
     def __init__(self, status: StatusCallbacks, completion_delay: float = 0.0) -> None:
         super().__init__(status)
-        self._delay = completion_delay
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="noop-provider")
-        self._pending: set[str] = set()
-        self._lock = threading.Lock()
+        self._delay = completion_delay + BATCH_WINDOW
+        self._due: dict[str, tuple[float, str]] = {}  # lb id -> (due time, request id)
+        self._changed = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="noop-provider", daemon=True)
+        self._thread.start()
 
     def refresh(self, ctx: RequestContext, change: Change) -> None:
-        with self._lock:
-            if change.lb_id in self._pending:
+        with self._changed:
+            if change.lb_id in self._due:
                 return  # a completion for this load balancer is already queued: it covers this
-            self._pending.add(change.lb_id)
-        self._pool.submit(self._complete, ctx.request_id, change.lb_id)
+            self._due[change.lb_id] = (time.monotonic() + self._delay, ctx.request_id)
+            self._changed.notify()
 
-    def _complete(self, request_id: str, lb_id: str) -> None:
-        if self._delay:
-            time.sleep(self._delay)
-        with self._lock:
-            self._pending.discard(lb_id)
-        try:
-            self.status.finish_changes(lb_id, ok=True, assume_healthy=True)
-        except Exception:
-            LOG.exception("noop completion failed for %s", lb_id,
-                          extra={"request_id": request_id})
+    def _run(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            try:
+                self.status.finish_many(list(batch))
+            except Exception:
+                LOG.exception("noop completion failed for %s", ", ".join(batch),
+                              extra={"request_id": ",".join(batch.values())})
+
+    def _next_batch(self) -> dict[str, str] | None:
+        """Wait for the load balancers that are due (all of them when stopping); None when
+        stopped with nothing left."""
+        with self._changed:
+            while True:
+                now = time.monotonic()
+                due = {lb: rid for lb, (at, rid) in self._due.items()
+                       if at <= now or self._stopping}
+                if due:
+                    for lb_id in due:
+                        del self._due[lb_id]
+                    return due
+                if self._stopping:
+                    return None
+                earliest = min((at for at, _ in self._due.values()), default=None)
+                self._changed.wait(None if earliest is None else earliest - now)
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=False)
+        """Complete what is queued (without waiting out the delay), then stop the thread."""
+        with self._changed:
+            self._stopping = True
+            self._changed.notify()
+        self._thread.join()

@@ -9,10 +9,10 @@ health read from HAProxy.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import bindparam, case, delete, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from lbaas.db import models
@@ -70,6 +70,14 @@ class StatusCallbacks:
                 LOG.warning("load balancer %s failed to provision: %s", lb_id, reason)
             return True
 
+    def finish_many(self, lb_ids: Sequence[str]) -> None:
+        """:meth:`finish_changes` with success for each of ``lb_ids``; those without listeners
+        or pools together, in one transaction."""
+        with write_session(self._factory) as session:
+            rest = _activate_bare(session, lb_ids)
+        for lb_id in rest:
+            self.finish_changes(lb_id, ok=True, assume_healthy=True)
+
     def _close_pending(self, session: Session, lb: models.LoadBalancer, ok: bool) -> None:
         for obj in list(tree_objects(lb)):
             if obj.provisioning_status not in PENDING:
@@ -107,6 +115,15 @@ class StatusCallbacks:
                 apply_operating(lb, operating.rollup(lb, health))
 
 
+_LB = models.LoadBalancer.__table__
+_BARE_STATE = (
+    select(_LB.c.id, _LB.c.provisioning_status, _LB.c.revision, _LB.c.admin_state_up,
+           exists().where(models.Listener.load_balancer_id == _LB.c.id),
+           exists().where(models.Pool.load_balancer_id == _LB.c.id))
+    .where(_LB.c.id.in_(bindparam("ids", expanding=True))).with_for_update(of=_LB))
+"""Per load balancer (row-locked): what closing its pending work without loading the tree needs."""
+
+
 def _finish_bare(session: Session, lb_id: str, ok: bool, revision: int | None,
                  reason: str | None) -> bool | None:
     """:meth:`StatusCallbacks.finish_changes` for a load balancer without listeners or pools:
@@ -114,15 +131,10 @@ def _finish_bare(session: Session, lb_id: str, ok: bool, revision: int | None,
 
     Returns None when the general path is needed (it has children, or is being deleted).
     """
-    table = models.LoadBalancer.__table__
-    stmt = (select(table.c.provisioning_status, table.c.revision, table.c.admin_state_up,
-                   exists().where(models.Listener.load_balancer_id == lb_id),
-                   exists().where(models.Pool.load_balancer_id == lb_id))
-            .where(table.c.id == lb_id).with_for_update(of=table))
-    row = session.connection().execute(stmt).first()
+    row = session.connection().execute(_BARE_STATE, {"ids": [lb_id]}).first()
     if row is None:
         return False
-    status, current_revision, admin_state_up, has_listeners, has_pools = row
+    _id, status, current_revision, admin_state_up, has_listeners, has_pools = row
     if has_listeners or has_pools or status == PENDING_DELETE:
         return None
     if revision is not None and current_revision != revision:
@@ -135,9 +147,33 @@ def _finish_bare(session: Session, lb_id: str, ok: bool, revision: int | None,
         values["operating_status"] = ONLINE if admin_state_up else OFFLINE
     else:
         LOG.warning("load balancer %s failed to provision: %s", lb_id, reason)
-    session.connection().execute(update(models.LoadBalancer).where(table.c.id == lb_id)
+    session.connection().execute(update(models.LoadBalancer).where(_LB.c.id == lb_id)
                                  .values(**values))
     return True
+
+
+def _activate_bare(session: Session, lb_ids: Sequence[str]) -> list[str]:
+    """Close, successfully, every load balancer of ``lb_ids`` that has no listeners or pools:
+    one SELECT and one UPDATE for all of them. Returns the ids that need the general path."""
+    rest: list[str] = []
+    pending: list[str] = []
+    settled: list[str] = []  # nothing pending: only the operating status is recomputed
+    conn = session.connection()
+    for lb_id, status, _rev, _admin, has_listeners, has_pools in conn.execute(
+            _BARE_STATE, {"ids": list(lb_ids)}):
+        if has_listeners or has_pools or status == PENDING_DELETE:
+            rest.append(lb_id)
+        else:
+            (pending if status in PENDING else settled).append(lb_id)
+    online = case((_LB.c.admin_state_up, ONLINE), else_=OFFLINE)
+    if pending:
+        conn.execute(update(models.LoadBalancer).where(_LB.c.id.in_(pending)).values(
+            provisioning_status=ACTIVE, operating_status=online,
+            status_changed_at=models.utcnow()))
+    if settled:
+        conn.execute(update(models.LoadBalancer).where(_LB.c.id.in_(settled)).values(
+            operating_status=online))
+    return rest
 
 
 def _accumulate(session: Session, lb_id: str, listener_id: str, values: Mapping[str, int]
