@@ -3,7 +3,7 @@
 For API-only deployments, client tests and API benchmarks. Work runs on one background thread,
 after an optional ``[noop_provider] completion_delay``, so callers see PENDING_* first as they
 would with a real provider. The thread completes load balancers in batches: whatever became due
-within :data:`BATCH_WINDOW` is closed together (load balancers without children in one
+within :data:`BATCH_WINDOW` (5 ms) is closed together (load balancers without children in one
 transaction of two statements), so a stream of creates does not pay one transaction, and one
 thread switch per statement, for each of them.
 """

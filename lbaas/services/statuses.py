@@ -152,6 +152,14 @@ def _finish_bare(session: Session, lb_id: str, ok: bool, revision: int | None,
     return True
 
 
+_ONLINE_IF_UP = case((_LB.c.admin_state_up, ONLINE), else_=OFFLINE)
+_ACTIVATE = (update(models.LoadBalancer).where(_LB.c.id.in_(bindparam("ids", expanding=True)))
+             .values(provisioning_status=ACTIVE, operating_status=_ONLINE_IF_UP,
+                     status_changed_at=bindparam("now")))
+_SET_OPERATING = (update(models.LoadBalancer).where(_LB.c.id.in_(bindparam("ids", expanding=True)))
+                  .values(operating_status=_ONLINE_IF_UP))
+
+
 def _activate_bare(session: Session, lb_ids: Sequence[str]) -> list[str]:
     """Close, successfully, every load balancer of ``lb_ids`` that has no listeners or pools:
     one SELECT and one UPDATE for all of them. Returns the ids that need the general path."""
@@ -165,14 +173,10 @@ def _activate_bare(session: Session, lb_ids: Sequence[str]) -> list[str]:
             rest.append(lb_id)
         else:
             (pending if status in PENDING else settled).append(lb_id)
-    online = case((_LB.c.admin_state_up, ONLINE), else_=OFFLINE)
     if pending:
-        conn.execute(update(models.LoadBalancer).where(_LB.c.id.in_(pending)).values(
-            provisioning_status=ACTIVE, operating_status=online,
-            status_changed_at=models.utcnow()))
+        conn.execute(_ACTIVATE, {"ids": pending, "now": models.utcnow()})
     if settled:
-        conn.execute(update(models.LoadBalancer).where(_LB.c.id.in_(settled)).values(
-            operating_status=online))
+        conn.execute(_SET_OPERATING, {"ids": settled})
     return rest
 
 
