@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy import exc as exc_mod
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -112,6 +112,22 @@ def write_session(factory: sessionmaker[Session]) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def single_statement(factory: sessionmaker[Session]) -> Iterator[Connection]:
+    """A connection for one write statement that is atomic by itself: in autocommit on
+    PostgreSQL and MySQL (no BEGIN and COMMIT round trips), under the writer lock on SQLite."""
+    bind = factory.kw.get("bind")
+    assert isinstance(bind, Engine)
+    lock = _SQLITE_WRITE_LOCKS.get(bind)
+    with lock or contextlib.nullcontext(), bind.connect() as conn:
+        if lock is None:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            conn = conn.execution_options(**{WRITE_OPTION: True})
+        yield conn
+        conn.commit()
 
 
 @contextmanager

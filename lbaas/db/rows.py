@@ -1,14 +1,20 @@
 """Core-level writes for the hot paths, where the ORM unit of work would cost more than the rest
-of the request: inserting a new object as one statement, and inserting a row unless a unique key
-is already taken (without aborting the transaction, as a failed INSERT does on PostgreSQL).
+of the request: inserting new objects without adding them to a session, and inserting a row
+unless a unique key is already taken (without aborting the transaction, as a failed INSERT does
+on PostgreSQL) together with the rows that depend on it.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, inspect
+from sqlalchemy import Connection, Select, Table, bindparam, insert, inspect, select
 from sqlalchemy.dialects import mysql, postgresql, sqlite
+
+_Shape = tuple[tuple[Table, tuple[str, ...]], ...]
+"""Which columns of which table each row of a linked insert sets."""
 
 
 def column_values(obj: Any) -> dict[str, Any]:
@@ -18,13 +24,13 @@ def column_values(obj: Any) -> dict[str, Any]:
     return {c.key: state[c.key] for c in table.columns if c.key in state}
 
 
-def insert_object(conn: Connection, obj: Any) -> None:
-    """INSERT a transient ORM object's row without adding the object to a session."""
-    conn.execute(insert(obj.__table__), column_values(obj))
+def insert_objects(conn: Connection, objects: Sequence[Any]) -> None:
+    """INSERT transient ORM objects' rows, without adding the objects to a session."""
+    for obj in objects:
+        conn.execute(insert(obj.__table__), column_values(obj))
 
 
-def insert_unless_taken(conn: Connection, table: Table, values: dict[str, Any]
-                        ) -> bool:
+def insert_unless_taken(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
     """INSERT ``values`` unless a row with one of the same unique keys exists; return whether
     the row was inserted. A concurrent insert of the same key is waited for, not overwritten."""
     dialect = conn.dialect.name
@@ -40,3 +46,40 @@ def insert_unless_taken(conn: Connection, table: Table, values: dict[str, Any]
         upsert = upsert.on_duplicate_key_update({key.name: upsert.inserted[key.name]})
         return bool(conn.execute(upsert, values).rowcount == 1)
     raise NotImplementedError(f"insert_unless_taken on {dialect}")  # pragma: no cover
+
+
+def insert_linked(conn: Connection, head: Any, dependents: Sequence[Any] = ()) -> bool:
+    """INSERT transient ORM object ``head`` unless one of its unique keys is taken and, only if
+    it was inserted, the ``dependents``; return whether it was.
+
+    On PostgreSQL this is one statement (data-modifying CTEs that insert the dependents only
+    for a row the first one returned): one round trip instead of one per row. Elsewhere it is
+    one statement per row, in the caller's transaction.
+    """
+    if conn.dialect.name != "postgresql":
+        if not insert_unless_taken(conn, head.__table__, column_values(head)):
+            return False
+        insert_objects(conn, dependents)
+        return True
+    shape: list[tuple[Table, tuple[str, ...]]] = []
+    params: dict[str, Any] = {}
+    for i, obj in enumerate((head, *dependents)):
+        values = column_values(obj)
+        shape.append((obj.__table__, tuple(values)))
+        params.update({f"r{i}_{key}": value for key, value in values.items()})
+    return conn.execute(_linked_statement(tuple(shape)), params).first() is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _linked_statement(shape: _Shape) -> Select[Any]:
+    (table, keys), *rest = shape
+    key = next(iter(table.primary_key.columns))
+    head = (postgresql.insert(table)
+            .values({k: bindparam(f"r0_{k}", type_=table.c[k].type) for k in keys})
+            .on_conflict_do_nothing().returning(key).cte("head"))
+    stmt = select(head.c[key.name])
+    for i, (dep_table, dep_keys) in enumerate(rest, start=1):
+        row = select(*[bindparam(f"r{i}_{k}", type_=dep_table.c[k].type) for k in dep_keys]
+                     ).select_from(head)
+        stmt = stmt.add_cte(insert(dep_table).from_select(list(dep_keys), row).cte(f"d{i}"))
+    return stmt

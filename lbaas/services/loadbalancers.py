@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from oslo_config import cfg
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lbaas.api.context import RequestContext
@@ -47,8 +47,9 @@ def _topology(session: Session, flavor_id: str | None) -> str:
     return str(data.get("loadbalancer_topology", "SINGLE"))
 
 
-def _resolve_vip(session: Session, data: LoadBalancerCreate, project_id: str, lb_id: str
-                 ) -> models.Port:
+def _vip_source(session: Session, data: LoadBalancerCreate, lb_id: str
+                ) -> models.Port | networks.SubnetInfo:
+    """The VIP's port (an existing one, claimed for ``lb_id``) or the subnet to allocate from."""
     if data.vip_port_id:
         port = session.get(models.Port, data.vip_port_id)
         if port is None:
@@ -64,9 +65,13 @@ def _resolve_vip(session: Session, data: LoadBalancerCreate, project_id: str, lb
         subnet = networks.find_subnet(session, data.vip_subnet_id)
         if data.vip_network_id and subnet.network_id != data.vip_network_id:
             raise InvalidInput(f"Subnet {subnet.id} is not on network {data.vip_network_id}.")
-    else:
-        subnet = networks.subnet_for_network(session, str(data.vip_network_id), version)
-    return networks.allocate_vip(session, subnet, project_id, lb_id, data.vip_address)
+        return subnet
+    return networks.subnet_for_network(session, str(data.vip_network_id), version)
+
+
+def _set_vip(lb: models.LoadBalancer, port: models.Port) -> None:
+    lb.vip_port_id, lb.vip_address = port.id, port.ip_address
+    lb.vip_subnet_id, lb.vip_network_id = port.subnet_id, port.network_id
 
 
 def _graph_counts(data: LoadBalancerCreate) -> dict[type, int]:
@@ -147,12 +152,29 @@ def create(work: Work, conf: cfg.ConfigOpts, providers: ProviderRegistry,
     lb.topology = _topology(session, data.flavor_id)
     lb.tags = data.tags or []
     lb.listeners, lb.pools = [], []  # known empty: the response needs no query for them
-    port = _resolve_vip(session, data, project_id, lb.id)
-    lb.vip_port_id, lb.vip_address = port.id, port.ip_address
-    lb.vip_subnet_id, lb.vip_network_id = port.subnet_id, port.network_id
+    bare = not (data.listeners or data.pools)
+    if bare:  # inserted with Core statements: the values the response shows are set here
+        lb.created_at = lb.status_changed_at = models.utcnow()
+        lb.revision = 1
+    source = _vip_source(session, data, lb.id)
+    if isinstance(source, models.Port):
+        _set_vip(lb, source)
+    else:
+        lb.vip_subnet_id, lb.vip_network_id = source.id, source.network_id
     provider.schedule(session, lb)
-    if not (data.listeners or data.pools):
-        _insert_bare(session, lb)
+
+    def rows_with_vip(port: models.Port) -> list[Any]:
+        _set_vip(lb, port)
+        return [lb, *lb.tag_rows] if bare else []
+
+    if isinstance(source, networks.SubnetInfo):
+        networks.allocate_vip(session, source, project_id, lb.id, data.vip_address,
+                              rows_with_vip)
+    elif bare:
+        rows.insert_objects(session.connection(), [lb, *lb.tag_rows])
+    if bare:
+        # The most common create: the ORM unit of work would cost as much as the rest of
+        # the request, so the rows went in with Core statements and lb stays out of the session.
         work.notify(lb.provider, "create", "loadbalancer", lb.id, lb.id)
         return views.loadbalancer_view(lb)
     session.add(lb)
@@ -168,20 +190,6 @@ def create(work: Work, conf: cfg.ConfigOpts, providers: ProviderRegistry,
     session.flush()
     work.notify(lb.provider, "create", "loadbalancer", lb.id, lb.id)
     return views.loadbalancer_view(lb, full=bool(data.listeners or data.pools))
-
-
-def _insert_bare(session: Session, lb: models.LoadBalancer) -> None:
-    """Insert a load balancer without children (and its tags) with Core statements.
-
-    The most common create; the ORM unit of work would cost as much as the rest of the request.
-    ``lb`` stays out of the session, with the values the response shows set on it.
-    """
-    lb.created_at = lb.status_changed_at = models.utcnow()
-    lb.revision = 1
-    conn = session.connection()
-    rows.insert_object(conn, lb)
-    if lb.tag_rows:
-        conn.execute(insert(models.Tag), [rows.column_values(t) for t in lb.tag_rows])
 
 
 def update(work: Work, lb_id: str, data: LoadBalancerUpdate) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from lbaas.api.errors import Conflict, InvalidInput, NotFound
 from lbaas.db import models
-from lbaas.db.rows import column_values, insert_unless_taken
+from lbaas.db.rows import insert_linked
 
 _SUBNETS = models.Subnet.__table__
 _PORTS = models.Base.metadata.tables["ports"]
@@ -108,13 +109,36 @@ def subnet_for_network(session: Session, network_id: str, version: int | None = 
 
 
 def allocate_vip(session: Session, subnet: SubnetInfo, project_id: str, lb_id: str,
-                 address: str | None) -> models.Port:
+                 address: str | None,
+                 dependents: Callable[[models.Port], Sequence[Any]] = lambda _port: ()
+                 ) -> models.Port:
     """Take ``address`` (checked: inside the subnet, not the gateway, free) or a free one.
 
-    The port row is inserted at once (a Core statement; the returned object is not added to
-    the session). The (subnet, address) unique key settles a race with another server: a
-    requested address then gives 409, a chosen one is replaced by another free address.
+    The port row is inserted at once, with ``dependents(port)`` (transient objects inserted
+    only with it; one statement on PostgreSQL), and is not added to the session. The (subnet,
+    address) unique key settles a race with another server: a requested address then gives 409,
+    a chosen one is replaced by another free address.
     """
+    conn = session.connection()
+    for ip in _vip_addresses(session, subnet, address):
+        port = models.Port(id=models.new_id(), name=f"lbaas-vip-{lb_id}",
+                           project_id=project_id, network_id=subnet.network_id,
+                           subnet_id=subnet.id, device_id=lb_id, device_owner="lbaas:vip",
+                           ip_address=ip, created_at=models.utcnow())
+        port.mac_address = _mac_for(port.id)
+        if insert_linked(conn, port, dependents(port)):
+            return port
+    if address is not None:
+        raise Conflict(f"IP address {address} is already allocated in subnet {subnet.id}.")
+    raise Conflict(f"Could not allocate an address on subnet {subnet.id}: other load "
+                   "balancers took every address tried; retry the request.")
+
+
+def _vip_addresses(session: Session, subnet: SubnetInfo, address: str | None
+                   ) -> Iterator[str]:
+    """Addresses to try, in order: the requested one (checked) alone; or, on a large subnet,
+    a random one first (the insert itself finds out whether it is taken, so the common case
+    needs no probe), then ones that a probe of the subnet found free."""
     net = ipaddress.ip_network(subnet.cidr)
     if address is not None:
         ip = ipaddress.ip_address(address)
@@ -123,20 +147,27 @@ def allocate_vip(session: Session, subnet: SubnetInfo, project_id: str, lb_id: s
                                f"{subnet.id} ({subnet.cidr}).")
         if address == subnet.gateway_ip:
             raise InvalidInput(f"VIP address {address} is the gateway of subnet {subnet.id}.")
-        address = str(ip)
-    for _ in range(1 if address is not None else ALLOCATION_ATTEMPTS):
-        port = models.Port(id=models.new_id(), name=f"lbaas-vip-{lb_id}",
-                           project_id=project_id, network_id=subnet.network_id,
-                           subnet_id=subnet.id, device_id=lb_id, device_owner="lbaas:vip",
-                           ip_address=address or _free_address(session, subnet),
-                           created_at=models.utcnow())
-        port.mac_address = _mac_for(port.id)
-        if insert_unless_taken(session.connection(), _PORTS, column_values(port)):
-            return port
-    if address is not None:
-        raise Conflict(f"IP address {address} is already allocated in subnet {subnet.id}.")
-    raise Conflict(f"Could not allocate an address on subnet {subnet.id}: other load "
-                   "balancers took every address tried; retry the request.")
+        yield str(ip)
+        return
+    ranges = _pool_ranges(subnet)
+    attempts = ALLOCATION_ATTEMPTS
+    if sum(end - start + 1 for start, end in ranges) > 64:
+        blind = _random_address(ranges)
+        if blind != subnet.gateway_ip:
+            yield blind
+            attempts -= 1
+    for _ in range(attempts):
+        yield _free_address(session, subnet)
+
+
+def _pool_ranges(subnet: SubnetInfo) -> list[tuple[int, int]]:
+    return [(int(ipaddress.ip_address(p["start"])), int(ipaddress.ip_address(p["end"])))
+            for p in subnet.allocation_pools]
+
+
+def _random_address(ranges: list[tuple[int, int]]) -> str:
+    start, end = random.choice(ranges)
+    return str(ipaddress.ip_address(random.randint(start, end)))
 
 
 def _taken(session: Session, subnet: SubnetInfo, addresses: list[str]) -> set[str]:
@@ -146,14 +177,9 @@ def _taken(session: Session, subnet: SubnetInfo, addresses: list[str]) -> set[st
 
 def _free_address(session: Session, subnet: SubnetInfo) -> str:
     """A free address: a few random probes first (cheap however many VIPs exist), then a scan."""
-    ranges = [(int(ipaddress.ip_address(p["start"])), int(ipaddress.ip_address(p["end"])))
-              for p in subnet.allocation_pools]
-    size = sum(end - start + 1 for start, end in ranges)
-    if size > 64:
-        probes = []
-        for _ in range(16):
-            start, end = random.choice(ranges)
-            probes.append(str(ipaddress.ip_address(random.randint(start, end))))
+    ranges = _pool_ranges(subnet)
+    if sum(end - start + 1 for start, end in ranges) > 64:
+        probes = [_random_address(ranges) for _ in range(16)]
         taken = _taken(session, subnet, probes)
         free = [p for p in dict.fromkeys(probes) if p != subnet.gateway_ip and p not in taken]
         if free:

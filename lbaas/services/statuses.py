@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, case, delete, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from lbaas.db import models
-from lbaas.db.engine import write_session
+from lbaas.db.engine import single_statement, write_session
 from lbaas.services import operating
 from lbaas.services.state import (
     ACTIVE,
@@ -25,7 +25,9 @@ from lbaas.services.state import (
     OFFLINE,
     ONLINE,
     PENDING,
+    PENDING_CREATE,
     PENDING_DELETE,
+    PENDING_UPDATE,
 )
 from lbaas.services.tree import tree_objects
 
@@ -71,10 +73,15 @@ class StatusCallbacks:
             return True
 
     def finish_many(self, lb_ids: Sequence[str]) -> None:
-        """:meth:`finish_changes` with success for each of ``lb_ids``; those without listeners
-        or pools together, in one transaction."""
-        with write_session(self._factory) as session:
-            rest = _activate_bare(session, lb_ids)
+        """:meth:`finish_changes` with success for each of ``lb_ids``: those without listeners
+        or pools in one statement (where the database has UPDATE … RETURNING), the others one
+        by one."""
+        rest = list(lb_ids)
+        if self._factory.kw["bind"].dialect.name in ("postgresql", "sqlite"):
+            with single_statement(self._factory) as conn:
+                closed = set(conn.execute(_ACTIVATE_BARE,
+                                          {"ids": rest, "now": models.utcnow()}).scalars())
+            rest = [lb_id for lb_id in rest if lb_id not in closed]
         for lb_id in rest:
             self.finish_changes(lb_id, ok=True, assume_healthy=True)
 
@@ -117,11 +124,12 @@ class StatusCallbacks:
 
 _LB = models.LoadBalancer.__table__
 _BARE_STATE = (
-    select(_LB.c.id, _LB.c.provisioning_status, _LB.c.revision, _LB.c.admin_state_up,
+    select(_LB.c.provisioning_status, _LB.c.revision, _LB.c.admin_state_up,
            exists().where(models.Listener.load_balancer_id == _LB.c.id),
            exists().where(models.Pool.load_balancer_id == _LB.c.id))
-    .where(_LB.c.id.in_(bindparam("ids", expanding=True))).with_for_update(of=_LB))
-"""Per load balancer (row-locked): what closing its pending work without loading the tree needs."""
+    .where(_LB.c.id == bindparam("id")).with_for_update(of=_LB))
+"""A load balancer's row (locked): what closing its pending work without loading the tree
+needs."""
 
 
 def _finish_bare(session: Session, lb_id: str, ok: bool, revision: int | None,
@@ -131,10 +139,10 @@ def _finish_bare(session: Session, lb_id: str, ok: bool, revision: int | None,
 
     Returns None when the general path is needed (it has children, or is being deleted).
     """
-    row = session.connection().execute(_BARE_STATE, {"ids": [lb_id]}).first()
+    row = session.connection().execute(_BARE_STATE, {"id": lb_id}).first()
     if row is None:
         return False
-    _id, status, current_revision, admin_state_up, has_listeners, has_pools = row
+    status, current_revision, admin_state_up, has_listeners, has_pools = row
     if has_listeners or has_pools or status == PENDING_DELETE:
         return None
     if revision is not None and current_revision != revision:
@@ -152,32 +160,16 @@ def _finish_bare(session: Session, lb_id: str, ok: bool, revision: int | None,
     return True
 
 
-_ONLINE_IF_UP = case((_LB.c.admin_state_up, ONLINE), else_=OFFLINE)
-_ACTIVATE = (update(models.LoadBalancer).where(_LB.c.id.in_(bindparam("ids", expanding=True)))
-             .values(provisioning_status=ACTIVE, operating_status=_ONLINE_IF_UP,
-                     status_changed_at=bindparam("now")))
-_SET_OPERATING = (update(models.LoadBalancer).where(_LB.c.id.in_(bindparam("ids", expanding=True)))
-                  .values(operating_status=_ONLINE_IF_UP))
-
-
-def _activate_bare(session: Session, lb_ids: Sequence[str]) -> list[str]:
-    """Close, successfully, every load balancer of ``lb_ids`` that has no listeners or pools:
-    one SELECT and one UPDATE for all of them. Returns the ids that need the general path."""
-    rest: list[str] = []
-    pending: list[str] = []
-    settled: list[str] = []  # nothing pending: only the operating status is recomputed
-    conn = session.connection()
-    for lb_id, status, _rev, _admin, has_listeners, has_pools in conn.execute(
-            _BARE_STATE, {"ids": list(lb_ids)}):
-        if has_listeners or has_pools or status == PENDING_DELETE:
-            rest.append(lb_id)
-        else:
-            (pending if status in PENDING else settled).append(lb_id)
-    if pending:
-        conn.execute(_ACTIVATE, {"ids": pending, "now": models.utcnow()})
-    if settled:
-        conn.execute(_SET_OPERATING, {"ids": settled})
-    return rest
+_ACTIVATE_BARE = (
+    update(models.LoadBalancer)
+    .where(_LB.c.id.in_(bindparam("ids", expanding=True)),
+           _LB.c.provisioning_status.in_((PENDING_CREATE, PENDING_UPDATE)),
+           ~exists().where(models.Listener.load_balancer_id == _LB.c.id),
+           ~exists().where(models.Pool.load_balancer_id == _LB.c.id))
+    .values(provisioning_status=ACTIVE, status_changed_at=bindparam("now"),
+            operating_status=case((_LB.c.admin_state_up, ONLINE), else_=OFFLINE))
+    .returning(_LB.c.id))
+"""Close, successfully, the pending work of those load balancers that have no children."""
 
 
 def _accumulate(session: Session, lb_id: str, listener_id: str, values: Mapping[str, int]

@@ -4,7 +4,8 @@ instead of failing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -14,20 +15,23 @@ from tests.functional.harness import Api
 
 @pytest.fixture
 def first_choice_taken(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Make the allocator's first choices addresses that are already taken, as if another API
-    server had inserted them between our probe and our insert. Yields the addresses handed out.
-    """
+    """Make the allocator's first choices (the blind random pick, then the probed ones)
+    addresses that are already taken, as if another API server had inserted them just before
+    our insert. ``api.extra["stale_choices"]`` says how many (default 1). Yields every address
+    handed out, probes included."""
     taken = api.create_lb()["vip_address"]
-    real = networks._free_address
     handed: list[str] = []
 
-    def stale_then_real(session: object, subnet: networks.SubnetInfo) -> str:
-        address = taken if len(handed) < api.extra.get("stale_choices", 1) else real(
-            session, subnet)  # type: ignore[arg-type]
-        handed.append(address)
-        return address
+    def stale_then(real: Callable[..., str]) -> Callable[..., str]:
+        def choose(*args: Any) -> str:
+            stale = len(handed) < api.extra.get("stale_choices", 1)
+            address = taken if stale else real(*args)
+            handed.append(address)
+            return address
+        return choose
 
-    monkeypatch.setattr(networks, "_free_address", stale_then_real)
+    monkeypatch.setattr(networks, "_random_address", stale_then(networks._random_address))
+    monkeypatch.setattr(networks, "_free_address", stale_then(networks._free_address))
     api.extra["taken"] = taken
     yield handed
 
