@@ -17,6 +17,7 @@ from lbaas.api.schemas.listener import ListenerGraph, PoolNameRef
 from lbaas.api.schemas.loadbalancer import LoadBalancerCreate, LoadBalancerUpdate
 from lbaas.api.schemas.pool import PoolGraph
 from lbaas.db import models, rows
+from lbaas.providers.base import ProviderDriver
 from lbaas.providers.registry import ProviderRegistry
 from lbaas.services import builders, networks, quotas, validation, views
 from lbaas.services.changes import find
@@ -72,6 +73,33 @@ def _vip_source(session: Session, data: LoadBalancerCreate, lb_id: str
 def _set_vip(lb: models.LoadBalancer, port: models.Port) -> None:
     lb.vip_port_id, lb.vip_address = port.id, port.ip_address
     lb.vip_subnet_id, lb.vip_network_id = port.subnet_id, port.network_id
+
+
+def _place(session: Session, provider: ProviderDriver, data: LoadBalancerCreate,
+           lb: models.LoadBalancer, project_id: str, bare: bool) -> None:
+    """Give ``lb`` its VIP and let the provider place it. A ``bare`` load balancer (no
+    listeners or pools: the most common create) is also inserted, with its tags, by Core
+    statements -- the ORM unit of work would cost as much as the rest of the request -- in the
+    same statement as its VIP port on PostgreSQL; it stays out of the session."""
+    if bare:  # the values the response shows, which the ORM would otherwise fill in
+        lb.created_at = lb.status_changed_at = models.utcnow()
+        lb.revision = 1
+    source = _vip_source(session, data, lb.id)
+    if isinstance(source, models.Port):
+        _set_vip(lb, source)
+    else:
+        lb.vip_subnet_id, lb.vip_network_id = source.id, source.network_id
+    provider.schedule(session, lb)
+
+    def rows_with_vip(port: models.Port) -> list[Any]:
+        _set_vip(lb, port)
+        return [lb, *lb.tag_rows] if bare else []
+
+    if isinstance(source, networks.SubnetInfo):
+        networks.allocate_vip(session, source, project_id, lb.id, data.vip_address,
+                              rows_with_vip)
+    elif bare:
+        rows.insert_objects(session.connection(), [lb, *lb.tag_rows])
 
 
 def _graph_counts(data: LoadBalancerCreate) -> dict[type, int]:
@@ -153,28 +181,8 @@ def create(work: Work, conf: cfg.ConfigOpts, providers: ProviderRegistry,
     lb.tags = data.tags or []
     lb.listeners, lb.pools = [], []  # known empty: the response needs no query for them
     bare = not (data.listeners or data.pools)
-    if bare:  # inserted with Core statements: the values the response shows are set here
-        lb.created_at = lb.status_changed_at = models.utcnow()
-        lb.revision = 1
-    source = _vip_source(session, data, lb.id)
-    if isinstance(source, models.Port):
-        _set_vip(lb, source)
-    else:
-        lb.vip_subnet_id, lb.vip_network_id = source.id, source.network_id
-    provider.schedule(session, lb)
-
-    def rows_with_vip(port: models.Port) -> list[Any]:
-        _set_vip(lb, port)
-        return [lb, *lb.tag_rows] if bare else []
-
-    if isinstance(source, networks.SubnetInfo):
-        networks.allocate_vip(session, source, project_id, lb.id, data.vip_address,
-                              rows_with_vip)
-    elif bare:
-        rows.insert_objects(session.connection(), [lb, *lb.tag_rows])
+    _place(session, provider, data, lb, project_id, bare)
     if bare:
-        # The most common create: the ORM unit of work would cost as much as the rest of
-        # the request, so the rows went in with Core statements and lb stays out of the session.
         work.notify(lb.provider, "create", "loadbalancer", lb.id, lb.id)
         return views.loadbalancer_view(lb)
     session.add(lb)

@@ -73,6 +73,16 @@ def test_create_with_vip_outside_subnet_is_400(api: Api) -> None:
     assert "not a usable address" in r.json()["faultstring"]
 
 
+def test_create_with_a_vip_port_in_use_or_unknown_is_400(api: Api) -> None:
+    lb = api.create_lb()
+    for port_id, message in ((lb["vip_port_id"], "is already in use"),
+                             (str(uuid.uuid4()), "could not be found")):
+        r = api.member.post("/loadbalancers", {"loadbalancer": {"vip_port_id": port_id}})
+        assert r.status_code == 400, r.text
+        assert message in r.json()["faultstring"]
+    assert len(api.member.get("/loadbalancers").json()["loadbalancers"]) == 1
+
+
 def test_create_by_network_id(api: Api) -> None:
     lb = api.create_lb(vip_subnet_id=None, vip_network_id=api.network_id)
     assert lb["vip_subnet_id"] == api.subnet_id
