@@ -95,7 +95,10 @@ def test_full_lifecycle(conn: Connection, live: LiveApi) -> None:
     assert lb_api.get_health_monitor(hm.id).url_path == "/health"
     assert [x.id for x in lb_api.load_balancers(name="sdk-lb")] == [lb.id]
 
+    # Each change locks the load balancer (PENDING_UPDATE) until the provider is done, as in
+    # Octavia: wait in between.
     lb_api.update_load_balancer(lb, name="sdk-lb-renamed")
+    _settle(conn, lb.id)
     lb_api.update_listener(listener, connection_limit=100)
     _settle(conn, lb.id)
     lb_api.update_member(member, pool, weight=7)
