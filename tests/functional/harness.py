@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from lbaas.api.app import build_services, create_app
@@ -17,6 +18,7 @@ from lbaas.config import load_config
 from lbaas.db.engine import write_session
 from lbaas.rpc.transport import make_transport
 from lbaas.services.tokens import create_token
+from tests.pg import postgres_url_factory
 
 
 @dataclass
@@ -130,6 +132,20 @@ def build_api(state_path: str, db_url: str = "", overrides: dict[str, dict[str, 
             else {})}}).json()
     api.network_id, api.subnet_id = net["id"], sub["subnet"]["id"]
     return api
+
+
+def api_with_completion_delay(request: pytest.FixtureRequest,
+                              tmp_path_factory: pytest.TempPathFactory, delay: float
+                              ) -> Iterator[Api]:
+    """For a fixture parametrised by database ("sqlite"/"postgres"): an API whose noop provider
+    waits ``delay`` seconds before finishing a change, so objects stay PENDING_* meanwhile."""
+    url = postgres_url_factory(request) if request.param == "postgres" else ""
+    built = build_api(str(tmp_path_factory.mktemp("state")), url,
+                      overrides={"noop_provider": {"completion_delay": delay}})
+    try:
+        yield built
+    finally:
+        close_api(built)
 
 
 def close_api(api: Api) -> None:

@@ -9,21 +9,14 @@ import pytest
 
 from lbaas.db import models
 from lbaas.db.engine import read_session
-from tests.functional.harness import Api, build_api, close_api
-from tests.pg import postgres_url_factory
+from tests.functional.harness import Api, api_with_completion_delay
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def parked_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                ) -> Iterator[Api]:
     """The noop provider waits a minute: changes stay pending until a test closes them."""
-    url = postgres_url_factory(request) if request.param == "postgres" else ""
-    built = build_api(str(tmp_path_factory.mktemp("state")), url,
-                      overrides={"noop_provider": {"completion_delay": 60.0}})
-    try:
-        yield built
-    finally:
-        close_api(built)
+    yield from api_with_completion_delay(request, tmp_path_factory, 60.0)
 
 
 def _statuses(api: Api, model: type[models.Base], object_id: str) -> tuple[str, str]:

@@ -9,21 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.functional.harness import Api, build_api, close_api, wait_for
-from tests.pg import postgres_url_factory
+from tests.functional.harness import Api, api_with_completion_delay, wait_for
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def slow_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
              ) -> Iterator[Api]:
     """The noop provider takes 2 s to finish, so objects stay PENDING_* long enough to race."""
-    url = postgres_url_factory(request) if request.param == "postgres" else ""
-    built = build_api(str(tmp_path_factory.mktemp("state")), url,
-                      overrides={"noop_provider": {"completion_delay": 2.0}})
-    try:
-        yield built
-    finally:
-        close_api(built)
+    yield from api_with_completion_delay(request, tmp_path_factory, 2.0)
 
 
 def test_twenty_concurrent_updates_give_one_202(slow_api: Api) -> None:
