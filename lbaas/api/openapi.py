@@ -68,6 +68,7 @@ def install_openapi(app: FastAPI) -> None:
                 _document_errors(path, operation)
                 if operation.pop("x-lbaas-list-query", False):
                     _document_list_parameters(operation)
+                    _allow_field_selection(schemas, operation)
         app.openapi_schema = schema
         return schema
 
@@ -93,3 +94,24 @@ def _document_list_parameters(operation: dict[str, Any]) -> None:
     parameters.extend(p for p in LIST_PARAMETERS if p["name"] not in present)
     operation["description"] = (operation.get("description") or "") + (
         "\n\nAlso filters by equality on any scalar attribute of the objects listed.")
+
+
+def _allow_field_selection(schemas: dict[str, Any], operation: dict[str, Any]) -> None:
+    """With ``?fields=`` a list answers only the attributes asked for, so the objects of a
+    list page require none: they refer to a copy of the object's schema without ``required``
+    (``<Object>Fields``); a show still promises every attribute."""
+    page_ref = (operation.get("responses", {}).get("200", {}).get("content", {})
+                .get("application/json", {}).get("schema", {}).get("$ref"))
+    if page_ref is None:
+        return
+    for prop in schemas[page_ref.rsplit("/", 1)[1]].get("properties", {}).values():
+        items = prop.get("items", {})
+        item_ref = items.get("$ref")
+        if item_ref is None or item_ref.endswith("Fields"):
+            continue
+        name = item_ref.rsplit("/", 1)[1]
+        partial = {key: value for key, value in schemas[name].items() if key != "required"}
+        partial["description"] = (f"{name}, or only the attributes named by ?fields= when the "
+                                  "list query gives it.")
+        schemas[f"{name}Fields"] = partial
+        items["$ref"] = f"#/components/schemas/{name}Fields"
