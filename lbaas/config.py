@@ -59,7 +59,8 @@ QUOTA_OPTS = [
 
 NOOP_OPTS = [
     cfg.FloatOpt("completion_delay", default=0.0, min=0.0,
-                 help="Seconds the noop provider waits before marking objects ACTIVE."),
+                 help="Seconds the noop provider waits before marking objects ACTIVE "
+                      "(it also gathers the changes due within 5 ms into one batch)."),
 ]
 
 HOUSEKEEPING_OPTS = [
