@@ -40,12 +40,11 @@ def insert_unless_taken(conn: Connection, table: Table, values: dict[str, Any]) 
         module: Any = postgresql if dialect == "postgresql" else sqlite
         stmt = module.insert(table).on_conflict_do_nothing().returning(key)
         return conn.execute(stmt, values).first() is not None
-    if dialect in ("mysql", "mariadb"):
-        # A no-op update: MySQL reports 0 affected rows when the key existed.
-        upsert = mysql.insert(table)
-        upsert = upsert.on_duplicate_key_update({key.name: upsert.inserted[key.name]})
-        return bool(conn.execute(upsert, values).rowcount == 1)
-    raise NotImplementedError(f"insert_unless_taken on {dialect}")  # pragma: no cover
+    # MySQL and MariaDB, the other supported databases: a no-op update on a duplicate key,
+    # for which MySQL reports 0 affected rows.
+    upsert = mysql.insert(table)
+    upsert = upsert.on_duplicate_key_update({key.name: upsert.inserted[key.name]})
+    return bool(conn.execute(upsert, values).rowcount == 1)
 
 
 def insert_linked(conn: Connection, head: Any, dependents: Sequence[Any] = ()) -> bool:
