@@ -17,7 +17,7 @@ _Shape = tuple[tuple[Table, tuple[str, ...]], ...]
 """Which columns of which table each row of a linked insert sets."""
 
 
-def column_values(obj: Any) -> dict[str, Any]:
+def _column_values(obj: Any) -> dict[str, Any]:
     """The column values set on a transient ORM object (unset columns get their defaults)."""
     table = obj.__table__
     state = inspect(obj).dict
@@ -27,10 +27,10 @@ def column_values(obj: Any) -> dict[str, Any]:
 def insert_objects(conn: Connection, objects: Sequence[Any]) -> None:
     """INSERT transient ORM objects' rows, without adding the objects to a session."""
     for obj in objects:
-        conn.execute(insert(obj.__table__), column_values(obj))
+        conn.execute(insert(obj.__table__), _column_values(obj))
 
 
-def insert_unless_taken(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
+def _insert_unless_taken(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
     """INSERT ``values`` unless a row with one of the same unique keys exists; return whether
     the row was inserted. A concurrent insert of the same key is waited for, not overwritten."""
     dialect = conn.dialect.name
@@ -56,14 +56,14 @@ def insert_linked(conn: Connection, head: Any, dependents: Sequence[Any] = ()) -
     one statement per row, in the caller's transaction.
     """
     if conn.dialect.name != "postgresql":
-        if not insert_unless_taken(conn, head.__table__, column_values(head)):
+        if not _insert_unless_taken(conn, head.__table__, _column_values(head)):
             return False
         insert_objects(conn, dependents)
         return True
     shape: list[tuple[Table, tuple[str, ...]]] = []
     params: dict[str, Any] = {}
     for i, obj in enumerate((head, *dependents)):
-        values = column_values(obj)
+        values = _column_values(obj)
         shape.append((obj.__table__, tuple(values)))
         params.update({f"r{i}_{key}": value for key, value in values.items()})
     return conn.execute(_linked_statement(tuple(shape)), params).first() is not None

@@ -135,7 +135,8 @@ needs."""
 def _finish_bare(session: Session, lb_id: str, ok: bool, revision: int | None,
                  reason: str | None) -> bool | None:
     """:meth:`StatusCallbacks.finish_changes` for a load balancer without listeners or pools:
-    two statements instead of loading the tree (every bare create ends here).
+    two statements instead of loading the tree (an agent's report on a bare load balancer;
+    the noop provider closes bare creates in batches with :data:`_ACTIVATE_BARE`).
 
     Returns None when the general path is needed (it has children, or is being deleted).
     """
