@@ -13,7 +13,7 @@ import time
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from lbaas.api.errors import NotAuthenticated
+from lbaas.core.errors import NotAuthenticated
 from lbaas.db.engine import read_session
 from lbaas.services.tokens import Identity, hash_secret, verify_secret
 

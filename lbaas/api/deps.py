@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from lbaas.api.auth import TokenAuthenticator
-from lbaas.api.context import RequestContext
 from lbaas.api.policy import Policy
+from lbaas.core.context import RequestContext
 from lbaas.observability.logging import current_request_id
 from lbaas.providers.registry import ProviderRegistry
 from lbaas.services.statuses import StatusCallbacks

@@ -1,8 +1,9 @@
-"""API errors and the handlers that render them in Octavia's body:
+"""The handlers that render every error in Octavia's body:
 ``{"faultcode": "Client"|"Server", "faultstring": "...", "debuginfo": null}``.
 
-Services raise these exceptions; the handlers installed by :func:`install_error_handlers` turn them,
-and every validation or unexpected error, into that body. No request yields a bare 500 page.
+Services raise :mod:`lbaas.core.errors`; the handlers installed by :func:`install_error_handlers`
+turn them, and every validation or unexpected error, into that body. No request yields a bare
+500 page.
 """
 
 from __future__ import annotations
@@ -17,55 +18,9 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from lbaas.core.errors import ServiceError
+
 LOG = logging.getLogger(__name__)
-
-
-class APIError(Exception):
-    """An error with an HTTP status and a message for the client."""
-
-    status_code = 400
-
-    def __init__(self, message: str, status_code: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if status_code is not None:
-            self.status_code = status_code
-
-
-class InvalidInput(APIError):
-    status_code = 400
-
-
-class NotAuthenticated(APIError):
-    status_code = 401
-
-
-class Forbidden(APIError):
-    status_code = 403
-
-
-class QuotaExceeded(APIError):
-    status_code = 403
-
-
-class NotFound(APIError):
-    status_code = 404
-
-    def __init__(self, resource: str, obj_id: str) -> None:
-        super().__init__(f"{resource} {obj_id} could not be found.")
-
-
-class Conflict(APIError):
-    status_code = 409
-
-
-class Immutable(Conflict):
-    def __init__(self, resource: str, obj_id: str) -> None:
-        super().__init__(f"{resource} {obj_id} is immutable and cannot be updated.")
-
-
-class ServiceUnavailable(APIError):
-    status_code = 503
 
 
 def fault_body(message: str, status_code: int) -> dict[str, Any]:
@@ -112,8 +67,8 @@ def allowed_methods(request: Request) -> list[str]:
 def install_error_handlers(app: FastAPI) -> None:
     """Register handlers so every error leaves as Octavia's fault body."""
 
-    @app.exception_handler(APIError)
-    async def _api_error(_request: Request, exc: APIError) -> JSONResponse:
+    @app.exception_handler(ServiceError)
+    async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
         headers = {"WWW-Authenticate": 'Basic realm="lbaas"'} if exc.status_code == 401 else None
         return fault_response(exc.message, exc.status_code, headers)
 

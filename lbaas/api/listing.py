@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
-from lbaas.api.errors import InvalidInput
+from lbaas.core.errors import InvalidInput
 from lbaas.db.listing import ALIASES, ListError, ListQuery, coerce, filterable_columns
 
 PAGING_PARAMS = {"limit", "marker", "page_reverse", "sort", "sort_key", "sort_dir", "fields"}

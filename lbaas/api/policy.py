@@ -15,8 +15,8 @@ import time
 from oslo_config import cfg
 from oslo_policy import policy
 
-from lbaas.api.context import RequestContext
-from lbaas.api.errors import Forbidden
+from lbaas.core.context import RequestContext
+from lbaas.core.errors import Forbidden
 
 PREFIX = "os_load-balancer_api"
 

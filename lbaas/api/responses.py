@@ -11,10 +11,10 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import ExecutableOption
 
-from lbaas.api.context import RequestContext
 from lbaas.api.deps import AppServices
-from lbaas.api.errors import InvalidInput
 from lbaas.api.listing import page_links, parse_list_query, select_fields
+from lbaas.core.context import RequestContext
+from lbaas.core.errors import InvalidInput
 from lbaas.db.engine import read_session
 from lbaas.db.listing import ListError, run_list
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lbaas.cli.options import cli_config, config_paths
-from lbaas.roles import VALID_ROLES
+from lbaas.core.roles import VALID_ROLES
 
 console = Console()
 ConfigOpt = Annotated[list[Path] | None, typer.Option(

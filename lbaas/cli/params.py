@@ -8,7 +8,7 @@ from typing import Annotated, Any, get_args
 
 import typer
 
-from lbaas.cli.choices import ALPNProtocol, OutputFormat, TLSVersion
+from lbaas.cli.choices import OutputFormat
 from lbaas.cli.client import DEFAULT_ENDPOINT
 from lbaas.cli.kinds import (
     HEALTHMONITOR,
@@ -21,6 +21,7 @@ from lbaas.cli.kinds import (
     Kind,
 )
 from lbaas.cli.wait import DEFAULT_WAIT_TIMEOUT
+from lbaas.core.enums import ALPNProtocol, TLSVersion
 
 CONNECTION = "Connection"
 OUTPUT = "Output"

@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lbaas.api.context import new_request_id
+from lbaas.core.context import new_request_id
 from lbaas.observability.logging import bind_request_id, reset_request_id
 from lbaas.observability.metrics import ApiMetrics
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lbaas.api.context import RequestContext
+from lbaas.core.context import RequestContext
 from lbaas.db import models
 from lbaas.services.statuses import StatusCallbacks
 

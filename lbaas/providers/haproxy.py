@@ -13,7 +13,7 @@ from typing import Any
 from oslo_config import cfg
 from sqlalchemy.orm import Session, sessionmaker
 
-from lbaas.api.context import RequestContext
+from lbaas.core.context import RequestContext
 from lbaas.db import models
 from lbaas.db.engine import read_session
 from lbaas.providers.base import Change, ProviderDriver

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 
-from lbaas.api.context import RequestContext
+from lbaas.core.context import RequestContext
 from lbaas.providers.base import Change, ProviderDriver
 from lbaas.services.statuses import StatusCallbacks
 

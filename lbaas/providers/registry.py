@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lbaas.api.errors import InvalidInput
+from lbaas.core.errors import InvalidInput
 from lbaas.providers.base import ProviderDriver
 
 

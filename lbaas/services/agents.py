@@ -9,7 +9,7 @@ from oslo_config import cfg
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lbaas.api.errors import ServiceUnavailable
+from lbaas.core.errors import ServiceUnavailable
 from lbaas.db import models
 
 

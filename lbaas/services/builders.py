@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from lbaas.api.errors import Conflict, InvalidInput
-from lbaas.api.schemas.healthmonitor import HealthMonitorGraph
-from lbaas.api.schemas.l7 import L7PolicyGraph, L7RuleCreate
-from lbaas.api.schemas.listener import ListenerCreate, ListenerGraph
-from lbaas.api.schemas.member import MemberCreate
-from lbaas.api.schemas.pool import PoolCreate, PoolGraph
+from lbaas.core.errors import Conflict, InvalidInput
+from lbaas.core.status import Operating, Provisioning
 from lbaas.db import models
+from lbaas.schemas.healthmonitor import HealthMonitorGraph
+from lbaas.schemas.l7 import L7PolicyGraph, L7RuleCreate
+from lbaas.schemas.listener import ListenerCreate, ListenerGraph
+from lbaas.schemas.member import MemberCreate
+from lbaas.schemas.pool import PoolCreate, PoolGraph
 from lbaas.services import validation
-from lbaas.services.state import OFFLINE, PENDING_CREATE
 
 LISTENER_DEFAULTS: dict[str, Any] = {
     "connection_limit": -1, "timeout_client_data": 50000, "timeout_member_connect": 5000,
@@ -34,7 +34,8 @@ def _base(model: type, project_id: str, values: dict[str, Any]) -> Any:
     for key in ("project_id", "tenant_id"):
         values.pop(key, None)
     obj = model(id=models.new_id(), project_id=project_id,
-                provisioning_status=PENDING_CREATE, operating_status=OFFLINE)
+                provisioning_status=Provisioning.PENDING_CREATE,
+                operating_status=Operating.OFFLINE)
     for key, value in values.items():
         setattr(obj, key, value)
     obj.tags = tags

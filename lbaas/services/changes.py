@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from lbaas.api.errors import InvalidInput
+from lbaas.core.errors import InvalidInput
+from lbaas.core.status import Provisioning
 from lbaas.db import models
-from lbaas.services.state import PENDING_DELETE, PENDING_UPDATE, get_scoped, take_loadbalancer
+from lbaas.services.state import get_scoped, take_loadbalancer
 from lbaas.services.work import Work
 
 LABELS: dict[type, str] = {
@@ -44,7 +45,8 @@ def begin_change(work: Work, obj: Any, action: str) -> models.LoadBalancer:
     """Take the object's load balancer and mark ``obj`` for ``action`` (update/delete)."""
     label = LABELS[type(obj)]
     lb = take_loadbalancer(work.session, lb_id_of(obj), None, child=f"{label} {obj.id}")
-    obj.provisioning_status = PENDING_DELETE if action == "delete" else PENDING_UPDATE
+    obj.provisioning_status = (Provisioning.PENDING_DELETE if action == "delete"
+                              else Provisioning.PENDING_UPDATE)
     if action == "update":
         obj.updated_at = models.utcnow()
     work.notify(lb.provider, action, OBJ_TYPES[type(obj)], obj.id, lb.id)

@@ -6,13 +6,13 @@ from typing import Any
 
 from oslo_config import cfg
 
-from lbaas.api.errors import Conflict, InvalidInput
-from lbaas.api.schemas.healthmonitor import (
+from lbaas.core.errors import Conflict, InvalidInput
+from lbaas.db import models
+from lbaas.schemas.healthmonitor import (
     HealthMonitorCreate,
     HealthMonitorUpdate,
     check_type_rules,
 )
-from lbaas.db import models
 from lbaas.services import builders, quotas, views
 from lbaas.services.changes import begin_change, begin_create, check_supported, find
 from lbaas.services.work import Work

@@ -11,17 +11,22 @@ from oslo_config import cfg
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from lbaas.api.context import RequestContext
+from lbaas.core.context import RequestContext
+from lbaas.core.status import PENDING, Provisioning
 from lbaas.db import models
 from lbaas.db.engine import read_session, write_session
 from lbaas.providers.base import Change
 from lbaas.providers.registry import ProviderRegistry
 from lbaas.services import agents
-from lbaas.services.state import PENDING, PENDING_CREATE, PENDING_DELETE
 from lbaas.services.statuses import StatusCallbacks
 
 LOG = logging.getLogger(__name__)
 GIVE_UP_FACTOR = 3  # after this many pending_timeouts a change is declared failed
+
+
+_RESEND_ACTION: dict[str, str] = {Provisioning.PENDING_CREATE: "create",
+                                  Provisioning.PENDING_DELETE: "delete"}
+"""The action sent again for a load balancer stuck in a PENDING_* status."""
 
 
 class Housekeeper:
@@ -83,7 +88,7 @@ class Housekeeper:
                 self._status.finish_changes(lb_id, ok=False, revision=revision,
                                             reason=f"no provider report for {int(age)}s")
                 continue
-            action = {PENDING_CREATE: "create", PENDING_DELETE: "delete"}.get(status, "update")
+            action = _RESEND_ACTION.get(status, "update")
             LOG.info("load balancer %s pending for %ds: sending its work again", lb_id, age)
             self._dispatch(provider, Change(action, "loadbalancer", lb_id, lb_id))
 

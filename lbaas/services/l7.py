@@ -6,8 +6,10 @@ from typing import Any
 
 from oslo_config import cfg
 
-from lbaas.api.errors import InvalidInput, NotFound
-from lbaas.api.schemas.l7 import (
+from lbaas.core.errors import InvalidInput, NotFound
+from lbaas.core.status import Provisioning
+from lbaas.db import models
+from lbaas.schemas.l7 import (
     L7PolicyCreate,
     L7PolicyUpdate,
     L7RuleCreate,
@@ -15,7 +17,6 @@ from lbaas.api.schemas.l7 import (
     check_action_rules,
     check_rule,
 )
-from lbaas.db import models
 from lbaas.services import builders, quotas, validation, views
 from lbaas.services.changes import begin_change, begin_create, find
 from lbaas.services.work import Work
@@ -80,7 +81,7 @@ def delete_policy(work: Work, policy_id: str) -> None:
     policy: models.L7Policy = find(work, models.L7Policy, policy_id)
     begin_change(work, policy, "delete")
     for rule in policy.rules:
-        rule.provisioning_status = "PENDING_DELETE"
+        rule.provisioning_status = Provisioning.PENDING_DELETE
 
 
 def find_rule(work: Work, policy_id: str, rule_id: str) -> models.L7Rule:

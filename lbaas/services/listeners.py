@@ -6,9 +6,10 @@ from typing import Any
 
 from oslo_config import cfg
 
-from lbaas.api.errors import Conflict, InvalidInput
-from lbaas.api.schemas.listener import ListenerCreate, ListenerUpdate
+from lbaas.core.errors import Conflict, InvalidInput
+from lbaas.core.status import Provisioning
 from lbaas.db import models
+from lbaas.schemas.listener import ListenerCreate, ListenerUpdate
 from lbaas.services import builders, quotas, validation, views
 from lbaas.services.changes import begin_change, begin_create, check_supported, find
 from lbaas.services.loadbalancers import build_listener_graph
@@ -59,6 +60,6 @@ def delete(work: Work, listener_id: str) -> None:
     listener: models.Listener = find(work, models.Listener, listener_id)
     begin_change(work, listener, "delete")
     for policy in listener.l7policies:
-        policy.provisioning_status = "PENDING_DELETE"
+        policy.provisioning_status = Provisioning.PENDING_DELETE
         for rule in policy.rules:
-            rule.provisioning_status = "PENDING_DELETE"
+            rule.provisioning_status = Provisioning.PENDING_DELETE

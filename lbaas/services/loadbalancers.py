@@ -11,17 +11,18 @@ from oslo_config import cfg
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lbaas.api.context import RequestContext
-from lbaas.api.errors import Forbidden, InvalidInput
-from lbaas.api.schemas.listener import ListenerGraph, PoolNameRef
-from lbaas.api.schemas.loadbalancer import LoadBalancerCreate, LoadBalancerUpdate
-from lbaas.api.schemas.pool import PoolGraph
+from lbaas.core.context import RequestContext
+from lbaas.core.errors import Forbidden, InvalidInput
+from lbaas.core.status import DELETABLE, Operating, Provisioning
 from lbaas.db import models, rows
 from lbaas.providers.base import ProviderDriver
 from lbaas.providers.registry import ProviderRegistry
+from lbaas.schemas.listener import ListenerGraph, PoolNameRef
+from lbaas.schemas.loadbalancer import LoadBalancerCreate, LoadBalancerUpdate
+from lbaas.schemas.pool import PoolGraph
 from lbaas.services import builders, networks, quotas, validation, views
 from lbaas.services.changes import find
-from lbaas.services.state import DELETABLE, PENDING_DELETE, take_loadbalancer
+from lbaas.services.state import take_loadbalancer
 from lbaas.services.tree import tree_objects
 from lbaas.services.work import Work
 
@@ -176,7 +177,8 @@ def create(work: Work, conf: cfg.ConfigOpts, providers: ProviderRegistry,
                              admin_state_up=data.admin_state_up, provider=provider.name,
                              flavor_id=data.flavor_id, availability_zone=data.availability_zone,
                              vip_qos_policy_id=data.vip_qos_policy_id,
-                             provisioning_status="PENDING_CREATE", operating_status="OFFLINE")
+                             provisioning_status=Provisioning.PENDING_CREATE,
+                             operating_status=Operating.OFFLINE)
     lb.topology = _topology(session, data.flavor_id)
     lb.tags = data.tags or []
     lb.listeners, lb.pools = [], []  # known empty: the response needs no query for them
@@ -214,16 +216,16 @@ def delete(work: Work, lb_id: str, cascade: bool) -> None:
     if (lb.listeners or lb.pools) and not cascade:
         raise InvalidInput(f"Cannot delete Load Balancer {lb_id} - it has children; delete "
                            "them first or use cascade=true.")
-    lb = take_loadbalancer(work.session, lb.id, None, to_status=PENDING_DELETE,
+    lb = take_loadbalancer(work.session, lb.id, None, to_status=Provisioning.PENDING_DELETE,
                            allowed=DELETABLE)
     for obj in tree_objects(lb):
-        obj.provisioning_status = PENDING_DELETE
+        obj.provisioning_status = Provisioning.PENDING_DELETE
     work.notify(lb.provider, "delete", "loadbalancer", lb.id, lb.id)
 
 
 def failover(work: Work, lb_id: str) -> None:
     lb = find(work, models.LoadBalancer, lb_id)
-    take_loadbalancer(work.session, lb.id, None, allowed=("ACTIVE", "ERROR"))
+    take_loadbalancer(work.session, lb.id, None, allowed=DELETABLE)
     work.notify(lb.provider, "failover", "loadbalancer", lb.id, lb.id)
 
 

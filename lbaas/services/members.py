@@ -6,12 +6,12 @@ from typing import Any
 
 from oslo_config import cfg
 
-from lbaas.api.errors import NotFound
-from lbaas.api.schemas.member import MemberCreate, MemberUpdate
+from lbaas.core.errors import NotFound
+from lbaas.core.status import Provisioning
 from lbaas.db import models
+from lbaas.schemas.member import MemberCreate, MemberUpdate
 from lbaas.services import builders, networks, quotas, views
 from lbaas.services.changes import begin_change, begin_create, find
-from lbaas.services.state import PENDING_DELETE, PENDING_UPDATE
 from lbaas.services.work import Work
 
 UPDATABLE = ("name", "admin_state_up", "weight", "backup", "monitor_address", "monitor_port",
@@ -79,12 +79,12 @@ def batch_update(work: Work, conf: cfg.ConfigOpts, pool_id: str, wanted: list[Me
             continue
         values = {k: v for k, v in data.model_dump(exclude_unset=True).items() if k in UPDATABLE}
         builders.set_fields(member, values)
-        member.provisioning_status = PENDING_UPDATE
+        member.provisioning_status = Provisioning.PENDING_UPDATE
     for data in new:
         builders.new_member(pool, data)
     if not additive_only:
         for key, member in existing.items():
             if key not in seen:
-                member.provisioning_status = PENDING_DELETE
-    pool.provisioning_status = PENDING_UPDATE
+                member.provisioning_status = Provisioning.PENDING_DELETE
+    pool.provisioning_status = Provisioning.PENDING_UPDATE
     work.notify(lb.provider, "update", "pool", pool.id, lb.id)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from lbaas.api.errors import Conflict, InvalidInput, NotFound
+from lbaas.core.errors import Conflict, InvalidInput, NotFound
 from lbaas.db import models
 from lbaas.db.rows import insert_linked
 

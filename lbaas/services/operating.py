@@ -8,34 +8,39 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from lbaas.core.status import Operating
 from lbaas.db import models
-from lbaas.services.state import DEGRADED, DRAINING, ERROR, NO_MONITOR, OFFLINE, ONLINE
 
 
 def member_status(member: models.Member, pool: models.Pool, health: str | None) -> str:
     """A member's status from its settings and its reported health (ONLINE/ERROR/None)."""
     if not member.admin_state_up or not pool.admin_state_up:
-        return OFFLINE
+        return Operating.OFFLINE
     hm = pool.healthmonitor
     if hm is None or not hm.admin_state_up:
-        return NO_MONITOR
+        return Operating.NO_MONITOR
     if health is None:
-        return OFFLINE
-    if health == ONLINE and member.weight == 0:
-        return DRAINING
+        return Operating.OFFLINE
+    if health == Operating.ONLINE and member.weight == 0:
+        return Operating.DRAINING
     return health
+
+
+def _enabled(admin_state_up: bool) -> str:
+    """The status of an object that has no health of its own (monitors, L7 policies and rules)."""
+    return Operating.ONLINE if admin_state_up else Operating.OFFLINE
 
 
 def pool_status(pool: models.Pool, member_statuses: list[str]) -> str:
     if not pool.admin_state_up:
-        return OFFLINE
-    counted = [s for s in member_statuses if s != OFFLINE]
-    failed = [s for s in counted if s == ERROR]
+        return Operating.OFFLINE
+    counted = [s for s in member_statuses if s != Operating.OFFLINE]
+    failed = [s for s in counted if s == Operating.ERROR]
     if counted and len(failed) == len(counted):
-        return ERROR
+        return Operating.ERROR
     if failed:
-        return DEGRADED
-    return ONLINE
+        return Operating.DEGRADED
+    return Operating.ONLINE
 
 
 def rollup(lb: models.LoadBalancer, member_health: Mapping[str, str],
@@ -50,12 +55,12 @@ def rollup(lb: models.LoadBalancer, member_health: Mapping[str, str],
     for pool in lb.pools:
         statuses = []
         for m in pool.members:
-            health = member_health.get(m.id, ONLINE if assume_healthy else None)
+            health = member_health.get(m.id, Operating.ONLINE if assume_healthy else None)
             out[m.id] = member_status(m, pool, health)
             statuses.append(out[m.id])
         pools[pool.id] = pool_status(pool, statuses)
         if pool.healthmonitor is not None:
-            out[pool.healthmonitor.id] = ONLINE if pool.healthmonitor.admin_state_up else OFFLINE
+            out[pool.healthmonitor.id] = _enabled(pool.healthmonitor.admin_state_up)
     out.update(pools)
     listeners: list[str] = []
     for li in lb.listeners:
@@ -63,26 +68,26 @@ def rollup(lb: models.LoadBalancer, member_health: Mapping[str, str],
         used += [p.redirect_pool_id for p in li.l7policies if p.redirect_pool_id]
         used_statuses = [pools[i] for i in used if i in pools]
         if not li.admin_state_up:
-            status = OFFLINE
-        elif used_statuses and all(s == ERROR for s in used_statuses):
-            status = ERROR
-        elif any(s in (ERROR, DEGRADED) for s in used_statuses):
-            status = DEGRADED
+            status = Operating.OFFLINE
+        elif used_statuses and all(s == Operating.ERROR for s in used_statuses):
+            status = Operating.ERROR
+        elif any(s in (Operating.ERROR, Operating.DEGRADED) for s in used_statuses):
+            status = Operating.DEGRADED
         else:
-            status = ONLINE
+            status = Operating.ONLINE
         out[li.id] = status
         listeners.append(status)
         for policy in li.l7policies:
-            out[policy.id] = ONLINE if policy.admin_state_up else OFFLINE
+            out[policy.id] = _enabled(policy.admin_state_up)
             for rule in policy.rules:
-                out[rule.id] = ONLINE if rule.admin_state_up else OFFLINE
-    enabled = [s for s in listeners if s != OFFLINE]
+                out[rule.id] = _enabled(rule.admin_state_up)
+    enabled = [s for s in listeners if s != Operating.OFFLINE]
     if not lb.admin_state_up:
-        out[lb.id] = OFFLINE
-    elif enabled and all(s == ERROR for s in enabled):
-        out[lb.id] = ERROR
-    elif any(s in (ERROR, DEGRADED) for s in enabled):
-        out[lb.id] = DEGRADED
+        out[lb.id] = Operating.OFFLINE
+    elif enabled and all(s == Operating.ERROR for s in enabled):
+        out[lb.id] = Operating.ERROR
+    elif any(s in (Operating.ERROR, Operating.DEGRADED) for s in enabled):
+        out[lb.id] = Operating.DEGRADED
     else:
-        out[lb.id] = ONLINE
+        out[lb.id] = Operating.ONLINE
     return out

@@ -6,9 +6,10 @@ from typing import Any
 
 from oslo_config import cfg
 
-from lbaas.api.errors import Conflict
-from lbaas.api.schemas.pool import PoolCreate, PoolUpdate
+from lbaas.core.errors import Conflict
+from lbaas.core.status import Provisioning
 from lbaas.db import models
+from lbaas.schemas.pool import PoolCreate, PoolUpdate
 from lbaas.services import builders, quotas, validation, views
 from lbaas.services.changes import begin_change, begin_create, check_supported, find
 from lbaas.services.work import Work
@@ -37,7 +38,7 @@ def create(work: Work, conf: cfg.ConfigOpts, data: PoolCreate) -> dict[str, Any]
     work.session.flush()
     if listener is not None:
         listener.default_pool_id = pool.id
-        listener.provisioning_status = "PENDING_UPDATE"
+        listener.provisioning_status = Provisioning.PENDING_UPDATE
     work.session.flush()
     work.session.refresh(pool, ["default_of_listeners"])
     work.notify(lb.provider, "create", "pool", pool.id, lb.id)
@@ -62,6 +63,6 @@ def delete(work: Work, pool_id: str) -> None:
                        "policy first.")
     begin_change(work, pool, "delete")
     for member in pool.members:
-        member.provisioning_status = "PENDING_DELETE"
+        member.provisioning_status = Provisioning.PENDING_DELETE
     if pool.healthmonitor is not None:
-        pool.healthmonitor.provisioning_status = "PENDING_DELETE"
+        pool.healthmonitor.provisioning_status = Provisioning.PENDING_DELETE

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lbaas.api.errors import QuotaExceeded
+from lbaas.core.errors import QuotaExceeded
 from lbaas.db import models
 
 

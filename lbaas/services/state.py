@@ -14,24 +14,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from lbaas.api.errors import Conflict, NotFound
+from lbaas.core.errors import Conflict, NotFound
+from lbaas.core.status import MUTABLE, PENDING, Provisioning
 from lbaas.db.models import LoadBalancer, utcnow
-
-ACTIVE = "ACTIVE"
-ERROR = "ERROR"
-DELETED = "DELETED"
-PENDING_CREATE = "PENDING_CREATE"
-PENDING_UPDATE = "PENDING_UPDATE"
-PENDING_DELETE = "PENDING_DELETE"
-PENDING = (PENDING_CREATE, PENDING_UPDATE, PENDING_DELETE)
-MUTABLE = (ACTIVE,)
-DELETABLE = (ACTIVE, ERROR)
-
-ONLINE = "ONLINE"
-OFFLINE = "OFFLINE"
-DEGRADED = "DEGRADED"
-NO_MONITOR = "NO_MONITOR"
-DRAINING = "DRAINING"
 
 
 def get_scoped(session: Session, model: Any, obj_id: str, scope_project: str | None,
@@ -47,8 +32,8 @@ def get_scoped(session: Session, model: Any, obj_id: str, scope_project: str | N
 
 
 def take_loadbalancer(session: Session, lb_id: str, scope_project: str | None,
-                      to_status: str = PENDING_UPDATE, allowed: Iterable[str] = MUTABLE,
-                      child: str | None = None) -> LoadBalancer:
+                      to_status: str = Provisioning.PENDING_UPDATE,
+                      allowed: Iterable[str] = MUTABLE, child: str | None = None) -> LoadBalancer:
     """Atomically move the load balancer into ``to_status`` from one of ``allowed``.
 
     Raises 404 when the caller cannot see it and 409 naming the blocking object when it is busy.

@@ -15,20 +15,10 @@ from typing import Any
 from sqlalchemy import bindparam, case, delete, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from lbaas.core.status import PENDING, Operating, Provisioning
 from lbaas.db import models
 from lbaas.db.engine import single_statement, write_session
 from lbaas.services import operating
-from lbaas.services.state import (
-    ACTIVE,
-    DRAINING,
-    ERROR,
-    OFFLINE,
-    ONLINE,
-    PENDING,
-    PENDING_CREATE,
-    PENDING_DELETE,
-    PENDING_UPDATE,
-)
 from lbaas.services.tree import tree_objects
 
 LOG = logging.getLogger(__name__)
@@ -60,7 +50,7 @@ class StatusCallbacks:
                 LOG.info("ignoring report for load balancer %s at revision %s (now %s)",
                          lb_id, revision, lb.revision)
                 return False
-            if lb.provisioning_status == PENDING_DELETE and ok:
+            if lb.provisioning_status == Provisioning.PENDING_DELETE and ok:
                 delete_loadbalancer_rows(session, lb)
                 LOG.info("load balancer %s deleted", lb_id)
                 return True
@@ -89,21 +79,21 @@ class StatusCallbacks:
         for obj in list(tree_objects(lb)):
             if obj.provisioning_status not in PENDING:
                 continue
-            if obj.provisioning_status == PENDING_DELETE and ok:
+            if obj.provisioning_status == Provisioning.PENDING_DELETE and ok:
                 _detach_and_delete(session, lb, obj)
             else:
-                obj.provisioning_status = ACTIVE if ok else ERROR
+                obj.provisioning_status = Provisioning.ACTIVE if ok else Provisioning.ERROR
         session.flush()
         session.expire(lb)
         if lb.provisioning_status in PENDING:
-            lb.provisioning_status = ACTIVE if ok else ERROR
+            lb.provisioning_status = Provisioning.ACTIVE if ok else Provisioning.ERROR
             lb.status_changed_at = models.utcnow()
 
     def loadbalancer_destroyed(self, lb_id: str) -> None:
         """The agent removed ``lb_id``: forget it if it was being deleted."""
         with write_session(self._factory) as session:
             lb = session.get(models.LoadBalancer, lb_id, with_for_update=True)
-            if lb is not None and lb.provisioning_status == PENDING_DELETE:
+            if lb is not None and lb.provisioning_status == Provisioning.PENDING_DELETE:
                 delete_loadbalancer_rows(session, lb)
 
     def record_stats(self, lb_id: str, listeners: Mapping[str, Mapping[str, int]],
@@ -144,16 +134,16 @@ def _finish_bare(session: Session, lb_id: str, ok: bool, revision: int | None,
     if row is None:
         return False
     status, current_revision, admin_state_up, has_listeners, has_pools = row
-    if has_listeners or has_pools or status == PENDING_DELETE:
+    if has_listeners or has_pools or status == Provisioning.PENDING_DELETE:
         return None
     if revision is not None and current_revision != revision:
         return None  # the general path logs and ignores it
     values: dict[str, Any] = {}
     if status in PENDING:
-        values.update(provisioning_status=ACTIVE if ok else ERROR,
+        values.update(provisioning_status=Provisioning.ACTIVE if ok else Provisioning.ERROR,
                       status_changed_at=models.utcnow())
     if ok:
-        values["operating_status"] = ONLINE if admin_state_up else OFFLINE
+        values["operating_status"] = Operating.ONLINE if admin_state_up else Operating.OFFLINE
     else:
         LOG.warning("load balancer %s failed to provision: %s", lb_id, reason)
     session.connection().execute(update(models.LoadBalancer).where(_LB.c.id == lb_id)
@@ -164,11 +154,13 @@ def _finish_bare(session: Session, lb_id: str, ok: bool, revision: int | None,
 _ACTIVATE_BARE = (
     update(models.LoadBalancer)
     .where(_LB.c.id.in_(bindparam("ids", expanding=True)),
-           _LB.c.provisioning_status.in_((PENDING_CREATE, PENDING_UPDATE)),
+           _LB.c.provisioning_status.in_((Provisioning.PENDING_CREATE,
+                                          Provisioning.PENDING_UPDATE)),
            ~exists().where(models.Listener.load_balancer_id == _LB.c.id),
            ~exists().where(models.Pool.load_balancer_id == _LB.c.id))
-    .values(provisioning_status=ACTIVE, status_changed_at=bindparam("now"),
-            operating_status=case((_LB.c.admin_state_up, ONLINE), else_=OFFLINE))
+    .values(provisioning_status=Provisioning.ACTIVE, status_changed_at=bindparam("now"),
+            operating_status=case((_LB.c.admin_state_up, Operating.ONLINE),
+                                  else_=Operating.OFFLINE))
     .returning(_LB.c.id))
 """Close, successfully, the pending work of those load balancers that have no children."""
 
@@ -197,10 +189,10 @@ def known_health(lb: models.LoadBalancer) -> dict[str, str]:
     out: dict[str, str] = {}
     for pool in lb.pools:
         for m in pool.members:
-            if m.operating_status in (ONLINE, DRAINING):
-                out[m.id] = ONLINE
-            elif m.operating_status == ERROR:
-                out[m.id] = ERROR
+            if m.operating_status in (Operating.ONLINE, Operating.DRAINING):
+                out[m.id] = Operating.ONLINE
+            elif m.operating_status == Operating.ERROR:
+                out[m.id] = Operating.ERROR
     return out
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lbaas.core.roles import VALID_ROLES
 from lbaas.db.models import Token, new_id, utcnow
-from lbaas.roles import VALID_ROLES
 
 
 @dataclass(frozen=True)

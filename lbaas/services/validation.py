@@ -7,7 +7,7 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Any
 
-from lbaas.api.errors import Conflict, InvalidInput
+from lbaas.core.errors import Conflict, InvalidInput
 
 # Listener protocol -> pool protocols it may forward to (Octavia's matrix).
 COMPATIBLE_POOL_PROTOCOLS: dict[str, tuple[str, ...]] = {

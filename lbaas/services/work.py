@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from lbaas.api.context import RequestContext
+from lbaas.core.context import RequestContext
 from lbaas.db.engine import write_session
 from lbaas.providers.base import Change
 from lbaas.providers.registry import ProviderRegistry

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lbaas.api.deps import ContextDep, ServicesDep
-from lbaas.api.errors import Conflict, NotFound
 from lbaas.api.responses import JSONBody, no_content, ok
+from lbaas.core.errors import Conflict, NotFound
 from lbaas.db import models
 from lbaas.db.engine import read_session, write_session
 from lbaas.services import agents, views

@@ -8,9 +8,11 @@ from fastapi import APIRouter, Response
 from sqlalchemy import select
 
 from lbaas.api.deps import ContextDep, ServicesDep
-from lbaas.api.errors import Conflict, InvalidInput, NotFound
 from lbaas.api.responses import JSONBody, no_content, ok
-from lbaas.api.schemas.admin import (
+from lbaas.core.errors import Conflict, InvalidInput, NotFound
+from lbaas.db import models
+from lbaas.db.engine import read_session, write_session
+from lbaas.schemas.admin import (
     FlavorCreateEnvelope,
     FlavorEnvelope,
     FlavorList,
@@ -21,8 +23,6 @@ from lbaas.api.schemas.admin import (
     FlavorUpdateEnvelope,
     ProviderList,
 )
-from lbaas.db import models
-from lbaas.db.engine import read_session, write_session
 
 router = APIRouter(tags=["flavors"])
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from lbaas.api.deps import ContextDep, ServicesDep
-from lbaas.api.errors import NotFound
 from lbaas.api.openapi import LIST_QUERY
 from lbaas.api.responses import JSONBody, list_page, no_content, ok
-from lbaas.api.schemas.l7 import (
+from lbaas.core.errors import NotFound
+from lbaas.db import models
+from lbaas.db.engine import read_session
+from lbaas.schemas.l7 import (
     L7PolicyCreateEnvelope,
     L7PolicyEnvelope,
     L7PolicyList,
@@ -20,8 +22,6 @@ from lbaas.api.schemas.l7 import (
     L7RulePublic,
     L7RuleUpdateEnvelope,
 )
-from lbaas.db import models
-from lbaas.db.engine import read_session
 from lbaas.services import l7, views
 from lbaas.services.state import get_scoped
 from lbaas.services.work import unit_of_work

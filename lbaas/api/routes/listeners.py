@@ -7,16 +7,16 @@ from fastapi import APIRouter, Request, Response
 from lbaas.api.deps import ContextDep, ServicesDep
 from lbaas.api.openapi import LIST_QUERY
 from lbaas.api.responses import JSONBody, list_page, no_content, ok
-from lbaas.api.schemas.common import StatsEnvelope
-from lbaas.api.schemas.listener import (
+from lbaas.db import models
+from lbaas.db.engine import read_session
+from lbaas.schemas.common import StatsEnvelope
+from lbaas.schemas.listener import (
     ListenerCreateEnvelope,
     ListenerEnvelope,
     ListenerList,
     ListenerPublic,
     ListenerUpdateEnvelope,
 )
-from lbaas.db import models
-from lbaas.db.engine import read_session
 from lbaas.services import listeners, loadbalancers, views
 from lbaas.services.state import get_scoped
 from lbaas.services.work import unit_of_work

@@ -7,11 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from lbaas.api.deps import ContextDep, ServicesDep
-from lbaas.api.errors import NotFound
 from lbaas.api.openapi import LIST_QUERY
 from lbaas.api.responses import JSONBody, accepted, list_page, no_content, ok
-from lbaas.api.schemas.common import StatsEnvelope
-from lbaas.api.schemas.loadbalancer import (
+from lbaas.core.errors import NotFound
+from lbaas.db import models
+from lbaas.db.engine import read_session
+from lbaas.schemas.common import StatsEnvelope
+from lbaas.schemas.loadbalancer import (
     LoadBalancerCreateEnvelope,
     LoadBalancerEnvelope,
     LoadBalancerList,
@@ -19,8 +21,6 @@ from lbaas.api.schemas.loadbalancer import (
     LoadBalancerUpdateEnvelope,
     StatusTree,
 )
-from lbaas.db import models
-from lbaas.db.engine import read_session
 from lbaas.services import loadbalancers, views
 from lbaas.services.state import get_scoped
 from lbaas.services.work import unit_of_work

@@ -7,10 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from lbaas.api.deps import ContextDep, ServicesDep
-from lbaas.api.errors import NotFound
 from lbaas.api.openapi import LIST_QUERY
 from lbaas.api.responses import JSONBody, accepted, list_page, no_content, ok
-from lbaas.api.schemas.member import (
+from lbaas.core.errors import NotFound
+from lbaas.db import models
+from lbaas.db.engine import read_session
+from lbaas.schemas.member import (
     MemberBatchEnvelope,
     MemberCreateEnvelope,
     MemberEnvelope,
@@ -18,8 +20,6 @@ from lbaas.api.schemas.member import (
     MemberPublic,
     MemberUpdateEnvelope,
 )
-from lbaas.db import models
-from lbaas.db.engine import read_session
 from lbaas.services import members, views
 from lbaas.services.state import get_scoped
 from lbaas.services.work import unit_of_work

@@ -14,13 +14,13 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import or_, select
 
-from lbaas.api.context import RequestContext
 from lbaas.api.deps import ContextDep, ServicesDep
-from lbaas.api.errors import Conflict, InvalidInput, NotFound
 from lbaas.api.responses import JSONBody, no_content, ok
-from lbaas.api.schemas.network import NetworkCreateEnvelope, SubnetCreateEnvelope
+from lbaas.core.context import RequestContext
+from lbaas.core.errors import Conflict, InvalidInput, NotFound
 from lbaas.db import models
 from lbaas.db.engine import read_session, write_session
+from lbaas.schemas.network import NetworkCreateEnvelope, SubnetCreateEnvelope
 from lbaas.services import networks
 
 router = APIRouter(tags=["networking"])

@@ -7,15 +7,15 @@ from fastapi import APIRouter, Request, Response
 from lbaas.api.deps import ContextDep, ServicesDep
 from lbaas.api.openapi import LIST_QUERY
 from lbaas.api.responses import JSONBody, list_page, no_content, ok
-from lbaas.api.schemas.pool import (
+from lbaas.db import models
+from lbaas.db.engine import read_session
+from lbaas.schemas.pool import (
     PoolCreateEnvelope,
     PoolEnvelope,
     PoolList,
     PoolPublic,
     PoolUpdateEnvelope,
 )
-from lbaas.db import models
-from lbaas.db.engine import read_session
 from lbaas.services import pools, views
 from lbaas.services.state import get_scoped
 from lbaas.services.work import unit_of_work

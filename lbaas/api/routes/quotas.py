@@ -6,11 +6,11 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
 from lbaas.api.deps import ContextDep, ServicesDep
-from lbaas.api.errors import Forbidden
 from lbaas.api.responses import JSONBody, no_content, ok
-from lbaas.api.schemas.admin import QuotaEnvelope, QuotaList, QuotaUpdateEnvelope
+from lbaas.core.errors import Forbidden
 from lbaas.db import models
 from lbaas.db.engine import read_session, write_session
+from lbaas.schemas.admin import QuotaEnvelope, QuotaList, QuotaUpdateEnvelope
 from lbaas.services import quotas
 
 router = APIRouter(tags=["quotas"])

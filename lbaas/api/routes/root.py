@@ -11,8 +11,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from lbaas.api.deps import ContextDep, ServicesDep
-from lbaas.api.errors import NotFound
 from lbaas.api.responses import JSONBody, base_url, ok
+from lbaas.core.errors import NotFound
 
 router = APIRouter(tags=["meta"])
 

@@ -6,13 +6,14 @@ from typing import Annotated, Any
 
 import typer
 
-from lbaas.cli.choices import HttpMethod, HttpVersion, MonitorType
+from lbaas.cli.choices import HttpVersion
 from lbaas.cli.client import ApiClient
 from lbaas.cli.commands.generic import add_delete, add_show, lister
 from lbaas.cli.kinds import HEALTHMONITOR, POOL
 from lbaas.cli.params import Enable, HealthMonitorArg, Name, NoTag, PoolArg, Tags, compact, given
 from lbaas.cli.resolve import find
 from lbaas.cli.session import Call, command
+from lbaas.core.enums import HttpMethod, MonitorType
 
 app = typer.Typer(help="Health monitors (checks that take failing members out of a pool).",
                   no_args_is_help=True)

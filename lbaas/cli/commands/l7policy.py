@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lbaas.cli.choices import L7Action, RedirectCode
+from lbaas.cli.choices import RedirectCode
 from lbaas.cli.client import ApiClient
 from lbaas.cli.commands.generic import add_delete, add_show, lister
 from lbaas.cli.kinds import L7POLICY, LISTENER, POOL
@@ -23,6 +23,7 @@ from lbaas.cli.params import (
 )
 from lbaas.cli.resolve import find, find_id
 from lbaas.cli.session import Call, command
+from lbaas.core.enums import L7Action
 
 app = typer.Typer(help="L7 policies (what to do with requests matching their rules).",
                   no_args_is_help=True)

@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 import typer
 
-from lbaas.cli.choices import CompareType, L7RuleType
 from lbaas.cli.client import ApiClient
 from lbaas.cli.commands.generic import add_delete, add_show, lister
 from lbaas.cli.kinds import L7POLICY, L7RULE
 from lbaas.cli.params import Enable, L7PolicyArg, L7RuleArg, NoTag, Tags, compact, given
 from lbaas.cli.resolve import find
 from lbaas.cli.session import Call, command
+from lbaas.core.enums import CompareType, L7RuleType
 
 app = typer.Typer(help="L7 rules (conditions of an L7 policy); the policy comes first.",
                   no_args_is_help=True)

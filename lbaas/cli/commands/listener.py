@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import typer
 
-from lbaas.cli.choices import ClientAuthentication, ListenerProtocol
 from lbaas.cli.client import ApiClient
 from lbaas.cli.commands.generic import add_delete, add_show, add_stats, lister
 from lbaas.cli.kinds import LISTENER, LOADBALANCER, POOL
@@ -28,6 +27,7 @@ from lbaas.cli.params import (
 )
 from lbaas.cli.resolve import find, find_id
 from lbaas.cli.session import Call, command
+from lbaas.core.enums import ClientAuthentication, ListenerProtocol
 
 app = typer.Typer(help="Listeners (a protocol and port on a load balancer's VIP).",
                   no_args_is_help=True)

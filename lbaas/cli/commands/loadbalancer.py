@@ -7,7 +7,6 @@ from typing import Annotated, Any
 import typer
 
 from lbaas.cli import render
-from lbaas.cli.choices import OperatingStatus, ProvisioningStatus
 from lbaas.cli.client import DEFAULT_ENDPOINT, ApiClient
 from lbaas.cli.commands.generic import add_show, add_stats, lister
 from lbaas.cli.kinds import LOADBALANCER, NETWORK, SUBNET, Kind
@@ -26,6 +25,7 @@ from lbaas.cli.params import (
 )
 from lbaas.cli.resolve import find, find_id
 from lbaas.cli.session import Call, command, connect
+from lbaas.core.status import Operating, Provisioning
 
 app = typer.Typer(help="Load balancers.", no_args_is_help=True)
 FLAVOR = Kind("flavor", "/flavors", "flavor", "flavors", ("id", "name"))
@@ -72,9 +72,9 @@ def list_(api: ApiClient,
           name: Annotated[str | None, typer.Option("--name", help="Only this name.")] = None,
           project: Annotated[str | None, typer.Option("--project", help="Only this project.")]
           = None,
-          provisioning_status: Annotated[ProvisioningStatus | None, typer.Option(
+          provisioning_status: Annotated[Provisioning | None, typer.Option(
               "--provisioning-status", case_sensitive=False)] = None,
-          operating_status: Annotated[OperatingStatus | None, typer.Option(
+          operating_status: Annotated[Operating | None, typer.Option(
               "--operating-status", case_sensitive=False)] = None,
           vip_address: Annotated[str | None, typer.Option("--vip-address")] = None,
           provider: Annotated[str | None, typer.Option("--provider")] = None,

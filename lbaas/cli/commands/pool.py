@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import typer
 
-from lbaas.cli.choices import Algorithm, PoolProtocol
 from lbaas.cli.client import ApiClient
 from lbaas.cli.commands.generic import add_delete, add_show, lister
 from lbaas.cli.kinds import LISTENER, LOADBALANCER, POOL
@@ -26,6 +25,7 @@ from lbaas.cli.params import (
 )
 from lbaas.cli.resolve import find, find_id
 from lbaas.cli.session import Call, command
+from lbaas.core.enums import Algorithm, PoolProtocol
 
 app = typer.Typer(help="Pools (groups of members that receive traffic).", no_args_is_help=True)
 TLS = "Backend TLS"

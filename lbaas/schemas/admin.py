@@ -6,7 +6,7 @@ import json
 
 from pydantic import Field, field_validator
 
-from lbaas.api.schemas.common import UUID, Description, Link, Name, RequestModel, ResponseModel
+from lbaas.schemas.common import UUID, Description, Link, Name, RequestModel, ResponseModel
 
 QuotaValue = Field(default=None, ge=-1, le=2147483647)
 

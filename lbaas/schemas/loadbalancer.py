@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from lbaas.api.schemas.common import (
+from lbaas.schemas.common import (
     UUID,
     Description,
     IPAddress,
@@ -19,8 +19,8 @@ from lbaas.api.schemas.common import (
     ResponseModel,
     Tags,
 )
-from lbaas.api.schemas.listener import ListenerGraph
-from lbaas.api.schemas.pool import PoolGraph
+from lbaas.schemas.listener import ListenerGraph
+from lbaas.schemas.pool import PoolGraph
 
 
 class AdditionalVip(RequestModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from lbaas.api.schemas.common import (
+from lbaas.schemas.common import (
     UUID,
     IPAddress,
     Link,

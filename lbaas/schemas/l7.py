@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from pydantic import Field, model_validator
 
-from lbaas.api.schemas.common import (
+from lbaas.core.enums import CompareType, L7Action, L7RuleType, RedirectCode
+from lbaas.schemas.common import (
     UUID,
     Description,
     IdRef,
@@ -22,13 +23,8 @@ from lbaas.api.schemas.common import (
 )
 
 if TYPE_CHECKING:
-    from lbaas.api.schemas.pool import PoolGraph
+    from lbaas.schemas.pool import PoolGraph
 
-L7Action = Literal["REDIRECT_PREFIX", "REDIRECT_TO_POOL", "REDIRECT_TO_URL", "REJECT"]
-L7RuleType = Literal["COOKIE", "FILE_TYPE", "HEADER", "HOST_NAME", "PATH", "SSL_CONN_HAS_CERT",
-                     "SSL_VERIFY_RESULT", "SSL_DN_FIELD"]
-CompareType = Literal["CONTAINS", "ENDS_WITH", "EQUAL_TO", "REGEX", "STARTS_WITH"]
-RedirectCode = Literal[301, 302, 303, 307, 308]
 SSL_DN_FIELDS = ("COUNTRY", "STATE", "LOCALITY", "ORGANIZATION", "ORGANIZATIONAL_UNIT",
                  "COMMON_NAME", "EMAIL")
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
 
 from pydantic import Field, model_validator
 
-from lbaas.api.schemas.common import (
+from lbaas.core.enums import HttpMethod, MonitorType
+from lbaas.schemas.common import (
     UUID,
     IdRef,
     Link,
@@ -23,8 +23,6 @@ from lbaas.api.schemas.common import (
 HM_TYPES = ("HTTP", "HTTPS", "PING", "SCTP", "TCP", "TLS-HELLO", "UDP-CONNECT")
 HTTP_TYPES = ("HTTP", "HTTPS")
 HTTP_METHODS = ("CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE")
-HMType = Literal["HTTP", "HTTPS", "PING", "SCTP", "TCP", "TLS-HELLO", "UDP-CONNECT"]
-HttpMethod = Literal["CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"]
 
 # An absolute path with an optional query; RFC 3986 path/query characters only (no space, quote,
 # '#' or control character can reach haproxy.cfg).
@@ -72,7 +70,7 @@ class _HMFields(RequestModel):
 class HealthMonitorGraph(_HMFields, ProjectOwned):
     """A health monitor inside a pool of a single-call create (no pool_id)."""
 
-    type: HMType
+    type: MonitorType
     delay: int = Field(ge=0, le=MAX_SECONDS)
     timeout: int = Field(ge=0, le=MAX_SECONDS)
     max_retries: int = Field(ge=1, le=10)
@@ -113,7 +111,7 @@ class HealthMonitorPublic(ResponseModel):
     name: str
     project_id: str
     tenant_id: str
-    type: HMType
+    type: MonitorType
     delay: int
     timeout: int
     max_retries: int

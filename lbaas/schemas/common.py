@@ -8,13 +8,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-PROVISIONING_STATUSES = ("ACTIVE", "DELETED", "ERROR", "PENDING_CREATE", "PENDING_UPDATE",
-                         "PENDING_DELETE")
-OPERATING_STATUSES = ("ONLINE", "DRAINING", "OFFLINE", "DEGRADED", "ERROR", "NO_MONITOR")
+from lbaas.core.status import Operating, Provisioning
 
-ProvisioningStatus = Literal["ACTIVE", "DELETED", "ERROR", "PENDING_CREATE", "PENDING_UPDATE",
-                             "PENDING_DELETE"]
-OperatingStatus = Literal["ONLINE", "DRAINING", "OFFLINE", "DEGRADED", "ERROR", "NO_MONITOR"]
+ProvisioningStatus = Provisioning
+OperatingStatus = Operating
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field, field_validator
 
-from lbaas.api.schemas.common import (
+from lbaas.core.enums import ALPNProtocol, ClientAuthentication, ListenerProtocol, TLSVersion
+from lbaas.schemas.common import (
     CIDR,
     UUID,
     Description,
@@ -21,11 +20,9 @@ from lbaas.api.schemas.common import (
     ResponseModel,
     Tags,
 )
-from lbaas.api.schemas.l7 import L7PolicyGraph
-from lbaas.api.schemas.pool import ALPN, PoolGraph, TLSVersion
+from lbaas.schemas.l7 import L7PolicyGraph
+from lbaas.schemas.pool import PoolGraph
 
-ListenerProtocol = Literal["HTTP", "HTTPS", "SCTP", "PROMETHEUS", "TCP", "TERMINATED_HTTPS", "UDP"]
-ClientAuth = Literal["NONE", "OPTIONAL", "MANDATORY"]
 INSERT_HEADERS = ("X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto",
                   "X-SSL-Client-Verify", "X-SSL-Client-Has-Cert", "X-SSL-Client-DN",
                   "X-SSL-Client-CN", "X-SSL-Issuer", "X-SSL-Client-SHA1",
@@ -56,12 +53,12 @@ class _ListenerFields(RequestModel):
     timeout_member_data: int | None = Timeout
     timeout_tcp_inspect: int | None = Timeout
     client_ca_tls_container_ref: str | None = Field(default=None, max_length=255)
-    client_authentication: ClientAuth | None = None
+    client_authentication: ClientAuthentication | None = None
     client_crl_container_ref: str | None = Field(default=None, max_length=255)
     allowed_cidrs: list[CIDR] | None = None
     tls_ciphers: str | None = Field(default=None, max_length=2048)
     tls_versions: list[TLSVersion] | None = None
-    alpn_protocols: list[ALPN] | None = None
+    alpn_protocols: list[ALPNProtocol] | None = None
     hsts_max_age: int | None = Field(default=None, ge=0, le=2147483647)
     hsts_include_subdomains: bool | None = None
     hsts_preload: bool | None = None

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
 
 from pydantic import Field, model_validator
 
-from lbaas.api.schemas.common import (
+from lbaas.core.enums import Algorithm, ALPNProtocol, PersistenceType, PoolProtocol, TLSVersion
+from lbaas.schemas.common import (
     UUID,
     Description,
     IdRef,
@@ -20,14 +20,8 @@ from lbaas.api.schemas.common import (
     ResponseModel,
     Tags,
 )
-from lbaas.api.schemas.healthmonitor import HealthMonitorGraph
-from lbaas.api.schemas.member import MemberCreate
-
-PoolProtocol = Literal["HTTP", "HTTPS", "PROXY", "PROXYV2", "SCTP", "TCP", "UDP"]
-Algorithm = Literal["ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP", "SOURCE_IP_PORT"]
-PersistenceType = Literal["APP_COOKIE", "HTTP_COOKIE", "SOURCE_IP"]
-TLSVersion = Literal["SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
-ALPN = Literal["http/1.0", "http/1.1", "h2"]
+from lbaas.schemas.healthmonitor import HealthMonitorGraph
+from lbaas.schemas.member import MemberCreate
 
 # RFC 6265 cookie-name: a token (no separators, spaces or control characters).
 COOKIE_NAME = re.compile(r"^[!#$%&*+\-.^_`|~0-9A-Za-z]{1,255}$")
@@ -72,7 +66,7 @@ class _PoolFields(RequestModel):
     crl_container_ref: str | None = Field(default=None, max_length=255)
     tls_ciphers: str | None = Field(default=None, max_length=2048)
     tls_versions: list[TLSVersion] | None = None
-    alpn_protocols: list[ALPN] | None = None
+    alpn_protocols: list[ALPNProtocol] | None = None
     tags: Tags | None = None
 
 

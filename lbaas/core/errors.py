@@ -1,0 +1,56 @@
+"""The errors the domain raises when a request cannot be carried out.
+
+Raised by ``services/``, ``providers/`` and the API's dependencies; each names the HTTP status the
+API answers with (``lbaas.api.errors`` renders them as Octavia's fault body). They carry only what
+the caller may read: never a secret, never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """A refused request: ``message`` is for the client, ``status_code`` the API's answer."""
+
+    status_code = 400
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class InvalidInput(ServiceError):
+    status_code = 400
+
+
+class NotAuthenticated(ServiceError):
+    status_code = 401
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+
+
+class QuotaExceeded(ServiceError):
+    status_code = 403
+
+
+class NotFound(ServiceError):
+    status_code = 404
+
+    def __init__(self, resource: str, obj_id: str) -> None:
+        super().__init__(f"{resource} {obj_id} could not be found.")
+
+
+class Conflict(ServiceError):
+    status_code = 409
+
+
+class Immutable(Conflict):
+    def __init__(self, resource: str, obj_id: str) -> None:
+        super().__init__(f"{resource} {obj_id} is immutable and cannot be updated.")
+
+
+class ServiceUnavailable(ServiceError):
+    status_code = 503
