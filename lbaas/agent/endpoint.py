@@ -3,7 +3,10 @@
 Served by :class:`lbaas.agent.service.AgentService`. It exposes exactly the cast names of
 :mod:`lbaas.rpc.agent_api` and nothing else (the manager's other public methods are not reachable
 over the bus). Every method is a one-line hand-off: "refresh load balancer X" on the manager's
-work queue (STYLE.md point 7), or "rebuild X" for a failover.
+work queue, or "rebuild X" for a failover. Whatever object a cast names, the agent rebuilds the
+whole load balancer from the server's current tree: one code path instead of a handler per object
+and action. The cast names themselves (``create_pool``, ``update_member``, …) are the seed's LBaaS
+v2 agent API, generated from the registry of kinds (:func:`lbaas.core.kinds.change_methods`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import oslo_messaging as messaging
 
+from lbaas.core.kinds import change_methods
 from lbaas.rpc import agent_api
 from lbaas.rpc.topics import RPC_NAMESPACE
 
@@ -44,14 +48,6 @@ class AgentRpcEndpoint:
             return
         self._manager.schedule(lb_id)
 
-    create_loadbalancer = update_loadbalancer = delete_loadbalancer = _on_change
-    create_listener = update_listener = delete_listener = _on_change
-    create_pool = update_pool = delete_pool = _on_change
-    create_member = update_member = delete_member = _on_change
-    create_health_monitor = update_health_monitor = delete_health_monitor = _on_change
-    create_l7policy = update_l7policy = delete_l7policy = _on_change
-    create_l7rule = update_l7rule = delete_l7rule = _on_change
-
     def failover_loadbalancer(
         self,
         context: dict[str, Any],
@@ -63,3 +59,10 @@ class AgentRpcEndpoint:
         lb_id = loadbalancer_id or obj_id
         if lb_id:
             self._manager.schedule(lb_id, rebuild=True)
+
+
+# Every create/update/delete cast of the registry's kinds is a change to refresh. Set here, not
+# spelled in the class body, so a new kind cannot be forgotten on the agent side.
+for _method in change_methods():
+    if not hasattr(AgentRpcEndpoint, _method):
+        setattr(AgentRpcEndpoint, _method, AgentRpcEndpoint._on_change)

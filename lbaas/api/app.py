@@ -15,6 +15,7 @@ from lbaas import __version__
 from lbaas.api.auth import TokenAuthenticator
 from lbaas.api.deps import AppServices, Background
 from lbaas.api.errors import install_error_handlers
+from lbaas.api.middleware import RequestObservability
 from lbaas.api.openapi import install_openapi
 from lbaas.api.policy import Policy
 from lbaas.api.routes import (
@@ -34,7 +35,6 @@ from lbaas.config import database_url
 from lbaas.db.engine import make_engine, make_session_factory
 from lbaas.db.migrate import upgrade
 from lbaas.observability.metrics import ApiMetrics
-from lbaas.observability.middleware import RequestObservability
 from lbaas.providers.haproxy import HaproxyProvider
 from lbaas.providers.noop import NoopProvider
 from lbaas.providers.registry import ProviderRegistry

@@ -17,6 +17,7 @@ from oslo_policy import policy
 
 from lbaas.core.context import RequestContext
 from lbaas.core.errors import Forbidden
+from lbaas.core.kinds import TREE_KINDS
 
 PREFIX = "os_load-balancer_api"
 
@@ -36,23 +37,9 @@ BASE_RULES = [
     policy.RuleDefault("load-balancer:admin", "rule:context_is_admin", "Admin-only operations."),
 ]
 
-# resource -> {action: base rule}
+# resource -> {action: base rule}: the load-balancing kinds' from the registry, then the rest.
 _RESOURCE_ACTIONS: dict[str, dict[str, str]] = {
-    "loadbalancer": {"get_all": "read", "get_one": "read", "post": "member", "put": "member",
-                     "delete": "member", "get_stats": "read", "get_status": "read",
-                     "put_failover": "admin"},
-    "listener": {"get_all": "read", "get_one": "read", "post": "member", "put": "member",
-                 "delete": "member", "get_stats": "read"},
-    "pool": {"get_all": "read", "get_one": "read", "post": "member", "put": "member",
-             "delete": "member"},
-    "member": {"get_all": "read", "get_one": "read", "post": "member", "put": "member",
-               "delete": "member"},
-    "healthmonitor": {"get_all": "read", "get_one": "read", "post": "member", "put": "member",
-                      "delete": "member"},
-    "l7policy": {"get_all": "read", "get_one": "read", "post": "member", "put": "member",
-                 "delete": "member"},
-    "l7rule": {"get_all": "read", "get_one": "read", "post": "member", "put": "member",
-               "delete": "member"},
+    **{kind.policy: kind.policy_actions for kind in TREE_KINDS},
     "quota": {"get_all": "admin", "get_one": "read", "put": "admin", "delete": "admin",
               "get_defaults": "read"},
     "provider": {"get_all": "read"},

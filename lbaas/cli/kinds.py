@@ -1,9 +1,14 @@
-"""What the CLI knows about each API resource: where it lives, its JSON keys, its list columns."""
+"""What the CLI knows about each API resource: where it lives, its JSON keys, its list columns.
+
+The load-balancing kinds take their names and keys from the registry (:mod:`lbaas.core.kinds`);
+the CLI adds its paths and list columns."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import quote
+
+from lbaas.core import kinds
 
 
 @dataclass(frozen=True)
@@ -49,27 +54,35 @@ class Kind:
         return f"{self.path(parent)}/{quote(obj_id, safe='')}"
 
 
-LOADBALANCER = Kind("load balancer", "/loadbalancers", "loadbalancer", "loadbalancers",
-                    ("id", "name", "project_id", "vip_address", "provisioning_status",
-                     "operating_status", "provider"), command="loadbalancer")
-LISTENER = Kind("listener", "/listeners", "listener", "listeners",
-                ("id", "default_pool_id", "name", "project_id", "protocol", "protocol_port",
-                 "admin_state_up"), parent=LOADBALANCER, command="listener")
-POOL = Kind("pool", "/pools", "pool", "pools",
-            ("id", "name", "project_id", "provisioning_status", "protocol", "lb_algorithm",
-             "admin_state_up"), command="pool")
-MEMBER = Kind("member", "/pools/{parent}/members", "member", "members",
-              ("id", "name", "project_id", "provisioning_status", "address", "protocol_port",
-               "operating_status", "weight"), parent=POOL, command="member")
-HEALTHMONITOR = Kind("health monitor", "/healthmonitors", "healthmonitor", "healthmonitors",
-                     ("id", "name", "project_id", "type", "admin_state_up"), parent=POOL,
-                     command="healthmonitor")
-L7POLICY = Kind("L7 policy", "/l7policies", "l7policy", "l7policies",
-                ("id", "name", "project_id", "provisioning_status", "action", "position",
-                 "admin_state_up"), parent=LISTENER, command="l7policy")
-L7RULE = Kind("L7 rule", "/l7policies/{parent}/rules", "rule", "rules",
-              ("id", "project_id", "provisioning_status", "compare_type", "type", "key", "value",
-               "invert", "admin_state_up"), named=False, parent=L7POLICY, command="l7rule")
+def _tree_kind(kind: kinds.Kind, columns: tuple[str, ...], parent: Kind | None = None,
+               nested: bool = False) -> Kind:
+    """The CLI's view of a load-balancing kind of the registry."""
+    collection = ("/{parent}/".join(("/" + parent.plural, kind.collection)) if nested and parent
+                  else "/" + kind.collection)
+    return Kind(kind.words, collection, kind.key, kind.collection, columns, named=kind.named,
+                parent=parent, command=kind.command)
+
+
+LOADBALANCER = _tree_kind(kinds.LOADBALANCER,
+                          ("id", "name", "project_id", "vip_address", "provisioning_status",
+                           "operating_status", "provider"))
+LISTENER = _tree_kind(kinds.LISTENER,
+                      ("id", "default_pool_id", "name", "project_id", "protocol",
+                       "protocol_port", "admin_state_up"), parent=LOADBALANCER)
+POOL = _tree_kind(kinds.POOL,
+                  ("id", "name", "project_id", "provisioning_status", "protocol", "lb_algorithm",
+                   "admin_state_up"))
+MEMBER = _tree_kind(kinds.MEMBER,
+                    ("id", "name", "project_id", "provisioning_status", "address",
+                     "protocol_port", "operating_status", "weight"), parent=POOL, nested=True)
+HEALTHMONITOR = _tree_kind(kinds.HEALTH_MONITOR,
+                           ("id", "name", "project_id", "type", "admin_state_up"), parent=POOL)
+L7POLICY = _tree_kind(kinds.L7POLICY,
+                      ("id", "name", "project_id", "provisioning_status", "action", "position",
+                       "admin_state_up"), parent=LISTENER)
+L7RULE = _tree_kind(kinds.L7RULE,
+                    ("id", "project_id", "provisioning_status", "compare_type", "type", "key",
+                     "value", "invert", "admin_state_up"), parent=L7POLICY, nested=True)
 SUBNET = Kind("subnet", "/v2.0/subnets", "subnet", "subnets",
               ("id", "name", "network_id", "cidr"))
 NETWORK = Kind("network", "/v2.0/networks", "network", "networks", ("id", "name", "subnets"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -22,6 +22,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from lbaas.core import kinds
+from lbaas.core.status import Operating, Provisioning
 
 
 def new_id() -> str:
@@ -58,12 +61,14 @@ def _tags_relationship(owner: str) -> Any:
 class _Common:
     """Columns shared by every tenant-owned load-balancing object."""
 
+    kind: ClassVar[kinds.Kind]
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     project_id: Mapped[str] = mapped_column(String(255), index=True)
     name: Mapped[str] = mapped_column(String(255), default="")
     description: Mapped[str] = mapped_column(String(255), default="")
-    provisioning_status: Mapped[str] = mapped_column(String(16), default="PENDING_CREATE")
-    operating_status: Mapped[str] = mapped_column(String(16), default="OFFLINE")
+    provisioning_status: Mapped[str] = mapped_column(String(16),
+                                                     default=Provisioning.PENDING_CREATE)
+    operating_status: Mapped[str] = mapped_column(String(16), default=Operating.OFFLINE)
     admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, onupdate=utcnow)
@@ -82,6 +87,7 @@ class _Common:
 
 class LoadBalancer(_Common, Base):
     __tablename__ = "load_balancers"
+    kind: ClassVar[kinds.Kind] = kinds.LOADBALANCER
     vip_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     vip_port_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     vip_subnet_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
@@ -108,6 +114,7 @@ class LoadBalancer(_Common, Base):
 
 class Listener(_Common, Base):
     __tablename__ = "listeners"
+    kind: ClassVar[kinds.Kind] = kinds.LISTENER
     __table_args__ = (UniqueConstraint("load_balancer_id", "protocol_port", "protocol_kind"),)
     load_balancer_id: Mapped[str] = mapped_column(ForeignKey("load_balancers.id"), index=True)
     protocol: Mapped[str] = mapped_column(String(32))
@@ -148,6 +155,7 @@ class Listener(_Common, Base):
 
 class Pool(_Common, Base):
     __tablename__ = "pools"
+    kind: ClassVar[kinds.Kind] = kinds.POOL
     load_balancer_id: Mapped[str] = mapped_column(ForeignKey("load_balancers.id"), index=True)
     protocol: Mapped[str] = mapped_column(String(16))
     lb_algorithm: Mapped[str] = mapped_column(String(32))
@@ -175,6 +183,7 @@ class Pool(_Common, Base):
 
 class Member(_Common, Base):
     __tablename__ = "members"
+    kind: ClassVar[kinds.Kind] = kinds.MEMBER
     __table_args__ = (UniqueConstraint("pool_id", "address", "protocol_port"),)
     pool_id: Mapped[str] = mapped_column(ForeignKey("pools.id"), index=True)
     address: Mapped[str] = mapped_column(String(64))
@@ -192,6 +201,7 @@ class Member(_Common, Base):
 
 class HealthMonitor(_Common, Base):
     __tablename__ = "health_monitors"
+    kind: ClassVar[kinds.Kind] = kinds.HEALTH_MONITOR
     pool_id: Mapped[str] = mapped_column(ForeignKey("pools.id"), unique=True)
     type: Mapped[str] = mapped_column(String(16))
     delay: Mapped[int] = mapped_column(Integer)
@@ -210,6 +220,7 @@ class HealthMonitor(_Common, Base):
 
 class L7Policy(_Common, Base):
     __tablename__ = "l7policies"
+    kind: ClassVar[kinds.Kind] = kinds.L7POLICY
     listener_id: Mapped[str] = mapped_column(ForeignKey("listeners.id"), index=True)
     action: Mapped[str] = mapped_column(String(32))
     position: Mapped[int] = mapped_column(Integer)
@@ -230,6 +241,7 @@ class L7Policy(_Common, Base):
 
 class L7Rule(_Common, Base):
     __tablename__ = "l7rules"
+    kind: ClassVar[kinds.Kind] = kinds.L7RULE
     l7policy_id: Mapped[str] = mapped_column(ForeignKey("l7policies.id"), index=True)
     type: Mapped[str] = mapped_column(String(32))
     compare_type: Mapped[str] = mapped_column(String(32))
@@ -239,6 +251,10 @@ class L7Rule(_Common, Base):
 
     tag_rows: Mapped[list[Tag]] = _tags_relationship("L7Rule")
     l7policy: Mapped[L7Policy] = relationship(back_populates="rules")
+
+
+TREE_MODELS = (LoadBalancer, Listener, Pool, HealthMonitor, Member, L7Policy, L7Rule)
+"""The models of a load balancer's tree, in the order of :data:`lbaas.core.kinds.TREE_KINDS`."""
 
 
 class Quota(Base):

@@ -1,9 +1,12 @@
 """The provider interface: what the API server calls, after commit, to make a change real.
 
-Methods mirror the agent RPC of the LBaaS v2 design (create/update/delete per object). Every one
-funnels into :meth:`ProviderDriver.refresh` because for a load balancer device the unit of work is
-"bring load balancer X to its desired state"; drivers override single methods only when they can do
-better. Providers report results through :class:`lbaas.services.statuses.StatusCallbacks`.
+A provider is told of every committed change (:class:`Change`: an action on one object of a load
+balancer's tree) through :meth:`ProviderDriver.refresh`: for a load balancer device the unit of
+work is "bring load balancer X to its desired state", whatever object changed. It places new load
+balancers (:meth:`ProviderDriver.schedule`) and says which requested options it cannot build
+(:meth:`ProviderDriver.unsupported_options`, a 400 before anything is written). Providers report
+results through :class:`lbaas.services.statuses.StatusCallbacks`. Built once by
+``lbaas.api.app.build_services`` and held in a :class:`lbaas.providers.registry.ProviderRegistry`.
 """
 
 from __future__ import annotations
@@ -15,22 +18,25 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lbaas.core.context import RequestContext
+from lbaas.core.kinds import Kind, change_method
 from lbaas.db import models
 from lbaas.services.statuses import StatusCallbacks
-
-OBJECT_TYPES = ("loadbalancer", "listener", "pool", "member", "health_monitor", "l7policy",
-                "l7rule")
-ACTIONS = ("create", "update", "delete")
 
 
 @dataclass(frozen=True)
 class Change:
-    """One committed change: ``action`` on ``obj_type`` ``obj_id`` under load balancer ``lb_id``."""
+    """One committed change: ``action`` (create, update, delete, failover) on the ``kind``
+    object ``obj_id`` under load balancer ``lb_id``."""
 
     action: str
-    obj_type: str
+    kind: Kind
     obj_id: str
     lb_id: str
+
+    @property
+    def method(self) -> str:
+        """The agent RPC method naming this change (``update_member``)."""
+        return change_method(self.action, self.kind)
 
 
 class ProviderDriver(ABC):
@@ -54,77 +60,6 @@ class ProviderDriver(ABC):
         """Options in a create/update request this provider cannot honour (-> 400)."""
         return []
 
-    def dispatch(self, ctx: RequestContext, change: Change) -> None:
-        """Call the per-object method for ``change``."""
-        getattr(self, f"{change.action}_{change.obj_type}")(ctx, change)
-
-    def failover_loadbalancer(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)
-
     def shutdown(self) -> None:
         """Stop background work (called when the server stops); nothing by default."""
         return None
-
-    # One method per object and action, as in the agent RPC; all default to refresh().
-    def create_loadbalancer(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)
-
-    def update_loadbalancer(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)
-
-    def delete_loadbalancer(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)
-
-    def create_listener(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)
-
-    def update_listener(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)
-
-    def delete_listener(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)
-
-    def create_pool(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)
-
-    def update_pool(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)
-
-    def delete_pool(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)
-
-    def create_member(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)
-
-    def update_member(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)
-
-    def delete_member(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)
-
-    def create_health_monitor(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)
-
-    def update_health_monitor(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)
-
-    def delete_health_monitor(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)
-
-    def create_l7policy(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)
-
-    def update_l7policy(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)
-
-    def delete_l7policy(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)
-
-    def create_l7rule(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)
-
-    def update_l7rule(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)
-
-    def delete_l7rule(self, ctx: RequestContext, change: Change) -> None:
-        self.refresh(ctx, change)

@@ -70,8 +70,7 @@ class HaproxyProvider(ProviderDriver):
             LOG.warning("load balancer %s has no agent; housekeeping will reschedule it",
                         change.lb_id, extra={"request_id": ctx.request_id})
             return
-        self._agents.cast(host, f"{change.action}_{change.obj_type}", change.obj_id,
-                          change.lb_id, ctx.request_id)
+        self._agents.cast(host, change.method, change.obj_id, change.lb_id, ctx.request_id)
 
 
 def _pools(request: dict[str, Any]) -> list[dict[str, Any]]:

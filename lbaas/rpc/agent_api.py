@@ -1,6 +1,7 @@
 """Server -> agent RPC: one cast per object change, addressed to the hosting agent.
 
-The method names follow the LBaaS v2 agent design (create/update/delete per object). Payloads
+The method names follow the LBaaS v2 agent design (create/update/delete per object), generated
+from the registry of kinds (:func:`lbaas.core.kinds.change_methods`). Payloads
 carry ids only: the agent fetches the load balancer's current tree from the server, because the
 database, not the message, is the truth.
 

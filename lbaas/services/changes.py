@@ -1,5 +1,9 @@
 """The shared steps of changing an object under a load balancer: find it (404 across projects),
-take its load balancer (409 when busy), mark the object, queue the provider call."""
+take its load balancer (409 when busy), mark the object, queue the provider call.
+
+Called by the per-kind services (listeners, pools, members, …); the kind of an object, and so
+its label in messages and its name in the provider's change, comes from ``type(obj).kind``.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,6 @@ from lbaas.core.status import Provisioning
 from lbaas.db import models
 from lbaas.services.state import get_scoped, take_loadbalancer
 from lbaas.services.work import Work
-
-LABELS: dict[type, str] = {
-    models.Listener: "Listener", models.Pool: "Pool", models.Member: "Member",
-    models.HealthMonitor: "Health Monitor", models.L7Policy: "L7 Policy",
-    models.L7Rule: "L7 Rule", models.LoadBalancer: "Load Balancer"}
-OBJ_TYPES: dict[type, str] = {
-    models.Listener: "listener", models.Pool: "pool", models.Member: "member",
-    models.HealthMonitor: "health_monitor", models.L7Policy: "l7policy",
-    models.L7Rule: "l7rule", models.LoadBalancer: "loadbalancer"}
 
 
 def lb_id_of(obj: Any) -> str:
@@ -36,20 +31,20 @@ def lb_id_of(obj: Any) -> str:
     raise TypeError(f"not a load-balancing object: {obj!r}")
 
 
-def find(work: Work, model: type, obj_id: str) -> Any:
+def find(work: Work, model: type[Any], obj_id: str) -> Any:
     """The object visible to the caller, or 404."""
-    return get_scoped(work.session, model, obj_id, work.ctx.scope_project(), LABELS[model])
+    return get_scoped(work.session, model, obj_id, work.ctx.scope_project(), model.kind.label)
 
 
 def begin_change(work: Work, obj: Any, action: str) -> models.LoadBalancer:
     """Take the object's load balancer and mark ``obj`` for ``action`` (update/delete)."""
-    label = LABELS[type(obj)]
-    lb = take_loadbalancer(work.session, lb_id_of(obj), None, child=f"{label} {obj.id}")
+    lb = take_loadbalancer(work.session, lb_id_of(obj), None,
+                           child=f"{obj.kind.label} {obj.id}")
     obj.provisioning_status = (Provisioning.PENDING_DELETE if action == "delete"
-                              else Provisioning.PENDING_UPDATE)
+                               else Provisioning.PENDING_UPDATE)
     if action == "update":
         obj.updated_at = models.utcnow()
-    work.notify(lb.provider, action, OBJ_TYPES[type(obj)], obj.id, lb.id)
+    work.notify(lb, action, obj)
     return lb
 
 
@@ -62,7 +57,6 @@ def check_supported(work: Work, lb: models.LoadBalancer, request: dict[str, Any]
                            f"{'; '.join(problems)}.")
 
 
-def begin_create(work: Work, lb_id: str, model: type) -> models.LoadBalancer:
+def begin_create(work: Work, lb_id: str, model: type[Any]) -> models.LoadBalancer:
     """Take the load balancer a new object of ``model`` goes under (it must be ACTIVE)."""
-    return take_loadbalancer(work.session, lb_id, None,
-                             child=f"a new {LABELS[model]}")
+    return take_loadbalancer(work.session, lb_id, None, child=f"a new {model.kind.label}")

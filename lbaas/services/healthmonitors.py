@@ -27,7 +27,7 @@ def create(work: Work, conf: cfg.ConfigOpts, data: HealthMonitorCreate) -> dict[
     lb = begin_create(work, pool.load_balancer_id, models.HealthMonitor)
     hm = builders.new_healthmonitor(pool, data)
     work.session.flush()
-    work.notify(lb.provider, "create", "health_monitor", hm.id, lb.id)
+    work.notify(lb, "create", hm)
     return views.healthmonitor_view(hm)
 
 

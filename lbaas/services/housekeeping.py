@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lbaas.core.context import RequestContext
+from lbaas.core.kinds import LOADBALANCER
 from lbaas.core.status import PENDING, Provisioning
 from lbaas.db import models
 from lbaas.db.engine import read_session, write_session
@@ -66,7 +67,7 @@ class Housekeeper:
                 lb.agent_id = candidates[0].id
                 moved.append((lb.provider, lb.id))
         for provider, lb_id in moved:
-            self._dispatch(provider, Change("update", "loadbalancer", lb_id, lb_id))
+            self._dispatch(provider, Change("update", LOADBALANCER, lb_id, lb_id))
 
     def reconcile_stuck(self) -> None:
         """Re-send work for objects pending too long; fail it after GIVE_UP_FACTOR times."""
@@ -90,12 +91,12 @@ class Housekeeper:
                 continue
             action = _RESEND_ACTION.get(status, "update")
             LOG.info("load balancer %s pending for %ds: sending its work again", lb_id, age)
-            self._dispatch(provider, Change(action, "loadbalancer", lb_id, lb_id))
+            self._dispatch(provider, Change(action, LOADBALANCER, lb_id, lb_id))
 
     def _dispatch(self, provider: str, change: Change) -> None:
         ctx = RequestContext(project_id="admin", roles=("admin",), user_name="housekeeping")
         try:
-            self._providers.get(provider).dispatch(ctx, change)
+            self._providers.get(provider).refresh(ctx, change)
         except Exception:
             LOG.exception("housekeeping could not dispatch %s", change)
 

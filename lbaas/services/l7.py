@@ -42,7 +42,7 @@ def create_policy(work: Work, conf: cfg.ConfigOpts, data: L7PolicyCreate) -> dic
     pool = _redirect_pool(work, lb.id, listener, data.redirect_pool_id)
     policy = builders.new_l7policy(listener, data, pool)
     work.session.flush()
-    work.notify(lb.provider, "create", "l7policy", policy.id, lb.id)
+    work.notify(lb, "create", policy)
     return views.l7policy_view(policy)
 
 
@@ -99,7 +99,7 @@ def create_rule(work: Work, conf: cfg.ConfigOpts, policy_id: str, data: L7RuleCr
     lb = begin_create(work, policy.listener.load_balancer_id, models.L7Rule)
     rule = builders.new_l7rule(policy, data)
     work.session.flush()
-    work.notify(lb.provider, "create", "l7rule", rule.id, lb.id)
+    work.notify(lb, "create", rule)
     return views.l7rule_view(rule)
 
 

@@ -40,7 +40,7 @@ def create(work: Work, conf: cfg.ConfigOpts, data: ListenerCreate) -> dict[str, 
         _check_default_pool(lb, listener, default_pool_id)
         listener.default_pool_id = default_pool_id
     work.session.flush()
-    work.notify(lb.provider, "create", "listener", listener.id, lb.id)
+    work.notify(lb, "create", listener)
     return views.listener_view(listener)
 
 

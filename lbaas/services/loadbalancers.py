@@ -185,7 +185,7 @@ def create(work: Work, conf: cfg.ConfigOpts, providers: ProviderRegistry,
     bare = not (data.listeners or data.pools)
     _place(session, provider, data, lb, project_id, bare)
     if bare:
-        work.notify(lb.provider, "create", "loadbalancer", lb.id, lb.id)
+        work.notify(lb, "create", lb)
         return views.loadbalancer_view(lb)
     session.add(lb)
     named: dict[str, models.Pool] = {}
@@ -198,7 +198,7 @@ def create(work: Work, conf: cfg.ConfigOpts, providers: ProviderRegistry,
     for li_data in data.listeners:
         build_listener_graph(lb, li_data, named)
     session.flush()
-    work.notify(lb.provider, "create", "loadbalancer", lb.id, lb.id)
+    work.notify(lb, "create", lb)
     return views.loadbalancer_view(lb, full=bool(data.listeners or data.pools))
 
 
@@ -207,7 +207,7 @@ def update(work: Work, lb_id: str, data: LoadBalancerUpdate) -> dict[str, Any]:
     lb = take_loadbalancer(work.session, lb.id, None)
     builders.set_fields(lb, data.model_dump(exclude_unset=True))
     lb.updated_at = models.utcnow()
-    work.notify(lb.provider, "update", "loadbalancer", lb.id, lb.id)
+    work.notify(lb, "update", lb)
     return views.loadbalancer_view(lb)
 
 
@@ -220,13 +220,13 @@ def delete(work: Work, lb_id: str, cascade: bool) -> None:
                            allowed=DELETABLE)
     for obj in tree_objects(lb):
         obj.provisioning_status = Provisioning.PENDING_DELETE
-    work.notify(lb.provider, "delete", "loadbalancer", lb.id, lb.id)
+    work.notify(lb, "delete", lb)
 
 
 def failover(work: Work, lb_id: str) -> None:
     lb = find(work, models.LoadBalancer, lb_id)
     take_loadbalancer(work.session, lb.id, None, allowed=DELETABLE)
-    work.notify(lb.provider, "failover", "loadbalancer", lb.id, lb.id)
+    work.notify(lb, "failover", lb)
 
 
 def stats(session: Session, lb_id: str | None = None, listener_id: str | None = None

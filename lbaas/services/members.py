@@ -31,7 +31,7 @@ def create(work: Work, conf: cfg.ConfigOpts, pool_id: str, data: MemberCreate
     lb = begin_create(work, pool.load_balancer_id, models.Member)
     member = builders.new_member(pool, data)
     work.session.flush()
-    work.notify(lb.provider, "create", "member", member.id, lb.id)
+    work.notify(lb, "create", member)
     return views.member_view(member)
 
 
@@ -87,4 +87,4 @@ def batch_update(work: Work, conf: cfg.ConfigOpts, pool_id: str, wanted: list[Me
             if key not in seen:
                 member.provisioning_status = Provisioning.PENDING_DELETE
     pool.provisioning_status = Provisioning.PENDING_UPDATE
-    work.notify(lb.provider, "update", "pool", pool.id, lb.id)
+    work.notify(lb, "update", pool)

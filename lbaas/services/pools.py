@@ -41,7 +41,7 @@ def create(work: Work, conf: cfg.ConfigOpts, data: PoolCreate) -> dict[str, Any]
         listener.provisioning_status = Provisioning.PENDING_UPDATE
     work.session.flush()
     work.session.refresh(pool, ["default_of_listeners"])
-    work.notify(lb.provider, "create", "pool", pool.id, lb.id)
+    work.notify(lb, "create", pool)
     return views.pool_view(pool)
 
 

@@ -26,15 +26,8 @@ class QuotaResource:
     legacy_field: str | None = None  # deprecated alias Octavia still returns
 
 
-RESOURCES = (
-    QuotaResource("load_balancer", models.LoadBalancer, "load balancer", "loadbalancer"),
-    QuotaResource("listener", models.Listener, "listener"),
-    QuotaResource("pool", models.Pool, "pool"),
-    QuotaResource("health_monitor", models.HealthMonitor, "health monitor", "healthmonitor"),
-    QuotaResource("member", models.Member, "member"),
-    QuotaResource("l7policy", models.L7Policy, "L7 policy"),
-    QuotaResource("l7rule", models.L7Rule, "L7 rule"),
-)
+RESOURCES = tuple(QuotaResource(model.kind.quota, model, model.kind.words,
+                                model.kind.quota_alias) for model in models.TREE_MODELS)
 BY_MODEL = {r.model: r for r in RESOURCES}
 FIELDS = tuple(r.field for r in RESOURCES)
 _QUOTA_ROW = select(*models.Quota.__table__.columns).where(

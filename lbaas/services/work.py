@@ -10,10 +10,12 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from lbaas.core.context import RequestContext
+from lbaas.db import models
 from lbaas.db.engine import write_session
 from lbaas.providers.base import Change
 from lbaas.providers.registry import ProviderRegistry
@@ -28,9 +30,10 @@ class Work:
     providers: ProviderRegistry
     changes: list[tuple[str, Change]] = field(default_factory=list)
 
-    def notify(self, provider: str, action: str, obj_type: str, obj_id: str, lb_id: str) -> None:
-        """Queue a provider call to run after commit."""
-        self.changes.append((provider, Change(action, obj_type, obj_id, lb_id)))
+    def notify(self, lb: models.LoadBalancer, action: str, obj: Any) -> None:
+        """Queue the call telling ``lb``'s provider of ``action`` on ``obj`` (an object of
+        ``lb``'s tree, or ``lb`` itself), to run after commit."""
+        self.changes.append((lb.provider, Change(action, obj.kind, obj.id, lb.id)))
 
 
 @contextmanager
@@ -42,7 +45,7 @@ def unit_of_work(factory: sessionmaker[Session], providers: ProviderRegistry,
         yield work
     for provider, change in work.changes:
         try:
-            providers.get(provider).dispatch(ctx, change)
+            providers.get(provider).refresh(ctx, change)
         except Exception:
             # The change is committed; housekeeping/agent sync will pick it up.
             LOG.exception("provider %s failed to accept %s", provider, change,
