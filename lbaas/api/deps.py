@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from oslo_config import cfg
@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from lbaas.api.auth import TokenAuthenticator
 from lbaas.api.policy import Policy
 from lbaas.core.context import RequestContext
+from lbaas.core.kinds import Kind
 from lbaas.observability.logging import current_request_id
 from lbaas.providers.registry import ProviderRegistry
 from lbaas.services.statuses import StatusCallbacks
@@ -72,3 +73,19 @@ async def get_context(request: Request) -> RequestContext:
 
 
 ContextDep = Annotated[RequestContext, Depends(get_context)]
+
+
+def Authorized(kind: Kind | str, action: str) -> Any:
+    """The dependency of a route that ``action`` on ``kind`` guards: the authenticated caller
+    (401 without credentials), once policy allows it (403 otherwise).
+
+    ``ctx: Annotated[RequestContext, Authorized(POOL, "get_one")]``; ``kind`` is a registry
+    kind or, for resources outside a load balancer's tree, the policy resource name."""
+    resource = kind.policy if isinstance(kind, Kind) else kind
+
+    async def authorized(request: Request) -> RequestContext:
+        ctx = await get_context(request)
+        request.app.state.services.policy.authorize(ctx, resource, action)
+        return ctx
+
+    return Depends(authorized)

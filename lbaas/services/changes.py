@@ -33,7 +33,7 @@ def lb_id_of(obj: Any) -> str:
 
 def find(work: Work, model: type[Any], obj_id: str) -> Any:
     """The object visible to the caller, or 404."""
-    return get_scoped(work.session, model, obj_id, work.ctx.scope_project(), model.kind.label)
+    return get_scoped(work.session, model, obj_id, work.ctx.scope_project())
 
 
 def begin_change(work: Work, obj: Any, action: str) -> models.LoadBalancer:

@@ -9,7 +9,7 @@ from typing import Any
 
 from oslo_config import cfg
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from lbaas.core.context import RequestContext
 from lbaas.core.errors import Forbidden, InvalidInput
@@ -229,15 +229,15 @@ def failover(work: Work, lb_id: str) -> None:
     work.notify(lb, "failover", lb)
 
 
-def stats(session: Session, lb_id: str | None = None, listener_id: str | None = None
-          ) -> dict[str, int]:
-    """Counters of a load balancer (sum over listeners) or of one listener."""
+def stats(obj: models.LoadBalancer | models.Listener) -> dict[str, int]:
+    """Counters of a load balancer (sum over its listeners) or of one listener."""
     cols = [func.coalesce(func.sum(getattr(models.LoadBalancerStats, f)), 0) for f in STAT_FIELDS]
     stmt = select(*cols)
-    if listener_id is not None:
-        stmt = stmt.where(models.LoadBalancerStats.listener_id == listener_id)
+    if isinstance(obj, models.Listener):
+        stmt = stmt.where(models.LoadBalancerStats.listener_id == obj.id)
     else:
-        stmt = stmt.where(models.LoadBalancerStats.load_balancer_id == lb_id)
+        stmt = stmt.where(models.LoadBalancerStats.load_balancer_id == obj.id)
+    session = object_session(obj)
+    assert session is not None, "stats of an object outside a session"
     row = session.execute(stmt).one()
     return {f: int(v) for f, v in zip(STAT_FIELDS, row, strict=True)}
-

@@ -19,15 +19,14 @@ from lbaas.core.status import MUTABLE, PENDING, Provisioning
 from lbaas.db.models import LoadBalancer, utcnow
 
 
-def get_scoped(session: Session, model: Any, obj_id: str, scope_project: str | None,
-               label: str) -> Any:
+def get_scoped(session: Session, model: Any, obj_id: str, scope_project: str | None) -> Any:
     """The object with ``obj_id`` visible to the caller, else 404 (also for other projects)."""
     stmt = select(model).where(model.id == obj_id)
     if scope_project is not None:
         stmt = stmt.where(model.project_id == scope_project)
     obj = session.scalars(stmt).first()
     if obj is None:
-        raise NotFound(label, obj_id)
+        raise NotFound(model.kind.label, obj_id)
     return obj
 
 

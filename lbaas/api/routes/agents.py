@@ -99,8 +99,7 @@ def agent_loadbalancers(agent_id: str, services: ServicesDep, ctx: ContextDep) -
 def hosting_agent(lb_id: str, services: ServicesDep, ctx: ContextDep) -> JSONBody:
     services.policy.authorize(ctx, "agent", "get_one")
     with read_session(services.sessions) as session:
-        lb = get_scoped(session, models.LoadBalancer, lb_id, ctx.scope_project(),
-                        "Load Balancer")
+        lb = get_scoped(session, models.LoadBalancer, lb_id, ctx.scope_project())
         if lb.agent_id is None:
             return ok({"agent": None})
         return ok({"agent": _view(session, services, _agent(session, lb.agent_id))})

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Request, Response
 
-from lbaas.api.deps import ContextDep, ServicesDep
+from lbaas.api.deps import Authorized, ServicesDep
 from lbaas.api.openapi import LIST_QUERY
 from lbaas.api.responses import JSONBody, list_page, no_content, ok
+from lbaas.core.context import RequestContext
+from lbaas.core.kinds import LISTENER
 from lbaas.db import models
-from lbaas.db.engine import read_session
 from lbaas.schemas.common import StatsEnvelope
 from lbaas.schemas.listener import (
     ListenerCreateEnvelope,
@@ -17,8 +20,7 @@ from lbaas.schemas.listener import (
     ListenerPublic,
     ListenerUpdateEnvelope,
 )
-from lbaas.services import listeners, loadbalancers, views
-from lbaas.services.state import get_scoped
+from lbaas.services import listeners, loadbalancers, reads, views
 from lbaas.services.work import unit_of_work
 
 router = APIRouter(tags=["listeners"])
@@ -26,49 +28,65 @@ FIELDS = set(ListenerPublic.model_fields)
 
 
 @router.get("/listeners", response_model=ListenerList, openapi_extra=LIST_QUERY)
-def list_listeners(request: Request, services: ServicesDep, ctx: ContextDep) -> JSONBody:
-    services.policy.authorize(ctx, "listener", "get_all")
-    return list_page(request, services, ctx, models.Listener, "listeners", views.listener_view,
-                     FIELDS)
+def list_listeners(
+    request: Request,
+    services: ServicesDep,
+    ctx: Annotated[RequestContext, Authorized(LISTENER, "get_all")],
+) -> JSONBody:
+    return list_page(
+        request, services, ctx, models.Listener, "listeners", views.listener_view, FIELDS
+    )
 
 
 @router.post("/listeners", status_code=201, response_model=ListenerEnvelope)
-def create_listener(body: ListenerCreateEnvelope, services: ServicesDep,
-                    ctx: ContextDep) -> JSONBody:
-    services.policy.authorize(ctx, "listener", "post")
+def create_listener(
+    body: ListenerCreateEnvelope,
+    services: ServicesDep,
+    ctx: Annotated[RequestContext, Authorized(LISTENER, "post")],
+) -> JSONBody:
     with unit_of_work(services.sessions, services.providers, ctx) as work:
         out = listeners.create(work, services.conf, body.listener)
     return ok({"listener": out}, 201)
 
 
 @router.get("/listeners/{listener_id}", response_model=ListenerEnvelope)
-def show_listener(listener_id: str, services: ServicesDep, ctx: ContextDep) -> JSONBody:
-    services.policy.authorize(ctx, "listener", "get_one")
-    with read_session(services.sessions) as session:
-        obj = get_scoped(session, models.Listener, listener_id, ctx.scope_project(), "Listener")
-        return ok({"listener": views.listener_view(obj)})
+def show_listener(
+    listener_id: str,
+    services: ServicesDep,
+    ctx: Annotated[RequestContext, Authorized(LISTENER, "get_one")],
+) -> JSONBody:
+    view = reads.show(services.sessions, models.Listener, listener_id, ctx, views.listener_view)
+    return ok({"listener": view})
 
 
 @router.put("/listeners/{listener_id}", status_code=202, response_model=ListenerEnvelope)
-def update_listener(listener_id: str, body: ListenerUpdateEnvelope, services: ServicesDep,
-                    ctx: ContextDep) -> JSONBody:
-    services.policy.authorize(ctx, "listener", "put")
+def update_listener(
+    listener_id: str,
+    body: ListenerUpdateEnvelope,
+    services: ServicesDep,
+    ctx: Annotated[RequestContext, Authorized(LISTENER, "put")],
+) -> JSONBody:
     with unit_of_work(services.sessions, services.providers, ctx) as work:
         out = listeners.update(work, listener_id, body.listener)
     return ok({"listener": out}, 202)
 
 
 @router.delete("/listeners/{listener_id}", status_code=204)
-def delete_listener(listener_id: str, services: ServicesDep, ctx: ContextDep) -> Response:
-    services.policy.authorize(ctx, "listener", "delete")
+def delete_listener(
+    listener_id: str,
+    services: ServicesDep,
+    ctx: Annotated[RequestContext, Authorized(LISTENER, "delete")],
+) -> Response:
     with unit_of_work(services.sessions, services.providers, ctx) as work:
         listeners.delete(work, listener_id)
     return no_content()
 
 
 @router.get("/listeners/{listener_id}/stats", response_model=StatsEnvelope)
-def listener_stats(listener_id: str, services: ServicesDep, ctx: ContextDep) -> JSONBody:
-    services.policy.authorize(ctx, "listener", "get_stats")
-    with read_session(services.sessions) as session:
-        get_scoped(session, models.Listener, listener_id, ctx.scope_project(), "Listener")
-        return ok({"stats": loadbalancers.stats(session, listener_id=listener_id)})
+def listener_stats(
+    listener_id: str,
+    services: ServicesDep,
+    ctx: Annotated[RequestContext, Authorized(LISTENER, "get_stats")],
+) -> JSONBody:
+    stats = reads.show(services.sessions, models.Listener, listener_id, ctx, loadbalancers.stats)
+    return ok({"stats": stats})
