@@ -55,7 +55,7 @@ from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
 from lbaas.drivers.haproxy.process import Action, HaproxyProcess
 from lbaas.drivers.interface import links, netns
 from lbaas.drivers.interface.namespaces import namespace_path
-from lbaas.rpc.payloads import LoadBalancerTree
+from lbaas.core.tree import LoadBalancerTree
 from lbaas.rpc.server_endpoints import PluginEndpoints
 from tests.netlab import Host, Lab, stop_process, sweep
 

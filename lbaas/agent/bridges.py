@@ -9,8 +9,8 @@ schedules load balancers to agents that can reach their network.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
+from lbaas.core.tree import LoadBalancerTree
 from lbaas.drivers.interface.netns import InterfaceError
 
 
@@ -35,10 +35,9 @@ def parse_bridge_mappings(entries: Iterable[str]) -> dict[str, str]:
     return mappings
 
 
-def bridge_for(mappings: Mapping[str, str], raw_tree: Mapping[str, Any]) -> str:
-    """The bridge carrying the VIP network of ``raw_tree``, by network id or else by name."""
-    network_id = raw_tree.get("vip_network_id")
-    network_name = raw_tree.get("vip_network_name")
+def bridge_for(mappings: Mapping[str, str], tree: LoadBalancerTree) -> str:
+    """The bridge carrying the VIP network of ``tree``, by network id or else by name."""
+    network_id, network_name = tree.vip_network_id, tree.vip_network_name
     for key in (network_id, network_name):
         if key and key in mappings:
             return mappings[key]

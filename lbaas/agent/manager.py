@@ -4,58 +4,57 @@ in line with what the server wants.
 Built by :class:`lbaas.agent.service.AgentService`, which hands it the casts of topic
 ``lbaas_agent.<host>`` (through :mod:`lbaas.agent.endpoint`) and calls its periodic passes
 (:meth:`AgentManager.report_state`, :meth:`AgentManager.sync_state`,
-:meth:`AgentManager.collect_stats`) from its own threads.
+:meth:`AgentManager.collect_stats`, :meth:`AgentManager.retry_due`) from its own threads.
 
 Every cast, whatever object it names, only submits the load balancer's id to a per-key work queue
-(:mod:`lbaas.agent.workqueue`); the job fetches the current tree from the server and deploys it
-(STYLE.md point 7: one code path, not fifteen handlers). A full sync fetches the trees of its
-load balancers in chunks (``get_loadbalancers``, one RPC round trip per chunk) ahead of the jobs
+(:mod:`lbaas.agent.workqueue`); the job fetches the current tree (a typed
+:class:`lbaas.core.tree.LoadBalancerTree`) from the server and deploys it: one code path for
+every object and action. A full sync fetches the trees of its load balancers in chunks
+(``get_loadbalancers``, one RPC round trip per chunk) ahead of the jobs
 (:mod:`lbaas.agent.prefetch`); a job uses such a tree only if no cast about its load balancer
-arrived since the chunk was fetched. Failures are classified:
+arrived since the chunk was fetched. Failures fall in three classes:
 
-* permanent (the tree cannot be rendered, haproxy refuses the config, no bridge carries the VIP
-  network): the load balancer is set to ERROR with the reason; nothing is retried until something
-  changes (the periodic full sync still retries it);
-* temporary (RPC timeouts, netlink or file errors): logged, ``needs_resync`` is set and the
-  service runs a full sync soon.
+* permanent (:data:`PERMANENT_ERRORS`: the tree cannot be read or rendered, haproxy refuses the
+  config, no bridge carries the VIP network): ERROR with the reason the tenant can act on;
+  nothing is retried until something changes (the periodic full sync still tries it);
+* temporary (:data:`TEMPORARY_ERRORS`: the server unreachable, netlink or file errors): logged,
+  retried with a growing delay (:mod:`lbaas.agent.retries`);
+* bugs (any other exception): logged with its traceback and retried like a temporary failure,
+  never turned into ERROR: an ordinary coding error must not pass for a tenant's mistake.
 
-A haproxy that fails to start or reload is both: ERROR with the reason, and retried soon.
+A haproxy that fails to start or reload is both permanent and temporary: ERROR with the reason,
+and retried.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import oslo_messaging as messaging
-import pydantic
 from oslo_config import cfg
+from pyroute2.netlink.exceptions import NetlinkError
 
 from lbaas.agent.bridges import bridge_for, parse_bridge_mappings
+from lbaas.agent.ports import Driver, Plugin
 from lbaas.agent.prefetch import PrefetchedTrees
+from lbaas.agent.retries import Retries
+from lbaas.agent.stats_ledger import StatsLedger
 from lbaas.agent.workqueue import WorkQueue
+from lbaas.core.status import Provisioning
+from lbaas.core.tree import LoadBalancerTree, TreeRejected
 from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
 from lbaas.drivers.haproxy.namespace_driver import DEVICE_DRIVER_NAME
 from lbaas.drivers.haproxy.process import ConfigRejected, HaproxyError
 from lbaas.drivers.haproxy.stats import StatsError
 from lbaas.drivers.interface.netns import InterfaceError
-from lbaas.rpc.payloads import LoadBalancerTree
 from lbaas.rpc.topics import agent_topic
 
 LOG = logging.getLogger(__name__)
 
 BINARY = "lbaas-agent"
-ACTIVE, ERROR, PENDING_DELETE = "ACTIVE", "ERROR", "PENDING_DELETE"
-COUNTERS_EVERY = 10
-"""Send changed counters at most every this many stats passes (member health changes go at
-once)."""
-RESEND_EVERY = 100
-"""Send unchanged stats again after this many passes (the server adds counter differences, so
-resending is harmless; it heals a lost cast). Until then an idle load balancer costs the server
-nothing."""
 STATS_SPACING = 0.005
 """Seconds a stats pass pauses between two load balancers: a pass over N takes at least
 N * 5 ms, so the stats work of a busy agent stays a small share of a core (one pass over 1,000
@@ -66,11 +65,16 @@ PREFETCH_CHUNK = 50
 PERMANENT_ERRORS: tuple[type[Exception], ...] = (
     ConfigRejected,
     UnsafeConfigValue,
-    pydantic.ValidationError,
+    TreeRejected,
     InterfaceError,
-    ValueError,
 )
 """The tree cannot be built as given: ERROR with the reason, no retry."""
+TEMPORARY_ERRORS: tuple[type[Exception], ...] = (
+    messaging.MessagingException,
+    OSError,
+    NetlinkError,
+)
+"""Failures of the moment (server, kernel, file system): retried with a growing delay."""
 
 
 @dataclass(frozen=True)
@@ -79,62 +83,6 @@ class Deployed:
 
     tree: LoadBalancerTree
     bridge: str
-
-
-class Plugin(Protocol):
-    """What the manager needs of the server (see :class:`lbaas.rpc.plugin_api.PluginApi`)."""
-
-    host: str
-
-    def get_ready_devices(self) -> list[str]: ...
-
-    def get_loadbalancer(self, lb_id: str) -> dict[str, Any] | None: ...
-
-    def get_loadbalancers(self, lb_ids: list[str]) -> dict[str, dict[str, Any] | None]: ...
-
-    def update_status(
-        self,
-        obj_type: str,
-        obj_id: str,
-        provisioning_status: str | None = None,
-        operating_status: str | None = None,
-        revision: int | None = None,
-        reason: str | None = None,
-    ) -> None: ...
-
-    def update_loadbalancer_stats(self, lb_id: str, stats: dict[str, Any]) -> None: ...
-
-    def loadbalancer_destroyed(self, lb_id: str) -> None: ...
-
-    def report_state(self, state: dict[str, Any]) -> None: ...
-
-
-class Driver(Protocol):
-    """What the agent needs of a device driver (see ``HaproxyNamespaceDriver``)."""
-
-    def prepare_host(self) -> None: ...
-
-    def deploy(self, tree: LoadBalancerTree, bridge: str) -> object: ...
-
-    def undeploy(self, lb_id: str) -> None: ...
-
-    def deployed_ids(self) -> set[str]: ...
-
-    def is_healthy(self, lb_id: str) -> bool: ...
-
-    def collect(self, tree: LoadBalancerTree) -> dict[str, Any]: ...
-
-
-def has_pending(value: Any) -> bool:
-    """True when any object in the raw tree ``value`` has a PENDING_* provisioning status."""
-    if isinstance(value, Mapping):
-        status = value.get("provisioning_status")
-        if isinstance(status, str) and status.startswith("PENDING_"):
-            return True
-        return any(has_pending(item) for item in value.values())
-    if isinstance(value, list):
-        return any(has_pending(item) for item in value)
-    return False
 
 
 class AgentManager:
@@ -154,13 +102,13 @@ class AgentManager:
         self.queue = WorkQueue(self._run, conf.agent.workers, name="lbaas-agent")
         self.needs_resync = False
         self.prefetched = PrefetchedTrees()
+        self.retries = Retries()
         self._stopping = stopping or threading.Event()
         self._lock = threading.Lock()
         self._orphans: set[str] = set()  # to undeploy without asking the server
         self._rebuild: set[str] = set()  # to undeploy before deploying (failover)
         self._deployed: dict[str, Deployed] = {}  # what this process last deployed, per LB
-        self._last_sent: dict[str, dict[str, Any]] = {}  # the stats last sent, per LB
-        self._passes_since_sent: dict[str, int] = {}
+        self._sent = StatsLedger()  # the stats last sent, per LB
 
     # -- scheduling ----------------------------------------------------------------------------
 
@@ -200,45 +148,47 @@ class AgentManager:
 
         The tree is the one a sync prefetched if no cast invalidated it, else fetched now.
         """
-        found, raw = self.prefetched.take(lb_id)
-        if not found:
-            try:
-                raw = self.plugin.get_loadbalancer(lb_id)
-            except messaging.MessagingException as exc:
-                self._temporary(lb_id, "fetching its tree", exc)
-                self._restart_known(lb_id)
-                return
-        if raw is None or raw.get("provisioning_status") == PENDING_DELETE:
+        found, tree = self.prefetched.take(lb_id)
+        try:
+            if not found:
+                tree = self.plugin.get_loadbalancer(lb_id)
+        except TreeRejected as exc:
+            self._report(lb_id, None, Provisioning.ERROR, exc.revision, reason=str(exc))
+            return
+        except Exception as exc:
+            self._failed(lb_id, "fetching its tree", exc)
+            self._restart_known(lb_id)
+            return
+        if tree is None or tree.provisioning_status == Provisioning.PENDING_DELETE:
             self._destroy(lb_id)
             return
-        revision = raw.get("revision")
         try:
-            tree = LoadBalancerTree.model_validate(raw)
-            bridge = bridge_for(self.bridge_mappings, raw)
+            bridge = bridge_for(self.bridge_mappings, tree)
             if rebuild:
                 self._forget(lb_id)
                 self.driver.undeploy(lb_id)
             self.driver.deploy(tree, bridge)
         except PERMANENT_ERRORS as exc:
-            self._report(lb_id, raw, ERROR, revision, reason=str(exc))
+            self._report(lb_id, tree, Provisioning.ERROR, tree.revision, reason=str(exc))
             self._keep_if_serving(lb_id)
             return
         except HaproxyError as exc:
-            self._report(lb_id, raw, ERROR, revision, reason=str(exc))
-            self._temporary(lb_id, "running haproxy", exc)
+            self._report(lb_id, tree, Provisioning.ERROR, tree.revision, reason=str(exc))
+            self._failed(lb_id, "running haproxy", exc)
             self._keep_if_serving(lb_id)
             return
-        except Exception as exc:  # netlink, file system: transient until proven otherwise
-            self._temporary(lb_id, "deploying", exc)
+        except Exception as exc:
+            self._failed(lb_id, "deploying", exc)
             self._keep_if_serving(lb_id)
             return
+        self.retries.forget(lb_id)
         with self._lock:
             self._deployed[lb_id] = Deployed(tree, bridge)
-            if has_pending(raw):
+            if tree.has_pending():
                 # Closing this change, the server recomputes operating statuses from what it
                 # stored (a member just re-enabled: OFFLINE). Send the observed health again.
-                self._last_sent.pop(lb_id, None)
-        self._report(lb_id, raw, ACTIVE, revision)
+                self._sent.resend(lb_id)
+        self._report(lb_id, tree, Provisioning.ACTIVE, tree.revision)
 
     def _keep_if_serving(self, lb_id: str) -> None:
         """After a failed refresh: if the previous haproxy still serves, keep watching it (stats,
@@ -263,7 +213,7 @@ class AgentManager:
     def _report(
         self,
         lb_id: str,
-        raw: Mapping[str, Any],
+        tree: LoadBalancerTree | None,
         status: str,
         revision: int | None,
         reason: str | None = None,
@@ -271,15 +221,15 @@ class AgentManager:
         """Tell the server the outcome unless the tree already says so (resyncs stay quiet)."""
         if reason is not None:
             LOG.error("load balancer %s is in ERROR: %s", lb_id, reason)
-        if raw.get("provisioning_status") == status and not has_pending(raw):
+        if tree is not None and tree.provisioning_status == status and not tree.has_pending():
             return
         try:
             self.plugin.update_status(
                 "loadbalancer", lb_id, provisioning_status=status, revision=revision,
                 reason=reason,
             )
-        except messaging.MessagingException as exc:
-            self._temporary(lb_id, f"reporting {status}", exc)
+        except Exception as exc:
+            self._failed(lb_id, f"reporting {status}", exc)
 
     def _destroy(self, lb_id: str) -> None:
         """The server deleted ``lb_id`` (or is deleting it): remove it, then confirm."""
@@ -287,12 +237,14 @@ class AgentManager:
         try:
             self.driver.undeploy(lb_id)
         except Exception as exc:
-            self._temporary(lb_id, "undeploying", exc)
+            self._failed(lb_id, "undeploying", exc)
             return
         try:
             self.plugin.loadbalancer_destroyed(lb_id)
-        except messaging.MessagingException as exc:
-            self._temporary(lb_id, "confirming its deletion", exc)
+        except Exception as exc:
+            self._failed(lb_id, "confirming its deletion", exc)
+            return
+        self.retries.forget(lb_id)
 
     def remove_orphan(self, lb_id: str) -> None:
         """Undeploy ``lb_id``, which the server no longer places here (do not tell it: the
@@ -303,17 +255,33 @@ class AgentManager:
         try:
             self.driver.undeploy(lb_id)
         except Exception as exc:
-            self._temporary(lb_id, "removing the orphan", exc)
+            with self._lock:
+                self._orphans.add(lb_id)  # the retry removes it again, without the server
+            self._failed(lb_id, "removing the orphan", exc)
+            return
+        self.retries.forget(lb_id)
 
     def _forget(self, lb_id: str) -> None:
         with self._lock:
             self._deployed.pop(lb_id, None)
-            self._last_sent.pop(lb_id, None)
-            self._passes_since_sent.pop(lb_id, None)
+            self._sent.forget(lb_id)
 
-    def _temporary(self, lb_id: str, doing: str, exc: BaseException) -> None:
-        LOG.warning("load balancer %s: temporary failure %s, will resync: %s", lb_id, doing, exc)
-        self.needs_resync = True
+    def _failed(self, lb_id: str, doing: str, exc: BaseException) -> None:
+        """A temporary failure or a bug: log it (a bug with its traceback) and retry later."""
+        delay = self.retries.schedule(lb_id)
+        if isinstance(exc, TEMPORARY_ERRORS):
+            LOG.warning("load balancer %s: temporary failure %s, retrying in %.0fs: %s",
+                        lb_id, doing, delay, exc)
+        else:
+            LOG.error("load balancer %s: unexpected error %s (a bug), retrying in %.0fs",
+                      lb_id, doing, delay, exc_info=exc)
+
+    def retry_due(self) -> None:
+        """Queue the load balancers whose retry time has come."""
+        for lb_id in self.retries.due():
+            if self.queue.stopped:
+                return
+            self.queue.submit(lb_id)
 
     # -- periodic passes -----------------------------------------------------------------------
 
@@ -396,10 +364,9 @@ class AgentManager:
         """One stats pass: restart dead haproxies, send member health and counters.
 
         Load balancers with work queued or running are skipped (they are changing right now).
-        Member health goes to the server when it changed; counters that changed every
-        :data:`COUNTERS_EVERY` passes; the first pass over a load balancer sends both. The pass
-        pauses :data:`STATS_SPACING` between two load balancers and ends early when the agent
-        stops.
+        What goes to the server, and when, :class:`lbaas.agent.stats_ledger.StatsLedger`
+        decides (member health at once, counters now and then). The pass pauses
+        :data:`STATS_SPACING` between two load balancers and ends early when the agent stops.
         """
         with self._lock:
             trees = {lb_id: known.tree for lb_id, known in self._deployed.items()}
@@ -417,7 +384,9 @@ class AgentManager:
             except (OSError, StatsError) as exc:
                 LOG.warning("cannot read stats of load balancer %s: %s", lb_id, exc)
                 continue
-            if self._stats_due(lb_id, stats):
+            with self._lock:
+                due = self._sent.due(lb_id, stats, count_pass=lb_id in self._deployed)
+            if due:
                 try:
                     self.plugin.update_loadbalancer_stats(lb_id, stats)
                 except messaging.MessagingException as exc:
@@ -425,20 +394,4 @@ class AgentManager:
                     continue
                 with self._lock:
                     if lb_id in self._deployed:
-                        self._last_sent[lb_id] = stats
-                        self._passes_since_sent[lb_id] = 0
-
-    def _stats_due(self, lb_id: str, stats: dict[str, Any]) -> bool:
-        """True when nothing was sent yet, member health changed, counters changed and were
-        last sent at least :data:`COUNTERS_EVERY` passes ago, or :data:`RESEND_EVERY` passes
-        went by."""
-        with self._lock:
-            passes = self._passes_since_sent.get(lb_id, COUNTERS_EVERY - 1) + 1
-            if lb_id in self._deployed:
-                self._passes_since_sent[lb_id] = passes
-            last = self._last_sent.get(lb_id)
-        if last is None or last["members"] != stats["members"]:
-            return True
-        if passes >= RESEND_EVERY:
-            return True
-        return passes >= COUNTERS_EVERY and last["listeners"] != stats["listeners"]
+                        self._sent.sent(lb_id, stats)

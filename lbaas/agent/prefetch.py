@@ -24,9 +24,10 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any
 
-RawTree = dict[str, Any] | None
+from lbaas.core.tree import LoadBalancerTree
+
+MaybeTree = LoadBalancerTree | None
 """A tree as ``get_loadbalancer`` returns it; None when the server no longer knows the id."""
 
 
@@ -35,7 +36,7 @@ class PrefetchedTrees:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._trees: dict[str, RawTree] = {}
+        self._trees: dict[str, MaybeTree] = {}
         self._open: dict[int, tuple[frozenset[str], set[str]]] = {}  # ticket -> (ids, stale)
         self._tickets = itertools.count(1)
 
@@ -46,15 +47,15 @@ class PrefetchedTrees:
             self._open[ticket] = (frozenset(lb_ids), set())
             return ticket
 
-    def complete(self, ticket: int, trees: Mapping[str, RawTree]) -> int:
+    def complete(self, ticket: int, trees: Mapping[str, MaybeTree]) -> int:
         """Store ``trees`` (id -> tree) fetched under ``ticket``, except ids a cast invalidated
         since :meth:`begin` and ids the ticket did not ask for. Returns how many were stored."""
         with self._lock:
             asked, stale = self._open.pop(ticket, (frozenset(), set()))
             stored = 0
-            for lb_id, raw in trees.items():
+            for lb_id, tree in trees.items():
                 if lb_id in asked and lb_id not in stale:
-                    self._trees[lb_id] = raw
+                    self._trees[lb_id] = tree
                     stored += 1
             return stored
 
@@ -71,7 +72,7 @@ class PrefetchedTrees:
                 if lb_id in asked:
                     stale.add(lb_id)
 
-    def take(self, lb_id: str) -> tuple[bool, RawTree]:
+    def take(self, lb_id: str) -> tuple[bool, MaybeTree]:
         """``(True, tree)`` and forget it when a tree of ``lb_id`` is stored, else
         ``(False, None)``."""
         with self._lock:

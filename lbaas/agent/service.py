@@ -106,7 +106,8 @@ class AgentService:
         return loop
 
     def _sync_loop(self) -> None:
-        """``sync_state`` now, every ``resync_interval``, and soon when ``needs_resync``."""
+        """``sync_state`` now, every ``resync_interval``, and soon when ``needs_resync``; the
+        retries of failed load balancers when they are due."""
         interval = self.conf.agent.resync_interval
         retry = min(RESYNC_RETRY_DELAY, interval)
         last = float("-inf")
@@ -115,6 +116,7 @@ class AgentService:
             if since >= interval or (self.manager.needs_resync and since >= retry):
                 last = time.monotonic()
                 self._guarded(self.manager.sync_state)
+            self._guarded(self.manager.retry_due)
             self._stop.wait(RESYNC_POLL)
 
     @staticmethod

@@ -12,6 +12,7 @@ from typing import Any
 
 import oslo_messaging as messaging
 
+from lbaas.core.tree import LoadBalancerTree, TreeRejected, parse_tree
 from lbaas.rpc.topics import PLUGIN_TOPIC
 from lbaas.rpc.transport import make_client
 
@@ -33,21 +34,29 @@ class PluginApi:
         """Ids of every load balancer scheduled to this agent (including ones being deleted)."""
         return list(self._client.call({}, "get_ready_devices", host=self.host))
 
-    def get_loadbalancer(self, lb_id: str) -> dict[str, Any] | None:
-        """The full tree (``LoadBalancerTree`` shape plus ``revision``), or None if gone."""
-        result: dict[str, Any] | None = self._client.call({}, "get_loadbalancer",
-                                                          loadbalancer_id=lb_id)
-        return result
+    def get_loadbalancer(self, lb_id: str) -> LoadBalancerTree | None:
+        """The current tree of ``lb_id``, or None if the server no longer knows it.
 
-    def get_loadbalancers(self, lb_ids: list[str]) -> dict[str, dict[str, Any] | None]:
-        """The trees of ``lb_ids`` in one call: ``{id: tree or None if gone}``.
+        Raises :class:`lbaas.core.tree.TreeRejected` when the server's tree does not fit this
+        agent's :class:`LoadBalancerTree`."""
+        return parse_tree(self._client.call({}, "get_loadbalancer", loadbalancer_id=lb_id))
+
+    def get_loadbalancers(self, lb_ids: list[str]) -> dict[str, LoadBalancerTree | None]:
+        """The trees of ``lb_ids`` in one call: ``{id: tree or None if gone}``. A tree this
+        agent cannot read is left out (its refresh fetches it alone and reports why).
 
         Raises a MessagingException (e.g. UnsupportedVersion from a 1.0 server) the caller may
         answer by fetching one tree at a time.
         """
-        result: dict[str, dict[str, Any] | None] = self._batch_client.call(
+        raw_trees: dict[str, Any] = self._batch_client.call(
             {}, "get_loadbalancers", loadbalancer_ids=list(lb_ids))
-        return result
+        trees: dict[str, LoadBalancerTree | None] = {}
+        for lb_id, raw in raw_trees.items():
+            try:
+                trees[lb_id] = parse_tree(raw)
+            except TreeRejected:
+                continue
+        return trees
 
     def update_status(self, obj_type: str, obj_id: str, provisioning_status: str | None = None,
                       operating_status: str | None = None, revision: int | None = None,

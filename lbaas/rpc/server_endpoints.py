@@ -14,8 +14,8 @@ from lbaas.db import models
 from lbaas.db.engine import read_session, write_session
 from lbaas.rpc import plugin_api
 from lbaas.services import agents
-from lbaas.services.payload import build_tree
 from lbaas.services.statuses import StatusCallbacks
+from lbaas.services.tree import build_tree
 
 LOG = logging.getLogger(__name__)
 
@@ -43,9 +43,10 @@ class PluginEndpoints:
                                         .where(models.LoadBalancer.agent_id == agent.id)))
 
     def get_loadbalancer(self, ctx: Any, loadbalancer_id: str) -> dict[str, Any] | None:
+        """The tree of ``loadbalancer_id`` in its JSON form (None once it is gone)."""
         with read_session(self._sessions) as session:
             lb = session.get(models.LoadBalancer, loadbalancer_id)
-            return None if lb is None else build_tree(session, lb)
+            return None if lb is None else build_tree(session, lb).model_dump(mode="json")
 
     def get_loadbalancers(self, ctx: Any, loadbalancer_ids: list[str]
                           ) -> dict[str, dict[str, Any] | None]:
@@ -57,7 +58,7 @@ class PluginEndpoints:
                 chunk = ids[start:start + MAX_IDS_PER_QUERY]
                 query = select(models.LoadBalancer).where(models.LoadBalancer.id.in_(chunk))
                 for lb in session.scalars(query):
-                    trees[lb.id] = build_tree(session, lb)
+                    trees[lb.id] = build_tree(session, lb).model_dump(mode="json")
         return trees
 
     def update_status(self, ctx: Any, obj_type: str, obj_id: str,

@@ -25,19 +25,19 @@ from typing import Any
 import pytest
 
 from lbaas.config import load_config
+from lbaas.core.tree import (
+    HealthMonitorNode,
+    ListenerNode,
+    LoadBalancerTree,
+    MemberNode,
+    PoolNode,
+    SubnetNode,
+)
 from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
 from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
 from lbaas.drivers.haproxy.process import Action
 from lbaas.drivers.interface import netns
 from lbaas.drivers.interface.namespaces import namespace_path
-from lbaas.rpc.payloads import (
-    HealthMonitorPayload,
-    ListenerPayload,
-    LoadBalancerTree,
-    MemberPayload,
-    PoolPayload,
-    SubnetPayload,
-)
 from tests.netlab import (
     Host,
     Lab,
@@ -58,28 +58,28 @@ LISTENER_ID, POOL_ID = "listener-1", "pool-1"
 # --- trees --------------------------------------------------------------------------------------
 
 
-def member(number: int, **overrides: Any) -> MemberPayload:
+def member(number: int, **overrides: Any) -> MemberNode:
     fields: dict[str, Any] = {
         "id": f"member-{number}",
         "address": f"{SUBNET}.{10 + number}",
         "protocol_port": 80,
     }
-    return MemberPayload(**(fields | overrides))
+    return MemberNode(**(fields | overrides))
 
 
-def make_tree(lb_id: str, members: list[MemberPayload], **overrides: Any) -> LoadBalancerTree:
+def make_tree(lb_id: str, members: list[MemberNode], **overrides: Any) -> LoadBalancerTree:
     """One HTTP listener on the VIP, round robin over ``members`` with fast TCP checks."""
-    monitor = HealthMonitorPayload(
+    monitor = HealthMonitorNode(
         id="hm-1", type="TCP", delay=1, timeout=1, max_retries=1, max_retries_down=2
     )
-    pool = PoolPayload(
+    pool = PoolNode(
         id=POOL_ID,
         protocol="HTTP",
         lb_algorithm="ROUND_ROBIN",
         healthmonitor=monitor,
         members=members,
     )
-    listener = ListenerPayload(
+    listener = ListenerNode(
         id=LISTENER_ID, protocol="HTTP", protocol_port=80, default_pool_id=POOL_ID
     )
     fields: dict[str, Any] = {
@@ -87,7 +87,7 @@ def make_tree(lb_id: str, members: list[MemberPayload], **overrides: Any) -> Loa
         "project_id": "project-1",
         "vip_address": VIP,
         "vip_network_id": "network-1",
-        "vip_subnet": SubnetPayload(
+        "vip_subnet": SubnetNode(
             id="subnet-1", network_id="network-1", cidr=f"{SUBNET}.0/24", gateway_ip=f"{SUBNET}.1"
         ),
         "provisioning_status": "PENDING_CREATE",

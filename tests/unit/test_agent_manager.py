@@ -21,18 +21,14 @@ import pytest
 
 from lbaas.agent.bridges import bridge_for, parse_bridge_mappings
 from lbaas.agent.endpoint import AgentRpcEndpoint
-from lbaas.agent.manager import (
-    COUNTERS_EVERY,
-    PREFETCH_CHUNK,
-    RESEND_EVERY,
-    AgentManager,
-    has_pending,
-)
+from lbaas.agent.manager import PREFETCH_CHUNK, AgentManager
 from lbaas.agent.service import AgentService
+from lbaas.agent.stats_ledger import COUNTERS_EVERY, RESEND_EVERY
 from lbaas.config import load_config
+from lbaas.core.tree import LoadBalancerTree, TreeRejected, parse_tree
+from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
 from lbaas.drivers.haproxy.process import ConfigRejected, HaproxyError
 from lbaas.rpc.agent_api import AgentApi
-from lbaas.rpc.payloads import LoadBalancerTree
 from lbaas.rpc.topics import PLUGIN_TOPIC, RPC_NAMESPACE
 from lbaas.rpc.transport import make_server, make_transport
 
@@ -100,12 +96,13 @@ class Server:
         self._check()
         return sorted(self.ready)
 
-    def get_loadbalancer(self, lb_id: str) -> dict[str, Any] | None:
+    def get_loadbalancer(self, lb_id: str) -> LoadBalancerTree | None:
+        """As :meth:`lbaas.rpc.plugin_api.PluginApi.get_loadbalancer`: the JSON form parsed."""
         self._check()
         self.fetched.append(lb_id)
-        return self.trees.get(lb_id)
+        return parse_tree(self.trees.get(lb_id))
 
-    def get_loadbalancers(self, lb_ids: list[str]) -> dict[str, dict[str, Any] | None]:
+    def get_loadbalancers(self, lb_ids: list[str]) -> dict[str, LoadBalancerTree | None]:
         self._check()
         if self.batch_error is not None:
             raise self.batch_error
@@ -113,7 +110,13 @@ class Server:
         answer = {lb_id: copy.deepcopy(self.trees.get(lb_id)) for lb_id in lb_ids}
         if self.after_batch_read is not None:
             self.after_batch_read()
-        return answer
+        trees = {}
+        for lb_id, raw in answer.items():
+            try:
+                trees[lb_id] = parse_tree(raw)
+            except TreeRejected:
+                continue
+        return trees
 
     def update_status(
         self,
@@ -292,7 +295,7 @@ def test_deleted_load_balancer_is_undeployed_and_confirmed(
     ("error", "reason"),
     [
         pytest.param(ConfigRejected("[ALERT] bogus keyword"), "bogus keyword", id="rejected"),
-        pytest.param(ValueError("invalid load balancer id"), "invalid", id="value-error"),
+        pytest.param(UnsafeConfigValue("url contains a newline"), "newline", id="unsafe"),
     ],
 )
 def test_permanent_deploy_error_sets_error_without_resync(
@@ -305,6 +308,27 @@ def test_permanent_deploy_error_sets_error_without_resync(
     assert (lb_id, status, revision) == ("lb1", "ERROR", 3)
     assert text is not None and reason in text
     assert not agent.manager.needs_resync
+    assert not agent.manager.retries.pending("lb1")
+
+
+@pytest.mark.parametrize("bug", [ValueError("invalid literal"), KeyError("pools"), TypeError()])
+def test_a_bug_is_logged_with_its_traceback_and_retried_never_error(
+    agent: Agent, bug: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    agent.server.add(make_tree("lb1", revision=3))
+    agent.device.errors["lb1"] = bug
+    with caplog.at_level("ERROR", logger="lbaas.agent.manager"):
+        agent.manager.refresh("lb1")
+    assert agent.server.statuses == []  # the tenant's load balancer is not blamed
+    assert agent.manager.retries.pending("lb1")
+    [record] = [r for r in caplog.records if "a bug" in r.getMessage()]
+    assert record.exc_info is not None and record.exc_info[1] is bug
+    del agent.device.errors["lb1"]
+    agent.manager.retries._due["lb1"] = 0.0  # the retry is due now
+    agent.manager.retry_due()
+    agent.settle()
+    assert [s[1] for s in agent.server.statuses] == ["ACTIVE"]
+    assert not agent.manager.retries.pending("lb1")
 
 
 def test_invalid_tree_sets_error_before_touching_the_device(agent: Agent) -> None:
@@ -325,23 +349,23 @@ def test_unmapped_network_sets_error(agent: Agent) -> None:
     assert agent.device.log == []
 
 
-def test_haproxy_failure_sets_error_and_asks_for_resync(agent: Agent) -> None:
+def test_haproxy_failure_sets_error_and_is_retried(agent: Agent) -> None:
     agent.server.add(make_tree("lb1"))
     agent.device.errors["lb1"] = HaproxyError("haproxy for lb1 failed to reload")
     agent.manager.refresh("lb1")
     assert [s[1] for s in agent.server.statuses] == ["ERROR"]
-    assert agent.manager.needs_resync
+    assert agent.manager.retries.pending("lb1")
 
 
 @pytest.mark.parametrize("where", ["server", "netlink"])
-def test_temporary_failure_asks_for_resync_and_reports_nothing(agent: Agent, where: str) -> None:
+def test_temporary_failure_is_retried_and_reports_nothing(agent: Agent, where: str) -> None:
     agent.server.add(make_tree("lb1"))
     if where == "server":
         agent.server.down = True
     else:
         agent.device.errors["lb1"] = OSError(16, "Device or resource busy")
     agent.manager.refresh("lb1")
-    assert agent.manager.needs_resync
+    assert agent.manager.retries.pending("lb1")
     assert agent.server.statuses == []
 
 
@@ -574,7 +598,7 @@ def test_dead_haproxy_restarts_on_its_last_tree_while_the_server_is_down(agent: 
     agent.manager.collect_stats()
     agent.settle()
     assert agent.device.is_healthy("lb1")
-    assert agent.manager.needs_resync
+    assert agent.manager.retries.pending("lb1")
 
 
 def test_failed_refresh_of_a_dead_load_balancer_stops_stats_restarts(agent: Agent) -> None:
@@ -618,17 +642,29 @@ def test_parse_bridge_mappings() -> None:
 
 def test_bridge_for_prefers_network_id_then_name() -> None:
     mappings = {"net-1": "br-id", "public": "br-name"}
-    assert bridge_for(mappings, {"vip_network_id": "net-1", "vip_network_name": "public"}) == (
-        "br-id"
-    )
-    assert bridge_for(mappings, {"vip_network_id": "net-2", "vip_network_name": "public"}) == (
-        "br-name"
-    )
+    by_id = LoadBalancerTree.model_validate(make_tree("lb1", vip_network_name="public"))
+    assert bridge_for(mappings, by_id) == "br-id"
+    by_name = LoadBalancerTree.model_validate(
+        make_tree("lb1", vip_network_id="net-2", vip_network_name="public"))
+    assert bridge_for(mappings, by_name) == "br-name"
 
 
-def test_has_pending() -> None:
-    assert not has_pending(make_tree("lb1", status="ACTIVE"))
-    assert has_pending(make_tree("lb1", status="PENDING_UPDATE"))
+def test_has_pending_looks_at_every_object() -> None:
+    assert not LoadBalancerTree.model_validate(make_tree("lb1", status="ACTIVE")).has_pending()
+    assert LoadBalancerTree.model_validate(make_tree("lb1", status="PENDING_UPDATE")).has_pending()
+    raw = make_tree("lb1", status="ACTIVE")
+    raw["pools"][0]["healthmonitor"] = {"id": "hm1", "type": "TCP", "delay": 5, "timeout": 3,
+                                        "max_retries": 3, "provisioning_status": "PENDING_CREATE"}
+    assert LoadBalancerTree.model_validate(raw).has_pending()
+
+
+def test_a_tree_the_agent_cannot_read_names_its_load_balancer_and_revision() -> None:
+    raw = make_tree("lb1", revision=7)
+    del raw["vip_subnet"]
+    with pytest.raises(TreeRejected) as caught:
+        parse_tree(raw)
+    assert (caught.value.lb_id, caught.value.revision) == ("lb1", 7)
+    assert "vip_subnet" in str(caught.value)
 
 
 # --- the service over oslo.messaging's in-process transport -----------------------------------

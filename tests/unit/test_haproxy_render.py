@@ -14,18 +14,18 @@ from typing import Any
 
 import pytest
 
+from lbaas.core.tree import (
+    HealthMonitorNode,
+    L7PolicyNode,
+    L7RuleNode,
+    ListenerNode,
+    LoadBalancerTree,
+    MemberNode,
+    PoolNode,
+    SessionPersistenceNode,
+)
 from lbaas.drivers.haproxy.escaping import UnsafeConfigValue, expected_codes, quote
 from lbaas.drivers.haproxy.render import HaproxyPaths, render_haproxy_config
-from lbaas.rpc.payloads import (
-    HealthMonitorPayload,
-    L7PolicyPayload,
-    L7RulePayload,
-    ListenerPayload,
-    LoadBalancerTree,
-    MemberPayload,
-    PoolPayload,
-    SessionPersistencePayload,
-)
 
 PATHS = HaproxyPaths(
     stats_socket="/var/lib/lbaas/lbaas/lb-1/haproxy.sock",
@@ -40,12 +40,12 @@ needs_haproxy = pytest.mark.skipif(HAPROXY is None, reason="haproxy is not insta
 # --- sample factories -------------------------------------------------------------------------
 
 
-def make_member(**overrides: Any) -> MemberPayload:
+def make_member(**overrides: Any) -> MemberNode:
     fields: dict[str, Any] = {"id": "member-1", "address": "192.0.2.11", "protocol_port": 8080}
-    return MemberPayload(**(fields | overrides))
+    return MemberNode(**(fields | overrides))
 
 
-def make_monitor(**overrides: Any) -> HealthMonitorPayload:
+def make_monitor(**overrides: Any) -> HealthMonitorNode:
     fields: dict[str, Any] = {
         "id": "hm-1",
         "type": "TCP",
@@ -53,47 +53,47 @@ def make_monitor(**overrides: Any) -> HealthMonitorPayload:
         "timeout": 3,
         "max_retries": 2,
     }
-    return HealthMonitorPayload(**(fields | overrides))
+    return HealthMonitorNode(**(fields | overrides))
 
 
-def make_pool(**overrides: Any) -> PoolPayload:
+def make_pool(**overrides: Any) -> PoolNode:
     fields: dict[str, Any] = {
         "id": "pool-1",
         "protocol": "HTTP",
         "lb_algorithm": "ROUND_ROBIN",
         "members": [make_member()],
     }
-    return PoolPayload(**(fields | overrides))
+    return PoolNode(**(fields | overrides))
 
 
-def make_rule(**overrides: Any) -> L7RulePayload:
+def make_rule(**overrides: Any) -> L7RuleNode:
     fields: dict[str, Any] = {
         "id": "rule-1",
         "type": "PATH",
         "compare_type": "STARTS_WITH",
         "value": "/api",
     }
-    return L7RulePayload(**(fields | overrides))
+    return L7RuleNode(**(fields | overrides))
 
 
-def make_policy(**overrides: Any) -> L7PolicyPayload:
+def make_policy(**overrides: Any) -> L7PolicyNode:
     fields: dict[str, Any] = {
         "id": "policy-1",
         "action": "REJECT",
         "position": 1,
         "rules": [make_rule()],
     }
-    return L7PolicyPayload(**(fields | overrides))
+    return L7PolicyNode(**(fields | overrides))
 
 
-def make_listener(**overrides: Any) -> ListenerPayload:
+def make_listener(**overrides: Any) -> ListenerNode:
     fields: dict[str, Any] = {
         "id": "listener-1",
         "protocol": "HTTP",
         "protocol_port": 80,
         "default_pool_id": "pool-1",
     }
-    return ListenerPayload(**(fields | overrides))
+    return ListenerNode(**(fields | overrides))
 
 
 def make_tree(**overrides: Any) -> LoadBalancerTree:
@@ -265,7 +265,7 @@ def test_render_rich_http_frontend_matches_golden() -> None:
 def test_render_rich_backend_matches_golden() -> None:
     pool = make_pool(
         lb_algorithm="LEAST_CONNECTIONS",
-        session_persistence=SessionPersistencePayload(type="HTTP_COOKIE"),
+        session_persistence=SessionPersistenceNode(type="HTTP_COOKIE"),
         healthmonitor=make_monitor(
             type="HTTP",
             http_method="HEAD",
@@ -458,7 +458,7 @@ def test_frontend_duplicate_port_raises() -> None:
 
 
 def _frontend_rules(
-    policies: list[L7PolicyPayload], pools: list[PoolPayload] | None = None
+    policies: list[L7PolicyNode], pools: list[PoolNode] | None = None
 ) -> list[str]:
     tree = make_tree(
         listeners=[make_listener(l7policies=policies)],
@@ -566,7 +566,7 @@ def test_l7_policies_are_ordered_by_action_then_position() -> None:
         ),
     ],
 )
-def test_l7_rule_type_renders_acl(rule: L7RulePayload, acl: str) -> None:
+def test_l7_rule_type_renders_acl(rule: L7RuleNode, acl: str) -> None:
     assert _frontend_rules([make_policy(rules=[rule])]) == [
         f"acl rule-1 {acl}",
         "http-request deny if rule-1",
@@ -724,19 +724,19 @@ def test_backend_pending_delete_member_is_omitted() -> None:
     ("persistence", "vip", "lines"),
     [
         pytest.param(
-            SessionPersistencePayload(type="SOURCE_IP"),
+            SessionPersistenceNode(type="SOURCE_IP"),
             "203.0.113.10",
             ["stick-table type ip size 10k expire 1800s", "stick on src"],
             id="source-ip",
         ),
         pytest.param(
-            SessionPersistencePayload(type="SOURCE_IP", persistence_timeout=60),
+            SessionPersistenceNode(type="SOURCE_IP", persistence_timeout=60),
             "2001:db8::10",
             ["stick-table type ipv6 size 10k expire 60s", "stick on src"],
             id="source-ip-v6",
         ),
         pytest.param(
-            SessionPersistencePayload(type="APP_COOKIE", cookie_name="JSESSIONID"),
+            SessionPersistenceNode(type="APP_COOKIE", cookie_name="JSESSIONID"),
             "203.0.113.10",
             [
                 "stick-table type string len 64 size 10k expire 1800s",
@@ -746,7 +746,7 @@ def test_backend_pending_delete_member_is_omitted() -> None:
             id="app-cookie",
         ),
         pytest.param(
-            SessionPersistencePayload(type="HTTP_COOKIE"),
+            SessionPersistenceNode(type="HTTP_COOKIE"),
             "203.0.113.10",
             ["cookie SRV insert indirect nocache"],
             id="http-cookie",
@@ -754,7 +754,7 @@ def test_backend_pending_delete_member_is_omitted() -> None:
     ],
 )
 def test_backend_persistence_renders_stickiness(
-    persistence: SessionPersistencePayload, vip: str, lines: list[str]
+    persistence: SessionPersistenceNode, vip: str, lines: list[str]
 ) -> None:
     config = render(make_tree(vip_address=vip, pools=[make_pool(session_persistence=persistence)]))
     assert section(config, "backend pool-1")[4:] == [*lines, *server_lines(config)]
@@ -762,7 +762,7 @@ def test_backend_persistence_renders_stickiness(
 
 @pytest.mark.parametrize("kind", ["HTTP_COOKIE", "APP_COOKIE"])
 def test_backend_cookie_persistence_is_skipped_in_tcp_mode(kind: str) -> None:
-    persistence = SessionPersistencePayload(type=kind, cookie_name="SID")
+    persistence = SessionPersistenceNode(type=kind, cookie_name="SID")
     tree = make_tree(
         listeners=[make_listener(protocol="TCP")],
         pools=[make_pool(protocol="TCP", session_persistence=persistence)],
@@ -807,7 +807,7 @@ def test_backend_cookie_persistence_is_skipped_in_tcp_mode(kind: str) -> None:
     ],
 )
 def test_backend_monitor_type_renders_check(
-    monitor: HealthMonitorPayload, lines: list[str], server_options: str
+    monitor: HealthMonitorNode, lines: list[str], server_options: str
 ) -> None:
     config = render(make_tree(pools=[make_pool(healthmonitor=monitor)]))
     assert section(config, "backend pool-1")[4:] == [
@@ -826,7 +826,7 @@ def test_backend_monitor_type_renders_check(
     ],
 )
 def test_backend_monitor_disabled_or_unsupported_renders_no_check(
-    monitor: HealthMonitorPayload,
+    monitor: HealthMonitorNode,
 ) -> None:
     assert render(make_tree(pools=[make_pool(healthmonitor=monitor)])) == MINIMAL_HTTP_GOLDEN
 
@@ -858,7 +858,7 @@ def test_expected_codes_invalid_forms_raise(codes: str) -> None:
         pytest.param(make_pool(protocol="QUIC"), "unknown protocol", id="protocol"),
         pytest.param(make_pool(lb_algorithm="RANDOM"), "lb_algorithm", id="algorithm"),
         pytest.param(
-            make_pool(session_persistence=SessionPersistencePayload(type="JWT")),
+            make_pool(session_persistence=SessionPersistenceNode(type="JWT")),
             "persistence",
             id="persistence",
         ),
@@ -891,7 +891,7 @@ def test_expected_codes_invalid_forms_raise(codes: str) -> None:
         ),
     ],
 )
-def test_backend_invalid_pool_raises(pool: PoolPayload, message: str) -> None:
+def test_backend_invalid_pool_raises(pool: PoolNode, message: str) -> None:
     with pytest.raises(UnsafeConfigValue, match=message):
         render(make_tree(pools=[pool]))
 
@@ -941,14 +941,14 @@ def test_quote_refuses_empty_and_control_characters(value: str) -> None:
         quote(value)
 
 
-def _tree_with_rule(rule: L7RulePayload) -> LoadBalancerTree:
+def _tree_with_rule(rule: L7RuleNode) -> LoadBalancerTree:
     return make_tree(listeners=[make_listener(l7policies=[make_policy(rules=[rule])])])
 
 
 @pytest.mark.parametrize("value", QUOTABLE)
 @pytest.mark.parametrize("rule_type", ["PATH", "HOST_NAME", "HEADER", "COOKIE", "SSL_DN_FIELD"])
 def test_hostile_l7_value_is_quoted_harmlessly(rule_type: str, value: str) -> None:
-    def rule(v: str) -> L7RulePayload:
+    def rule(v: str) -> L7RuleNode:
         return make_rule(
             type=rule_type,
             compare_type="EQUAL_TO",
@@ -1022,20 +1022,20 @@ def test_hostile_url_path_is_quoted_harmlessly(path: str) -> None:
         ),
     ],
 )
-def test_hostile_monitor_fields_raise(monitor: HealthMonitorPayload) -> None:
+def test_hostile_monitor_fields_raise(monitor: HealthMonitorNode) -> None:
     with pytest.raises(UnsafeConfigValue):
         render(make_tree(pools=[make_pool(healthmonitor=monitor)]))
 
 
 @pytest.mark.parametrize("cookie_name", ["SID x", "SID)", "SID,x", "SID'", "SID\n", "", "SÏD"])
 def test_hostile_app_cookie_name_raises(cookie_name: str) -> None:
-    persistence = SessionPersistencePayload(type="APP_COOKIE", cookie_name=cookie_name)
+    persistence = SessionPersistenceNode(type="APP_COOKIE", cookie_name=cookie_name)
     with pytest.raises(UnsafeConfigValue, match="cookie_name"):
         render(make_tree(pools=[make_pool(session_persistence=persistence)]))
 
 
 def test_hostile_app_cookie_name_with_token_characters_is_quoted() -> None:
-    persistence = SessionPersistencePayload(type="APP_COOKIE", cookie_name="S#I$D")
+    persistence = SessionPersistenceNode(type="APP_COOKIE", cookie_name="S#I$D")
     config = render(make_tree(pools=[make_pool(session_persistence=persistence)]))
     assert "stick match req.cook('S#I$D')" in config
 
@@ -1234,7 +1234,7 @@ def rich_tree() -> LoadBalancerTree:
     pools = [
         make_pool(
             id="pool-rr",
-            session_persistence=SessionPersistencePayload(type="HTTP_COOKIE"),
+            session_persistence=SessionPersistenceNode(type="HTTP_COOKIE"),
             healthmonitor=make_monitor(
                 type="HTTP",
                 url_path="/health?full=1",
@@ -1248,7 +1248,7 @@ def rich_tree() -> LoadBalancerTree:
             id="pool-lc",
             protocol="PROXY",
             lb_algorithm="LEAST_CONNECTIONS",
-            session_persistence=SessionPersistencePayload(
+            session_persistence=SessionPersistenceNode(
                 type="APP_COOKIE", cookie_name="JSESSIONID", persistence_timeout=600
             ),
             healthmonitor=make_monitor(type="HTTPS", http_method="HEAD", expected_codes="200,202"),
@@ -1258,7 +1258,7 @@ def rich_tree() -> LoadBalancerTree:
             id="pool-src",
             protocol="TCP",
             lb_algorithm="SOURCE_IP",
-            session_persistence=SessionPersistencePayload(type="SOURCE_IP"),
+            session_persistence=SessionPersistenceNode(type="SOURCE_IP"),
             healthmonitor=make_monitor(type="TCP"),
             members=members,
         ),
@@ -1361,7 +1361,7 @@ def test_haproxy_check_accepts_hostile_quoted_values(tmp_path: Path) -> None:
         )
     ]
     pool = make_pool(
-        session_persistence=SessionPersistencePayload(type="APP_COOKIE", cookie_name="S#I$D"),
+        session_persistence=SessionPersistenceNode(type="APP_COOKIE", cookie_name="S#I$D"),
         healthmonitor=make_monitor(type="HTTP", url_path="/a#b'c%[src]$HOME}"),
     )
     tree = make_tree(listeners=[make_listener(l7policies=policies)], pools=[pool])

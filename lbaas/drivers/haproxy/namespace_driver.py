@@ -24,12 +24,12 @@ from typing import Any
 
 from oslo_config import cfg
 
+from lbaas.core.tree import LoadBalancerTree
 from lbaas.drivers.haproxy import render
 from lbaas.drivers.haproxy.process import Action, HaproxyProcess, write_private
 from lbaas.drivers.haproxy.stats import ServerStatus, StatsSnapshot
 from lbaas.drivers.interface import netns
 from lbaas.drivers.interface.namespaces import namespace_path
-from lbaas.rpc.payloads import LoadBalancerTree
 
 LOG = logging.getLogger(__name__)
 

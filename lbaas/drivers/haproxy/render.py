@@ -35,18 +35,18 @@ from typing import Any
 
 import jinja2
 
+from lbaas.core.tree import (
+    HealthMonitorNode,
+    L7PolicyNode,
+    L7RuleNode,
+    ListenerNode,
+    LoadBalancerTree,
+    MemberNode,
+    PoolNode,
+    SessionPersistenceNode,
+)
 from lbaas.drivers.haproxy import escaping as esc
 from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
-from lbaas.rpc.payloads import (
-    HealthMonitorPayload,
-    L7PolicyPayload,
-    L7RulePayload,
-    ListenerPayload,
-    LoadBalancerTree,
-    MemberPayload,
-    PoolPayload,
-    SessionPersistencePayload,
-)
 
 __all__ = ["HaproxyPaths", "UnsafeConfigValue", "build_view", "render_haproxy_config"]
 
@@ -195,9 +195,9 @@ def _timeout_ms(value: int, what: str) -> int:
 # --- selection --------------------------------------------------------------------------------
 
 
-def _rendered_pools(pools: Iterable[PoolPayload]) -> dict[str, PoolPayload]:
+def _rendered_pools(pools: Iterable[PoolNode]) -> dict[str, PoolNode]:
     """Pools that get a backend, by id: supported protocol, enabled, not being deleted."""
-    rendered: dict[str, PoolPayload] = {}
+    rendered: dict[str, PoolNode] = {}
     for pool in pools:
         if pool.protocol in SKIPPED_POOL_PROTOCOLS:
             continue
@@ -211,7 +211,7 @@ def _rendered_pools(pools: Iterable[PoolPayload]) -> dict[str, PoolPayload]:
     return rendered
 
 
-def _served_listeners(tree: LoadBalancerTree) -> list[ListenerPayload]:
+def _served_listeners(tree: LoadBalancerTree) -> list[ListenerNode]:
     """Listeners that get a frontend; none at all when the load balancer is disabled."""
     served = []
     for listener in tree.listeners:
@@ -226,13 +226,13 @@ def _served_listeners(tree: LoadBalancerTree) -> list[ListenerPayload]:
     return served if tree.admin_state_up else []
 
 
-def _enabled_rules(policy: L7PolicyPayload) -> list[L7RulePayload]:
+def _enabled_rules(policy: L7PolicyNode) -> list[L7RuleNode]:
     return [rule for rule in policy.rules if rule.admin_state_up]
 
 
 def _active_policies(
-    listener: ListenerPayload, pools: dict[str, PoolPayload]
-) -> list[L7PolicyPayload]:
+    listener: ListenerNode, pools: dict[str, PoolNode]
+) -> list[L7PolicyNode]:
     """The listener's policies that take effect, in HAProxy's evaluation order."""
     if LISTENER_MODES[listener.protocol] != "http":
         return []
@@ -249,13 +249,13 @@ def _active_policies(
     return sorted(active, key=lambda policy: (POLICY_ORDER[policy.action], policy.position))
 
 
-def _default_pool_id(listener: ListenerPayload, pools: dict[str, PoolPayload]) -> str | None:
+def _default_pool_id(listener: ListenerNode, pools: dict[str, PoolNode]) -> str | None:
     return listener.default_pool_id if listener.default_pool_id in pools else None
 
 
 def _listeners_using(
-    pool_id: str, listeners: Iterable[ListenerPayload], pools: dict[str, PoolPayload]
-) -> list[ListenerPayload]:
+    pool_id: str, listeners: Iterable[ListenerNode], pools: dict[str, PoolNode]
+) -> list[ListenerNode]:
     """Served listeners whose frontend routes to ``pool_id`` (by default or by L7 policy)."""
     return [
         listener
@@ -284,9 +284,9 @@ def _transform_global(
 
 
 def _transform_listener(
-    listener: ListenerPayload,
+    listener: ListenerNode,
     vip: esc.IPAddress,
-    pools: dict[str, PoolPayload],
+    pools: dict[str, PoolNode],
     max_connections: int,
 ) -> View:
     mode = LISTENER_MODES[listener.protocol]
@@ -323,7 +323,7 @@ def _enabled_headers(insert_headers: dict[str, str]) -> set[str]:
     }
 
 
-def _transform_policy(policy: L7PolicyPayload) -> View:
+def _transform_policy(policy: L7PolicyNode) -> View:
     rules = _enabled_rules(policy)
     if len(rules) > MAX_RULES_PER_POLICY:
         raise UnsafeConfigValue(
@@ -349,7 +349,7 @@ def _transform_policy(policy: L7PolicyPayload) -> View:
     }
 
 
-def _transform_rule(rule: L7RulePayload) -> View:
+def _transform_rule(rule: L7RuleNode) -> View:
     """One named ACL: ``acl <id> <fetch>[(<key>)] <flags> -- <value>``."""
     rule_id = esc.config_id(rule.id, "L7 rule id")
     method = MATCH_METHODS.get(rule.compare_type)
@@ -370,7 +370,7 @@ def _transform_rule(rule: L7RulePayload) -> View:
     return {"id": rule_id, "fetch": fetch, "key": key, "flags": flags, "value": value}
 
 
-def _rule_value(rule: L7RulePayload, rule_id: str) -> str:
+def _rule_value(rule: L7RuleNode, rule_id: str) -> str:
     if rule.compare_type == "REGEX":
         return esc.regex(rule.value, f"value of L7 rule {rule_id!r}")
     if not isinstance(rule.value, str) or not rule.value:
@@ -379,7 +379,7 @@ def _rule_value(rule: L7RulePayload, rule_id: str) -> str:
 
 
 def _rule_fetch(
-    rule: L7RulePayload, rule_id: str, method: str
+    rule: L7RuleNode, rule_id: str, method: str
 ) -> tuple[str, str | None, list[str]]:
     """Return (sample fetch, its argument, ACL flags) for ``rule``."""
     match_flags = ["-m", method]
@@ -415,7 +415,7 @@ def _rule_fetch(
 
 
 def _transform_pool(
-    pool: PoolPayload, listeners: list[ListenerPayload], vip: esc.IPAddress
+    pool: PoolNode, listeners: list[ListenerNode], vip: esc.IPAddress
 ) -> View:
     balance = BALANCE.get(pool.lb_algorithm)
     if balance is None:
@@ -445,7 +445,7 @@ def _transform_pool(
 
 
 def _transform_persistence(
-    persistence: SessionPersistencePayload | None, mode: str, vip: esc.IPAddress
+    persistence: SessionPersistenceNode | None, mode: str, vip: esc.IPAddress
 ) -> View | None:
     if persistence is None:
         return None
@@ -470,7 +470,7 @@ def _transform_persistence(
     }
 
 
-def _transform_monitor(monitor: HealthMonitorPayload | None) -> View | None:
+def _transform_monitor(monitor: HealthMonitorNode | None) -> View | None:
     if monitor is None:
         return None
     if monitor.type not in MONITOR_TYPES:
@@ -489,7 +489,7 @@ def _transform_monitor(monitor: HealthMonitorPayload | None) -> View | None:
     }
 
 
-def _transform_http_check(monitor: HealthMonitorPayload) -> View:
+def _transform_http_check(monitor: HealthMonitorNode) -> View:
     version = HTTP_VERSIONS.get(monitor.http_version)
     if version is None:
         raise UnsafeConfigValue(f"http_version must be 1.0 or 1.1, got {monitor.http_version!r}")
@@ -502,7 +502,7 @@ def _transform_http_check(monitor: HealthMonitorPayload) -> View:
     }
 
 
-def _transform_member(member: MemberPayload) -> View:
+def _transform_member(member: MemberNode) -> View:
     address = esc.ip_address(member.address, f"address of member {member.id!r}")
     port = esc.int_in_range(member.protocol_port, 1, 65535, "member protocol_port")
     monitor_address = None

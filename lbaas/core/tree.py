@@ -1,0 +1,186 @@
+"""The load balancer tree: everything an agent needs to build one load balancer, typed.
+
+Built once per change by the server from the database (:func:`lbaas.services.tree.build_tree`),
+sent to the agent as JSON by the ``get_loadbalancer(s)`` RPC, parsed back into these classes by
+:func:`parse_tree` on the agent side (:class:`lbaas.rpc.plugin_api.PluginApi`), then used as-is by
+the agent manager and the haproxy driver's view builder. Shaped like the Octavia v2 wire format;
+never an ORM object, never a raw dict past the RPC boundary. A field the server adds and an older
+agent does not know is ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from lbaas.core.status import PENDING, Provisioning
+
+
+class _Node(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class L7RuleNode(_Node):
+    id: str
+    # COOKIE FILE_TYPE HEADER HOST_NAME PATH SSL_CONN_HAS_CERT SSL_VERIFY_RESULT SSL_DN_FIELD
+    type: str
+    compare_type: str  # CONTAINS ENDS_WITH EQUAL_TO REGEX STARTS_WITH
+    key: str | None = None
+    value: str
+    invert: bool = False
+    admin_state_up: bool = True
+    provisioning_status: str = Provisioning.ACTIVE
+
+
+class L7PolicyNode(_Node):
+    id: str
+    name: str = ""
+    action: str  # REDIRECT_PREFIX REDIRECT_TO_POOL REDIRECT_TO_URL REJECT
+    position: int
+    redirect_pool_id: str | None = None
+    redirect_url: str | None = None
+    redirect_prefix: str | None = None
+    redirect_http_code: int | None = None
+    admin_state_up: bool = True
+    provisioning_status: str = Provisioning.ACTIVE
+    rules: list[L7RuleNode] = Field(default_factory=list)
+
+
+class ListenerNode(_Node):
+    id: str
+    name: str = ""
+    protocol: str  # HTTP HTTPS TCP TERMINATED_HTTPS UDP SCTP PROMETHEUS
+    protocol_port: int
+    admin_state_up: bool = True
+    connection_limit: int = -1  # -1: unlimited
+    default_pool_id: str | None = None
+    timeout_client_data: int = 50000  # milliseconds
+    timeout_member_connect: int = 5000
+    timeout_member_data: int = 50000
+    timeout_tcp_inspect: int = 0
+    insert_headers: dict[str, str] = Field(default_factory=dict)  # {"X-Forwarded-For": "true"}
+    allowed_cidrs: list[str] = Field(default_factory=list)
+    provisioning_status: str = Provisioning.ACTIVE
+    l7policies: list[L7PolicyNode] = Field(default_factory=list)
+
+
+class SessionPersistenceNode(_Node):
+    type: str  # SOURCE_IP HTTP_COOKIE APP_COOKIE
+    cookie_name: str | None = None
+    persistence_timeout: int | None = None  # seconds
+    persistence_granularity: str | None = None  # netmask such as 255.255.255.255
+
+
+class HealthMonitorNode(_Node):
+    id: str
+    type: str  # HTTP HTTPS PING TCP TLS-HELLO UDP-CONNECT SCTP
+    delay: int  # seconds between checks
+    timeout: int  # seconds a check may take
+    max_retries: int  # successes to go ONLINE (HAProxy "rise")
+    max_retries_down: int = 3  # failures to go ERROR (HAProxy "fall")
+    http_method: str | None = None
+    url_path: str | None = None
+    expected_codes: str | None = None  # "200", "200,202", "200-204"
+    http_version: float | None = None
+    domain_name: str | None = None
+    admin_state_up: bool = True
+    provisioning_status: str = Provisioning.ACTIVE
+
+
+class MemberNode(_Node):
+    id: str
+    name: str = ""
+    address: str
+    protocol_port: int
+    weight: int = 1  # 0..256; 0 drains
+    backup: bool = False
+    admin_state_up: bool = True
+    monitor_address: str | None = None
+    monitor_port: int | None = None
+    provisioning_status: str = Provisioning.ACTIVE
+
+
+class PoolNode(_Node):
+    id: str
+    name: str = ""
+    protocol: str  # HTTP HTTPS PROXY PROXYV2 TCP UDP SCTP
+    lb_algorithm: str  # ROUND_ROBIN LEAST_CONNECTIONS SOURCE_IP SOURCE_IP_PORT
+    admin_state_up: bool = True
+    session_persistence: SessionPersistenceNode | None = None
+    healthmonitor: HealthMonitorNode | None = None
+    members: list[MemberNode] = Field(default_factory=list)
+    provisioning_status: str = Provisioning.ACTIVE
+
+
+class SubnetNode(_Node):
+    id: str
+    network_id: str
+    cidr: str
+    gateway_ip: str | None = None
+    ip_version: int = 4
+
+
+class LoadBalancerTree(_Node):
+    """Everything an agent needs to build one load balancer."""
+
+    id: str
+    name: str = ""
+    project_id: str
+    vip_address: str
+    vip_port_id: str | None = None
+    vip_network_id: str
+    vip_subnet: SubnetNode
+    admin_state_up: bool = True
+    topology: str = "SINGLE"  # SINGLE | ACTIVE_STANDBY
+    provisioning_status: str
+    listeners: list[ListenerNode] = Field(default_factory=list)
+    pools: list[PoolNode] = Field(default_factory=list)
+    revision: int | None = None
+    """The load balancer's revision this tree shows; a report names it, so that a report about
+    an older change cannot close a newer one."""
+    vip_network_name: str | None = None
+    """The VIP network's name (agents map networks to bridges by id or by name)."""
+
+    def statuses(self) -> Iterator[str]:
+        """The provisioning status of every object of the tree, the load balancer's first."""
+        yield self.provisioning_status
+        for listener in self.listeners:
+            yield listener.provisioning_status
+            for policy in listener.l7policies:
+                yield policy.provisioning_status
+                yield from (rule.provisioning_status for rule in policy.rules)
+        for pool in self.pools:
+            yield pool.provisioning_status
+            yield from (member.provisioning_status for member in pool.members)
+            if pool.healthmonitor is not None:
+                yield pool.healthmonitor.provisioning_status
+
+    def has_pending(self) -> bool:
+        """Whether any object of the tree awaits a change (a PENDING_* status)."""
+        return any(status in PENDING for status in self.statuses())
+
+
+class TreeRejected(Exception):
+    """The server sent a tree this agent cannot read (a version mismatch, a server bug)."""
+
+    def __init__(self, lb_id: str, revision: int | None, reason: str) -> None:
+        super().__init__(f"the tree of load balancer {lb_id} is not valid: {reason}")
+        self.lb_id = lb_id
+        self.revision = revision
+
+
+def parse_tree(raw: Mapping[str, Any] | None) -> LoadBalancerTree | None:
+    """The tree from its JSON form (None stays None: the server no longer knows it).
+
+    Raises :class:`TreeRejected`, naming the load balancer and the revision it had, when the
+    document does not fit :class:`LoadBalancerTree`."""
+    if raw is None:
+        return None
+    try:
+        return LoadBalancerTree.model_validate(raw)
+    except ValidationError as exc:
+        revision = raw.get("revision")
+        raise TreeRejected(str(raw.get("id")), revision if isinstance(revision, int) else None,
+                           str(exc)) from None
