@@ -16,9 +16,10 @@ READ_WRITE = {"get_all": "read", "get_one": "read", "post": "member", "put": "me
 """Policy actions of an ordinary kind: the base rule each maps to."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Kind:
-    """One resource kind of the Octavia v2 API."""
+    """One resource kind of the Octavia v2 API (the registry's rows are the only instances, so
+    kinds compare and hash by identity)."""
 
     name: str
     """The change's object type and the agent RPC's word (``create_<name>``)."""

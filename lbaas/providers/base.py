@@ -3,8 +3,9 @@
 A provider is told of every committed change (:class:`Change`: an action on one object of a load
 balancer's tree) through :meth:`ProviderDriver.refresh`: for a load balancer device the unit of
 work is "bring load balancer X to its desired state", whatever object changed. It places new load
-balancers (:meth:`ProviderDriver.schedule`) and says which requested options it cannot build
-(:meth:`ProviderDriver.unsupported_options`, a 400 before anything is written). Providers report
+balancers (:meth:`ProviderDriver.schedule`) and says which requested values it cannot build
+(:meth:`ProviderDriver.supports` over its :attr:`ProviderDriver.limits`; a 400 before anything
+is written). Providers report
 results through :class:`lbaas.services.statuses.StatusCallbacks`. Built once by
 ``lbaas.api.app.build_services`` and held in a :class:`lbaas.providers.registry.ProviderRegistry`.
 """
@@ -12,14 +13,15 @@ results through :class:`lbaas.services.statuses.StatusCallbacks`. Built once by
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from lbaas.core.context import RequestContext
 from lbaas.core.kinds import Kind, change_method
 from lbaas.db import models
+from lbaas.providers.capabilities import Limit, Requested
 from lbaas.services.statuses import StatusCallbacks
 
 
@@ -44,6 +46,9 @@ class ProviderDriver(ABC):
 
     name: str = ""
     description: str = ""
+    limits: Mapping[tuple[Kind, str], Limit] = {}
+    """(kind, attribute) -> the values this provider builds; unlisted attributes are built
+    whatever their value."""
 
     def __init__(self, status: StatusCallbacks) -> None:
         self.status = status
@@ -56,9 +61,12 @@ class ProviderDriver(ABC):
         """Place a new load balancer (inside its create transaction); nothing by default."""
         return None
 
-    def unsupported_options(self, request: dict[str, Any]) -> list[str]:
-        """Options in a create/update request this provider cannot honour (-> 400)."""
-        return []
+    def supports(self, asked: Requested) -> str | None:
+        """None when this provider applies ``asked``, else why not (the 400 says it)."""
+        limit = self.limits.get((asked.kind, asked.attribute))
+        if limit is None or limit.applies(asked.value):
+            return None
+        return limit.reason
 
     def shutdown(self) -> None:
         """Stop background work (called when the server stops); nothing by default."""

@@ -8,28 +8,55 @@ reports back through the plugin RPC endpoints.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from oslo_config import cfg
 from sqlalchemy.orm import Session, sessionmaker
 
 from lbaas.core.context import RequestContext
+from lbaas.core.kinds import HEALTH_MONITOR, L7RULE, LISTENER, LOADBALANCER, POOL, Kind
 from lbaas.db import models
 from lbaas.db.engine import read_session
 from lbaas.providers.base import Change, ProviderDriver
+from lbaas.providers.capabilities import NOT_APPLIED, Limit, at_least, one_of
 from lbaas.rpc.agent_api import AgentApi
 from lbaas.services import agents
 from lbaas.services.statuses import StatusCallbacks
 
 LOG = logging.getLogger(__name__)
-SUPPORTED_LISTENERS = ("HTTP", "HTTPS", "TCP")
-SUPPORTED_POOLS = ("HTTP", "HTTPS", "TCP", "PROXY", "PROXYV2")
-SUPPORTED_MONITORS = ("HTTP", "HTTPS", "PING", "TCP", "TLS-HELLO")
+FORWARDED_HEADERS = frozenset({"X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto"})
+
+LIMITS: dict[tuple[Kind, str], Limit] = {
+    (LOADBALANCER, "topology"): one_of("SINGLE"),
+    (LOADBALANCER, "vip_qos_policy_id"): NOT_APPLIED,
+    (LISTENER, "protocol"): one_of("HTTP", "HTTPS", "TCP"),
+    (LISTENER, "insert_headers"): Limit(
+        lambda headers: not headers or all(
+            key in FORWARDED_HEADERS or str(flag).lower() == "false"
+            for key, flag in headers.items()),
+        f"supported: {', '.join(sorted(FORWARDED_HEADERS))} (the others need TLS termination)"),
+    (LISTENER, "client_authentication"): one_of("NONE"),
+    **{(LISTENER, tls): NOT_APPLIED for tls in (
+        "default_tls_container_ref", "sni_container_refs", "client_ca_tls_container_ref",
+        "client_crl_container_ref", "tls_ciphers", "tls_versions", "alpn_protocols",
+        "hsts_max_age", "hsts_include_subdomains", "hsts_preload")},
+    (POOL, "protocol"): one_of("HTTP", "HTTPS", "TCP", "PROXY", "PROXYV2"),
+    (POOL, "session_persistence.persistence_granularity"): NOT_APPLIED,
+    **{(POOL, tls): NOT_APPLIED for tls in (
+        "tls_enabled", "tls_container_ref", "ca_tls_container_ref", "crl_container_ref",
+        "tls_ciphers", "tls_versions", "alpn_protocols")},
+    (HEALTH_MONITOR, "type"): one_of("HTTP", "HTTPS", "PING", "TCP", "TLS-HELLO"),
+    (HEALTH_MONITOR, "delay"): at_least(1, " second"),
+    (HEALTH_MONITOR, "timeout"): at_least(1, " second"),
+    (L7RULE, "type"): one_of("COOKIE", "FILE_TYPE", "HEADER", "HOST_NAME", "PATH"),
+}
+"""What HAProxy in a namespace does not build (yet): TLS termination and re-encryption, UDP and
+SCTP, keepalived pairs, QoS. Everything not listed is rendered into haproxy.cfg."""
 
 
 class HaproxyProvider(ProviderDriver):
     name = "haproxy"
     description = "HAProxy in a network namespace per load balancer, on lbaas agents."
+    limits = LIMITS
 
     def __init__(self, status: StatusCallbacks, conf: cfg.ConfigOpts,
                  sessions: sessionmaker[Session], agent_api: AgentApi) -> None:
@@ -40,26 +67,6 @@ class HaproxyProvider(ProviderDriver):
 
     def schedule(self, session: Session, lb: models.LoadBalancer) -> None:
         agents.schedule(session, self._conf, lb)
-
-    def unsupported_options(self, request: dict[str, Any]) -> list[str]:
-        problems: list[str] = []
-        listeners = request.get("listeners") or []
-        if "protocol" in request and "protocol_port" in request:
-            listeners = [request]
-        for li in listeners:
-            if li.get("protocol") not in SUPPORTED_LISTENERS:
-                problems.append(f"listener protocol {li.get('protocol')} (supported: "
-                                f"{', '.join(SUPPORTED_LISTENERS)})")
-        for pool in _pools(request):
-            if pool.get("protocol") not in SUPPORTED_POOLS:
-                problems.append(f"pool protocol {pool.get('protocol')}")
-            hm = pool.get("healthmonitor") or {}
-            if hm and hm.get("type") not in SUPPORTED_MONITORS:
-                problems.append(f"health monitor type {hm.get('type')}")
-        if request.get("type") and request.get("pool_id") and \
-                request["type"] not in SUPPORTED_MONITORS:
-            problems.append(f"health monitor type {request['type']}")
-        return problems
 
     def refresh(self, ctx: RequestContext, change: Change) -> None:
         with read_session(self._sessions) as session:
@@ -72,15 +79,3 @@ class HaproxyProvider(ProviderDriver):
             return
         self._agents.cast(host, change.method, change.obj_id, change.lb_id, ctx.request_id)
 
-
-def _pools(request: dict[str, Any]) -> list[dict[str, Any]]:
-    pools = list(request.get("pools") or [])
-    for li in request.get("listeners") or []:
-        if isinstance(li.get("default_pool"), dict) and "protocol" in li["default_pool"]:
-            pools.append(li["default_pool"])
-        for policy in li.get("l7policies") or []:
-            if policy.get("redirect_pool"):
-                pools.append(policy["redirect_pool"])
-    if "lb_algorithm" in request:
-        pools.append(request)
-    return pools

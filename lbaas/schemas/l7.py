@@ -25,8 +25,8 @@ from lbaas.schemas.common import (
 if TYPE_CHECKING:
     from lbaas.schemas.pool import PoolGraph
 
-SSL_DN_FIELDS = ("COUNTRY", "STATE", "LOCALITY", "ORGANIZATION", "ORGANIZATIONAL_UNIT",
-                 "COMMON_NAME", "EMAIL")
+# A distinguished-name attribute as Octavia accepts it (CN, OU, O, L, ST, C, EMAIL, ...).
+DN_FIELD = re.compile(r"^[a-zA-Z][A-Za-z0-9-]*$")
 
 # Redirect targets: absolute http(s) URLs made of URL characters only.
 URL = re.compile(r"^https?://[A-Za-z0-9\-._~!$&'()*+,;=:@%/?\[\]]+$")
@@ -107,8 +107,9 @@ def check_rule(rule_type: str, compare_type: str, key: str | None, value: str) -
             raise ValueError(f"{rule_type} rules need a key that is a valid "
                              f"{'header' if rule_type == 'HEADER' else 'cookie'} name")
     elif rule_type == "SSL_DN_FIELD":
-        if key not in SSL_DN_FIELDS:
-            raise ValueError(f"SSL_DN_FIELD rules need a key among {', '.join(SSL_DN_FIELDS)}")
+        if not key or not DN_FIELD.match(key):
+            raise ValueError("SSL_DN_FIELD rules need a key naming a distinguished-name field "
+                             "such as CN, OU, O, L, ST, C or EMAIL")
     elif key is not None:
         raise ValueError(f"key is not allowed for {rule_type} rules")
     if rule_type == "FILE_TYPE" and compare_type not in ("EQUAL_TO", "REGEX"):

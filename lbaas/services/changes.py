@@ -7,11 +7,16 @@ its label in messages and its name in the provider's change, comes from ``type(o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+from pydantic import BaseModel
 
 from lbaas.core.errors import InvalidInput
 from lbaas.core.status import Provisioning
 from lbaas.db import models
+from lbaas.providers.base import ProviderDriver
+from lbaas.providers.capabilities import Requested, requested
 from lbaas.services.state import get_scoped, take_loadbalancer
 from lbaas.services.work import Work
 
@@ -36,10 +41,14 @@ def find(work: Work, model: type[Any], obj_id: str) -> Any:
     return get_scoped(work.session, model, obj_id, work.ctx.scope_project())
 
 
-def begin_change(work: Work, obj: Any, action: str) -> models.LoadBalancer:
-    """Take the object's load balancer and mark ``obj`` for ``action`` (update/delete)."""
+def begin_change(work: Work, obj: Any, action: str, request: BaseModel | None = None
+                 ) -> models.LoadBalancer:
+    """Take the object's load balancer and mark ``obj`` for ``action`` (update/delete); an
+    update ``request`` must be one the load balancer's provider applies (else 400)."""
     lb = take_loadbalancer(work.session, lb_id_of(obj), None,
                            child=f"{obj.kind.label} {obj.id}")
+    if request is not None:
+        check_supported(work.providers.get(lb.provider), requested(obj.kind, request))
     obj.provisioning_status = (Provisioning.PENDING_DELETE if action == "delete"
                                else Provisioning.PENDING_UPDATE)
     if action == "update":
@@ -48,15 +57,21 @@ def begin_change(work: Work, obj: Any, action: str) -> models.LoadBalancer:
     return lb
 
 
-def check_supported(work: Work, lb: models.LoadBalancer, request: dict[str, Any]) -> None:
-    """400 when the load balancer's provider cannot build what ``request`` asks for."""
-    provider = work.providers.get(lb.provider)
-    problems = provider.unsupported_options(request)
+def check_supported(provider: ProviderDriver, asked: Iterable[Requested]) -> None:
+    """400 naming every requested value ``provider`` does not apply, and the provider."""
+    problems = [f"{item.field} = {item.value!r} ({reason})" for item in asked
+                if (reason := provider.supports(item)) is not None]
     if problems:
         raise InvalidInput(f"Provider '{provider.name}' does not support: "
                            f"{'; '.join(problems)}.")
 
 
-def begin_create(work: Work, lb_id: str, model: type[Any]) -> models.LoadBalancer:
-    """Take the load balancer a new object of ``model`` goes under (it must be ACTIVE)."""
-    return take_loadbalancer(work.session, lb_id, None, child=f"a new {model.kind.label}")
+def begin_create(work: Work, lb_id: str, model: type[Any], *requests: BaseModel
+                 ) -> models.LoadBalancer:
+    """Take the load balancer new objects of ``model`` go under (it must be ACTIVE); its
+    provider must apply everything the ``requests`` ask for (else 400)."""
+    lb = take_loadbalancer(work.session, lb_id, None, child=f"a new {model.kind.label}")
+    provider = work.providers.get(lb.provider)
+    check_supported(provider, (item for request in requests
+                               for item in requested(model.kind, request)))
+    return lb

@@ -14,7 +14,7 @@ from lbaas.schemas.healthmonitor import (
     check_type_rules,
 )
 from lbaas.services import builders, quotas, views
-from lbaas.services.changes import begin_change, begin_create, check_supported, find
+from lbaas.services.changes import begin_change, begin_create, find
 from lbaas.services.work import Work
 
 
@@ -23,8 +23,7 @@ def create(work: Work, conf: cfg.ConfigOpts, data: HealthMonitorCreate) -> dict[
     if pool.healthmonitor is not None:
         raise Conflict(f"Pool {pool.id} already has health monitor {pool.healthmonitor.id}.")
     quotas.check(work.session, conf, pool.project_id, {models.HealthMonitor: 1})
-    check_supported(work, pool.load_balancer, data.model_dump())
-    lb = begin_create(work, pool.load_balancer_id, models.HealthMonitor)
+    lb = begin_create(work, pool.load_balancer_id, models.HealthMonitor, data)
     hm = builders.new_healthmonitor(pool, data)
     work.session.flush()
     work.notify(lb, "create", hm)
@@ -44,7 +43,7 @@ def update(work: Work, hm_id: str, data: HealthMonitorUpdate) -> dict[str, Any]:
         check_type_rules(hm.type, merged)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
-    begin_change(work, hm, "update")
+    begin_change(work, hm, "update", data)
     builders.set_fields(hm, values)
     return views.healthmonitor_view(hm)
 

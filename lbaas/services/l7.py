@@ -38,7 +38,7 @@ def create_policy(work: Work, conf: cfg.ConfigOpts, data: L7PolicyCreate) -> dic
     validation.check_l7_listener(listener.protocol)
     quotas.check(work.session, conf, listener.project_id,
                  {models.L7Policy: 1, models.L7Rule: len(data.rules)})
-    lb = begin_create(work, listener.load_balancer_id, models.L7Policy)
+    lb = begin_create(work, listener.load_balancer_id, models.L7Policy, data)
     pool = _redirect_pool(work, lb.id, listener, data.redirect_pool_id)
     policy = builders.new_l7policy(listener, data, pool)
     work.session.flush()
@@ -67,7 +67,7 @@ def update_policy(work: Work, policy_id: str, data: L7PolicyUpdate) -> dict[str,
         check_action_rules(merged)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
-    lb = begin_change(work, policy, "update")
+    lb = begin_change(work, policy, "update", data)
     if values.get("redirect_pool_id"):
         _redirect_pool(work, lb.id, policy.listener, values["redirect_pool_id"])
     position = values.pop("position", None)
@@ -96,7 +96,7 @@ def create_rule(work: Work, conf: cfg.ConfigOpts, policy_id: str, data: L7RuleCr
                 ) -> dict[str, Any]:
     policy: models.L7Policy = find(work, models.L7Policy, policy_id)
     quotas.check(work.session, conf, policy.project_id, {models.L7Rule: 1})
-    lb = begin_create(work, policy.listener.load_balancer_id, models.L7Rule)
+    lb = begin_create(work, policy.listener.load_balancer_id, models.L7Rule, data)
     rule = builders.new_l7rule(policy, data)
     work.session.flush()
     work.notify(lb, "create", rule)
@@ -115,7 +115,7 @@ def update_rule(work: Work, policy_id: str, rule_id: str, data: L7RuleUpdate) ->
         check_rule(merged["type"], merged["compare_type"], merged["key"], merged["value"])
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
-    begin_change(work, rule, "update")
+    begin_change(work, rule, "update", data)
     builders.set_fields(rule, values)
     return views.l7rule_view(rule)
 

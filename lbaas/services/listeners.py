@@ -11,7 +11,7 @@ from lbaas.core.status import Provisioning
 from lbaas.db import models
 from lbaas.schemas.listener import ListenerCreate, ListenerUpdate
 from lbaas.services import builders, quotas, validation, views
-from lbaas.services.changes import begin_change, begin_create, check_supported, find
+from lbaas.services.changes import begin_change, begin_create, find
 from lbaas.services.loadbalancers import build_listener_graph
 from lbaas.services.work import Work
 
@@ -31,8 +31,7 @@ def _check_default_pool(lb: models.LoadBalancer, listener: models.Listener,
 def create(work: Work, conf: cfg.ConfigOpts, data: ListenerCreate) -> dict[str, Any]:
     lb = find(work, models.LoadBalancer, data.loadbalancer_id)
     quotas.check(work.session, conf, lb.project_id, {models.Listener: 1})
-    check_supported(work, lb, data.model_dump())
-    lb = begin_create(work, lb.id, models.Listener)
+    lb = begin_create(work, lb.id, models.Listener, data)
     default_pool_id = data.default_pool_id
     graph = data.model_copy(update={"default_pool_id": None})
     listener = build_listener_graph(lb, graph, {})  # type: ignore[arg-type]
@@ -48,7 +47,7 @@ def update(work: Work, listener_id: str, data: ListenerUpdate) -> dict[str, Any]
     listener: models.Listener = find(work, models.Listener, listener_id)
     values = data.model_dump(exclude_unset=True)
     merged = {**views.listener_view(listener), **values}
-    lb = begin_change(work, listener, "update")
+    lb = begin_change(work, listener, "update", data)
     validation.check_listener_fields(listener.protocol, merged, lb.vip_address)
     if "default_pool_id" in values:
         _check_default_pool(lb, listener, values["default_pool_id"])

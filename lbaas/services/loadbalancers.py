@@ -13,15 +13,17 @@ from sqlalchemy.orm import Session, object_session
 
 from lbaas.core.context import RequestContext
 from lbaas.core.errors import Forbidden, InvalidInput
+from lbaas.core.kinds import LOADBALANCER
 from lbaas.core.status import DELETABLE, Operating, Provisioning
 from lbaas.db import models, rows
 from lbaas.providers.base import ProviderDriver
+from lbaas.providers.capabilities import Requested, requested
 from lbaas.providers.registry import ProviderRegistry
 from lbaas.schemas.listener import ListenerGraph, PoolNameRef
 from lbaas.schemas.loadbalancer import LoadBalancerCreate, LoadBalancerUpdate
 from lbaas.schemas.pool import PoolGraph
 from lbaas.services import builders, networks, quotas, validation, views
-from lbaas.services.changes import find
+from lbaas.services.changes import check_supported, find
 from lbaas.services.state import take_loadbalancer
 from lbaas.services.tree import tree_objects
 from lbaas.services.work import Work
@@ -165,10 +167,13 @@ def create(work: Work, conf: cfg.ConfigOpts, providers: ProviderRegistry,
     session = work.session
     project_id = owner_project(work.ctx, data)
     provider = providers.get(data.provider)
-    unsupported = provider.unsupported_options(data.model_dump(exclude_unset=True))
-    if unsupported:
-        raise InvalidInput(f"Provider '{provider.name}' does not support: "
-                           f"{'; '.join(unsupported)}.")
+    if data.availability_zone is not None:
+        raise InvalidInput(f"Invalid input for field/attribute availability_zone. Value: "
+                           f"{data.availability_zone!r}. Availability zone "
+                           f"{data.availability_zone} could not be found.")
+    topology = _topology(work.session, data.flavor_id)
+    check_supported(provider, [*requested(LOADBALANCER, data),
+                               Requested(LOADBALANCER, "topology", topology)])
     counts = _graph_counts(data)
     counts[models.LoadBalancer] = 1
     quotas.check(session, conf, project_id, counts)
@@ -179,7 +184,7 @@ def create(work: Work, conf: cfg.ConfigOpts, providers: ProviderRegistry,
                              vip_qos_policy_id=data.vip_qos_policy_id,
                              provisioning_status=Provisioning.PENDING_CREATE,
                              operating_status=Operating.OFFLINE)
-    lb.topology = _topology(session, data.flavor_id)
+    lb.topology = topology
     lb.tags = data.tags or []
     lb.listeners, lb.pools = [], []  # known empty: the response needs no query for them
     bare = not (data.listeners or data.pools)
@@ -205,6 +210,7 @@ def create(work: Work, conf: cfg.ConfigOpts, providers: ProviderRegistry,
 def update(work: Work, lb_id: str, data: LoadBalancerUpdate) -> dict[str, Any]:
     lb = find(work, models.LoadBalancer, lb_id)
     lb = take_loadbalancer(work.session, lb.id, None)
+    check_supported(work.providers.get(lb.provider), requested(LOADBALANCER, data))
     builders.set_fields(lb, data.model_dump(exclude_unset=True))
     lb.updated_at = models.utcnow()
     work.notify(lb, "update", lb)

@@ -28,7 +28,7 @@ def create(work: Work, conf: cfg.ConfigOpts, pool_id: str, data: MemberCreate
     pool: models.Pool = find(work, models.Pool, pool_id)
     _check_subnet(work, data)
     quotas.check(work.session, conf, pool.project_id, {models.Member: 1})
-    lb = begin_create(work, pool.load_balancer_id, models.Member)
+    lb = begin_create(work, pool.load_balancer_id, models.Member, data)
     member = builders.new_member(pool, data)
     work.session.flush()
     work.notify(lb, "create", member)
@@ -45,7 +45,7 @@ def find_in_pool(work: Work, pool_id: str, member_id: str) -> models.Member:
 
 def update(work: Work, pool_id: str, member_id: str, data: MemberUpdate) -> dict[str, Any]:
     member = find_in_pool(work, pool_id, member_id)
-    begin_change(work, member, "update")
+    begin_change(work, member, "update", data)
     builders.set_fields(member, data.model_dump(exclude_unset=True))
     return views.member_view(member)
 
@@ -72,7 +72,7 @@ def batch_update(work: Work, conf: cfg.ConfigOpts, pool_id: str, wanted: list[Me
         if key not in existing:
             new.append(data)
     quotas.check(work.session, conf, pool.project_id, {models.Member: len(new)})
-    lb = begin_create(work, pool.load_balancer_id, models.Member)
+    lb = begin_create(work, pool.load_balancer_id, models.Member, *wanted)
     for data in wanted:
         member = existing.get((data.address, data.protocol_port))
         if member is None:

@@ -11,7 +11,7 @@ from lbaas.core.status import Provisioning
 from lbaas.db import models
 from lbaas.schemas.pool import PoolCreate, PoolUpdate
 from lbaas.services import builders, quotas, validation, views
-from lbaas.services.changes import begin_change, begin_create, check_supported, find
+from lbaas.services.changes import begin_change, begin_create, find
 from lbaas.services.work import Work
 
 
@@ -27,8 +27,7 @@ def create(work: Work, conf: cfg.ConfigOpts, data: PoolCreate) -> dict[str, Any]
         lb_id = find(work, models.LoadBalancer, str(data.loadbalancer_id)).id
     lb = find(work, models.LoadBalancer, lb_id)
     quotas.check(work.session, conf, lb.project_id, {models.Pool: 1})
-    check_supported(work, lb, data.model_dump())
-    lb = begin_create(work, lb.id, models.Pool)
+    lb = begin_create(work, lb.id, models.Pool, data)
     if listener is not None:
         validation.check_listener_pool(listener.protocol, data.protocol)
         if listener.default_pool_id is not None:
@@ -48,7 +47,7 @@ def create(work: Work, conf: cfg.ConfigOpts, data: PoolCreate) -> dict[str, Any]
 def update(work: Work, pool_id: str, data: PoolUpdate) -> dict[str, Any]:
     pool: models.Pool = find(work, models.Pool, pool_id)
     values = data.model_dump(exclude_unset=True)
-    begin_change(work, pool, "update")
+    begin_change(work, pool, "update", data)
     if "session_persistence" in values:
         validation.check_pool_fields(pool.protocol, values["session_persistence"])
     builders.set_fields(pool, values)
