@@ -1,5 +1,6 @@
-"""Is a VIP already plugged? A read-only look at what :func:`lbaas.drivers.interface.netns.plug_vip`
-leaves behind, so that an unchanged load balancer is verified without re-plugging it.
+"""Is a VIP already plugged? A read-only look at what
+:func:`lbaas.drivers.interface.vip_plug.plug_vip` leaves behind, so that an unchanged load
+balancer is verified without re-plugging it.
 
 ``plug_vip`` calls :func:`read_vip_state` then :func:`differences` first and returns at once when
 nothing differs: no sysctl write, no link change, no wait for the operational state and no
