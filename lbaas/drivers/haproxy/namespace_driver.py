@@ -25,7 +25,8 @@ from typing import Any
 from oslo_config import cfg
 
 from lbaas.drivers.haproxy import render
-from lbaas.drivers.haproxy.process import Action, HaproxyProcess, write_private
+from lbaas.drivers.haproxy.process import Action, HaproxyProcess
+from lbaas.drivers.haproxy.state_paths import write_private
 from lbaas.drivers.haproxy.stats import ServerStatus, StatsSnapshot
 from lbaas.drivers.interface import vip_plug
 from lbaas.drivers.interface.namespaces import namespace_path
