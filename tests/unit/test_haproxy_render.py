@@ -1,4 +1,5 @@
-"""Tests of the pure HAProxy config renderer (lbaas.drivers.haproxy.render and .escaping).
+"""Tests of the pure HAProxy config renderer (lbaas.drivers.haproxy.render, the view_* modules
+and .escaping).
 
 Golden text from small sample factories, no mocks; hostile-input tests; and ``haproxy -c`` on
 rendered configs when the haproxy binary is installed (no network namespace needed: ``-c`` does
@@ -15,7 +16,8 @@ from typing import Any
 import pytest
 
 from lbaas.drivers.haproxy.escaping import UnsafeConfigValue, expected_codes, quote
-from lbaas.drivers.haproxy.render import HaproxyPaths, render_haproxy_config
+from lbaas.drivers.haproxy.render import render_haproxy_config
+from lbaas.drivers.haproxy.view import ConfigRuntimePaths
 from lbaas.rpc.payloads import (
     HealthMonitorPayload,
     L7PolicyPayload,
@@ -27,7 +29,7 @@ from lbaas.rpc.payloads import (
     SessionPersistencePayload,
 )
 
-PATHS = HaproxyPaths(
+PATHS = ConfigRuntimePaths(
     stats_socket="/var/lib/lbaas/lbaas/lb-1/haproxy.sock",
     server_state_file="/var/lib/lbaas/lbaas/lb-1/servers.state",
 )
@@ -337,7 +339,9 @@ def test_global_maxconn_follows_max_connections_argument() -> None:
 
 
 def test_global_paths_with_spaces_are_quoted() -> None:
-    paths = HaproxyPaths(stats_socket="/run/my lbs/h.sock", server_state_file="/run/my lbs/s'state")
+    paths = ConfigRuntimePaths(
+        stats_socket="/run/my lbs/h.sock", server_state_file="/run/my lbs/s'state"
+    )
     config = render_haproxy_config(make_tree(), paths)
     assert "stats socket '/run/my lbs/h.sock' mode 600 level admin expose-fd listeners" in config
     assert "server-state-file '/run/my lbs/s'\\''state'" in config
@@ -346,12 +350,14 @@ def test_global_paths_with_spaces_are_quoted() -> None:
 @pytest.mark.parametrize(
     "paths",
     [
-        pytest.param(HaproxyPaths("relative.sock", "/x/servers.state"), id="relative-socket"),
-        pytest.param(HaproxyPaths("/x/h.sock", "/x/s\nstats socket /tmp/x"), id="newline-state"),
-        pytest.param(HaproxyPaths("/" + "d" * 120 + "/h.sock", "/x/s"), id="socket-too-long"),
+        pytest.param(ConfigRuntimePaths("relative.sock", "/x/servers.state"), id="relative-socket"),
+        pytest.param(
+            ConfigRuntimePaths("/x/h.sock", "/x/s\nstats socket /tmp/x"), id="newline-state"
+        ),
+        pytest.param(ConfigRuntimePaths("/" + "d" * 120 + "/h.sock", "/x/s"), id="socket-too-long"),
     ],
 )
-def test_global_bad_paths_raise(paths: HaproxyPaths) -> None:
+def test_global_bad_paths_raise(paths: ConfigRuntimePaths) -> None:
     with pytest.raises(UnsafeConfigValue):
         render_haproxy_config(make_tree(), paths)
 
@@ -1298,7 +1304,7 @@ def haproxy_check(config: str, tmp_path: Path) -> subprocess.CompletedProcess[st
 
 def render_for_check(tree: LoadBalancerTree, tmp_path: Path) -> str:
     (tmp_path / "servers.state").write_text("1\n")  # an empty state file: version line only
-    paths = HaproxyPaths(str(tmp_path / "haproxy.sock"), str(tmp_path / "servers.state"))
+    paths = ConfigRuntimePaths(str(tmp_path / "haproxy.sock"), str(tmp_path / "servers.state"))
     return render_haproxy_config(tree, paths)
 
 

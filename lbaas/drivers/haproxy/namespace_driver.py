@@ -28,6 +28,7 @@ from lbaas.drivers.haproxy import render
 from lbaas.drivers.haproxy.process import Action, HaproxyProcess
 from lbaas.drivers.haproxy.state_paths import write_private
 from lbaas.drivers.haproxy.stats import ServerStatus, StatsSnapshot
+from lbaas.drivers.haproxy.view import ConfigRuntimePaths
 from lbaas.drivers.interface import vip_plug
 from lbaas.drivers.interface.namespaces import namespace_path
 from lbaas.rpc.payloads import LoadBalancerTree
@@ -88,7 +89,7 @@ class HaproxyNamespaceDriver:
         (start or reload failed), OSError or pyroute2's NetlinkError (the kernel refused).
         """
         proc = self.process(tree.id)
-        paths = render.HaproxyPaths(
+        paths = ConfigRuntimePaths(
             stats_socket=str(proc.paths.stats_socket),
             server_state_file=str(proc.paths.servers_state),
         )
