@@ -3,9 +3,10 @@
 The agent manager (:mod:`lbaas.agent.manager`) calls it from its work queue, one call at a time
 per load balancer. It glues together the pieces that each do one job: the interface driver puts
 the VIP into namespace ``qlbaas-<lb_id>`` (:mod:`lbaas.drivers.interface.vip_plug`), the renderer
-turns the tree into haproxy.cfg (:mod:`.render`), the process manager validates, installs and
-starts or reloads haproxy inside the namespace (:mod:`.process`), and the stats client reads it
-back (:mod:`.stats`).
+turns the tree into haproxy.cfg (:mod:`.render`, from the view built by :mod:`.view`), the
+process manager validates, installs and starts or reloads haproxy inside the namespace
+(:mod:`.process`, files laid out by :mod:`.state_paths`), and the stats client reads it back
+(:mod:`.stats`).
 
 Every method is idempotent: :meth:`HaproxyNamespaceDriver.deploy` is "exists -> update, else
 create" (an unchanged config with haproxy running is a no-op), :meth:`undeploy` of something

@@ -6,7 +6,7 @@ balancer is verified without re-plugging it.
 nothing differs: no sysctl write, no link change, no wait for the operational state and no
 gratuitous ARP (the MAC that owns the VIP did not change). Anything missing or different (a
 namespace deleted by hand, a veth gone, an address added by hand, a new MAC asked for) makes it
-plug fully, as before.
+plug fully.
 
 :func:`differences` is a pure function of what was read (:class:`VipState`) and what is wanted
 (:class:`WantedVip`); :func:`read_vip_state` does the reading (:mod:`.rtnl`): two netlink
