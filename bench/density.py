@@ -52,7 +52,7 @@ from typing import Any
 
 from bench import lab as L
 from bench.common import Column, fmt, percentile, print_table, sigterm_exits
-from lbaas.drivers.interface import netns
+from lbaas.drivers.interface import vip_plug
 from lbaas.drivers.interface.namespaces import namespace_path
 
 GOAL_COUNT = 1000
@@ -242,7 +242,7 @@ def raw_verify(st: L.BenchStack, lb_ids: list[str]) -> float:
     """The bare minimum a verification needs: the namespace exists and the master answers."""
     started = time.monotonic()
     for lb_id in lb_ids:
-        os.stat(namespace_path(netns.namespace_name(lb_id)))
+        os.stat(namespace_path(vip_plug.namespace_name(lb_id)))
         st.process(lb_id).proc_info()
     return time.monotonic() - started
 
@@ -309,7 +309,7 @@ def _measure(params: Params) -> dict[str, Any]:
         _log("tearing down")
         teardown_started = time.monotonic()
     result["teardown_s"] = time.monotonic() - teardown_started
-    left = [n for n in netns.list_lb_namespaces() if n in vips]
+    left = [n for n in vip_plug.list_lb_namespaces() if n in vips]
     result["namespaces_left"] = len(left)
     return result
 

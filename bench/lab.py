@@ -50,12 +50,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.common import process_cpu_seconds
+from lbaas.core.tree import LoadBalancerTree
 from lbaas.drivers.haproxy import render
 from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
 from lbaas.drivers.haproxy.process import Action, HaproxyProcess
-from lbaas.drivers.interface import links, netns
+from lbaas.drivers.interface import links, vip_plug
 from lbaas.drivers.interface.namespaces import namespace_path
-from lbaas.core.tree import LoadBalancerTree
 from lbaas.rpc.server_endpoints import PluginEndpoints
 from tests.netlab import Host, Lab, stop_process, sweep
 
@@ -270,11 +270,11 @@ def undeploy_state(state_path: Path, workers: int = 8) -> int:
 
 
 def _undeploy_one(state_path: Path, lb_id: str) -> None:
-    proc = HaproxyProcess(lb_id, state_path, exec_prefix=netns.netns_exec_argv(lb_id))
+    proc = HaproxyProcess(lb_id, state_path, exec_prefix=vip_plug.netns_exec_argv(lb_id))
     try:
         proc.stop(timeout=2.0)
     finally:
-        netns.unplug_vip(lb_id)
+        vip_plug.unplug_vip(lb_id)
         proc.remove_state()
 
 
@@ -934,7 +934,7 @@ class Interference(RuntimeError):
 def namespace_problem(proc: HaproxyProcess, lb_id: str) -> str | None:
     """None when the haproxy of ``lb_id`` runs in the namespace named ``qlbaas-<id>``."""
     try:
-        inode = os.stat(namespace_path(netns.namespace_name(lb_id))).st_ino
+        inode = os.stat(namespace_path(vip_plug.namespace_name(lb_id))).st_ino
     except FileNotFoundError:
         return "its namespace is gone"
     info = proc.proc_info()
@@ -1000,7 +1000,7 @@ def _timed_batch(timeline: Timeline, start: str, end: str) -> Callable[[Any], An
 
 
 def _lb_of(namespace: str) -> str | None:
-    return namespace[len(netns.NS_PREFIX):] if namespace.startswith(netns.NS_PREFIX) else None
+    return namespace[len(vip_plug.NS_PREFIX):] if namespace.startswith(vip_plug.NS_PREFIX) else None
 
 
 def _remember_lb(current: dict[int, str]) -> Callable[[Any], Any]:
@@ -1048,7 +1048,7 @@ def agent_hooks(st: BenchStack, timeline: Timeline) -> Iterator[None]:
             timeline, report_key, "report", "reported")))
         stack.enter_context(patched(render, "render_haproxy_config", _timed(
             timeline, lambda tree, *a, **k: tree.id, "render", "rendered")))
-        stack.enter_context(patched(netns, "plug_vip", _timed(
+        stack.enter_context(patched(vip_plug, "plug_vip", _timed(
             timeline, lambda lb_id, *a, **k: lb_id, "plug", "plugged")))
         stack.enter_context(patched(HaproxyProcess, "validate", _timed(
             timeline, lambda self, *a, **k: self.lb_id, "validate", "validated")))
@@ -1060,19 +1060,19 @@ def agent_hooks(st: BenchStack, timeline: Timeline) -> Iterator[None]:
             timeline, lambda self, *a, **k: self.lb_id, "reload", "reloaded")))
         stack.enter_context(patched(HaproxyProcess, "_wait_for", _timed(
             timeline, lambda self, *a, **k: self.lb_id, "wait", "wait_done")))
-        stack.enter_context(patched(netns, "ensure_namespace", _timed(
+        stack.enter_context(patched(vip_plug, "ensure_namespace", _timed(
             timeline, lambda name, *a, **k: _lb_of(name), "ns", "ns_done")))
-        stack.enter_context(patched(netns, "_set_namespace_sysctls", _timed(
+        stack.enter_context(patched(vip_plug, "_set_namespace_sysctls", _timed(
             timeline, lambda name, *a, **k: _lb_of(name), "sysctl", "sysctl_done")))
         stack.enter_context(patched(links, "ensure_veth_pair", _timed(
             timeline, lambda root, inner, outer, vip_if, name, *a, **k: _lb_of(name),
             "veth", "veth_done")))
-        stack.enter_context(patched(netns, "send_gratuitous_arp", _timed(
+        stack.enter_context(patched(vip_plug, "send_gratuitous_arp", _timed(
             timeline, lambda name, *a, **k: _lb_of(name), "garp", "garp_done")))
         stack.enter_context(patched(links, "wait_operstate_up", _timed(
             timeline, lambda *a, **k: current_lb.get(threading.get_ident()), "oper",
             "oper_done")))
-        stack.enter_context(patched(netns, "plug_vip", _remember_lb(current_lb)))
+        stack.enter_context(patched(vip_plug, "plug_vip", _remember_lb(current_lb)))
         yield
 
 
@@ -1178,7 +1178,7 @@ def _undeploy_all(state_path: Path) -> None:
     count = undeploy_state(state_path)
     if count:
         LOG.info("undeployed %d load balancers", count)
-    left = [lb_id for lb_id in netns.list_lb_namespaces()
+    left = [lb_id for lb_id in vip_plug.list_lb_namespaces()
             if (state_path / "lbaas" / lb_id).exists()]
     if left:
         LOG.warning("namespaces left after teardown: %s", left)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from lbaas.core.tree import LoadBalancerTree
-from lbaas.drivers.interface.netns import InterfaceError
+from lbaas.drivers.interface.vip_plug import InterfaceError
 
 
 class NoBridge(InterfaceError):

@@ -49,7 +49,7 @@ from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
 from lbaas.drivers.haproxy.namespace_driver import DEVICE_DRIVER_NAME
 from lbaas.drivers.haproxy.process import ConfigRejected, HaproxyError
 from lbaas.drivers.haproxy.stats import StatsError
-from lbaas.drivers.interface.netns import InterfaceError
+from lbaas.drivers.interface.vip_plug import InterfaceError
 from lbaas.rpc.topics import agent_topic
 
 LOG = logging.getLogger(__name__)

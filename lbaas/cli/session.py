@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from lbaas.cli import render
+from lbaas.cli import output
 from lbaas.cli.choices import OutputFormat
 from lbaas.cli.client import ApiClient, CliError
 from lbaas.cli.kinds import Kind
@@ -37,7 +37,7 @@ def connect(endpoint: str, token: str | None) -> Iterator[ApiClient]:
         with ApiClient(endpoint, token) as api:
             yield api
     except CliError as exc:
-        render.error(str(exc))
+        output.error(str(exc))
         raise typer.Exit(1) from None
 
 
@@ -81,7 +81,7 @@ class Call:
 
     def show(self, obj: Obj) -> None:
         """Print one object as ``-f`` and ``-c`` ask."""
-        render.show(obj, self.fmt, self.column)
+        output.show(obj, self.fmt, self.column)
 
     def locate(self, kind: Kind, *idents: str) -> tuple[Obj, Obj | None]:
         """The ``kind`` object the command's arguments ``idents`` name, and its parent object.
@@ -108,7 +108,7 @@ class Call:
         ``gone``)."""
         if self.wait and lb_id:
             wait_for_loadbalancer(self.api, lb_id, self.wait_timeout, gone=gone,
-                                  console=render.stderr())
+                                  console=output.stderr())
 
     def create(self, kind: Kind, body: Obj, parent: Obj | None = None) -> None:
         """Create a ``kind`` object from ``body`` and show it.

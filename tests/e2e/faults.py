@@ -29,7 +29,7 @@ import httpx
 
 from lbaas.drivers.haproxy.process import HaproxyProcess
 from lbaas.drivers.interface.namespaces import list_namespaces, namespace_path
-from lbaas.drivers.interface.netns import NS_PREFIX, outer_ifname
+from lbaas.drivers.interface.vip_plug import NS_PREFIX, outer_ifname
 from tests.netlab import Host, link_names, stop_process
 
 NETWORK = "faults-net"

@@ -37,7 +37,7 @@ from typing import Any
 import pytest
 
 from lbaas.drivers.haproxy.process import HaproxyProcess
-from lbaas.drivers.interface.netns import NS_PREFIX
+from lbaas.drivers.interface.vip_plug import NS_PREFIX
 from tests.e2e.faults import (
     BACKEND_OCTETS,
     CLIENT_OCTET,

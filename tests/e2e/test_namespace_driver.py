@@ -36,7 +36,7 @@ from lbaas.core.tree import (
 from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
 from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
 from lbaas.drivers.haproxy.process import Action
-from lbaas.drivers.interface import netns
+from lbaas.drivers.interface import vip_plug
 from lbaas.drivers.interface.namespaces import namespace_path
 from tests.netlab import (
     Host,
@@ -139,7 +139,7 @@ def driver(lb_id: str) -> Iterator[HaproxyNamespaceDriver]:
         try:
             driver.undeploy(lb_id)
             assert lb_id not in driver.deployed_ids()
-            assert netns.outer_ifname(lb_id) not in link_names()
+            assert vip_plug.outer_ifname(lb_id) not in link_names()
         finally:
             shutil.rmtree(state_path, ignore_errors=True)
 
@@ -174,7 +174,7 @@ def test_deploy_serves_and_alternates_between_backends(
     assert driver.deploy(tree, net.bridge) is Action.STARTED
 
     assert lb_id in driver.deployed_ids()
-    assert lb_id in netns.list_lb_namespaces()
+    assert lb_id in vip_plug.list_lb_namespaces()
     assert driver.is_healthy(lb_id)
     seen = bodies(net.client, 6)
     assert set(seen) == {WEB01, WEB02}
@@ -252,7 +252,7 @@ def test_disabled_load_balancer_keeps_its_namespace_but_serves_nothing(
 
     driver.deploy(tree.model_copy(update={"admin_state_up": False}), net.bridge)
 
-    assert lb_id in netns.list_lb_namespaces()
+    assert lb_id in vip_plug.list_lb_namespaces()
     assert driver.is_healthy(lb_id)
     with pytest.raises(ConnectionRefusedError):
         net.client.call(http_get_here, VIP, 80, "/", 2.0)
@@ -267,13 +267,13 @@ def test_unrenderable_tree_changes_nothing(
     with pytest.raises(UnsafeConfigValue):
         driver.deploy(bad, net.bridge)
     assert lb_id not in driver.deployed_ids()
-    assert lb_id not in netns.list_lb_namespaces()
+    assert lb_id not in vip_plug.list_lb_namespaces()
 
 
 def test_unknown_bridge_is_refused(driver: HaproxyNamespaceDriver, lb_id: str) -> None:
-    with pytest.raises(netns.BridgeNotFound):
+    with pytest.raises(vip_plug.BridgeNotFound):
         driver.deploy(make_tree(lb_id, [member(1)]), "lbtnosuchbr")
-    assert lb_id not in netns.list_lb_namespaces()
+    assert lb_id not in vip_plug.list_lb_namespaces()
 
 
 def test_undeploy_removes_everything_and_is_idempotent(
@@ -286,8 +286,8 @@ def test_undeploy_removes_everything_and_is_idempotent(
     driver.undeploy(lb_id)
 
     assert lb_id not in driver.deployed_ids()
-    assert lb_id not in netns.list_lb_namespaces()
-    assert netns.outer_ifname(lb_id) not in link_names()
+    assert lb_id not in vip_plug.list_lb_namespaces()
+    assert vip_plug.outer_ifname(lb_id) not in link_names()
     assert not state_dir.exists()
     assert not driver.is_healthy(lb_id)
     with pytest.raises(OSError):
@@ -311,8 +311,8 @@ def test_dead_haproxy_is_noticed_and_redeploy_restarts_it(
 def plug_identity(lb_id: str) -> tuple[int, int]:
     """The namespace's inode and the outer veth's ifindex (a re-plug from scratch makes a new
     veth; a new namespace may reuse a freed inode number)."""
-    inode = os.stat(namespace_path(netns.namespace_name(lb_id))).st_ino
-    return inode, socket.if_nametoindex(netns.outer_ifname(lb_id))
+    inode = os.stat(namespace_path(vip_plug.namespace_name(lb_id))).st_ino
+    return inode, socket.if_nametoindex(vip_plug.outer_ifname(lb_id))
 
 
 def test_unchanged_redeploy_verifies_without_touching_anything(
@@ -328,7 +328,7 @@ def test_unchanged_redeploy_verifies_without_touching_anything(
     assert (plug_identity(lb_id), driver.process(lb_id).proc_info()) == before
     assert (driver.lbs_dir / lb_id / "haproxy.cfg.applied").stat().st_mtime_ns == mark
     subnet = tree.vip_subnet
-    assert netns.plug_vip(lb_id, net.bridge, VIP, 24, subnet.gateway_ip) is False  # plugged
+    assert vip_plug.plug_vip(lb_id, net.bridge, VIP, 24, subnet.gateway_ip) is False  # plugged
     assert set(bodies(net.client, 4)) == {WEB01, WEB02}
 
 
@@ -338,7 +338,7 @@ def test_namespace_deleted_by_hand_is_rebuilt_by_redeploy(
     tree = make_tree(lb_id, [member(1), member(2)])
     driver.deploy(tree, net.bridge)
     before = plug_identity(lb_id)
-    subprocess.run(["ip", "netns", "delete", netns.namespace_name(lb_id)], check=True)
+    subprocess.run(["ip", "netns", "delete", vip_plug.namespace_name(lb_id)], check=True)
     assert not driver.is_healthy(lb_id)  # haproxy runs on, in a namespace without a name
 
     assert driver.deploy(tree, net.bridge) is Action.STARTED

@@ -26,7 +26,7 @@ import pytest
 
 from lbaas.drivers.haproxy.process import Action, ConfigRejected, HaproxyError, HaproxyProcess
 from lbaas.drivers.haproxy.stats import ServerStatus
-from lbaas.drivers.interface import netns
+from lbaas.drivers.interface import vip_plug
 from lbaas.drivers.interface.namespaces import (
     iproute,
     list_namespaces,
@@ -123,9 +123,9 @@ def lb_id() -> Iterator[str]:
     try:
         yield lb_id
     finally:
-        netns.unplug_vip(lb_id)
-        assert lb_id not in netns.list_lb_namespaces()
-        assert netns.outer_ifname(lb_id) not in link_names()
+        vip_plug.unplug_vip(lb_id)
+        assert lb_id not in vip_plug.list_lb_namespaces()
+        assert vip_plug.outer_ifname(lb_id) not in link_names()
 
 
 @pytest.fixture
@@ -141,9 +141,9 @@ def state_path() -> Iterator[Path]:
 @pytest.fixture
 def lb(net: Net, lb_id: str, state_path: Path) -> Iterator[LoadBalancer]:
     """The VIP plugged into the lab bridge and haproxy started in the namespace."""
-    proc = HaproxyProcess(lb_id, state_path, exec_prefix=netns.netns_exec_argv(lb_id))
+    proc = HaproxyProcess(lb_id, state_path, exec_prefix=vip_plug.netns_exec_argv(lb_id))
     try:
-        netns.plug_vip(lb_id, net.bridge, VIP, 24, gateway=None)
+        vip_plug.plug_vip(lb_id, net.bridge, VIP, 24, gateway=None)
         assert proc.apply(haproxy_config(proc)) is Action.STARTED
         yield LoadBalancer(lb_id, proc)
     finally:
@@ -165,27 +165,27 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
 
 
 def test_plug_vip_is_idempotent_and_removes_stale_state(net: Net, lb_id: str) -> None:
-    name = netns.namespace_name(lb_id)
-    assert netns.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1") is True
-    assert netns.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1") is False
-    assert lb_id in netns.list_lb_namespaces()
+    name = vip_plug.namespace_name(lb_id)
+    assert vip_plug.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1") is True
+    assert vip_plug.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1") is False
+    assert lb_id in vip_plug.list_lb_namespaces()
     assert read_sysctl("net.ipv4.ip_nonlocal_bind", name) == "1"
     with iproute(name) as ipr:
-        eth0 = ipr.link_lookup(ifname=netns.VIP_IFNAME)[0]
+        eth0 = ipr.link_lookup(ifname=vip_plug.VIP_IFNAME)[0]
         ipr.addr("add", index=eth0, address=f"{SUBNET}.222", prefixlen=24)  # stale
     with iproute() as root:
-        outer = root.link("get", ifname=netns.outer_ifname(lb_id))[0]
+        outer = root.link("get", ifname=vip_plug.outer_ifname(lb_id))[0]
         bridge_index = root.link_lookup(ifname=net.bridge)[0]
         assert outer.get_attr("IFLA_MASTER") == bridge_index
 
-    assert netns.plug_vip(lb_id, net.bridge, VIP, 24, gateway=None) is True
+    assert vip_plug.plug_vip(lb_id, net.bridge, VIP, 24, gateway=None) is True
 
     with iproute(name) as ipr:
         addrs = {a.get_attr("IFA_ADDRESS") for a in ipr.addr("dump", family=2, index=eth0)}
         defaults = [r for r in ipr.route("dump", family=2) if r["dst_len"] == 0]
     assert addrs == {VIP}
     assert defaults == []
-    netns.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1")
+    vip_plug.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1")
     with iproute(name) as ipr:
         gateways = [
             r.get_attr("RTA_GATEWAY") for r in ipr.route("dump", family=2) if r["dst_len"] == 0
@@ -216,29 +216,29 @@ def ip(*argv: str) -> None:
 def test_plug_vip_leaves_a_plugged_vip_alone_and_repairs_a_broken_one(
     net: Net, lb_id: str, breakage: Callable[[str, str], None]
 ) -> None:
-    name, outer = netns.namespace_name(lb_id), netns.outer_ifname(lb_id)
-    assert netns.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1") is True
+    name, outer = vip_plug.namespace_name(lb_id), vip_plug.outer_ifname(lb_id)
+    assert vip_plug.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1") is True
     before = (os.stat(namespace_path(name)).st_ino, socket.if_nametoindex(outer))
-    assert netns.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1") is False
+    assert vip_plug.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1") is False
     assert (os.stat(namespace_path(name)).st_ino, socket.if_nametoindex(outer)) == before
 
     breakage(name, outer)
 
-    assert netns.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1") is True
-    assert netns.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1") is False
+    assert vip_plug.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1") is True
+    assert vip_plug.plug_vip(lb_id, net.bridge, VIP, 24, gateway=f"{SUBNET}.1") is False
     assert read_sysctl("net.ipv4.ip_nonlocal_bind", name) == "1"
     with pytest.raises(ConnectionRefusedError):  # the VIP answers again (nothing listens)
         net.client.call(http_get_here, VIP, 80, "/", 2.0)
 
 
 def test_plug_vip_unknown_bridge_is_refused(lb_id: str) -> None:
-    with pytest.raises(netns.BridgeNotFound):
-        netns.plug_vip(lb_id, "lbtnosuchbr", VIP, 24, gateway=None)
-    assert lb_id not in netns.list_lb_namespaces()
+    with pytest.raises(vip_plug.BridgeNotFound):
+        vip_plug.plug_vip(lb_id, "lbtnosuchbr", VIP, 24, gateway=None)
+    assert lb_id not in vip_plug.list_lb_namespaces()
 
 
 def test_gratuitous_arp_updates_neighbours_after_mac_change(net: Net, lb_id: str) -> None:
-    netns.plug_vip(lb_id, net.bridge, VIP, 24, gateway=None, mac="02:00:0a:e7:00:01")
+    vip_plug.plug_vip(lb_id, net.bridge, VIP, 24, gateway=None, mac="02:00:0a:e7:00:01")
     # The client learns the VIP's MAC (nothing listens: a refused connection is enough).
     with pytest.raises(OSError):
         net.client.call(http_get_here, VIP, 80, "/", 2.0)
@@ -251,7 +251,7 @@ def test_gratuitous_arp_updates_neighbours_after_mac_change(net: Net, lb_id: str
         return None
 
     assert vip_mac() == "02:00:0a:e7:00:01"
-    netns.plug_vip(lb_id, net.bridge, VIP, 24, gateway=None, mac="02:00:0a:e7:00:02")
+    vip_plug.plug_vip(lb_id, net.bridge, VIP, 24, gateway=None, mac="02:00:0a:e7:00:02")
     assert wait_until(lambda: vip_mac() == "02:00:0a:e7:00:02", timeout=2.0)
 
 
@@ -344,18 +344,18 @@ def test_stopped_backend_goes_down(lb: LoadBalancer, net: Net) -> None:
 
 
 def test_stop_and_unplug_remove_everything(lb: LoadBalancer, net: Net) -> None:
-    name = netns.namespace_name(lb.lb_id)
-    assert lb.lb_id in netns.list_lb_namespaces()
+    name = vip_plug.namespace_name(lb.lb_id)
+    assert lb.lb_id in vip_plug.list_lb_namespaces()
     assert lb.proc.is_running()
     lb.proc.stop()
     lb.proc.stop()
     assert not lb.proc.is_running()
     assert not lb.proc.paths.master_socket.exists()
-    netns.unplug_vip(lb.lb_id)
-    netns.unplug_vip(lb.lb_id)
-    assert lb.lb_id not in netns.list_lb_namespaces()
+    vip_plug.unplug_vip(lb.lb_id)
+    vip_plug.unplug_vip(lb.lb_id)
+    assert lb.lb_id not in vip_plug.list_lb_namespaces()
     assert name not in list_namespaces()
-    assert netns.outer_ifname(lb.lb_id) not in link_names()
+    assert vip_plug.outer_ifname(lb.lb_id) not in link_names()
     lb.proc.remove_state()
     assert not lb.proc.paths.directory.exists()
 
@@ -364,11 +364,11 @@ def test_raise_neighbour_table_limits_only_raises() -> None:
     keys = [f"net.{fam}.neigh.default.gc_thresh{i}" for fam in ("ipv4", "ipv6") for i in (1, 2, 3)]
     original = {key: read_sysctl(key) for key in keys}
     try:
-        netns.raise_neighbour_table_limits()
+        vip_plug.raise_neighbour_table_limits()
         for key in keys:
-            wanted = netns.NEIGH_GC_THRESH[key.rsplit(".", 1)[1]]
+            wanted = vip_plug.NEIGH_GC_THRESH[key.rsplit(".", 1)[1]]
             assert int(read_sysctl(key)) == max(wanted, int(original[key]))
-        netns.raise_neighbour_table_limits({"gc_thresh1": 1})  # never lowers
+        vip_plug.raise_neighbour_table_limits({"gc_thresh1": 1})  # never lowers
         assert int(read_sysctl("net.ipv4.neigh.default.gc_thresh1")) >= 1024
     finally:
         for key, value in original.items():
@@ -378,7 +378,7 @@ def test_raise_neighbour_table_limits_only_raises() -> None:
 def test_failed_reload_keeps_old_workers_and_config(lb: LoadBalancer, net: Net) -> None:
     # A listener inside the LB namespace takes port 81: `haproxy -c` accepts a bind on it, the
     # reload cannot bind it.
-    squatter = Host(net.lab, netns.namespace_name(lb.lb_id), VIP, outer="")
+    squatter = Host(net.lab, vip_plug.namespace_name(lb.lb_id), VIP, outer="")
     blocker = squatter.spawn(["python3", "-c", SQUAT.format(vip=VIP, port=81)], ready_line="READY")
     try:
         good = lb.proc.paths.config.read_text()

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lbaas.cli import render
+from lbaas.cli import output
 from lbaas.cli.kinds import Kind
 from lbaas.cli.params import TAG_FILTERS, argument, list_query
 from lbaas.cli.resolve import find
@@ -99,7 +99,7 @@ def lister(app: typer.Typer, kind: Kind) -> Callable[[Filters], Filters]:
                 parent_id = str(find(call.api, parent, values.pop(parent.command))["id"])
             query = list_query(**tags, **filters(call.api, **values))
             items = call.api.list(kind.path(parent_id), kind.plural, query)
-            render.show_list(items, kind.columns, call.fmt, call.column)
+            output.show_list(items, kind.columns, call.fmt, call.column)
 
         _declare(list_, [*_arguments(parents), *own, *TAG_FILTERS], filters.__doc__)
         command(app, "list")(list_)

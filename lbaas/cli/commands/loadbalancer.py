@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lbaas.cli import render
+from lbaas.cli import output
 from lbaas.cli.client import DEFAULT_ENDPOINT, ApiClient
 from lbaas.cli.commands.generic import add_show, add_stats, lister
 from lbaas.cli.kinds import LOADBALANCER, NETWORK, SUBNET, Kind
@@ -115,7 +115,7 @@ def status(loadbalancer: LoadBalancerArg, endpoint: Endpoint = DEFAULT_ENDPOINT,
     """Show the status tree of a load balancer and everything below it."""
     with connect(endpoint, token) as api:
         lb_id = find(api, LOADBALANCER, loadbalancer)["id"]
-        render.status_tree(api.get(f"{LOADBALANCER.item_path(lb_id)}/status"), fmt)
+        output.status_tree(api.get(f"{LOADBALANCER.item_path(lb_id)}/status"), fmt)
 
 
 add_stats(app, LOADBALANCER, "Show the traffic statistics of a load balancer.")

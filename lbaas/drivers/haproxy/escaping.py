@@ -1,12 +1,13 @@
 """Validation and quoting of every value the HAProxy renderer writes into haproxy.cfg.
 
-Called by :mod:`lbaas.drivers.haproxy.render` while it builds its view, and registered as the
-``q`` Jinja filter. The rule it enforces: no tenant-supplied string can add a line to haproxy.cfg
-or change the meaning of the line it is on.
+Called by the view builders (:mod:`lbaas.drivers.haproxy.view` and the ``view_*`` modules it
+uses); :func:`quote` is also the ``q`` Jinja filter of :mod:`lbaas.drivers.haproxy.render`. The
+rule it enforces: no tenant-supplied string can add a line to haproxy.cfg or change the meaning of
+the line it is on.
 
 * Identifiers (ids) are checked against a strict character set and written bare (section, server
   and ACL names). Names, descriptions and tags never reach the config at all.
-* Numbers and enums are range-checked and mapped to HAProxy keywords by the renderer.
+* Numbers and enums are range-checked and mapped to HAProxy keywords by the view builders.
 * Tenant strings that must reach the config (URL paths, cookie and header names, L7 values,
   redirect targets) are checked against their own grammar, then written with :func:`quote`.
 
@@ -24,10 +25,12 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 __all__ = [
     "UnsafeConfigValue",
+    "check_unique",
     "cidr",
     "config_id",
     "dn_field",
@@ -44,10 +47,12 @@ __all__ = [
     "refuse_control_chars",
     "regex",
     "runtime_path",
+    "timeout_ms",
     "url_path",
 ]
 
 MAX_UNIX_SOCKET_PATH = 107  # sun_path is 108 bytes including the terminating NUL
+MAX_TIMEOUT_MS = 2**31 - 1  # HAProxy's timer limit (~24.8 days)
 
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 # RFC 9110 token characters, minus "'" (a quote in a sample-fetch argument breaks HAProxy's parser).
@@ -114,6 +119,20 @@ def int_in_range(value: object, low: int, high: int, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise UnsafeConfigValue(f"{what} must be an integer in [{low}, {high}], got {_show(value)}")
     return value
+
+
+def timeout_ms(value: int, what: str) -> int:
+    """Return ``value`` if it is a timeout in milliseconds HAProxy's timers can hold."""
+    return int_in_range(value, 0, MAX_TIMEOUT_MS, f"{what} (ms)")
+
+
+def check_unique(values: Iterable[object], what: str) -> None:
+    """Refuse a repeated value among ``values`` (section, server and ACL names, bound ports)."""
+    seen: set[object] = set()
+    for value in values:
+        if value in seen:
+            raise UnsafeConfigValue(f"duplicate {what}: {value!r}")
+        seen.add(value)
 
 
 def ip_address(value: object, what: str) -> IPAddress:

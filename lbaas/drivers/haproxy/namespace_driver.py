@@ -2,10 +2,11 @@
 
 The agent manager (:mod:`lbaas.agent.manager`) calls it from its work queue, one call at a time
 per load balancer. It glues together the pieces that each do one job: the interface driver puts
-the VIP into namespace ``qlbaas-<lb_id>`` (:mod:`lbaas.drivers.interface.netns`), the renderer
-turns the tree into haproxy.cfg (:mod:`.render`), the process manager validates, installs and
-starts or reloads haproxy inside the namespace (:mod:`.process`), and the stats client reads it
-back (:mod:`.stats`).
+the VIP into namespace ``qlbaas-<lb_id>`` (:mod:`lbaas.drivers.interface.vip_plug`), the renderer
+turns the tree into haproxy.cfg (:mod:`.render`, from the view built by :mod:`.view`), the
+process manager validates, installs and starts or reloads haproxy inside the namespace
+(:mod:`.process`, files laid out by :mod:`.state_paths`), and the stats client reads it back
+(:mod:`.stats`).
 
 Every method is idempotent: :meth:`HaproxyNamespaceDriver.deploy` is "exists -> update, else
 create" (an unchanged config with haproxy running is a no-op), :meth:`undeploy` of something
@@ -26,9 +27,11 @@ from oslo_config import cfg
 
 from lbaas.core.tree import LoadBalancerTree
 from lbaas.drivers.haproxy import render
-from lbaas.drivers.haproxy.process import Action, HaproxyProcess, write_private
+from lbaas.drivers.haproxy.process import Action, HaproxyProcess
+from lbaas.drivers.haproxy.state_paths import write_private
 from lbaas.drivers.haproxy.stats import ServerStatus, StatsSnapshot
-from lbaas.drivers.interface import netns
+from lbaas.drivers.haproxy.view import ConfigRuntimePaths
+from lbaas.drivers.interface import vip_plug
 from lbaas.drivers.interface.namespaces import namespace_path
 
 LOG = logging.getLogger(__name__)
@@ -65,13 +68,13 @@ class HaproxyNamespaceDriver:
         return HaproxyProcess(
             lb_id,
             self.state_path,
-            exec_prefix=netns.netns_exec_argv(lb_id),
+            exec_prefix=vip_plug.netns_exec_argv(lb_id),
             haproxy_bin=self.haproxy_bin,
         )
 
     def prepare_host(self) -> None:
         """Once at agent start: raise the neighbour-table limits hundreds of namespaces need."""
-        netns.raise_neighbour_table_limits()
+        vip_plug.raise_neighbour_table_limits()
 
     # -- changes -------------------------------------------------------------------------------
 
@@ -83,11 +86,11 @@ class HaproxyNamespaceDriver:
         namespace and a haproxy without frontends (serving nothing).
 
         Raises UnsafeConfigValue or ValueError (bad tree), ConfigRejected (``haproxy -c``
-        refused it, with haproxy's message), netns.InterfaceError (no such bridge), HaproxyError
+        refused it, with haproxy's message), vip_plug.InterfaceError (no such bridge), HaproxyError
         (start or reload failed), OSError or pyroute2's NetlinkError (the kernel refused).
         """
         proc = self.process(tree.id)
-        paths = render.HaproxyPaths(
+        paths = ConfigRuntimePaths(
             stats_socket=str(proc.paths.stats_socket),
             server_state_file=str(proc.paths.servers_state),
         )
@@ -99,9 +102,9 @@ class HaproxyNamespaceDriver:
         if in_own is False:
             # Its namespace was deleted (or replaced): that haproxy can never serve the VIP again.
             LOG.warning("haproxy of %s runs outside namespace %s: restarting it", tree.id,
-                        netns.namespace_name(tree.id))
+                        vip_plug.namespace_name(tree.id))
             proc.stop(graceful=False)
-        netns.plug_vip(
+        vip_plug.plug_vip(
             tree.id,
             bridge,
             tree.vip_address,
@@ -128,7 +131,7 @@ class HaproxyNamespaceDriver:
         """Stop haproxy, remove the VIP and namespace, delete the state directory. Idempotent."""
         proc = self.process(lb_id)
         proc.stop()
-        netns.unplug_vip(lb_id)
+        vip_plug.unplug_vip(lb_id)
         proc.remove_state()
         LOG.info("load balancer %s undeployed", lb_id)
 
@@ -163,7 +166,7 @@ class HaproxyNamespaceDriver:
         except OSError:
             return None  # it just exited
         try:
-            named = os.stat(namespace_path(netns.namespace_name(proc.lb_id)))
+            named = os.stat(namespace_path(vip_plug.namespace_name(proc.lb_id)))
         except FileNotFoundError:
             return False
         return (running.st_dev, running.st_ino) == (named.st_dev, named.st_ino)

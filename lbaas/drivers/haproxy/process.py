@@ -1,18 +1,20 @@
 """Run one load balancer's haproxy: validate and install its config, start, reload, stop.
 
-The agent builds one :class:`HaproxyProcess` per load balancer (state directory
-``<state_path>/lbaas/<lb_id>/``, command prefix from the interface driver's ``netns_exec_argv``)
-and calls :meth:`HaproxyProcess.apply` with the rendered config. Applying is safe (STYLE.md point
-10): the new text goes to ``haproxy.cfg.new`` (0600), ``haproxy -c`` must accept it (otherwise
-:class:`ConfigRejected`, a ``haproxy.cfg-failed`` copy, and the running process untouched), then
-it is renamed over ``haproxy.cfg`` and haproxy is started or reloaded.
+The agent builds one :class:`HaproxyProcess` per load balancer (files under
+``<state_path>/lbaas/<lb_id>/``, see :mod:`.state_paths`; command prefix from the interface
+driver's ``netns_exec_argv``) and calls :meth:`HaproxyProcess.apply` with the rendered config.
+A config haproxy refuses must never replace the one a running haproxy serves, and an agent that
+dies mid-apply must not leave a half-written ``haproxy.cfg``: the new text goes to
+``haproxy.cfg.new`` (0600), ``haproxy -c`` must accept it (otherwise :class:`ConfigRejected`, a
+``haproxy.cfg-failed`` copy, and the running process untouched), then it is renamed over
+``haproxy.cfg`` (atomic) and haproxy is started or reloaded.
 
 haproxy runs in master-worker mode, daemonised (``-W -D``) so the agent's death does not kill it,
-with a master CLI socket (``-S master.sock``). A reload first saves ``show servers state`` into
-``servers.state`` (runtime weight/drain/maint survive if the config says
-``server-state-file <paths.servers_state>`` and ``load-server-state-from-file global``), then
-asks the master to ``reload``: it re-executes itself, takes the listening sockets over from the old
-worker and lets the old worker finish its connections. No connection is dropped.
+with a master CLI socket (``-S master.sock``, spoken to through :mod:`.master_cli`). A reload
+first saves ``show servers state`` into ``servers.state`` (runtime weight/drain/maint survive if
+the config says ``server-state-file <paths.servers_state>`` and ``load-server-state-from-file
+global``), then asks the master to ``reload``: it re-executes itself, takes the listening sockets
+over from the old worker and lets the old worker finish its connections. No connection is dropped.
 
 The config must contain ``stats socket <paths.stats_socket> mode 600 level admin expose-fd
 listeners``. Liveness is judged from this load balancer's own master socket, never by process
@@ -32,19 +34,15 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from lbaas.drivers.haproxy.stats import StatsClient, StatsError, socket_command
+from lbaas.drivers.haproxy.master_cli import ProcInfo, request_reload, show_proc
+from lbaas.drivers.haproxy.state_paths import StatePaths, write_private
+from lbaas.drivers.haproxy.stats import StatsClient, StatsError
 
 LOG = logging.getLogger(__name__)
 
-# sun_path holds 107 bytes, but haproxy 2.6 refuses socket paths longer than 97.
-UNIX_PATH_MAX = 97
-SHORT_SOCKET_ROOT = Path("/run/lbaas")
 _LB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_MASTER_LINE = re.compile(r"^(\d+)\s+master\s+(\d+)\s+\[failed:\s*(\d+)\]")
-_WORKER_LINE = re.compile(r"^(\d+)\s+worker\s+(\d+)")
 
 
 class HaproxyError(Exception):
@@ -65,79 +63,6 @@ class Action(enum.StrEnum):
     STARTED = "started"
     RELOADED = "reloaded"
     UNCHANGED = "unchanged"
-
-
-@dataclass(frozen=True)
-class HaproxyPaths:
-    """Files of one load balancer's haproxy inside :attr:`directory`; its two sockets inside
-    :attr:`socket_directory` (the same directory unless its path is too long for AF_UNIX)."""
-
-    directory: Path
-    socket_directory: Path
-
-    @property
-    def config(self) -> Path:
-        return self.directory / "haproxy.cfg"
-
-    @property
-    def new_config(self) -> Path:
-        return self.directory / "haproxy.cfg.new"
-
-    @property
-    def failed_config(self) -> Path:
-        return self.directory / "haproxy.cfg-failed"
-
-    @property
-    def pid(self) -> Path:
-        return self.directory / "haproxy.pid"
-
-    @property
-    def stats_socket(self) -> Path:
-        return self.socket_directory / "haproxy.sock"
-
-    @property
-    def master_socket(self) -> Path:
-        return self.socket_directory / "master.sock"
-
-    @property
-    def servers_state(self) -> Path:
-        return self.directory / "servers.state"
-
-
-@dataclass(frozen=True)
-class ProcInfo:
-    """The master CLI's ``show proc``: master pid, reload counters, worker (pid, reloads)."""
-
-    master_pid: int
-    reloads: int
-    failed_reloads: int
-    workers: tuple[tuple[int, int], ...]
-
-
-def parse_show_proc(text: str) -> ProcInfo:
-    """Parse the master CLI's ``show proc`` answer (HAProxy 2.x format)."""
-    master: ProcInfo | None = None
-    workers: list[tuple[int, int]] = []
-    for line in text.splitlines():
-        if match := _MASTER_LINE.match(line):
-            pid, reloads, failed = (int(g) for g in match.groups())
-            master = ProcInfo(pid, reloads, failed, ())
-        elif match := _WORKER_LINE.match(line):
-            workers.append((int(match.group(1)), int(match.group(2))))
-    if master is None:
-        raise HaproxyError(f"unexpected show proc answer: {text[:200]!r}")
-    return ProcInfo(master.master_pid, master.reloads, master.failed_reloads, tuple(workers))
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` with mode 0600 (also when it existed), flushed to disk."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, text.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -169,11 +94,7 @@ class HaproxyProcess:
         if not _LB_ID.match(lb_id):
             raise ValueError(f"invalid load balancer id {lb_id!r}")
         self.lb_id = lb_id
-        directory = Path(state_path).absolute() / "lbaas" / lb_id
-        self.paths = HaproxyPaths(directory, directory)
-        if len(os.fsencode(self.paths.stats_socket)) > UNIX_PATH_MAX:
-            # A deep state_path: the sockets move to a short per-LB directory under /run.
-            self.paths = HaproxyPaths(directory, SHORT_SOCKET_ROOT / lb_id)
+        self.paths = StatePaths.for_load_balancer(state_path, lb_id)
         self.exec_prefix = list(exec_prefix)
         self.haproxy_bin = haproxy_bin
         self.timeout = timeout
@@ -186,14 +107,7 @@ class HaproxyProcess:
 
     def proc_info(self) -> ProcInfo | None:
         """``show proc`` from this load balancer's master, or None when no master answers."""
-        try:
-            text = socket_command(str(self.paths.master_socket), "show proc", timeout=2.0)
-        except OSError:
-            return None
-        try:
-            return parse_show_proc(text)
-        except HaproxyError:
-            return None
+        return show_proc(self.paths.master_socket, timeout=2.0)
 
     def is_running(self) -> bool:
         """True when this load balancer's master answers on its own master socket."""
@@ -349,7 +263,7 @@ class HaproxyProcess:
         if before is None:
             raise HaproxyError(f"haproxy for {self.lb_id} is not running")
         self.save_servers_state()
-        socket_command(str(self.paths.master_socket), "reload", timeout=self.timeout)
+        request_reload(self.paths.master_socket, timeout=self.timeout)
         old_workers = {pid for pid, _ in before.workers}
 
         def failed(info: ProcInfo) -> bool:

@@ -1,8 +1,9 @@
 """HAProxy's runtime API: send commands to a stats or master socket and parse what comes back.
 
 The agent's stats loop calls :meth:`StatsClient.show_stat` for member health and counters; the
-process manager (:mod:`lbaas.drivers.haproxy.process`) uses :func:`socket_command` for the master
-CLI and :meth:`StatsClient.show_servers_state` before a reload. In our configs a frontend is named
+master CLI client (:mod:`lbaas.drivers.haproxy.master_cli`) uses :func:`socket_command`, and the
+process manager (:mod:`lbaas.drivers.haproxy.process`) saves
+:meth:`StatsClient.show_servers_state_text` before a reload. In our configs a frontend is named
 after its listener id, a backend after its pool id and a server after its member id, so the
 records below are keyed by those ids.
 

@@ -1,9 +1,9 @@
 """Gratuitous ARP: tell the L2 segment which MAC now owns an IPv4 address.
 
-Called by the interface driver after it plugs a VIP. A namespace recreated with a new veth MAC is
-black-holed by its neighbours' stale ARP entries until they hear this (see the HAProxy/keepalived
-notes). The frame is an unsolicited ARP *request* with sender = target = the address, the form
-``arping -U`` sends and Linux accepts to override an existing neighbour entry even inside its
+Called by the interface driver (:mod:`.vip_plug`) after it plugs a VIP. A namespace recreated
+with a new veth MAC is black-holed by its neighbours' stale ARP entries (the VIP's old MAC) until
+they hear this. The frame is an unsolicited ARP *request* with sender = target = the address, the
+form ``arping -U`` sends and Linux accepts to override an existing neighbour entry even inside its
 locktime. It is written to an AF_PACKET socket opened inside the namespace, so no ``arping``
 binary or subprocess is needed.
 """

@@ -3,7 +3,7 @@
 Each function reads the current state through a pyroute2 ``IPRoute`` (already bound to the right
 namespace, see :func:`lbaas.drivers.interface.namespaces.iproute`), adds what is missing, deletes
 what is stale and tolerates "already exists" / "already gone" races, so calling it twice is a
-no-op. Used by :mod:`lbaas.drivers.interface.netns`.
+no-op. Used by :mod:`lbaas.drivers.interface.vip_plug`.
 """
 
 from __future__ import annotations

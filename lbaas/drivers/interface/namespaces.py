@@ -1,6 +1,6 @@
 """Named network namespaces: create, delete, list, and run code or open netlink inside one.
 
-Used by the interface driver (:mod:`lbaas.drivers.interface.netns`) and by test helpers.
+Used by the interface driver (:mod:`lbaas.drivers.interface.vip_plug`) and by test helpers.
 
 Code runs inside a namespace in a short-lived *thread* that calls ``setns(2)``: on Linux the
 network namespace is a per-thread attribute, so the thread's sockets, its netlink socket and what

@@ -1,11 +1,12 @@
-"""Is a VIP already plugged? A read-only look at what :func:`lbaas.drivers.interface.netns.plug_vip`
-leaves behind, so that an unchanged load balancer is verified without re-plugging it.
+"""Is a VIP already plugged? A read-only look at what
+:func:`lbaas.drivers.interface.vip_plug.plug_vip` leaves behind, so that an unchanged load
+balancer is verified without re-plugging it.
 
 ``plug_vip`` calls :func:`read_vip_state` then :func:`differences` first and returns at once when
 nothing differs: no sysctl write, no link change, no wait for the operational state and no
 gratuitous ARP (the MAC that owns the VIP did not change). Anything missing or different (a
 namespace deleted by hand, a veth gone, an address added by hand, a new MAC asked for) makes it
-plug fully, as before.
+plug fully.
 
 :func:`differences` is a pure function of what was read (:class:`VipState`) and what is wanted
 (:class:`WantedVip`); :func:`read_vip_state` does the reading (:mod:`.rtnl`): two netlink

@@ -1,11 +1,20 @@
-"""The interface driver: put a load balancer's VIP into its own network namespace.
+"""The interface driver: plug the VIP of one load balancer into its own network namespace.
+
+Namespace and interface naming (:func:`namespace_name`, :func:`outer_ifname`,
+:func:`netns_exec_argv`), the veth into the VIP network's bridge, the VIP address, the default
+route and the namespace sysctls. The generic plumbing it builds on (create a namespace, run code or
+netlink inside one, sysctls) is in :mod:`.namespaces`; link, address and route primitives are in
+:mod:`.links`.
 
 The agent calls :func:`plug_vip` before starting haproxy for a load balancer (and on every
 verification of it), :func:`unplug_vip` after stopping it, and :func:`raise_neighbour_table_limits`
 once at start (:func:`list_lb_namespaces` lists every ``qlbaas-`` namespace of the host; the agent
 decides what it owns from its state directories). Every call is idempotent: it reads what exists,
-adds what is missing and removes what is stale (STYLE.md point 11), so a repeated or interrupted
-plug converges. A VIP found exactly as wanted (:mod:`.plugged`) is left alone.
+adds what is missing and removes what is stale, rather than replaying a fixed list of creations.
+The agent repeats a plug on every verification and may die in the middle of one, and someone may
+delete a veth or a namespace by hand: a repeated or interrupted plug then converges to the wanted
+state instead of failing on what already exists. A VIP found exactly as wanted (:mod:`.plugged`)
+is left alone.
 
 Layout for load balancer ``<lb_id>``::
 

@@ -1,0 +1,156 @@
+"""The backend sections of the view: one per rendered pool, with its members, health monitor and
+session persistence.
+
+Part of the view builder (:func:`lbaas.drivers.haproxy.view.build_view`); which pools are rendered
+and which listeners use them is decided in :mod:`.view_selection`. Only validated values leave
+this module (:mod:`.escaping`).
+
+* A backend is ``mode http`` when its pool is HTTP or an HTTP listener uses it (HAProxy refuses
+  an HTTP frontend in front of a TCP backend); its timeouts are the largest of its listeners'.
+* PING monitors become TCP connect checks (HAProxy cannot send ICMP); UDP-CONNECT and SCTP
+  monitors render no check. Cookie persistence is only rendered in ``mode http`` backends.
+* Members in PENDING_DELETE are left out; disabled members stay, as ``disabled`` servers.
+"""
+
+from __future__ import annotations
+
+from lbaas.core.tree import (
+    HealthMonitorNode,
+    ListenerNode,
+    MemberNode,
+    PoolNode,
+    SessionPersistenceNode,
+)
+from lbaas.drivers.haproxy import escaping as esc
+from lbaas.drivers.haproxy.escaping import MAX_TIMEOUT_MS, UnsafeConfigValue
+from lbaas.drivers.haproxy.view_selection import LISTENER_MODES, PENDING_DELETE, View
+
+__all__ = ["DEFAULT_TIMEOUT_CONNECT_MS", "DEFAULT_TIMEOUT_DATA_MS", "transform_pool"]
+
+DEFAULT_TIMEOUT_CONNECT_MS = 5000
+DEFAULT_TIMEOUT_DATA_MS = 50000
+DEFAULT_PERSISTENCE_TIMEOUT_S = 1800
+SEND_PROXY = {"PROXY": "send-proxy", "PROXYV2": "send-proxy-v2"}
+BALANCE = {
+    "ROUND_ROBIN": "roundrobin",
+    "LEAST_CONNECTIONS": "leastconn",
+    "SOURCE_IP": "source",
+    "SOURCE_IP_PORT": "hash",  # the template hashes "src:src_port" through a variable
+}
+PERSISTENCE_TYPES = frozenset({"SOURCE_IP", "HTTP_COOKIE", "APP_COOKIE"})
+MONITOR_TYPES = frozenset({"HTTP", "HTTPS", "PING", "TCP", "TLS-HELLO", "UDP-CONNECT", "SCTP"})
+UNCHECKED_MONITOR_TYPES = frozenset({"UDP-CONNECT", "SCTP"})
+HTTP_VERSIONS = {None: "1.0", 1.0: "1.0", 1.1: "1.1"}
+
+
+def transform_pool(
+    pool: PoolNode, listeners: list[ListenerNode], vip: esc.IPAddress
+) -> View:
+    """The backend of a rendered ``pool``; ``listeners`` are the served ones that route to it."""
+    balance = BALANCE.get(pool.lb_algorithm)
+    if balance is None:
+        raise UnsafeConfigValue(f"pool {pool.id!r} has unknown lb_algorithm {pool.lb_algorithm!r}")
+    http_users = any(LISTENER_MODES[listener.protocol] == "http" for listener in listeners)
+    mode = "http" if pool.protocol == "HTTP" or http_users else "tcp"
+    members = [member for member in pool.members if member.provisioning_status != PENDING_DELETE]
+    servers = [_transform_member(member) for member in members]
+    esc.check_unique((server["id"] for server in servers), f"member id in pool {pool.id!r}")
+    return {
+        "id": pool.id,
+        "mode": mode,
+        "balance": balance,
+        "timeout_connect": max(
+            (
+                esc.timeout_ms(li.timeout_member_connect, "timeout_member_connect")
+                for li in listeners
+            ),
+            default=DEFAULT_TIMEOUT_CONNECT_MS,
+        ),
+        "timeout_server": max(
+            (esc.timeout_ms(li.timeout_member_data, "timeout_member_data") for li in listeners),
+            default=DEFAULT_TIMEOUT_DATA_MS,
+        ),
+        "persistence": _transform_persistence(pool.session_persistence, mode, vip),
+        "monitor": _transform_monitor(pool.healthmonitor),
+        "send_proxy": SEND_PROXY.get(pool.protocol),
+        "servers": servers,
+    }
+
+
+def _transform_persistence(
+    persistence: SessionPersistenceNode | None, mode: str, vip: esc.IPAddress
+) -> View | None:
+    if persistence is None:
+        return None
+    if persistence.type not in PERSISTENCE_TYPES:
+        raise UnsafeConfigValue(f"unknown session persistence type {persistence.type!r}")
+    if persistence.type != "SOURCE_IP" and mode != "http":
+        return None  # cookies only exist in HTTP
+    expire = esc.int_in_range(
+        persistence.persistence_timeout or DEFAULT_PERSISTENCE_TIMEOUT_S,
+        1,
+        MAX_TIMEOUT_MS // 1000,
+        "persistence_timeout (s)",
+    )
+    cookie_name = None
+    if persistence.type == "APP_COOKIE":
+        cookie_name = esc.http_token(persistence.cookie_name, "session persistence cookie_name")
+    return {
+        "type": persistence.type,
+        "expire": expire,
+        "table_type": "ipv6" if vip.version == 6 else "ip",
+        "cookie_name": cookie_name,
+    }
+
+
+def _transform_monitor(monitor: HealthMonitorNode | None) -> View | None:
+    if monitor is None:
+        return None
+    if monitor.type not in MONITOR_TYPES:
+        raise UnsafeConfigValue(f"health monitor {monitor.id!r} has unknown type {monitor.type!r}")
+    if not monitor.admin_state_up or monitor.type in UNCHECKED_MONITOR_TYPES:
+        return None
+    return {
+        "type": monitor.type,
+        "inter": esc.int_in_range(monitor.delay, 1, MAX_TIMEOUT_MS // 1000, "monitor delay (s)"),
+        "timeout": esc.int_in_range(
+            monitor.timeout, 1, MAX_TIMEOUT_MS // 1000, "monitor timeout (s)"
+        ),
+        "rise": esc.int_in_range(monitor.max_retries, 1, 10, "monitor max_retries"),
+        "fall": esc.int_in_range(monitor.max_retries_down, 1, 10, "monitor max_retries_down"),
+        "http": _transform_http_check(monitor) if monitor.type in ("HTTP", "HTTPS") else None,
+    }
+
+
+def _transform_http_check(monitor: HealthMonitorNode) -> View:
+    version = HTTP_VERSIONS.get(monitor.http_version)
+    if version is None:
+        raise UnsafeConfigValue(f"http_version must be 1.0 or 1.1, got {monitor.http_version!r}")
+    return {
+        "method": esc.http_method(monitor.http_method or "GET"),
+        "path": esc.url_path(monitor.url_path or "/"),
+        "version": version,
+        "host": esc.domain_name(monitor.domain_name) if monitor.domain_name else None,
+        "expect": esc.expected_codes(monitor.expected_codes or "200"),
+    }
+
+
+def _transform_member(member: MemberNode) -> View:
+    address = esc.ip_address(member.address, f"address of member {member.id!r}")
+    port = esc.int_in_range(member.protocol_port, 1, 65535, "member protocol_port")
+    monitor_address = None
+    if member.monitor_address:
+        monitor_ip = esc.ip_address(member.monitor_address, "member monitor_address")
+        monitor_address = esc.format_host(monitor_ip)
+    monitor_port = None
+    if member.monitor_port is not None:
+        monitor_port = esc.int_in_range(member.monitor_port, 1, 65535, "member monitor_port")
+    return {
+        "id": esc.config_id(member.id, "member id"),
+        "address": esc.format_host_port(address, port),
+        "weight": esc.int_in_range(member.weight, 0, 256, "member weight"),
+        "backup": bool(member.backup),
+        "disabled": not member.admin_state_up,
+        "monitor_address": monitor_address,
+        "monitor_port": monitor_port,
+    }
