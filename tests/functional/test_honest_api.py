@@ -1,0 +1,306 @@
+"""Every attribute a tenant may set on a load balancer's tree is, per provider, either applied or
+refused with 400 naming the field (and, for a provider's own limits, the provider): never
+accepted and ignored.
+
+The walk covers every field of the create schemas (a new field without a row here fails
+:func:`test_every_request_attribute_has_a_row`). For each sample, a single-call create of a
+small tree sets the attribute on one object; "applied" is shown for the haproxy provider by the
+rendered haproxy.cfg: the tree with the attribute, built from the database exactly as an agent
+receives it, renders differently from the same tree without it. Metadata (names, descriptions,
+tags) is not configuration: it is shown back by the API. Placement attributes (VIP, subnet,
+flavor, provider) choose where an object lives and are tested with their features.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from lbaas.db import models
+from lbaas.db.engine import read_session, write_session
+from lbaas.drivers.haproxy.render import render_haproxy_config
+from lbaas.drivers.haproxy.view import ConfigRuntimePaths
+from lbaas.providers.capabilities import CHILDREN, REFERENCES
+from lbaas.schemas.healthmonitor import HealthMonitorGraph
+from lbaas.schemas.l7 import L7PolicyGraph, L7RuleCreate
+from lbaas.schemas.listener import ListenerGraph
+from lbaas.schemas.loadbalancer import LoadBalancerCreate
+from lbaas.schemas.member import MemberCreate
+from lbaas.schemas.pool import PoolGraph, SessionPersistence
+from lbaas.services.tree import build_tree
+from tests.functional.harness import Api
+
+APPLIED, META, REFUSED, REFUSED_BY_HAPROXY = "applied", "metadata", "400", "400 from haproxy"
+
+SCHEMAS: dict[str, type[BaseModel]] = {
+    "loadbalancer": LoadBalancerCreate, "listener": ListenerGraph, "pool": PoolGraph,
+    "session_persistence": SessionPersistence, "member": MemberCreate,
+    "healthmonitor": HealthMonitorGraph, "l7policy": L7PolicyGraph, "rule": L7RuleCreate,
+}
+PLACEMENT = {
+    "loadbalancer": {"provider", "flavor_id", "vip_address", "vip_network_id", "vip_port_id",
+                     "vip_subnet_id"},
+    "listener": {"default_pool_id"}, "member": {"subnet_id"}, "l7policy": {"redirect_pool_id"},
+}
+UUID = "3f6d1f2c-6b7e-4c4f-9a53-2d1f0e9b8a70"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Set ``values`` on the ``where`` object of the base tree (which first gets ``base``);
+    ``outcome`` is what a haproxy load balancer does with it (noop: META and APPLIED are
+    accepted, REFUSED is refused, REFUSED_BY_HAPROXY is accepted)."""
+
+    where: str
+    attribute: str
+    values: dict[str, Any]
+    outcome: str
+    base: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        value = self.values.get(self.attribute, self.values)
+        return f"{self.where}.{self.attribute}={value!r}"[:70]
+
+
+def s(where: str, attribute: str, value: Any, outcome: str = APPLIED, *,
+      extra: dict[str, Any] | None = None, base: dict[str, Any] | None = None) -> Sample:
+    return Sample(where, attribute, {attribute: value, **(extra or {})}, outcome, base or {})
+
+
+NO_POOL = {"default_pool": None, "l7policies": []}
+TLS = {**NO_POOL, "protocol": "TERMINATED_HTTPS", "default_tls_container_ref": "ref"}
+SOURCE_IP = {"session_persistence": {"type": "SOURCE_IP"}}
+
+SAMPLES = [
+    s("loadbalancer", "admin_state_up", False),
+    s("loadbalancer", "name", "shop", META),
+    s("loadbalancer", "description", "the shop", META),
+    s("loadbalancer", "tags", ["blue"], META),
+    s("loadbalancer", "vip_qos_policy_id", UUID, REFUSED_BY_HAPROXY),
+    s("loadbalancer", "availability_zone", "az1", REFUSED),
+    s("loadbalancer", "additional_vips", [{"subnet_id": UUID}], REFUSED),
+    s("listener", "admin_state_up", False),
+    s("listener", "name", "web", META),
+    s("listener", "description", "front", META),
+    s("listener", "tags", ["blue"], META),
+    s("listener", "protocol", "TCP", base=NO_POOL),
+    s("listener", "protocol", "UDP", REFUSED_BY_HAPROXY, base=NO_POOL),
+    s("listener", "protocol", "TERMINATED_HTTPS", REFUSED_BY_HAPROXY,
+      base={**NO_POOL, "default_tls_container_ref": "ref"}),
+    s("listener", "protocol_port", 8080),
+    s("listener", "connection_limit", 100),
+    s("listener", "allowed_cidrs", ["10.1.0.0/16"]),
+    s("listener", "insert_headers", {"X-Forwarded-For": "true"}),
+    s("listener", "insert_headers", {"X-SSL-Client-DN": "true"}, REFUSED_BY_HAPROXY, base=TLS),
+    s("listener", "timeout_client_data", 1000),
+    s("listener", "timeout_member_connect", 1000),
+    s("listener", "timeout_member_data", 1000),
+    s("listener", "timeout_tcp_inspect", 1000),
+    s("listener", "default_tls_container_ref", "ref", REFUSED_BY_HAPROXY, base=TLS),
+    s("listener", "sni_container_refs", ["ref"], REFUSED_BY_HAPROXY, base=TLS),
+    s("listener", "client_ca_tls_container_ref", "ref", REFUSED_BY_HAPROXY, base=TLS),
+    s("listener", "client_crl_container_ref", "ref", REFUSED_BY_HAPROXY, base=TLS),
+    s("listener", "client_authentication", "OPTIONAL", REFUSED_BY_HAPROXY, base=TLS),
+    s("listener", "tls_ciphers", "ECDHE-RSA-AES128-GCM-SHA256", REFUSED_BY_HAPROXY, base=TLS),
+    s("listener", "tls_versions", ["TLSv1.2"], REFUSED_BY_HAPROXY, base=TLS),
+    s("listener", "alpn_protocols", ["h2"], REFUSED_BY_HAPROXY, base=TLS),
+    s("listener", "hsts_max_age", 3600, REFUSED_BY_HAPROXY, base=TLS),
+    s("listener", "hsts_include_subdomains", True, REFUSED_BY_HAPROXY, base=TLS),
+    s("listener", "hsts_preload", True, REFUSED_BY_HAPROXY, base=TLS),
+    s("pool", "admin_state_up", False),
+    s("pool", "name", "web", META),
+    s("pool", "description", "backends", META),
+    s("pool", "tags", ["blue"], META),
+    s("pool", "protocol", "PROXY"),
+    s("pool", "lb_algorithm", "LEAST_CONNECTIONS"),
+    s("pool", "session_persistence", {"type": "HTTP_COOKIE"}),
+    s("pool", "tls_enabled", True, REFUSED_BY_HAPROXY),
+    s("pool", "tls_container_ref", "ref", REFUSED_BY_HAPROXY),
+    s("pool", "ca_tls_container_ref", "ref", REFUSED_BY_HAPROXY),
+    s("pool", "crl_container_ref", "ref", REFUSED_BY_HAPROXY),
+    s("pool", "tls_ciphers", "ECDHE-RSA-AES128-GCM-SHA256", REFUSED_BY_HAPROXY),
+    s("pool", "tls_versions", ["TLSv1.2"], REFUSED_BY_HAPROXY),
+    s("pool", "alpn_protocols", ["h2"], REFUSED_BY_HAPROXY),
+    s("session_persistence", "type", "SOURCE_IP", base={"type": "HTTP_COOKIE"}),
+    s("session_persistence", "cookie_name", "b", base={"type": "APP_COOKIE", "cookie_name": "a"}),
+    s("session_persistence", "persistence_timeout", 99, base={"type": "SOURCE_IP"}),
+    s("session_persistence", "persistence_granularity", "255.255.255.0", REFUSED_BY_HAPROXY,
+      base={"type": "SOURCE_IP"}),
+    s("member", "admin_state_up", False),
+    s("member", "name", "web1", META),
+    s("member", "tags", ["blue"], META),
+    s("member", "address", "10.20.1.9"),
+    s("member", "protocol_port", 8081),
+    s("member", "weight", 5),
+    s("member", "backup", True),
+    s("member", "monitor_address", "10.20.1.50"),
+    s("member", "monitor_port", 9000),
+    s("healthmonitor", "admin_state_up", False),
+    s("healthmonitor", "name", "check", META),
+    s("healthmonitor", "tags", ["blue"], META),
+    s("healthmonitor", "type", "TCP"),
+    s("healthmonitor", "type", "UDP-CONNECT", REFUSED),  # UDP pools only
+    s("healthmonitor", "delay", 7),
+    s("healthmonitor", "delay", 0, REFUSED_BY_HAPROXY, extra={"timeout": 0}),
+    s("healthmonitor", "timeout", 1),
+    s("healthmonitor", "timeout", 0, REFUSED_BY_HAPROXY),
+    s("healthmonitor", "max_retries", 5),
+    s("healthmonitor", "max_retries_down", 5),
+    s("healthmonitor", "http_method", "HEAD"),
+    s("healthmonitor", "url_path", "/health"),
+    s("healthmonitor", "expected_codes", "201"),
+    s("healthmonitor", "http_version", 1.1),
+    s("healthmonitor", "domain_name", "shop.example", base={"http_version": 1.1}),
+    s("l7policy", "admin_state_up", False),
+    s("l7policy", "name", "block", META),
+    s("l7policy", "description", "block it", META),
+    s("l7policy", "tags", ["blue"], META),
+    s("l7policy", "action", "REJECT", extra={"redirect_url": None}),
+    s("l7policy", "redirect_url", "http://b.example/"),
+    s("l7policy", "redirect_prefix", "http://c.example",
+      base={"action": "REDIRECT_PREFIX", "redirect_url": None,
+            "redirect_prefix": "http://b.example"}),
+    s("l7policy", "redirect_http_code", 301),
+    s("second l7policy", "position", 1),
+    s("rule", "admin_state_up", False),
+    s("rule", "tags", ["blue"], META),
+    s("rule", "type", "PATH", extra={"key": None}),
+    s("rule", "type", "SSL_DN_FIELD", REFUSED_BY_HAPROXY, extra={"key": "CN"}),
+    s("rule", "compare_type", "STARTS_WITH"),
+    s("rule", "key", "X-B"),
+    s("rule", "value", "b"),
+    s("rule", "invert", True),
+]
+
+
+def base_tree() -> dict[str, Any]:
+    """A load balancer with every kind of object, as the single-call create takes it. The
+    listener has two L7 policies so that a policy's position changes their order."""
+
+    def policy(url: str) -> dict[str, Any]:
+        return {"action": "REDIRECT_TO_URL", "redirect_url": url,
+                "rules": [{"type": "HEADER", "compare_type": "EQUAL_TO", "key": "X-A",
+                           "value": url[7]}]}
+
+    pool = {"protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+            "members": [{"address": "10.20.1.1", "protocol_port": 8080},
+                        {"address": "10.20.1.2", "protocol_port": 8080}],
+            "healthmonitor": {"type": "HTTP", "delay": 3, "timeout": 2, "max_retries": 2}}
+    listener = {"protocol": "HTTP", "protocol_port": 80, "default_pool": pool,
+                "l7policies": [policy("http://a.example/"), policy("http://z.example/")]}
+    return {"listeners": [listener]}
+
+
+def place(tree: dict[str, Any], where: str) -> dict[str, Any]:
+    """The object ``where`` names in ``tree`` (created on the way for session_persistence)."""
+    listener = tree["listeners"][0]
+    pool = listener["default_pool"]
+    return {
+        "loadbalancer": lambda: tree, "listener": lambda: listener, "pool": lambda: pool,
+        "session_persistence": lambda: pool.setdefault("session_persistence", {}),
+        "member": lambda: pool["members"][0], "healthmonitor": lambda: pool["healthmonitor"],
+        "l7policy": lambda: listener["l7policies"][0],
+        "second l7policy": lambda: listener["l7policies"][1],
+        "rule": lambda: listener["l7policies"][0]["rules"][0],
+    }[where]()
+
+
+def trees(sample: Sample) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The base tree (with the sample's ``base``) and the same with the sample's values."""
+    base = base_tree()
+    place(base, sample.where).update(copy.deepcopy(sample.base))
+    varied = copy.deepcopy(base)
+    place(varied, sample.where).update(copy.deepcopy(sample.values))
+    return base, varied
+
+
+def create(api: Api, tree: dict[str, Any], provider: str) -> Any:
+    body = {"vip_subnet_id": api.subnet_id, "provider": provider, **tree}
+    return api.member.post("/loadbalancers", {"loadbalancer": body})
+
+
+def rendered(api: Api, lb_id: str) -> str:
+    """haproxy.cfg of the load balancer, with the ids and the VIP (new for every load balancer)
+    replaced by their order of appearance."""
+    with read_session(api.services.sessions) as session:
+        lb = session.get(models.LoadBalancer, lb_id)
+        assert lb is not None
+        tree = build_tree(session, lb)
+    text = render_haproxy_config(tree, ConfigRuntimePaths("/run/lb/stats.sock", "/run/lb/state"))
+    text = text.replace(tree.vip_address, "VIP")
+    seen: dict[str, str] = {}
+    return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+                  lambda m: seen.setdefault(m.group(0), f"ID{len(seen)}"), text)
+
+
+def test_every_request_attribute_has_a_row() -> None:
+    covered = {(sample.where.removeprefix("second "), sample.attribute) for sample in SAMPLES}
+    missing = sorted(
+        f"{where}.{name}" for where, schema in SCHEMAS.items() for name in schema.model_fields
+        if name not in CHILDREN and name not in REFERENCES
+        and name not in PLACEMENT.get(where, set()) and (where, name) not in covered)
+    assert missing == [], missing
+
+
+def test_the_walk_names_each_attribute_once_per_object() -> None:
+    ids = [sample.id for sample in SAMPLES]
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda sample: sample.id)
+def test_haproxy_applies_or_refuses(sqlite_api: Api, sample: Sample) -> None:
+    base, varied = trees(sample)
+    answer = create(sqlite_api, varied, "haproxy")
+    if sample.outcome in (REFUSED, REFUSED_BY_HAPROXY):
+        assert answer.status_code == 400, answer.text
+        fault = answer.json()["faultstring"]
+        assert sample.attribute.split(".")[-1] in fault
+        if sample.outcome == REFUSED_BY_HAPROXY:
+            assert "Provider 'haproxy' does not support" in fault, fault
+        return
+    # Accepted by the provider: without an agent to place it on, the create stops at scheduling.
+    assert answer.status_code == 503 and "agent" in answer.json()["faultstring"], answer.text
+    first, second = create(sqlite_api, base, "noop"), create(sqlite_api, varied, "noop")
+    assert first.status_code == second.status_code == 201, (first.text, second.text)
+    before = rendered(sqlite_api, first.json()["loadbalancer"]["id"])
+    after = rendered(sqlite_api, second.json()["loadbalancer"]["id"])
+    if sample.outcome == META:
+        assert before == after  # names, descriptions and tags never reach haproxy.cfg
+        shown = sqlite_api.member.get(f"/loadbalancers/{second.json()['loadbalancer']['id']}")
+        assert shown.status_code == 200
+    else:
+        assert before != after, f"{sample.id} is accepted but changes nothing in haproxy.cfg"
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda sample: sample.id)
+def test_noop_accepts_what_haproxy_builds_and_what_only_haproxy_refuses(
+        sqlite_api: Api, sample: Sample) -> None:
+    answer = create(sqlite_api, trees(sample)[1], "noop")
+    if sample.outcome == REFUSED:
+        assert answer.status_code == 400, answer.text
+    else:
+        assert answer.status_code == 201, answer.text
+
+
+def test_an_update_is_checked_like_a_create(sqlite_api: Api) -> None:
+    tree = base_tree()
+    lb = create(sqlite_api, tree, "noop").json()["loadbalancer"]
+    sqlite_api.wait_active(sqlite_api.member, f"/loadbalancers/{lb['id']}", "loadbalancer")
+    with read_session(sqlite_api.services.sessions) as session:
+        row = session.get(models.LoadBalancer, lb["id"])
+        assert row is not None
+        row_pool = row.pools[0].id
+    with write_session(sqlite_api.services.sessions) as session:
+        loaded = session.get(models.LoadBalancer, lb["id"])
+        assert loaded is not None
+        loaded.provider = "haproxy"  # as if an agent had built it
+    answer = sqlite_api.member.put(f"/pools/{row_pool}", {"pool": {"tls_enabled": True}})
+    assert answer.status_code == 400, answer.text
+    assert "pool.tls_enabled" in answer.json()["faultstring"]
+    assert "haproxy" in answer.json()["faultstring"]
