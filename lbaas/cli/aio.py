@@ -24,6 +24,7 @@ LOG = logging.getLogger(__name__)
 ConfigOpt = Annotated[list[Path] | None, typer.Option(
     "--config-file", "-c", help="oslo.config file(s); default /etc/lbaas/lbaas.conf if present.")]
 ADMIN_TOKEN_NAME = "lbaas-up-admin"
+ADMIN_TOKEN_FILE = "admin-token"
 
 
 def register(app: typer.Typer) -> None:
@@ -97,7 +98,7 @@ def up(config_file: ConfigOpt = None,
     services = build_services(conf, transport=transport)
     services.background.append(AgentService(conf, transport))
     endpoint = f"http://127.0.0.1:{port}"
-    token = _admin_token(services.sessions)
+    token = _admin_token(services.sessions, state_path)
     clouds = _write_clouds(state_path, endpoint, token)
     if demo:
         demo_net.ensure_bridge()
@@ -122,15 +123,37 @@ def _log_to_file(path: Path, level: str) -> None:
     handler.setStream(stream)  # type: ignore[attr-defined]
 
 
-def _admin_token(sessions: Any) -> str:
+def _admin_token(sessions: Any, state_path: Path) -> str:
+    """The admin token: the one stored in ``state_path/admin-token`` while it still authenticates
+    (so a restart keeps shells and clouds.yaml working), else a new one that replaces it (first
+    start, token revoked, database recreated)."""
     from lbaas.db.engine import write_session
-    from lbaas.services.tokens import create_token, revoke_token
+    from lbaas.services.tokens import keep_or_replace
 
+    stored = _read_secret(state_path / ADMIN_TOKEN_FILE)
     with write_session(sessions) as session:
-        revoke_token(session, ADMIN_TOKEN_NAME)
-        session.flush()
-        _tok, secret = create_token(session, "admin", ["admin"], name=ADMIN_TOKEN_NAME)
+        secret, created = keep_or_replace(session, stored, ADMIN_TOKEN_NAME, "admin", ["admin"])
+    if created:
+        LOG.info("created admin token %s (%s)", ADMIN_TOKEN_NAME,
+                 "the stored one no longer authenticates" if stored else "none stored")
+    else:
+        LOG.info("kept the stored admin token %s", ADMIN_TOKEN_NAME)
     return secret
+
+
+def _read_secret(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, readable by the owner only from the moment it exists."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode on open
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 def _write_clouds(state_path: Path, endpoint: str, token: str) -> Path:
@@ -139,11 +162,8 @@ def _write_clouds(state_path: Path, endpoint: str, token: str) -> Path:
     path = state_path / "clouds.yaml"
     body = {"clouds": {"lbaas": {"auth_type": "admin_token",
                                  "auth": {"endpoint": endpoint, "token": token}}}}
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        yaml.safe_dump(body, f)
-    (state_path / "admin-token").write_text(token + "\n")
-    os.chmod(state_path / "admin-token", 0o600)
+    _write_private(path, yaml.safe_dump(body))
+    _write_private(state_path / ADMIN_TOKEN_FILE, token + "\n")
     return path
 
 

@@ -1,4 +1,9 @@
-"""Agents: heartbeats, liveness, scheduling load balancers onto them, and what each hosts."""
+"""Agents: heartbeats, liveness, scheduling load balancers onto them, and what each hosts.
+
+The RPC endpoints record heartbeats, the haproxy provider schedules load balancers, housekeeping
+checks liveness, and the ``/v2.0/agents`` routes call the list, show, update and delete
+functions at the end.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,11 @@ from oslo_config import cfg
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lbaas.core.errors import ServiceUnavailable
+from lbaas.core.errors import Conflict, NotFound, ServiceUnavailable
 from lbaas.db import models
+from lbaas.schemas.agent import AgentUpdate
+from lbaas.services import views
+from lbaas.services.state import get_scoped
 
 
 def report_state(session: Session, state: dict[str, Any]) -> models.Agent:
@@ -79,3 +87,61 @@ def agent_view(agent: models.Agent, conf: cfg.ConfigOpts, hosted: int) -> dict[s
             "started_at": agent.started_at.strftime("%Y-%m-%d %H:%M:%S"),
             "heartbeat_timestamp": agent.heartbeat_timestamp.strftime("%Y-%m-%d %H:%M:%S"),
             "description": None}
+
+
+def _agent(session: Session, agent_id: str) -> models.Agent:
+    agent = session.get(models.Agent, agent_id)
+    if agent is None:
+        raise NotFound("Agent", agent_id)
+    return agent
+
+
+def _view(session: Session, conf: cfg.ConfigOpts, agent: models.Agent) -> dict[str, Any]:
+    return agent_view(agent, conf, hosted_counts(session).get(agent.id, 0))
+
+
+def list_agents(session: Session, conf: cfg.ConfigOpts) -> list[dict[str, Any]]:
+    """Every agent, by host name."""
+    rows = session.scalars(select(models.Agent).order_by(models.Agent.host))
+    return [_view(session, conf, a) for a in rows]
+
+
+def show_agent(session: Session, conf: cfg.ConfigOpts, agent_id: str) -> dict[str, Any]:
+    return _view(session, conf, _agent(session, agent_id))
+
+
+def update_agent(session: Session, conf: cfg.ConfigOpts, agent_id: str,
+                 data: AgentUpdate) -> dict[str, Any]:
+    """Enable or disable scheduling onto an agent (the description is accepted, not kept)."""
+    agent = _agent(session, agent_id)
+    if data.admin_state_up is not None:
+        agent.admin_state_up = data.admin_state_up
+    session.flush()
+    return _view(session, conf, agent)
+
+
+def delete_agent(session: Session, agent_id: str) -> None:
+    """Forget an agent that hosts no load balancer (409 when it still hosts one)."""
+    agent = _agent(session, agent_id)
+    if hosted_counts(session).get(agent.id):
+        raise Conflict(f"Agent {agent_id} still hosts load balancers.")
+    session.delete(agent)
+
+
+def agent_loadbalancers(session: Session, agent_id: str) -> list[dict[str, Any]]:
+    """The load balancers an agent hosts, oldest first (404 for an unknown agent)."""
+    _agent(session, agent_id)
+    lbs = session.scalars(select(models.LoadBalancer)
+                          .where(models.LoadBalancer.agent_id == agent_id)
+                          .order_by(models.LoadBalancer.created_at))
+    return [views.loadbalancer_view(lb) for lb in lbs]
+
+
+def hosting_agent(session: Session, conf: cfg.ConfigOpts, lb_id: str,
+                  scope_project: str | None) -> dict[str, Any] | None:
+    """The agent hosting load balancer ``lb_id`` (None while unscheduled); 404 when the caller
+    cannot see the load balancer."""
+    lb = get_scoped(session, models.LoadBalancer, lb_id, scope_project)
+    if lb.agent_id is None:
+        return None
+    return _view(session, conf, _agent(session, lb.agent_id))

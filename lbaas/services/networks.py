@@ -1,5 +1,8 @@
 """Networks and subnets registered by an admin (no Neutron needed), and VIP address allocation.
 
+The ``/v2.0/networks``, ``/subnets`` and ``/ports`` routes call the list, show, create and delete
+functions here; load balancer creation calls the VIP allocation.
+
 A VIP takes a Port row on its subnet; the (subnet, address) unique constraint guarantees that two
 load balancers never get the same address, even when created concurrently by several servers.
 """
@@ -12,12 +15,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from lbaas.core.context import RequestContext
 from lbaas.core.errors import Conflict, InvalidInput, NotFound
 from lbaas.db import models
 from lbaas.db.rows import insert_linked
+from lbaas.schemas.network import NetworkCreate, SubnetCreate
 
 _SUBNETS = models.Subnet.__table__
 _PORTS = models.Base.metadata.tables["ports"]
@@ -230,3 +235,109 @@ def get_network(session: Session, network_id: str) -> models.Network:
     if net is None:
         raise NotFound("Network", network_id)
     return net
+
+
+def _visible(ctx: RequestContext, model: Any) -> list[ColumnElement[bool]]:
+    """Conditions confining ``model`` rows to those ``ctx`` may see (none for an admin):
+    shared networks and the caller's own, their subnets, the caller's ports."""
+    if ctx.is_admin:
+        return []
+    if model is models.Network:
+        return [or_(models.Network.shared.is_(True), models.Network.project_id == ctx.project_id)]
+    if model is models.Subnet:
+        shared = select(models.Network.id).where(or_(models.Network.shared.is_(True),
+                                                     models.Network.project_id == ctx.project_id))
+        return [models.Subnet.network_id.in_(shared)]
+    return [models.Port.project_id == ctx.project_id]
+
+
+def _list(session: Session, ctx: RequestContext, model: Any,
+          view: Callable[[Any], dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = session.scalars(select(model).where(*_visible(ctx, model)).order_by(model.created_at))
+    return [view(r) for r in rows]
+
+
+def _show(session: Session, ctx: RequestContext, model: Any, obj_id: str,
+          view: Callable[[Any], dict[str, Any]], label: str) -> dict[str, Any]:
+    obj = session.scalars(select(model).where(model.id == obj_id, *_visible(ctx, model))).first()
+    if obj is None:
+        raise NotFound(label, obj_id)
+    return view(obj)
+
+
+def list_networks(session: Session, ctx: RequestContext) -> list[dict[str, Any]]:
+    """The networks ``ctx`` may see, oldest first."""
+    return _list(session, ctx, models.Network, network_view)
+
+
+def show_network(session: Session, ctx: RequestContext, network_id: str) -> dict[str, Any]:
+    return _show(session, ctx, models.Network, network_id, network_view, "Network")
+
+
+def create_network(session: Session, ctx: RequestContext, data: NetworkCreate) -> dict[str, Any]:
+    """Register a network (in the caller's project unless the request names one)."""
+    net = models.Network(id=models.new_id(), name=data.name, shared=data.shared,
+                         admin_state_up=data.admin_state_up, mtu=data.mtu,
+                         project_id=data.project_id or data.tenant_id or ctx.project_id)
+    session.add(net)
+    session.flush()
+    return network_view(net)
+
+
+def delete_network(session: Session, network_id: str) -> None:
+    """Delete a network no VIP is on (409 when one is)."""
+    net = get_network(session, network_id)
+    if session.scalars(select(models.Port.id)
+                       .where(models.Port.network_id == network_id)).first():
+        raise Conflict(f"Network {network_id} has load balancer VIPs on it.")
+    session.delete(net)
+
+
+def list_subnets(session: Session, ctx: RequestContext) -> list[dict[str, Any]]:
+    """The subnets of the networks ``ctx`` may see, oldest first."""
+    return _list(session, ctx, models.Subnet, subnet_view)
+
+
+def show_subnet(session: Session, ctx: RequestContext, subnet_id: str) -> dict[str, Any]:
+    return _show(session, ctx, models.Subnet, subnet_id, subnet_view, "Subnet")
+
+
+def create_subnet(session: Session, data: SubnetCreate) -> dict[str, Any]:
+    """Register a subnet of an existing network (400 when inconsistent or the network is
+    unknown); it belongs to the network's project unless the request names one."""
+    gateway_given = "gateway_ip" in data.model_fields_set
+    pools = [p.model_dump() for p in data.allocation_pools] if data.allocation_pools else None
+    cidr, version, gateway, pools = validate_subnet(data.cidr, data.gateway_ip, pools,
+                                                    gateway_given)
+    if data.ip_version is not None and data.ip_version != version:
+        raise InvalidInput(f"ip_version {data.ip_version} does not match cidr {cidr}.")
+    net = session.get(models.Network, data.network_id)
+    if net is None:
+        raise InvalidInput(f"Network {data.network_id} could not be found.")
+    subnet = models.Subnet(id=models.new_id(), network_id=net.id, name=data.name,
+                           project_id=data.project_id or data.tenant_id or net.project_id,
+                           cidr=cidr, ip_version=version, gateway_ip=gateway,
+                           allocation_pools=pools)
+    session.add(subnet)
+    session.flush()
+    return subnet_view(subnet)
+
+
+def delete_subnet(session: Session, subnet_id: str) -> None:
+    """Delete a subnet no VIP is on (404 when unknown, 409 when in use)."""
+    subnet = session.get(models.Subnet, subnet_id)
+    if subnet is None:
+        raise NotFound("Subnet", subnet_id)
+    if session.scalars(select(models.Port.id)
+                       .where(models.Port.subnet_id == subnet_id)).first():
+        raise Conflict(f"Subnet {subnet_id} has load balancer VIPs on it.")
+    session.delete(subnet)
+
+
+def list_ports(session: Session, ctx: RequestContext) -> list[dict[str, Any]]:
+    """The ports (VIPs) of ``ctx``'s project (every port for an admin), oldest first."""
+    return _list(session, ctx, models.Port, port_view)
+
+
+def show_port(session: Session, ctx: RequestContext, port_id: str) -> dict[str, Any]:
+    return _show(session, ctx, models.Port, port_id, port_view, "Port")

@@ -1,5 +1,8 @@
 """Per-project quotas, one row per project; NULL means "use the default", -1 unlimited.
 
+Creating services call :func:`check`; the ``/v2/lbaas/quotas`` routes call the list, show,
+update and reset functions.
+
 Checks run inside the creating transaction with the project's quota row locked
 (``SELECT … FOR UPDATE``; SQLite serialises writers), so concurrent creates cannot overshoot.
 """
@@ -16,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from lbaas.core.errors import QuotaExceeded
 from lbaas.db import models
+from lbaas.schemas.admin import QuotaUpdate
 
 
 @dataclass(frozen=True)
@@ -96,3 +100,48 @@ def check(session: Session, conf: cfg.ConfigOpts, project_id: str,
         if used + extra > limit:
             raise QuotaExceeded(f"Quota has been met for resources: {res.label} "
                                 f"(limit {limit}, in use {used}, requested {extra}).")
+
+
+def list_quotas(session: Session, conf: cfg.ConfigOpts,
+                project_id: str | None = None) -> list[dict[str, Any]]:
+    """The projects that have a quota row (only ``project_id``'s when given), by project."""
+    stmt = select(models.Quota).order_by(models.Quota.project_id)
+    if project_id:
+        stmt = stmt.where(models.Quota.project_id == project_id)
+    return [quota_view(r, conf, r.project_id) for r in session.scalars(stmt)]
+
+
+def default_quota(conf: cfg.ConfigOpts) -> dict[str, Any]:
+    """The quota of a project without a row (no project_id)."""
+    body = quota_view(None, conf, "")
+    del body["project_id"]
+    return body
+
+
+def show_quota(session: Session, conf: cfg.ConfigOpts, project_id: str) -> dict[str, Any]:
+    return quota_view(session.get(models.Quota, project_id), conf, project_id)
+
+
+def update_quota(session: Session, conf: cfg.ConfigOpts, project_id: str,
+                 data: QuotaUpdate) -> dict[str, Any]:
+    """Set the given limits (legacy names map to the current ones, which win when both are
+    given), creating the project's row if needed."""
+    values = data.model_dump(exclude_unset=True)
+    for r in RESOURCES:
+        if r.legacy_field and r.legacy_field in values:
+            values.setdefault(r.field, values.pop(r.legacy_field))
+    row = session.get(models.Quota, project_id)
+    if row is None:
+        row = models.Quota(project_id=project_id)
+        session.add(row)
+    for key, value in values.items():
+        setattr(row, key, value)
+    session.flush()
+    return quota_view(row, conf, project_id)
+
+
+def reset_quota(session: Session, project_id: str) -> None:
+    """Back to the defaults: delete the project's row, if any."""
+    row = session.get(models.Quota, project_id)
+    if row is not None:
+        session.delete(row)

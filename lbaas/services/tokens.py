@@ -1,4 +1,5 @@
-"""API tokens: issue (``lbaas token create``), verify (every request), revoke.
+"""API tokens: issue (``lbaas token create``), verify (every request), revoke, and keep a named
+token across restarts (``lbaas up``'s admin token).
 
 Only a SHA-256 of each secret is stored; the secret is shown once, when it is created.
 """
@@ -66,3 +67,22 @@ def revoke_token(session: Session, name: str) -> bool:
         return False
     session.delete(token)
     return True
+
+
+def keep_or_replace(session: Session, secret: str | None, name: str, project_id: str,
+                    roles: list[str]) -> tuple[str, bool]:
+    """``secret`` if it still authenticates as token ``name`` of ``project_id`` with ``roles``;
+    otherwise a new token ``name`` (replacing any old one of that name) and its secret.
+
+    Returns the secret and whether it is new. For a caller that stored the secret of a token it
+    made earlier and wants to keep it while the database still honours it.
+    """
+    if secret:
+        identity = verify_secret(session, secret, name)
+        if (identity is not None and identity.project_id == project_id
+                and set(roles) <= set(identity.roles)):
+            return secret, False
+    revoke_token(session, name)
+    session.flush()
+    _token, new_secret = create_token(session, project_id, roles, name=name)
+    return new_secret, True

@@ -1,5 +1,6 @@
 """The README's main job: ``lbaas up --demo`` builds the demo load balancer and it answers from
-both backends; ``lbaas down`` removes every namespace and process it made."""
+both backends; a restart keeps the admin token it wrote; ``lbaas down`` removes every namespace
+and process it made."""
 
 from __future__ import annotations
 
@@ -35,6 +36,15 @@ def test_up_demo_serves_both_backends_and_down_cleans_up(tmp_path: Path) -> None
         assert clouds.stat().st_mode & 0o777 == 0o600
         assert "admin_token" in clouds.read_text()
         assert any(n.startswith("qlbaas-") for n in set(list_namespaces()) - before)
+        token = (state / "admin-token").read_text().strip()
+        # A restart keeps the token a shell may have exported (the demo calls authenticate
+        # with it again).
+        again = _lbaas("up", "--demo", "--exit-after-demo", "--state-path", str(state),
+                       "--port", str(_free_port()), timeout=240)
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert "You've reached WEB01" in again.stderr and "You've reached WEB02" in again.stderr
+        assert (state / "admin-token").read_text().strip() == token
+        assert token in clouds.read_text()
     finally:
         down = _lbaas("down", "--state-path", str(state), timeout=120)
     assert down.returncode == 0, down.stderr[-3000:]

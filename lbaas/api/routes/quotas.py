@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
-from sqlalchemy import select
+from typing import Annotated
 
-from lbaas.api.deps import ContextDep, ServicesDep
+from fastapi import APIRouter, Request, Response
+
+from lbaas.api.deps import Authorized, ServicesDep
 from lbaas.api.responses import JSONBody, no_content, ok
+from lbaas.core.context import RequestContext
 from lbaas.core.errors import Forbidden
-from lbaas.db import models
 from lbaas.db.engine import read_session, write_session
 from lbaas.schemas.admin import QuotaEnvelope, QuotaList, QuotaUpdateEnvelope
 from lbaas.services import quotas
@@ -17,65 +18,59 @@ router = APIRouter(tags=["quotas"])
 
 
 @router.get("/quotas", response_model=QuotaList)
-def list_quotas(request: Request, services: ServicesDep, ctx: ContextDep) -> JSONBody:
-    services.policy.authorize(ctx, "quota", "get_all")
+def list_quotas(
+    request: Request,
+    services: ServicesDep,
+    ctx: Annotated[RequestContext, Authorized("quota", "get_all")],
+) -> JSONBody:
     wanted = request.query_params.get("project_id") or request.query_params.get("tenant_id")
     with read_session(services.sessions) as session:
-        stmt = select(models.Quota).order_by(models.Quota.project_id)
-        if wanted:
-            stmt = stmt.where(models.Quota.project_id == wanted)
-        rows = list(session.scalars(stmt))
-    return ok({"quotas": [quotas.quota_view(r, services.conf, r.project_id) for r in rows],
-               "quotas_links": []})
+        items = quotas.list_quotas(session, services.conf, wanted)
+    return ok({"quotas": items, "quotas_links": []})
 
 
 @router.get("/quotas/defaults", response_model=QuotaEnvelope)
-def quota_defaults(services: ServicesDep, ctx: ContextDep) -> JSONBody:
-    services.policy.authorize(ctx, "quota", "get_defaults")
-    body = quotas.quota_view(None, services.conf, "")
-    del body["project_id"]
-    return ok({"quota": body})
+def quota_defaults(
+    services: ServicesDep, ctx: Annotated[RequestContext, Authorized("quota", "get_defaults")]
+) -> JSONBody:
+    return ok({"quota": quotas.default_quota(services.conf)})
 
 
-def _check_project(ctx: ContextDep, project_id: str) -> None:
+def _check_project(ctx: RequestContext, project_id: str) -> None:
     if not ctx.is_admin and project_id != ctx.project_id:
         raise Forbidden("Only administrators may see other projects' quotas.")
 
 
 @router.get("/quotas/{project_id}", response_model=QuotaEnvelope)
-def show_quota(project_id: str, services: ServicesDep, ctx: ContextDep) -> JSONBody:
-    services.policy.authorize(ctx, "quota", "get_one")
+def show_quota(
+    project_id: str,
+    services: ServicesDep,
+    ctx: Annotated[RequestContext, Authorized("quota", "get_one")],
+) -> JSONBody:
     _check_project(ctx, project_id)
     with read_session(services.sessions) as session:
-        row = session.get(models.Quota, project_id)
-        return ok({"quota": quotas.quota_view(row, services.conf, project_id)})
+        out = quotas.show_quota(session, services.conf, project_id)
+    return ok({"quota": out})
 
 
 @router.put("/quotas/{project_id}", status_code=202, response_model=QuotaEnvelope)
-def update_quota(project_id: str, body: QuotaUpdateEnvelope, services: ServicesDep,
-                 ctx: ContextDep) -> JSONBody:
-    services.policy.authorize(ctx, "quota", "put")
-    values = body.quota.model_dump(exclude_unset=True)
-    for legacy, field in (("loadbalancer", "load_balancer"), ("healthmonitor", "health_monitor")):
-        if legacy in values:
-            values.setdefault(field, values.pop(legacy))
+def update_quota(
+    project_id: str,
+    body: QuotaUpdateEnvelope,
+    services: ServicesDep,
+    ctx: Annotated[RequestContext, Authorized("quota", "put")],
+) -> JSONBody:
     with write_session(services.sessions) as session:
-        row = session.get(models.Quota, project_id)
-        if row is None:
-            row = models.Quota(project_id=project_id)
-            session.add(row)
-        for key, value in values.items():
-            setattr(row, key, value)
-        session.flush()
-        out = quotas.quota_view(row, services.conf, project_id)
+        out = quotas.update_quota(session, services.conf, project_id, body.quota)
     return ok({"quota": out}, 202)
 
 
 @router.delete("/quotas/{project_id}", status_code=204)
-def reset_quota(project_id: str, services: ServicesDep, ctx: ContextDep) -> Response:
-    services.policy.authorize(ctx, "quota", "delete")
+def reset_quota(
+    project_id: str,
+    services: ServicesDep,
+    ctx: Annotated[RequestContext, Authorized("quota", "delete")],
+) -> Response:
     with write_session(services.sessions) as session:
-        row = session.get(models.Quota, project_id)
-        if row is not None:
-            session.delete(row)
+        quotas.reset_quota(session, project_id)
     return no_content()
