@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import ipaddress
 import logging
 import os
 import re
@@ -200,9 +199,6 @@ def raise_nofile(wanted: int = 65536) -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(wanted, hard)), hard))
     except (ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-NETDEV_BACKLOG = "net.core.netdev_max_backlog"
 
 
 def softnet_drops() -> int:
@@ -432,8 +428,7 @@ def tune_client_namespace(host: Host) -> None:
 # Hand-written haproxy baselines
 
 
-def hand_config(bind: str, servers: Sequence[tuple[str, str]], *, weight: int | None = None,
-                master_socket: Path | None = None) -> str:
+def hand_config(bind: str, servers: Sequence[tuple[str, str]], *, weight: int | None = None) -> str:
     """A minimal hand-written haproxy.cfg: HTTP, round robin over ``servers`` (name, ip:port)."""
     lines = [
         "global",
@@ -454,7 +449,6 @@ def hand_config(bind: str, servers: Sequence[tuple[str, str]], *, weight: int | 
     for index, (name, address) in enumerate(servers):
         suffix = f" weight {weight}" if weight is not None and index == 0 else ""
         lines.append(f"    server {name} {address}{suffix}")
-    del master_socket
     return "\n".join(lines) + "\n"
 
 
@@ -795,14 +789,6 @@ class Prober:
         stop_process(self.proc)
 
 
-def get_body(host: Host, ip: str, port: int = 80, timeout: float = 2.0) -> str | None:
-    """One GET from ``host`` on a new connection: the body, or None on any failure."""
-    try:
-        return host.http_get(ip, port, timeout=timeout).strip()
-    except Exception:
-        return None
-
-
 # --------------------------------------------------------------------------------------------
 # The lbaas stack
 
@@ -827,10 +813,6 @@ class ScopedDriver(HaproxyNamespaceDriver):
         with self._lock:
             self.deploys.setdefault(tree.id, []).append((time.monotonic(), str(action)))
         return action
-
-    def reset_records(self) -> None:
-        with self._lock:
-            self.deploys = {}
 
     def records(self) -> dict[str, list[tuple[float, str]]]:
         with self._lock:
@@ -1146,20 +1128,6 @@ def bench_stack(agent_options: dict[str, Any] | None = None,
                 stack.close()
 
 
-@contextlib.contextmanager
-def bare_lab() -> Iterator[tuple[Lab, str, Path]]:
-    """Only a lab bridge and a work directory (for baselines without the stack)."""
-    check_environment()
-    raise_nofile()
-    with contextlib.ExitStack() as stack:
-        lab, bridge, workdir = _open_lab(stack)
-        try:
-            yield lab, bridge, workdir
-        finally:
-            with shielded():
-                stack.close()
-
-
 def _open_lab(stack: contextlib.ExitStack) -> tuple[Lab, str, Path]:
     """A work directory and a lab with its bridge, both removed when ``stack`` closes."""
     workdir = make_workdir()
@@ -1211,13 +1179,3 @@ def _delete_raw(name: str, outer: str) -> None:
     subprocess.run(["ip", "link", "del", outer], capture_output=True, check=False)
     if os.path.exists(namespace_path(name)):
         subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
-
-
-def ip_in_subnet(ip: str) -> bool:
-    return ipaddress.ip_address(ip) in ipaddress.ip_network(SUBNET)
-
-
-def run_timed(func: Callable[[], Any]) -> float:
-    started = time.monotonic()
-    func()
-    return time.monotonic() - started
