@@ -28,6 +28,7 @@ from typing import Any
 
 from bench import lab as L
 from bench.common import Column, fmt, print_table, sigterm_exits
+from bench.wrk import WrkResult, run_wrk
 
 GOAL_RATIO = 0.95
 TARGETS = ("lbaas LB", "hand-written haproxy", "one backend direct")
@@ -47,7 +48,7 @@ QUICK = Params(duration=1, repeats=1, threads=2, connections=32)
 
 
 def measure(params: Params, deadline: L.Deadline) -> dict[str, Any]:
-    runs: dict[tuple[str, str], list[L.WrkResult]] = {}
+    runs: dict[tuple[str, str], list[WrkResult]] = {}
     cpu_per_request: dict[tuple[str, str], list[float]] = {}
     with L.bench_stack() as st:
         st.backend(0, "WEB0")
@@ -72,7 +73,7 @@ def measure(params: Params, deadline: L.Deadline) -> dict[str, Any]:
         pids_of = {TARGETS[0]: lambda: st.lb_pids(lb["id"]), TARGETS[1]: hand.pids,
                    TARGETS[2]: lambda: L.process_tree(st.servers[0].pid)}
         for url in urls.values():  # warm-up: connections, caches, ARP
-            L.run_wrk(client, url, threads=1, connections=4, duration=1)
+            run_wrk(client, url, threads=1, connections=4, duration=1)
         for variant in VARIANTS:
             for rep in range(params.repeats):
                 if deadline.expired():
@@ -81,10 +82,10 @@ def measure(params: Params, deadline: L.Deadline) -> dict[str, Any]:
                 for target in order:
                     pids = pids_of[target]()
                     cpu_before = sum(L.cpu_seconds(pid) for pid in pids)
-                    result = L.run_wrk(client, urls[target], threads=params.threads,
-                                       connections=params.connections,
-                                       duration=params.duration,
-                                       close=variant != VARIANTS[0])
+                    result = run_wrk(client, urls[target], threads=params.threads,
+                                     connections=params.connections,
+                                     duration=params.duration,
+                                     close=variant != VARIANTS[0])
                     cpu = sum(L.cpu_seconds(pid) for pid in pids) - cpu_before
                     runs.setdefault((variant, target), []).append(result)
                     cpu_per_request.setdefault((variant, target), []).append(
@@ -94,7 +95,7 @@ def measure(params: Params, deadline: L.Deadline) -> dict[str, Any]:
     return {"runs": runs, "cpu": cpu_per_request, "lb_config": lb_config}
 
 
-def summarize(runs: dict[tuple[str, str], list[L.WrkResult]],
+def summarize(runs: dict[tuple[str, str], list[WrkResult]],
               cpu: dict[tuple[str, str], list[float]]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for variant in VARIANTS:

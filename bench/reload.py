@@ -34,6 +34,7 @@ from typing import Any
 
 from bench import lab as L
 from bench.common import Column, fmt, print_table, sigterm_exits
+from bench.wrk import BackgroundWrk, WrkResult
 
 WRK_CONNECTIONS = 8
 WRK_NICE = 10
@@ -54,8 +55,8 @@ class Phase:
     changes: int = 0
     reloads: int | None = None
     seconds: float = 0.0
-    keepalive: L.WrkResult | None = None
-    close: L.WrkResult | None = None
+    keepalive: WrkResult | None = None
+    close: WrkResult | None = None
 
     def errors(self) -> int:
         return sum(r.errors for r in (self.keepalive, self.close) if r is not None)
@@ -64,14 +65,14 @@ class Phase:
         return sum(r.requests for r in (self.keepalive, self.close) if r is not None)
 
 
-def _traffic(client: L.Host, url: str) -> tuple[L.BackgroundWrk, L.BackgroundWrk]:
-    keepalive = L.BackgroundWrk(client, url, connections=WRK_CONNECTIONS, nice=WRK_NICE)
-    close = L.BackgroundWrk(client, url, connections=WRK_CONNECTIONS, close=True, nice=WRK_NICE)
+def _traffic(client: L.Host, url: str) -> tuple[BackgroundWrk, BackgroundWrk]:
+    keepalive = BackgroundWrk(client, url, connections=WRK_CONNECTIONS, nice=WRK_NICE)
+    close = BackgroundWrk(client, url, connections=WRK_CONNECTIONS, close=True, nice=WRK_NICE)
     time.sleep(1.0)  # both running and connected before the first change
     return keepalive, close
 
 
-def _stop(phase: Phase, traffic: tuple[L.BackgroundWrk, L.BackgroundWrk]) -> None:
+def _stop(phase: Phase, traffic: tuple[BackgroundWrk, BackgroundWrk]) -> None:
     time.sleep(1.0)  # the last change's old worker finishes its connections
     phase.keepalive, phase.close = traffic[0].stop(), traffic[1].stop()
 
