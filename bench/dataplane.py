@@ -28,6 +28,7 @@ from typing import Any
 
 from bench import lab as L
 from bench.common import Column, fmt, print_table, sigterm_exits
+from bench.prober import Prober
 from bench.wrk import WrkResult, run_wrk
 
 GOAL_RATIO = 0.95
@@ -63,7 +64,7 @@ def measure(params: Params, deadline: L.Deadline) -> dict[str, Any]:
         lb = st.post_lb(L.full_tree([(L.backend_ip(0), 80), (L.backend_ip(1), 80)]))
         st.wait_active(lb["id"])
         vip = lb["vip_address"]
-        prober = L.Prober(client)
+        prober = Prober(client)
         for body in ("WEB0", "WEB1"):
             answered, _, _ = prober.start(vip, "body", body, timeout=30).result(40)
             if not answered:

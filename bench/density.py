@@ -52,6 +52,7 @@ from typing import Any
 
 from bench import lab as L
 from bench.common import Column, fmt, percentile, print_table, sigterm_exits
+from bench.prober import Prober
 from lbaas.drivers.interface import netns
 from lbaas.drivers.interface.namespaces import namespace_path
 
@@ -152,7 +153,7 @@ def create_all(st: L.BenchStack, count: int, deadline: L.Deadline) -> dict[str, 
             "statuses": statuses, "vips": vips, "timed_out": deadline.expired()}
 
 
-def check_answers(prober: L.Prober, vips: list[str], batch: int = 100) -> int:
+def check_answers(prober: Prober, vips: list[str], batch: int = 100) -> int:
     answered = 0
     for start in range(0, len(vips), batch):
         futures = [prober.start(vip, "ok", timeout=10, interval=0.05)
@@ -267,7 +268,7 @@ def _measure(params: Params) -> dict[str, Any]:
     with L.bench_stack() as st:
         st.backend(0, "WEB0")
         client = st.client()
-        prober = L.Prober(client)
+        prober = Prober(client)
         hand_host = st.host("hp", L.hand_ip(0))
         hand = L.HandHaproxy(hand_host, st.workdir)
         hand.write(L.hand_config(f"{L.hand_ip(0)}:80", [("web0", f"{L.backend_ip(0)}:80")]))

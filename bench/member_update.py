@@ -30,6 +30,7 @@ from typing import Any
 
 from bench import lab as L
 from bench.common import Column, fmt, percentile, print_table, sigterm_exits
+from bench.prober import Prober
 
 GOAL_P50_S = 0.3
 
@@ -58,7 +59,7 @@ FULL = Params(count=20)
 QUICK = Params(count=3)
 
 
-def lbaas_changes(st: L.BenchStack, prober: L.Prober, count: int, deadline: L.Deadline
+def lbaas_changes(st: L.BenchStack, prober: Prober, count: int, deadline: L.Deadline
                   ) -> dict[str, Any]:
     timeline = L.Timeline()
     lb = st.post_lb(L.full_tree([(L.backend_ip(0), 80)]))
@@ -102,7 +103,7 @@ def lbaas_changes(st: L.BenchStack, prober: L.Prober, count: int, deadline: L.De
     return {"add": adds, "remove": removes, "breakdown": breakdown}
 
 
-def hand_changes(st: L.BenchStack, prober: L.Prober, count: int, deadline: L.Deadline
+def hand_changes(st: L.BenchStack, prober: Prober, count: int, deadline: L.Deadline
                  ) -> dict[str, Any]:
     host = st.host("hp", L.hand_ip(0))
     hand = L.HandHaproxy(host, st.workdir)
@@ -182,7 +183,7 @@ def measure(params: Params, deadline: L.Deadline) -> tuple[dict[str, Any], dict[
     with L.bench_stack() as st:
         st.backend(0, "WEB0")
         st.backend(1, "WEB1")
-        prober = L.Prober(st.client())
+        prober = Prober(st.client())
         lbaas = lbaas_changes(st, prober, params.count, deadline)
         hand = hand_changes(st, prober, params.count, deadline)
     return lbaas, hand

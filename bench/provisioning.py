@@ -36,6 +36,7 @@ from typing import Any
 
 from bench import lab as L
 from bench.common import Column, fmt, percentile, print_table, sigterm_exits
+from bench.prober import Prober
 
 GOAL_P50_S = 0.5
 GOAL_P99_S = 2.0
@@ -80,7 +81,7 @@ def _tree() -> dict[str, Any]:
     return L.full_tree([(L.backend_ip(0), 80), (L.backend_ip(1), 80)])
 
 
-def create_one(st: L.BenchStack, prober: L.Prober, timeline: L.Timeline) -> dict[str, Any]:
+def create_one(st: L.BenchStack, prober: Prober, timeline: L.Timeline) -> dict[str, Any]:
     """POST one tree and wait for its first answer; returns its timings."""
     t0 = time.monotonic()
     lb = st.post_lb(_tree())
@@ -94,7 +95,7 @@ def create_one(st: L.BenchStack, prober: L.Prober, timeline: L.Timeline) -> dict
             "first_answer_s": (when - t0) if answered else None}
 
 
-def sequential(st: L.BenchStack, prober: L.Prober, timeline: L.Timeline, count: int,
+def sequential(st: L.BenchStack, prober: Prober, timeline: L.Timeline, count: int,
                deadline: L.Deadline) -> list[dict[str, Any]]:
     results = []
     for _ in range(count):
@@ -108,7 +109,7 @@ def sequential(st: L.BenchStack, prober: L.Prober, timeline: L.Timeline, count: 
     return results
 
 
-def burst(st: L.BenchStack, prober: L.Prober, timeline: L.Timeline, count: int
+def burst(st: L.BenchStack, prober: Prober, timeline: L.Timeline, count: int
           ) -> tuple[list[dict[str, Any]], float]:
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="bench-post") as pool:
@@ -119,7 +120,7 @@ def burst(st: L.BenchStack, prober: L.Prober, timeline: L.Timeline, count: int
     return results, wall
 
 
-def by_hand(st: L.BenchStack, prober: L.Prober, count: int, deadline: L.Deadline
+def by_hand(st: L.BenchStack, prober: Prober, count: int, deadline: L.Deadline
             ) -> list[dict[str, Any]]:
     """The baseline: namespace + veth by ``ip -batch``, haproxy started by hand."""
     servers = [("web0", f"{L.backend_ip(0)}:80"), ("web1", f"{L.backend_ip(1)}:80")]
@@ -215,7 +216,7 @@ def measure(params: Params, deadline: L.Deadline) -> dict[str, Any]:
         st.backend(0, "WEB0")
         st.backend(1, "WEB1")
         client = st.client()
-        prober = L.Prober(client)
+        prober = Prober(client)
         with L.agent_hooks(st, timeline):
             # One untimed create: imports, caches and first-use costs out of the way.
             warm = create_one(st, prober, timeline)

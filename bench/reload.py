@@ -34,6 +34,7 @@ from typing import Any
 
 from bench import lab as L
 from bench.common import Column, fmt, print_table, sigterm_exits
+from bench.prober import Prober
 from bench.wrk import BackgroundWrk, WrkResult
 
 WRK_CONNECTIONS = 8
@@ -77,7 +78,7 @@ def _stop(phase: Phase, traffic: tuple[BackgroundWrk, BackgroundWrk]) -> None:
     phase.keepalive, phase.close = traffic[0].stop(), traffic[1].stop()
 
 
-def lbaas_phase(st: L.BenchStack, client: L.Host, prober: L.Prober, changes: int,
+def lbaas_phase(st: L.BenchStack, client: L.Host, prober: Prober, changes: int,
                 deadline: L.Deadline) -> Phase:
     lb = st.post_lb(L.full_tree([(L.backend_ip(0), 80), (L.backend_ip(1), 80)]))
     st.wait_active(lb["id"])
@@ -150,7 +151,7 @@ def measure(params: Params, deadline: L.Deadline) -> list[Phase]:
         st.backend(0, "WEB0")
         st.backend(1, "WEB1")
         client = st.client()
-        prober = L.Prober(client)
+        prober = Prober(client)
         lbaas = lbaas_phase(st, client, prober, params.changes, deadline)
         interval = lbaas.seconds / max(1, lbaas.changes)
         naive = hand_phase(st, client, params.changes, interval, False, deadline)
