@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import lab as L
-from bench.common import Column, fmt, print_table, sigterm_exits
+from bench.common import Column, fmt, print_table, process_cpu_seconds, sigterm_exits
 from bench.prober import Prober
+from bench.procstat import process_tree
 from bench.wrk import WrkResult, run_wrk
 
 GOAL_RATIO = 0.95
@@ -72,7 +73,7 @@ def measure(params: Params, deadline: L.Deadline) -> dict[str, Any]:
         urls = {TARGETS[0]: f"http://{vip}/", TARGETS[1]: f"http://{L.hand_ip(0)}/",
                 TARGETS[2]: f"http://{L.backend_ip(0)}/"}
         pids_of = {TARGETS[0]: lambda: st.lb_pids(lb["id"]), TARGETS[1]: hand.pids,
-                   TARGETS[2]: lambda: L.process_tree(st.servers[0].pid)}
+                   TARGETS[2]: lambda: process_tree(st.servers[0].pid)}
         for url in urls.values():  # warm-up: connections, caches, ARP
             run_wrk(client, url, threads=1, connections=4, duration=1)
         for variant in VARIANTS:
@@ -82,12 +83,12 @@ def measure(params: Params, deadline: L.Deadline) -> dict[str, Any]:
                 order = list(TARGETS[rep % 3:] + TARGETS[:rep % 3])  # rotate: spread noise
                 for target in order:
                     pids = pids_of[target]()
-                    cpu_before = sum(L.cpu_seconds(pid) for pid in pids)
+                    cpu_before = sum(process_cpu_seconds(pid) for pid in pids)
                     result = run_wrk(client, urls[target], threads=params.threads,
                                      connections=params.connections,
                                      duration=params.duration,
                                      close=variant != VARIANTS[0])
-                    cpu = sum(L.cpu_seconds(pid) for pid in pids) - cpu_before
+                    cpu = sum(process_cpu_seconds(pid) for pid in pids) - cpu_before
                     runs.setdefault((variant, target), []).append(result)
                     cpu_per_request.setdefault((variant, target), []).append(
                         cpu / result.requests * 1e6)

@@ -51,8 +51,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import lab as L
-from bench.common import Column, fmt, percentile, print_table, sigterm_exits
+from bench.common import Column, fmt, percentile, print_table, process_cpu_seconds, sigterm_exits
 from bench.prober import Prober
+from bench.procstat import Memory, meminfo, memory_of
 from lbaas.drivers.interface import netns
 from lbaas.drivers.interface.namespaces import namespace_path
 
@@ -78,15 +79,15 @@ def _log(message: str) -> None:
     print(f"[density {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def _lb_memory(st: L.BenchStack, lb_id: str) -> tuple[L.Memory, list[int]] | None:
+def _lb_memory(st: L.BenchStack, lb_id: str) -> tuple[Memory, list[int]] | None:
     info = st.process(lb_id).proc_info()
     if info is None:
         return None
     pids = [info.master_pid, *(pid for pid, _ in info.workers)]
-    total = L.Memory(0, 0, 0)
+    total = Memory(0, 0, 0)
     for pid in pids:
         try:
-            total = total + L.memory_of(pid)
+            total = total + memory_of(pid)
         except OSError:
             return None
     return total, pids
@@ -169,11 +170,11 @@ def idle_cpu(st: L.BenchStack, lb_ids: list[str]) -> dict[str, float]:
         if info is not None:
             pids += [info.master_pid, *(pid for pid, _ in info.workers)]
     me = os.getpid()
-    before_self = L.cpu_seconds(me)
-    before_hap = sum(L.cpu_seconds(pid) for pid in pids)
+    before_self = process_cpu_seconds(me)
+    before_hap = sum(process_cpu_seconds(pid) for pid in pids)
     time.sleep(IDLE_WINDOW_S)
-    return {"self_pct": (L.cpu_seconds(me) - before_self) / IDLE_WINDOW_S * 100,
-            "haproxy_pct": (sum(L.cpu_seconds(pid) for pid in pids) - before_hap)
+    return {"self_pct": (process_cpu_seconds(me) - before_self) / IDLE_WINDOW_S * 100,
+            "haproxy_pct": (sum(process_cpu_seconds(pid) for pid in pids) - before_hap)
             / IDLE_WINDOW_S * 100}
 
 
@@ -264,7 +265,7 @@ def measure(params: Params) -> dict[str, Any]:
 def _measure(params: Params) -> dict[str, Any]:
     deadline = L.Deadline(params.timeout)
     result: dict[str, Any] = {"count": params.count}
-    mem_before = L.meminfo()
+    mem_before = meminfo()
     with L.bench_stack() as st:
         st.backend(0, "WEB0")
         client = st.client()
@@ -274,11 +275,11 @@ def _measure(params: Params) -> dict[str, Any]:
         hand.write(L.hand_config(f"{L.hand_ip(0)}:80", [("web0", f"{L.backend_ip(0)}:80")]))
         hand.start()
         time.sleep(0.5)
-        hand_memory = L.Memory(0, 0, 0)
+        hand_memory = Memory(0, 0, 0)
         for pid in hand.pids():
-            hand_memory = hand_memory + L.memory_of(pid)
+            hand_memory = hand_memory + memory_of(pid)
         result["hand_memory"] = dataclasses.asdict(hand_memory)
-        mem_start = L.meminfo()
+        mem_start = meminfo()
         _log(f"creating {params.count} load balancers (budget {deadline.left():.0f} s)")
         created = create_all(st, params.count, deadline)
         vips = created.pop("vips")
@@ -288,7 +289,7 @@ def _measure(params: Params) -> dict[str, Any]:
         result["answered"] = check_answers(prober, [vips[i] for i in lb_ids])
         result["answer_failures"] = dict(prober.failures)
         time.sleep(2)
-        mem_full = L.meminfo()
+        mem_full = meminfo()
         memories = [m for lb_id in lb_ids if (m := _lb_memory(st, lb_id)) is not None]
         result["memory"] = {
             "measured": len(memories),

@@ -46,7 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.common import process_cpu_seconds
+from bench.procstat import process_tree
 from lbaas.drivers.haproxy import render
 from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
 from lbaas.drivers.haproxy.process import Action, HaproxyProcess
@@ -499,60 +499,7 @@ class HandHaproxy:
         """Master and workers (children of the master)."""
         if self.proc is None or self.proc.poll() is not None:
             return []
-        return [self.proc.pid, *_children(self.proc.pid)]
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and its children (an nginx or haproxy master and its workers)."""
-    return [pid, *_children(pid)]
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        return []
-
-
-# --------------------------------------------------------------------------------------------
-# Memory
-
-
-@dataclasses.dataclass(frozen=True)
-class Memory:
-    rss_kb: int
-    pss_kb: int
-    uss_kb: int
-
-    def __add__(self, other: Memory) -> Memory:
-        return Memory(self.rss_kb + other.rss_kb, self.pss_kb + other.pss_kb,
-                      self.uss_kb + other.uss_kb)
-
-
-def memory_of(pid: int) -> Memory:
-    """RSS, PSS and USS (private clean + dirty) of ``pid`` from ``/proc/<pid>/smaps_rollup``."""
-    values: dict[str, int] = {}
-    with open(f"/proc/{pid}/smaps_rollup") as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) >= 2 and parts[0].endswith(":") and parts[1].isdigit():
-                values[parts[0][:-1]] = int(parts[1])
-    return Memory(values.get("Rss", 0), values.get("Pss", 0),
-                  values.get("Private_Clean", 0) + values.get("Private_Dirty", 0))
-
-
-def meminfo() -> dict[str, int]:
-    """``/proc/meminfo`` in kB."""
-    out: dict[str, int] = {}
-    with open("/proc/meminfo") as f:
-        for line in f:
-            key, value = line.split(":", 1)
-            out[key] = int(value.split()[0])
-    return out
-
-
-cpu_seconds = process_cpu_seconds  # user + system CPU seconds of a process
+        return process_tree(self.proc.pid)
 
 
 # --------------------------------------------------------------------------------------------
