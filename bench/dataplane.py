@@ -30,6 +30,7 @@ from bench import lab as L
 from bench.common import Column, fmt, print_table, process_cpu_seconds, sigterm_exits
 from bench.prober import Prober
 from bench.procstat import process_tree
+from bench.servers import HandHaproxy, hand_config
 from bench.wrk import WrkResult, run_wrk
 
 GOAL_RATIO = 0.95
@@ -58,8 +59,8 @@ def measure(params: Params, deadline: L.Deadline) -> dict[str, Any]:
         client = st.client()
         servers = [("web0", f"{L.backend_ip(0)}:80"), ("web1", f"{L.backend_ip(1)}:80")]
         hand_host = st.host("hp", L.hand_ip(0))
-        hand = L.HandHaproxy(hand_host, st.workdir)
-        hand.write(L.hand_config(f"{L.hand_ip(0)}:80", servers))
+        hand = HandHaproxy(hand_host, st.workdir)
+        hand.write(hand_config(f"{L.hand_ip(0)}:80", servers))
         hand.check()
         hand.start()
         lb = st.post_lb(L.full_tree([(L.backend_ip(0), 80), (L.backend_ip(1), 80)]))

@@ -54,6 +54,7 @@ from bench import lab as L
 from bench.common import Column, fmt, percentile, print_table, process_cpu_seconds, sigterm_exits
 from bench.prober import Prober
 from bench.procstat import Memory, meminfo, memory_of
+from bench.servers import HandHaproxy, hand_config
 from lbaas.drivers.interface import netns
 from lbaas.drivers.interface.namespaces import namespace_path
 
@@ -271,8 +272,8 @@ def _measure(params: Params) -> dict[str, Any]:
         client = st.client()
         prober = Prober(client)
         hand_host = st.host("hp", L.hand_ip(0))
-        hand = L.HandHaproxy(hand_host, st.workdir)
-        hand.write(L.hand_config(f"{L.hand_ip(0)}:80", [("web0", f"{L.backend_ip(0)}:80")]))
+        hand = HandHaproxy(hand_host, st.workdir)
+        hand.write(hand_config(f"{L.hand_ip(0)}:80", [("web0", f"{L.backend_ip(0)}:80")]))
         hand.start()
         time.sleep(0.5)
         hand_memory = Memory(0, 0, 0)

@@ -31,6 +31,7 @@ from typing import Any
 from bench import lab as L
 from bench.common import Column, fmt, percentile, print_table, sigterm_exits
 from bench.prober import Prober
+from bench.servers import HandHaproxy, hand_config
 
 GOAL_P50_S = 0.3
 
@@ -106,11 +107,11 @@ def lbaas_changes(st: L.BenchStack, prober: Prober, count: int, deadline: L.Dead
 def hand_changes(st: L.BenchStack, prober: Prober, count: int, deadline: L.Deadline
                  ) -> dict[str, Any]:
     host = st.host("hp", L.hand_ip(0))
-    hand = L.HandHaproxy(host, st.workdir)
+    hand = HandHaproxy(host, st.workdir)
     one = [("web0", f"{L.backend_ip(0)}:80")]
     two = [*one, ("web1", f"{L.backend_ip(1)}:80")]
     bind = f"{L.hand_ip(0)}:80"
-    hand.write(L.hand_config(bind, one))
+    hand.write(hand_config(bind, one))
     hand.start()
     adds: list[float | None] = []
     removes: list[float | None] = []
@@ -119,7 +120,7 @@ def hand_changes(st: L.BenchStack, prober: Prober, count: int, deadline: L.Deadl
             break
         for action, servers, mode in (("add", two, "body"), ("remove", one, "notbody")):
             t0 = time.monotonic()
-            hand.write(L.hand_config(bind, servers))
+            hand.write(hand_config(bind, servers))
             hand.check()
             hand.reload()
             answered, when, _ = prober.start(L.hand_ip(0), mode, "WEB1", timeout=30).result(40)

@@ -2,7 +2,7 @@
 of a process (RSS, PSS, USS from ``smaps_rollup``) and the host's ``/proc/meminfo``.
 
 Used by ``bench.dataplane`` (which processes to charge CPU to), ``bench.density`` (memory per
-load balancer) and ``bench.lab`` (the processes of a hand-written haproxy). CPU time per
+load balancer) and ``bench.servers`` (the processes of a hand-written haproxy). CPU time per
 process is ``bench.common.process_cpu_seconds``.
 """
 

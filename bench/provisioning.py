@@ -37,6 +37,7 @@ from typing import Any
 from bench import lab as L
 from bench.common import Column, fmt, percentile, print_table, sigterm_exits
 from bench.prober import Prober
+from bench.servers import HandHaproxy, hand_config
 
 GOAL_P50_S = 0.5
 GOAL_P99_S = 2.0
@@ -132,8 +133,8 @@ def by_hand(st: L.BenchStack, prober: Prober, count: int, deadline: L.Deadline
         t0 = time.monotonic()
         name = L.raw_namespace(st.lab, st.bridge, f"r{index}", ip)
         host = L.Host(st.lab, name, f"{ip}/{L.PREFIXLEN}", name + "v")
-        hand = L.HandHaproxy(host, st.workdir, "raw")
-        hand.write(L.hand_config(f"{ip}:80", servers))
+        hand = HandHaproxy(host, st.workdir, "raw")
+        hand.write(hand_config(f"{ip}:80", servers))
         hand.start(wait=False)
         namespace_done = time.monotonic()
         answered, when, _ = prober.start(ip, "ok", timeout=30).result(40)

@@ -35,6 +35,7 @@ from typing import Any
 from bench import lab as L
 from bench.common import Column, fmt, print_table, sigterm_exits
 from bench.prober import Prober
+from bench.servers import HandHaproxy, hand_config
 from bench.wrk import BackgroundWrk, WrkResult
 
 WRK_CONNECTIONS = 8
@@ -116,10 +117,10 @@ def hand_phase(st: L.BenchStack, client: L.Host, changes: int, interval: float, 
                deadline: L.Deadline) -> Phase:
     index = 1 if graceful else 0
     host = st.hosts.get(f"h{index}") or st.host(f"h{index}", L.hand_ip(index))
-    hand = L.HandHaproxy(host, st.workdir, "graceful" if graceful else "naive")
+    hand = HandHaproxy(host, st.workdir, "graceful" if graceful else "naive")
     bind = f"{L.hand_ip(index)}:80"
     servers = [("web0", f"{L.backend_ip(0)}:80"), ("web1", f"{L.backend_ip(1)}:80")]
-    hand.write(L.hand_config(bind, servers, weight=1))
+    hand.write(hand_config(bind, servers, weight=1))
     hand.start()
     phase = Phase("by hand: graceful reload (SIGUSR2)" if graceful
                   else "by hand: naive stop/start (baseline)")
@@ -130,7 +131,7 @@ def hand_phase(st: L.BenchStack, client: L.Host, changes: int, interval: float, 
             if deadline.expired():
                 break
             cycle = time.monotonic()
-            hand.write(L.hand_config(bind, servers, weight=2 if i % 2 == 0 else 1))
+            hand.write(hand_config(bind, servers, weight=2 if i % 2 == 0 else 1))
             if graceful:
                 hand.check()
                 hand.reload()
