@@ -55,6 +55,7 @@ from bench.common import Column, fmt, percentile, print_table, process_cpu_secon
 from bench.prober import Prober
 from bench.procstat import Memory, meminfo, memory_of
 from bench.servers import HandHaproxy, hand_config
+from bench.timeline import Timeline, agent_hooks, patched
 from lbaas.drivers.interface import netns
 from lbaas.drivers.interface.namespaces import namespace_path
 
@@ -195,7 +196,7 @@ def resync(st: L.BenchStack, lb_ids: set[str], timeout: float) -> dict[str, Any]
 
     Also times the fresh agent's steps per load balancer and its stats passes."""
     agent = st.new_agent()
-    timeline = L.Timeline()
+    timeline = Timeline()
     passes: list[float] = []
 
     def timed_stats(original: Any) -> Any:
@@ -207,7 +208,7 @@ def resync(st: L.BenchStack, lb_ids: set[str], timeout: float) -> dict[str, Any]
                 passes.append(time.monotonic() - t0)
         return wrapper
 
-    with L.agent_hooks(st, timeline), L.patched(agent.manager, "collect_stats", timed_stats):
+    with agent_hooks(st, timeline), patched(agent.manager, "collect_stats", timed_stats):
         started = time.monotonic()
         for lb_id in lb_ids:
             timeline.mark(lb_id, "queued", started)

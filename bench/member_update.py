@@ -32,6 +32,7 @@ from bench import lab as L
 from bench.common import Column, fmt, percentile, print_table, sigterm_exits
 from bench.prober import Prober
 from bench.servers import HandHaproxy, hand_config
+from bench.timeline import Timeline, agent_hooks
 
 GOAL_P50_S = 0.3
 
@@ -62,7 +63,7 @@ QUICK = Params(count=3)
 
 def lbaas_changes(st: L.BenchStack, prober: Prober, count: int, deadline: L.Deadline
                   ) -> dict[str, Any]:
-    timeline = L.Timeline()
+    timeline = Timeline()
     lb = st.post_lb(L.full_tree([(L.backend_ip(0), 80)]))
     st.wait_active(lb["id"])
     lb_id, vip, pool_id = lb["id"], lb["vip_address"], lb["pools"][0]["id"]
@@ -72,7 +73,7 @@ def lbaas_changes(st: L.BenchStack, prober: Prober, count: int, deadline: L.Dead
     removes: list[float | None] = []
     breakdown: list[dict[str, float]] = []
     member_body = {"member": {"address": L.backend_ip(1), "protocol_port": 80}}
-    with L.agent_hooks(st, timeline):
+    with agent_hooks(st, timeline):
         for _ in range(count):
             if deadline.expired():
                 break

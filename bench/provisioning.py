@@ -38,6 +38,7 @@ from bench import lab as L
 from bench.common import Column, fmt, percentile, print_table, sigterm_exits
 from bench.prober import Prober
 from bench.servers import HandHaproxy, hand_config
+from bench.timeline import Timeline, agent_hooks
 
 GOAL_P50_S = 0.5
 GOAL_P99_S = 2.0
@@ -82,7 +83,7 @@ def _tree() -> dict[str, Any]:
     return L.full_tree([(L.backend_ip(0), 80), (L.backend_ip(1), 80)])
 
 
-def create_one(st: L.BenchStack, prober: Prober, timeline: L.Timeline) -> dict[str, Any]:
+def create_one(st: L.BenchStack, prober: Prober, timeline: Timeline) -> dict[str, Any]:
     """POST one tree and wait for its first answer; returns its timings."""
     t0 = time.monotonic()
     lb = st.post_lb(_tree())
@@ -96,7 +97,7 @@ def create_one(st: L.BenchStack, prober: Prober, timeline: L.Timeline) -> dict[s
             "first_answer_s": (when - t0) if answered else None}
 
 
-def sequential(st: L.BenchStack, prober: Prober, timeline: L.Timeline, count: int,
+def sequential(st: L.BenchStack, prober: Prober, timeline: Timeline, count: int,
                deadline: L.Deadline) -> list[dict[str, Any]]:
     results = []
     for _ in range(count):
@@ -110,7 +111,7 @@ def sequential(st: L.BenchStack, prober: Prober, timeline: L.Timeline, count: in
     return results
 
 
-def burst(st: L.BenchStack, prober: Prober, timeline: L.Timeline, count: int
+def burst(st: L.BenchStack, prober: Prober, timeline: Timeline, count: int
           ) -> tuple[list[dict[str, Any]], float]:
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="bench-post") as pool:
@@ -212,13 +213,13 @@ def print_summary(summary: dict[str, Any]) -> None:
 
 
 def measure(params: Params, deadline: L.Deadline) -> dict[str, Any]:
-    timeline = L.Timeline()
+    timeline = Timeline()
     with L.bench_stack() as st:
         st.backend(0, "WEB0")
         st.backend(1, "WEB1")
         client = st.client()
         prober = Prober(client)
-        with L.agent_hooks(st, timeline):
+        with agent_hooks(st, timeline):
             # One untimed create: imports, caches and first-use costs out of the way.
             warm = create_one(st, prober, timeline)
             st.wait_active(warm["id"])
