@@ -30,6 +30,8 @@ from bench import lab as L
 from bench.common import Column, fmt, print_table, process_cpu_seconds, sigterm_exits
 from bench.prober import Prober
 from bench.procstat import process_tree
+from bench.report import goal, median, ratio, wide_console
+from bench.run import Deadline
 from bench.servers import HandHaproxy, hand_config
 from bench.wrk import WrkResult, run_wrk
 
@@ -50,7 +52,7 @@ FULL = Params(duration=8, repeats=5, threads=2, connections=50)
 QUICK = Params(duration=1, repeats=1, threads=2, connections=32)
 
 
-def measure(params: Params, deadline: L.Deadline) -> dict[str, Any]:
+def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
     runs: dict[tuple[str, str], list[WrkResult]] = {}
     cpu_per_request: dict[tuple[str, str], list[float]] = {}
     with L.bench_stack() as st:
@@ -103,25 +105,25 @@ def summarize(runs: dict[tuple[str, str], list[WrkResult]],
     rows: list[dict[str, Any]] = []
     for variant in VARIANTS:
         hand = runs.get((variant, TARGETS[1]), [])
-        hand_rps = L.median([r.rps for r in hand])
-        hand_p99 = L.median([r.p99_ms for r in hand])
-        hand_cpu = L.median(cpu.get((variant, TARGETS[1]), []))
+        hand_rps = median([r.rps for r in hand])
+        hand_p99 = median([r.p99_ms for r in hand])
+        hand_cpu = median(cpu.get((variant, TARGETS[1]), []))
         for target in TARGETS:
             results = runs.get((variant, target), [])
             if not results:
                 continue
-            rps = L.median([r.rps for r in results])
-            p99 = L.median([r.p99_ms for r in results])
-            cpu_us = L.median(cpu.get((variant, target), []))
-            rps_ratio = L.ratio(rps, hand_rps)
+            rps = median([r.rps for r in results])
+            p99 = median([r.p99_ms for r in results])
+            cpu_us = median(cpu.get((variant, target), []))
+            rps_ratio = ratio(rps, hand_rps)
             rows.append({
                 "variant": variant, "target": target, "runs": len(results),
                 "rps": rps, "rps_all": [round(r.rps) for r in results],
-                "p50_ms": L.median([r.p50_ms for r in results]), "p99_ms": p99,
+                "p50_ms": median([r.p50_ms for r in results]), "p99_ms": p99,
                 "errors": sum(r.errors for r in results),
                 "cpu_us_per_request": cpu_us,
-                "rps_vs_hand": rps_ratio, "p99_vs_hand": L.ratio(p99, hand_p99),
-                "cpu_vs_hand": L.ratio(cpu_us, hand_cpu),
+                "rps_vs_hand": rps_ratio, "p99_vs_hand": ratio(p99, hand_p99),
+                "cpu_vs_hand": ratio(cpu_us, hand_cpu),
                 "goal_met": (rps_ratio >= GOAL_RATIO) if target == TARGETS[0] else None,
             })
     return rows
@@ -135,10 +137,10 @@ def print_rows(rows: list[dict[str, Any]], params: Params) -> None:
     cells = [[r["variant"], r["target"], str(r["runs"]), fmt(r["rps"]), fmt(r["p50_ms"]),
               fmt(r["p99_ms"]), str(r["errors"]), fmt(r["cpu_us_per_request"]),
               fmt(r["rps_vs_hand"]), fmt(r["p99_vs_hand"]), fmt(r["cpu_vs_hand"]),
-              L.goal(r["goal_met"]) if r["target"] == TARGETS[0] else ""] for r in rows]
+              goal(r["goal_met"]) if r["target"] == TARGETS[0] else ""] for r in rows]
     print_table(
         "Data plane: through the load balancer vs hand-written haproxy vs one backend", columns,
-        cells, console=L.console(),
+        cells, console=wide_console(),
         caption=(f"wrk -t{params.threads} -c{params.connections} -d{params.duration:g}s "
                  f"--latency, {params.repeats} run(s) per cell, medians. Server CPU: "
                  "user+system time of the haproxy master+workers (nginx for the direct "
@@ -167,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     started = time.monotonic()
     with sigterm_exits():
-        measured = measure(params, L.Deadline(args.timeout))
+        measured = measure(params, Deadline(args.timeout))
     rows = summarize(measured["runs"], measured["cpu"])
     print_rows(rows, params)
     print(f"total time {time.monotonic() - started:.0f} s")

@@ -54,6 +54,8 @@ from bench import lab as L
 from bench.common import Column, fmt, percentile, print_table, process_cpu_seconds, sigterm_exits
 from bench.prober import Prober
 from bench.procstat import Memory, meminfo, memory_of
+from bench.report import goal, median, ratio, wide_console
+from bench.run import Deadline
 from bench.servers import HandHaproxy, hand_config
 from bench.timeline import Timeline, agent_hooks, patched
 from lbaas.drivers.interface import netns
@@ -99,7 +101,7 @@ def _kernel_kb(info: dict[str, int]) -> int:
     return info.get("Slab", 0) + info.get("PageTables", 0) + info.get("KernelStack", 0)
 
 
-def create_all(st: L.BenchStack, count: int, deadline: L.Deadline) -> dict[str, Any]:
+def create_all(st: L.BenchStack, count: int, deadline: Deadline) -> dict[str, Any]:
     """POST ``count`` load balancers from 4 threads; wait until the agent deployed them all."""
     tree = {"name": "dense", "listeners": [{
         "name": "dense-http", "protocol": "HTTP", "protocol_port": 80,
@@ -239,7 +241,7 @@ def resync(st: L.BenchStack, lb_ids: set[str], timeout: float) -> dict[str, Any]
                       "sum_s": sum(durations)})
     return {"verified": len(done), "seconds": last - started, "actions": actions,
             "complete": len(done) == len(lb_ids), "steps": steps,
-            "stats_pass_s": L.median(settled_passes), "workers": st.conf.agent.workers}
+            "stats_pass_s": median(settled_passes), "workers": st.conf.agent.workers}
 
 
 def raw_verify(st: L.BenchStack, lb_ids: list[str]) -> float:
@@ -265,7 +267,7 @@ def measure(params: Params) -> dict[str, Any]:
 
 
 def _measure(params: Params) -> dict[str, Any]:
-    deadline = L.Deadline(params.timeout)
+    deadline = Deadline(params.timeout)
     result: dict[str, Any] = {"count": params.count}
     mem_before = meminfo()
     with L.bench_stack() as st:
@@ -333,7 +335,7 @@ def print_result(result: dict[str, Any]) -> None:
     rows: list[list[str]] = [
         ["load balancers held (namespace + haproxy) and answering",
          f"{serving:,} / {count:,}", "", "",
-         L.goal(serving >= GOAL_COUNT) if count >= GOAL_COUNT else
+         goal(serving >= GOAL_COUNT) if count >= GOAL_COUNT else
          "[yellow]count below 1,000[/yellow]"],
         ["… held (namespace + haproxy running)", f"{result['held']:,}", "", "", ""],
         ["… answering through their VIP", f"{result['answered']:,}",
@@ -346,13 +348,13 @@ def print_result(result: dict[str, Any]) -> None:
          f"{percentile(lat, 99):.2f} s", "", "", ""],
         ["memory per LB: USS (master + worker), median",
          f"{percentile(uss, 50) / 1024:.2f} MiB", f"hand {hand['uss_kb'] / 1024:.2f} MiB",
-         fmt(L.ratio(percentile(uss, 50), hand["uss_kb"])), ""],
+         fmt(ratio(percentile(uss, 50), hand["uss_kb"])), ""],
         ["memory per LB: PSS, median", f"{percentile(pss, 50) / 1024:.2f} MiB",
          f"hand {hand['pss_kb'] / 1024:.2f} MiB",
-         fmt(L.ratio(percentile(pss, 50), hand["pss_kb"])), ""],
+         fmt(ratio(percentile(pss, 50), hand["pss_kb"])), ""],
         ["memory per LB: RSS, median", f"{percentile(rss, 50) / 1024:.2f} MiB",
          f"hand {hand['rss_kb'] / 1024:.2f} MiB",
-         fmt(L.ratio(percentile(rss, 50), hand["rss_kb"])), ""],
+         fmt(ratio(percentile(rss, 50), hand["rss_kb"])), ""],
         ["all haproxies: PSS total", f"{sum(pss) / 1024:,.0f} MiB",
          f"{mem['processes']:,} processes", "", ""],
         ["host used-memory growth per LB (whole host: noisy)",
@@ -369,8 +371,8 @@ def print_result(result: dict[str, Any]) -> None:
         ["resync: fresh agent start → every LB verified",
          f"{resync['seconds']:.1f} s" + ("" if resync["complete"] else " (incomplete)"),
          f"bare check {result['raw_verify_s'] * 1000:.0f} ms",
-         fmt(L.ratio(resync["seconds"], result["raw_verify_s"])),
-         L.goal(resync["complete"] and resync["seconds"] < GOAL_RESYNC_S)],
+         fmt(ratio(resync["seconds"], result["raw_verify_s"])),
+         goal(resync["complete"] and resync["seconds"] < GOAL_RESYNC_S)],
         ["… resync outcomes", ", ".join(f"{k} {v}" for k, v in
                                          sorted(resync["actions"].items())), "", "", ""],
         ["host: net.core.netdev_max_backlog during the run",
@@ -381,14 +383,14 @@ def print_result(result: dict[str, Any]) -> None:
     ]
     print_table(f"Density: {count:,} load balancers on one agent", [
         Column("measure", "left"), Column("lbaas"), Column("baseline / detail"),
-        Column("÷ baseline"), Column("goal", "left")], rows, console=L.console(),
+        Column("÷ baseline"), Column("goal", "left")], rows, console=wide_console(),
         caption="Baselines of the same run: a hand-written minimal haproxy (memory), a bare "
                 "namespace + master-socket check loop (resync). Goals: 1,000 per agent, resync "
                 "under 30 s (informational).")
     print_table("Where a restarted agent's resync goes (per load balancer)", [
         Column("step", "left"), Column("n"), Column("p50 ms"), Column("sum over LBs, s")],
         [[s["step"], str(s["n"]), fmt(s["p50_ms"]), fmt(s["sum_s"])]
-         for s in resync["steps"]], console=L.console(),
+         for s in resync["steps"]], console=wide_console(),
         caption=(f"The agent runs {resync['workers']} refreshes in parallel. A settled stats "
                  f"pass (every LB: show proc + show stat, 5 ms apart, at most every 1 s) takes "
                  f"{resync['stats_pass_s']:.2f} s."))

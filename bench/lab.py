@@ -33,9 +33,7 @@ import os
 import re
 import shutil
 import signal
-import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -94,35 +92,6 @@ def raw_ip(index: int) -> str:
 # Small helpers
 
 
-def median(values: Sequence[float]) -> float:
-    return float(statistics.median(values)) if values else float("nan")
-
-
-def ratio(value: float, baseline: float) -> float:
-    if not baseline or baseline != baseline or value != value:
-        return float("nan")
-    return value / baseline
-
-
-def goal(met: bool | None) -> str:
-    if met is None:
-        return "[yellow]n/a[/yellow]"
-    return "[green]met[/green]" if met else "[red]not met[/red]"
-
-
-class Deadline:
-    """A wall-clock budget for a whole benchmark."""
-
-    def __init__(self, seconds: float) -> None:
-        self.end = time.monotonic() + seconds
-
-    def left(self) -> float:
-        return self.end - time.monotonic()
-
-    def expired(self) -> bool:
-        return self.left() <= 0
-
-
 @contextlib.contextmanager
 def shielded() -> Iterator[None]:
     """Ignore SIGINT/SIGTERM while cleaning up (a second Ctrl-C must not strand namespaces)."""
@@ -151,15 +120,6 @@ def wait_for(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: flo
     from tests.functional.harness import wait_for as harness_wait_for
 
     return harness_wait_for(fetch, done, timeout)
-
-
-def console() -> Any:
-    """A rich console wide enough for the result tables also when output is not a terminal."""
-    from rich.console import Console
-
-    if sys.stdout.isatty():
-        return Console()
-    return Console(width=int(os.environ.get("COLUMNS", "0") or 0) or 150)
 
 
 def check_environment() -> None:

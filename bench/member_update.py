@@ -31,6 +31,8 @@ from typing import Any
 from bench import lab as L
 from bench.common import Column, fmt, percentile, print_table, sigterm_exits
 from bench.prober import Prober
+from bench.report import goal, ratio, wide_console
+from bench.run import Deadline
 from bench.servers import HandHaproxy, hand_config
 from bench.timeline import Timeline, agent_hooks
 
@@ -61,7 +63,7 @@ FULL = Params(count=20)
 QUICK = Params(count=3)
 
 
-def lbaas_changes(st: L.BenchStack, prober: Prober, count: int, deadline: L.Deadline
+def lbaas_changes(st: L.BenchStack, prober: Prober, count: int, deadline: Deadline
                   ) -> dict[str, Any]:
     timeline = Timeline()
     lb = st.post_lb(L.full_tree([(L.backend_ip(0), 80)]))
@@ -105,7 +107,7 @@ def lbaas_changes(st: L.BenchStack, prober: Prober, count: int, deadline: L.Dead
     return {"add": adds, "remove": removes, "breakdown": breakdown}
 
 
-def hand_changes(st: L.BenchStack, prober: Prober, count: int, deadline: L.Deadline
+def hand_changes(st: L.BenchStack, prober: Prober, count: int, deadline: Deadline
                  ) -> dict[str, Any]:
     host = st.host("hp", L.hand_ip(0))
     hand = HandHaproxy(host, st.workdir)
@@ -145,8 +147,8 @@ def summarize(lbaas: dict[str, Any], hand: dict[str, Any]) -> dict[str, Any]:
                           ("by hand (edit, haproxy -c, SIGUSR2)", hand)):
             p50, p99, done = _pcts(data[action])
             rows.append({"action": action, "who": who, "n": len(data[action]), "done": done,
-                         "p50_s": p50, "p99_s": p99, "p50_vs_hand": L.ratio(p50, hand_p50),
-                         "p99_vs_hand": L.ratio(p99, hand_p99),
+                         "p50_s": p50, "p99_s": p99, "p50_vs_hand": ratio(p50, hand_p50),
+                         "p99_vs_hand": ratio(p99, hand_p99),
                          "goal_met": (p50 < GOAL_P50_S and done == len(data[action]))
                          if action == "add" and data is lbaas else None})
     steps = []
@@ -160,14 +162,14 @@ def summarize(lbaas: dict[str, Any], hand: dict[str, Any]) -> dict[str, Any]:
 
 
 def print_summary(summary: dict[str, Any]) -> None:
-    console = L.console()
+    console = wide_console()
     columns = [Column("change", "left"), Column("who", "left"), Column("n"),
                Column("took effect"), Column("p50 s"), Column("p99 s"),
                Column("p50 ÷ by hand"), Column("p99 ÷ by hand"),
                Column("goal add p50<0.3 s", "left")]
     cells = [[r["action"] + " member", r["who"], str(r["n"]), str(r["done"]), fmt(r["p50_s"], 3),
               fmt(r["p99_s"], 3), fmt(r["p50_vs_hand"]), fmt(r["p99_vs_hand"]),
-              L.goal(r["goal_met"]) if r["goal_met"] is not None else ""]
+              goal(r["goal_met"]) if r["goal_met"] is not None else ""]
              for r in summary["rows"]]
     print_table("Member update: API call → traffic reaches (or leaves) the member", columns,
                 cells, console=console,
@@ -181,7 +183,7 @@ def print_summary(summary: dict[str, Any]) -> None:
                 caption="Marks taken by wrapping product functions in this process.")
 
 
-def measure(params: Params, deadline: L.Deadline) -> tuple[dict[str, Any], dict[str, Any]]:
+def measure(params: Params, deadline: Deadline) -> tuple[dict[str, Any], dict[str, Any]]:
     with L.bench_stack() as st:
         st.backend(0, "WEB0")
         st.backend(1, "WEB1")
@@ -206,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     started = time.monotonic()
     with sigterm_exits():
-        lbaas, hand = measure(params, L.Deadline(args.timeout))
+        lbaas, hand = measure(params, Deadline(args.timeout))
     summary = summarize(lbaas, hand)
     print_summary(summary)
     print(f"total time {time.monotonic() - started:.0f} s")

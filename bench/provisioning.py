@@ -37,6 +37,8 @@ from typing import Any
 from bench import lab as L
 from bench.common import Column, fmt, percentile, print_table, sigterm_exits
 from bench.prober import Prober
+from bench.report import goal, ratio, wide_console
+from bench.run import Deadline
 from bench.servers import HandHaproxy, hand_config
 from bench.timeline import Timeline, agent_hooks
 
@@ -98,7 +100,7 @@ def create_one(st: L.BenchStack, prober: Prober, timeline: Timeline) -> dict[str
 
 
 def sequential(st: L.BenchStack, prober: Prober, timeline: Timeline, count: int,
-               deadline: L.Deadline) -> list[dict[str, Any]]:
+               deadline: Deadline) -> list[dict[str, Any]]:
     results = []
     for _ in range(count):
         if deadline.expired():
@@ -122,7 +124,7 @@ def burst(st: L.BenchStack, prober: Prober, timeline: Timeline, count: int
     return results, wall
 
 
-def by_hand(st: L.BenchStack, prober: Prober, count: int, deadline: L.Deadline
+def by_hand(st: L.BenchStack, prober: Prober, count: int, deadline: Deadline
             ) -> list[dict[str, Any]]:
     """The baseline: namespace + veth by ``ip -batch``, haproxy started by hand."""
     servers = [("web0", f"{L.backend_ip(0)}:80"), ("web1", f"{L.backend_ip(1)}:80")]
@@ -165,7 +167,7 @@ def summarize(measured: dict[str, Any]) -> dict[str, Any]:
         rows.append({
             "phase": label, "n": len(measured[phase]), "answered": len(values),
             "p50_s": p50, "p99_s": p99, "max_s": max(values) if values else float("nan"),
-            "p50_vs_hand": L.ratio(p50, hand_p50), "p99_vs_hand": L.ratio(p99, hand_p99),
+            "p50_vs_hand": ratio(p50, hand_p50), "p99_vs_hand": ratio(p99, hand_p99),
             "goal_met": (p50 < GOAL_P50_S and p99 < GOAL_P99_S
                          and len(values) == len(measured[phase]))
             if phase == "sequential" else None,
@@ -189,14 +191,14 @@ def summarize(measured: dict[str, Any]) -> dict[str, Any]:
 
 
 def print_summary(summary: dict[str, Any]) -> None:
-    console = L.console()
+    console = wide_console()
     columns = [Column("phase", "left"), Column("LBs"), Column("answered"),
                Column("p50 s"), Column("p99 s"), Column("max s"), Column("p50 ÷ by hand"),
                Column("p99 ÷ by hand"), Column("goal p50<0.5 s, p99<2 s", "left")]
     cells = [[r["phase"], str(r["n"]), str(r["answered"]), fmt(r["p50_s"], 3),
               fmt(r["p99_s"], 3), fmt(r["max_s"], 3), fmt(r["p50_vs_hand"]),
               fmt(r["p99_vs_hand"]),
-              L.goal(r["goal_met"]) if r["goal_met"] is not None else ""]
+              goal(r["goal_met"]) if r["goal_met"] is not None else ""]
              for r in summary["rows"]]
     print_table("Provisioning: POST of a full tree → first 200 through the VIP", columns, cells,
                 console=console, caption=(
@@ -212,7 +214,7 @@ def print_summary(summary: dict[str, Any]) -> None:
                 caption="Marks taken by wrapping product functions in this process.")
 
 
-def measure(params: Params, deadline: L.Deadline) -> dict[str, Any]:
+def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
     timeline = Timeline()
     with L.bench_stack() as st:
         st.backend(0, "WEB0")
@@ -248,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     started = time.monotonic()
     with sigterm_exits():
-        measured = measure(params, L.Deadline(args.timeout))
+        measured = measure(params, Deadline(args.timeout))
     summary = summarize(measured)
     print_summary(summary)
     print(f"total time {time.monotonic() - started:.0f} s")

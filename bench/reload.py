@@ -35,6 +35,8 @@ from typing import Any
 from bench import lab as L
 from bench.common import Column, fmt, print_table, sigterm_exits
 from bench.prober import Prober
+from bench.report import goal, ratio, wide_console
+from bench.run import Deadline
 from bench.servers import HandHaproxy, hand_config
 from bench.wrk import BackgroundWrk, WrkResult
 
@@ -80,7 +82,7 @@ def _stop(phase: Phase, traffic: tuple[BackgroundWrk, BackgroundWrk]) -> None:
 
 
 def lbaas_phase(st: L.BenchStack, client: L.Host, prober: Prober, changes: int,
-                deadline: L.Deadline) -> Phase:
+                deadline: Deadline) -> Phase:
     lb = st.post_lb(L.full_tree([(L.backend_ip(0), 80), (L.backend_ip(1), 80)]))
     st.wait_active(lb["id"])
     vip, pool = lb["vip_address"], lb["pools"][0]
@@ -114,7 +116,7 @@ def lbaas_phase(st: L.BenchStack, client: L.Host, prober: Prober, changes: int,
 
 
 def hand_phase(st: L.BenchStack, client: L.Host, changes: int, interval: float, graceful: bool,
-               deadline: L.Deadline) -> Phase:
+               deadline: Deadline) -> Phase:
     index = 1 if graceful else 0
     host = st.hosts.get(f"h{index}") or st.host(f"h{index}", L.hand_ip(index))
     hand = HandHaproxy(host, st.workdir, "graceful" if graceful else "naive")
@@ -147,7 +149,7 @@ def hand_phase(st: L.BenchStack, client: L.Host, changes: int, interval: float, 
     return phase
 
 
-def measure(params: Params, deadline: L.Deadline) -> list[Phase]:
+def measure(params: Params, deadline: Deadline) -> list[Phase]:
     with L.bench_stack() as st:
         st.backend(0, "WEB0")
         st.backend(1, "WEB1")
@@ -176,7 +178,7 @@ def summarize(phases: list[Phase]) -> list[dict[str, Any]]:
                        for name, r in (("keepalive", phase.keepalive), ("close", phase.close))
                        if r is not None},
             "failed_per_change": per_change,
-            "vs_naive": L.ratio(phase.errors(), naive.errors()) if naive.errors() else None,
+            "vs_naive": ratio(phase.errors(), naive.errors()) if naive.errors() else None,
             "goal_met": phase.errors() == 0 and phase.reloads == phase.changes
             if phase is phases[0] else None,
         })
@@ -192,9 +194,9 @@ def print_rows(rows: list[dict[str, Any]]) -> None:
               f"{r['requests']:,}", str(r["failed"]), str(r["failed_keepalive"]),
               str(r["failed_close"]), fmt(r["failed_per_change"]),
               fmt(r["vs_naive"]) if r["vs_naive"] is not None else "—",
-              L.goal(r["goal_met"]) if r["goal_met"] is not None else ""] for r in rows]
+              goal(r["goal_met"]) if r["goal_met"] is not None else ""] for r in rows]
     print_table("Reload under load: failed requests over configuration changes", columns, cells,
-                console=L.console(),
+                console=wide_console(),
                 caption=(f"Traffic: wrk -t1 -c{WRK_CONNECTIONS} keep-alive + wrk -t1 "
                          f"-c{WRK_CONNECTIONS} -H 'Connection: close', nice {WRK_NICE}. "
                          "Baselines paced to the lbaas phase's mean change interval. Failed = "
@@ -220,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     started = time.monotonic()
     with sigterm_exits():
-        phases = measure(params, L.Deadline(args.timeout))
+        phases = measure(params, Deadline(args.timeout))
     rows = summarize(phases)
     print_rows(rows)
     print(f"total time {time.monotonic() - started:.0f} s")
