@@ -33,6 +33,7 @@ from bench.procstat import process_tree
 from bench.report import goal, median, ratio, wide_console
 from bench.run import Deadline
 from bench.servers import HandHaproxy, hand_config
+from bench.stack import bench_stack, full_tree
 from bench.wrk import WrkResult, run_wrk
 
 GOAL_RATIO = 0.95
@@ -55,7 +56,7 @@ QUICK = Params(duration=1, repeats=1, threads=2, connections=32)
 def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
     runs: dict[tuple[str, str], list[WrkResult]] = {}
     cpu_per_request: dict[tuple[str, str], list[float]] = {}
-    with L.bench_stack() as st:
+    with bench_stack() as st:
         st.backend(0, "WEB0")
         st.backend(1, "WEB1")
         client = st.client()
@@ -65,7 +66,7 @@ def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
         hand.write(hand_config(f"{L.hand_ip(0)}:80", servers))
         hand.check()
         hand.start()
-        lb = st.post_lb(L.full_tree([(L.backend_ip(0), 80), (L.backend_ip(1), 80)]))
+        lb = st.post_lb(full_tree([(L.backend_ip(0), 80), (L.backend_ip(1), 80)]))
         st.wait_active(lb["id"])
         vip = lb["vip_address"]
         prober = Prober(client)

@@ -57,6 +57,7 @@ from bench.procstat import Memory, meminfo, memory_of
 from bench.report import goal, median, ratio, wide_console
 from bench.run import Deadline
 from bench.servers import HandHaproxy, hand_config
+from bench.stack import BenchStack, bench_stack
 from bench.timeline import Timeline, agent_hooks, patched
 from lbaas.drivers.interface import netns
 from lbaas.drivers.interface.namespaces import namespace_path
@@ -83,7 +84,7 @@ def _log(message: str) -> None:
     print(f"[density {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def _lb_memory(st: L.BenchStack, lb_id: str) -> tuple[Memory, list[int]] | None:
+def _lb_memory(st: BenchStack, lb_id: str) -> tuple[Memory, list[int]] | None:
     info = st.process(lb_id).proc_info()
     if info is None:
         return None
@@ -101,7 +102,7 @@ def _kernel_kb(info: dict[str, int]) -> int:
     return info.get("Slab", 0) + info.get("PageTables", 0) + info.get("KernelStack", 0)
 
 
-def create_all(st: L.BenchStack, count: int, deadline: Deadline) -> dict[str, Any]:
+def create_all(st: BenchStack, count: int, deadline: Deadline) -> dict[str, Any]:
     """POST ``count`` load balancers from 4 threads; wait until the agent deployed them all."""
     tree = {"name": "dense", "listeners": [{
         "name": "dense-http", "protocol": "HTTP", "protocol_port": 80,
@@ -167,7 +168,7 @@ def check_answers(prober: Prober, vips: list[str], batch: int = 100) -> int:
     return answered
 
 
-def idle_cpu(st: L.BenchStack, lb_ids: list[str]) -> dict[str, float]:
+def idle_cpu(st: BenchStack, lb_ids: list[str]) -> dict[str, float]:
     pids: list[int] = []
     for lb_id in lb_ids:
         info = st.process(lb_id).proc_info()
@@ -193,7 +194,7 @@ RESYNC_STEPS = (
 )
 
 
-def resync(st: L.BenchStack, lb_ids: set[str], timeout: float) -> dict[str, Any]:
+def resync(st: BenchStack, lb_ids: set[str], timeout: float) -> dict[str, Any]:
     """A fresh agent over the existing state: time until it deployed (verified) every LB.
 
     Also times the fresh agent's steps per load balancer and its stats passes."""
@@ -244,7 +245,7 @@ def resync(st: L.BenchStack, lb_ids: set[str], timeout: float) -> dict[str, Any]
             "stats_pass_s": median(settled_passes), "workers": st.conf.agent.workers}
 
 
-def raw_verify(st: L.BenchStack, lb_ids: list[str]) -> float:
+def raw_verify(st: BenchStack, lb_ids: list[str]) -> float:
     """The bare minimum a verification needs: the namespace exists and the master answers."""
     started = time.monotonic()
     for lb_id in lb_ids:
@@ -270,7 +271,7 @@ def _measure(params: Params) -> dict[str, Any]:
     deadline = Deadline(params.timeout)
     result: dict[str, Any] = {"count": params.count}
     mem_before = meminfo()
-    with L.bench_stack() as st:
+    with bench_stack() as st:
         st.backend(0, "WEB0")
         client = st.client()
         prober = Prober(client)

@@ -34,6 +34,7 @@ from bench.prober import Prober
 from bench.report import goal, ratio, wide_console
 from bench.run import Deadline
 from bench.servers import HandHaproxy, hand_config
+from bench.stack import BenchStack, bench_stack, full_tree
 from bench.timeline import Timeline, agent_hooks
 
 GOAL_P50_S = 0.3
@@ -63,10 +64,10 @@ FULL = Params(count=20)
 QUICK = Params(count=3)
 
 
-def lbaas_changes(st: L.BenchStack, prober: Prober, count: int, deadline: Deadline
+def lbaas_changes(st: BenchStack, prober: Prober, count: int, deadline: Deadline
                   ) -> dict[str, Any]:
     timeline = Timeline()
-    lb = st.post_lb(L.full_tree([(L.backend_ip(0), 80)]))
+    lb = st.post_lb(full_tree([(L.backend_ip(0), 80)]))
     st.wait_active(lb["id"])
     lb_id, vip, pool_id = lb["id"], lb["vip_address"], lb["pools"][0]["id"]
     if not prober.start(vip, "body", "WEB0", timeout=30).result(40)[0]:
@@ -107,7 +108,7 @@ def lbaas_changes(st: L.BenchStack, prober: Prober, count: int, deadline: Deadli
     return {"add": adds, "remove": removes, "breakdown": breakdown}
 
 
-def hand_changes(st: L.BenchStack, prober: Prober, count: int, deadline: Deadline
+def hand_changes(st: BenchStack, prober: Prober, count: int, deadline: Deadline
                  ) -> dict[str, Any]:
     host = st.host("hp", L.hand_ip(0))
     hand = HandHaproxy(host, st.workdir)
@@ -184,7 +185,7 @@ def print_summary(summary: dict[str, Any]) -> None:
 
 
 def measure(params: Params, deadline: Deadline) -> tuple[dict[str, Any], dict[str, Any]]:
-    with L.bench_stack() as st:
+    with bench_stack() as st:
         st.backend(0, "WEB0")
         st.backend(1, "WEB1")
         prober = Prober(st.client())

@@ -40,7 +40,9 @@ from bench.prober import Prober
 from bench.report import goal, ratio, wide_console
 from bench.run import Deadline
 from bench.servers import HandHaproxy, hand_config
+from bench.stack import BenchStack, bench_stack, full_tree
 from bench.timeline import Timeline, agent_hooks
+from tests.netlab import Host
 
 GOAL_P50_S = 0.5
 GOAL_P99_S = 2.0
@@ -82,10 +84,10 @@ QUICK = Params(count=4, burst=3)
 
 
 def _tree() -> dict[str, Any]:
-    return L.full_tree([(L.backend_ip(0), 80), (L.backend_ip(1), 80)])
+    return full_tree([(L.backend_ip(0), 80), (L.backend_ip(1), 80)])
 
 
-def create_one(st: L.BenchStack, prober: Prober, timeline: Timeline) -> dict[str, Any]:
+def create_one(st: BenchStack, prober: Prober, timeline: Timeline) -> dict[str, Any]:
     """POST one tree and wait for its first answer; returns its timings."""
     t0 = time.monotonic()
     lb = st.post_lb(_tree())
@@ -99,7 +101,7 @@ def create_one(st: L.BenchStack, prober: Prober, timeline: Timeline) -> dict[str
             "first_answer_s": (when - t0) if answered else None}
 
 
-def sequential(st: L.BenchStack, prober: Prober, timeline: Timeline, count: int,
+def sequential(st: BenchStack, prober: Prober, timeline: Timeline, count: int,
                deadline: Deadline) -> list[dict[str, Any]]:
     results = []
     for _ in range(count):
@@ -113,7 +115,7 @@ def sequential(st: L.BenchStack, prober: Prober, timeline: Timeline, count: int,
     return results
 
 
-def burst(st: L.BenchStack, prober: Prober, timeline: Timeline, count: int
+def burst(st: BenchStack, prober: Prober, timeline: Timeline, count: int
           ) -> tuple[list[dict[str, Any]], float]:
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="bench-post") as pool:
@@ -124,7 +126,7 @@ def burst(st: L.BenchStack, prober: Prober, timeline: Timeline, count: int
     return results, wall
 
 
-def by_hand(st: L.BenchStack, prober: Prober, count: int, deadline: Deadline
+def by_hand(st: BenchStack, prober: Prober, count: int, deadline: Deadline
             ) -> list[dict[str, Any]]:
     """The baseline: namespace + veth by ``ip -batch``, haproxy started by hand."""
     servers = [("web0", f"{L.backend_ip(0)}:80"), ("web1", f"{L.backend_ip(1)}:80")]
@@ -135,7 +137,7 @@ def by_hand(st: L.BenchStack, prober: Prober, count: int, deadline: Deadline
         ip = L.raw_ip(index)
         t0 = time.monotonic()
         name = L.raw_namespace(st.lab, st.bridge, f"r{index}", ip)
-        host = L.Host(st.lab, name, f"{ip}/{L.PREFIXLEN}", name + "v")
+        host = Host(st.lab, name, f"{ip}/{L.PREFIXLEN}", name + "v")
         hand = HandHaproxy(host, st.workdir, "raw")
         hand.write(hand_config(f"{ip}:80", servers))
         hand.start(wait=False)
@@ -216,7 +218,7 @@ def print_summary(summary: dict[str, Any]) -> None:
 
 def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
     timeline = Timeline()
-    with L.bench_stack() as st:
+    with bench_stack() as st:
         st.backend(0, "WEB0")
         st.backend(1, "WEB1")
         client = st.client()

@@ -38,7 +38,9 @@ from bench.prober import Prober
 from bench.report import goal, ratio, wide_console
 from bench.run import Deadline
 from bench.servers import HandHaproxy, hand_config
+from bench.stack import BenchStack, bench_stack, full_tree
 from bench.wrk import BackgroundWrk, WrkResult
+from tests.netlab import Host
 
 WRK_CONNECTIONS = 8
 WRK_NICE = 10
@@ -69,7 +71,7 @@ class Phase:
         return sum(r.requests for r in (self.keepalive, self.close) if r is not None)
 
 
-def _traffic(client: L.Host, url: str) -> tuple[BackgroundWrk, BackgroundWrk]:
+def _traffic(client: Host, url: str) -> tuple[BackgroundWrk, BackgroundWrk]:
     keepalive = BackgroundWrk(client, url, connections=WRK_CONNECTIONS, nice=WRK_NICE)
     close = BackgroundWrk(client, url, connections=WRK_CONNECTIONS, close=True, nice=WRK_NICE)
     time.sleep(1.0)  # both running and connected before the first change
@@ -81,9 +83,9 @@ def _stop(phase: Phase, traffic: tuple[BackgroundWrk, BackgroundWrk]) -> None:
     phase.keepalive, phase.close = traffic[0].stop(), traffic[1].stop()
 
 
-def lbaas_phase(st: L.BenchStack, client: L.Host, prober: Prober, changes: int,
+def lbaas_phase(st: BenchStack, client: Host, prober: Prober, changes: int,
                 deadline: Deadline) -> Phase:
-    lb = st.post_lb(L.full_tree([(L.backend_ip(0), 80), (L.backend_ip(1), 80)]))
+    lb = st.post_lb(full_tree([(L.backend_ip(0), 80), (L.backend_ip(1), 80)]))
     st.wait_active(lb["id"])
     vip, pool = lb["vip_address"], lb["pools"][0]
     member_id = pool["members"][0]["id"]
@@ -115,7 +117,7 @@ def lbaas_phase(st: L.BenchStack, client: L.Host, prober: Prober, changes: int,
     return phase
 
 
-def hand_phase(st: L.BenchStack, client: L.Host, changes: int, interval: float, graceful: bool,
+def hand_phase(st: BenchStack, client: Host, changes: int, interval: float, graceful: bool,
                deadline: Deadline) -> Phase:
     index = 1 if graceful else 0
     host = st.hosts.get(f"h{index}") or st.host(f"h{index}", L.hand_ip(index))
@@ -150,7 +152,7 @@ def hand_phase(st: L.BenchStack, client: L.Host, changes: int, interval: float, 
 
 
 def measure(params: Params, deadline: Deadline) -> list[Phase]:
-    with L.bench_stack() as st:
+    with bench_stack() as st:
         st.backend(0, "WEB0")
         st.backend(1, "WEB1")
         client = st.client()

@@ -4,7 +4,7 @@ the lab at cleanup (:func:`spawn_logged`), Debian's nginx as a backend with a fi
 balancer with (:func:`hand_config`, :class:`HandHaproxy`: started, checked, reloaded with
 SIGUSR2 or naively restarted by hand).
 
-Used by ``bench.lab`` (the backends of the stack) and by each data-plane benchmark for its
+Used by ``bench.stack`` (the backends of the stack) and by each data-plane benchmark for its
 hand-written baseline.
 """
 

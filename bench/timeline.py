@@ -20,7 +20,7 @@ from lbaas.drivers.interface import links, netns
 from lbaas.rpc.server_endpoints import PluginEndpoints
 
 if TYPE_CHECKING:
-    from bench.lab import BenchStack
+    from bench.stack import BenchStack
 
 
 @contextlib.contextmanager
