@@ -15,7 +15,7 @@ Address plan on the benchmark's own bridge (``lbt<tag>br``, no address in the ro
 :func:`open_lab` registers the removal of the lab (its processes, namespaces and bridge) and then
 of the work directory on an ``ExitStack``; :func:`shielded` keeps a second Ctrl-C from
 interrupting that teardown. A run killed with SIGKILL leaves its work directory (with an
-``owner.pid`` file) behind; the next benchmark run sweeps what it holds (:func:`sweep_stale`).
+``owner.pid`` file) behind; the next benchmark run sweeps what it holds (``bench.sweep``).
 
 Used by ``bench.stack`` (which builds the lbaas stack on the lab) and by the benchmarks for
 addresses, raw namespaces (``bench.provisioning``) and the backlog (``bench.density``).
@@ -24,24 +24,17 @@ addresses, raw namespaces (``bench.provisioning``) and the backlog (``bench.dens
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
-import re
 import shutil
 import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
 
-from lbaas.drivers.haproxy.process import HaproxyProcess
-from lbaas.drivers.interface import netns
 from lbaas.drivers.interface.namespaces import namespace_path
-from tests.netlab import Host, Lab, sweep
-
-LOG = logging.getLogger(__name__)
+from tests.netlab import Host, Lab
 
 NET = "10.242"
 PREFIXLEN = 16
@@ -75,21 +68,7 @@ def raw_ip(index: int) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Small helpers
-
-
-@contextlib.contextmanager
-def shielded() -> Iterator[None]:
-    """Ignore SIGINT/SIGTERM while cleaning up (a second Ctrl-C must not strand namespaces)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+# Host prerequisites and settings
 
 
 def check_environment() -> None:
@@ -145,121 +124,6 @@ def netdev_backlog_at_least(wanted: int) -> Iterator[int]:
             f.write(str(previous))
 
 
-# --------------------------------------------------------------------------------------------
-# Temporary directories and stale runs
-
-
-def make_workdir() -> Path:
-    """A private temporary directory with an ``owner.pid`` (see :func:`sweep_stale`)."""
-    path = Path(tempfile.mkdtemp(prefix=TMP_PREFIX))
-    os.chmod(path, 0o700)
-    (path / "owner.pid").write_text(str(os.getpid()))
-    return path
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def undeploy_state(state_path: Path, workers: int = 8) -> int:
-    """Stop every haproxy and remove every namespace of the load balancers under
-    ``state_path/lbaas`` (as the driver does), in parallel. Returns how many."""
-    lbs_dir = state_path / "lbaas"
-    try:
-        ids = sorted(entry.name for entry in lbs_dir.iterdir() if entry.is_dir())
-    except FileNotFoundError:
-        return 0
-    _undeploy_ids(state_path, ids, workers)
-    return len(ids)
-
-
-def _undeploy_one(state_path: Path, lb_id: str) -> None:
-    proc = HaproxyProcess(lb_id, state_path, exec_prefix=netns.netns_exec_argv(lb_id))
-    try:
-        proc.stop(timeout=2.0)
-    finally:
-        netns.unplug_vip(lb_id)
-        proc.remove_state()
-
-
-def _undeploy_ids(state_path: Path, ids: Sequence[str], workers: int) -> None:
-    errors: list[BaseException] = []
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bench-undeploy") as pool:
-        for fut in [pool.submit(_undeploy_one, state_path, lb_id) for lb_id in ids]:
-            try:
-                fut.result()
-            except Exception as exc:  # keep going: every other one must still go
-                errors.append(exc)
-    if errors:
-        LOG.warning("%d load balancers failed to undeploy; first: %s", len(errors), errors[0])
-
-
-def _kill_matching(needle: str) -> list[int]:
-    """SIGKILL every process whose command line contains ``needle`` (a work directory path)."""
-    killed = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if needle in cmdline:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(entry), signal.SIGKILL)
-                killed.append(int(entry))
-    return killed
-
-
-def _kill_in_namespace(name: str) -> None:
-    """SIGKILL every process in namespace ``name`` (``ip netns pids``)."""
-    done = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True,
-                          check=False)
-    for pid in done.stdout.split():
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.kill(int(pid), signal.SIGKILL)
-
-
-def sweep_stale() -> list[str]:
-    """Remove what benchmark runs killed with SIGKILL left: their haproxies, ``qlbaas-``
-    namespaces (found through their state directories), the processes of their lab (by work
-    directory in the command line and by namespace) and lab namespaces (``lab.tag`` file), then
-    their temporary directories. Runs whose owner process lives are left alone."""
-    swept: list[str] = []
-    for workdir in Path(tempfile.gettempdir()).glob(f"{TMP_PREFIX}*"):
-        try:
-            pid = int((workdir / "owner.pid").read_text())
-        except (OSError, ValueError):
-            continue
-        if _pid_alive(pid):
-            continue
-        count = undeploy_state(workdir / "state")
-        _kill_matching(str(workdir))
-        with contextlib.suppress(OSError):
-            tag = (workdir / "lab.tag").read_text().strip()
-            if re.fullmatch(r"[0-9a-f]{4}", tag):
-                from lbaas.drivers.interface.namespaces import list_namespaces
-
-                for name in list_namespaces():
-                    if name.startswith(f"lbt{tag}"):
-                        _kill_in_namespace(name)
-                swept += sweep(f"lbt{tag}")
-        shutil.rmtree(workdir, ignore_errors=True)
-        swept.append(f"{workdir} ({count} load balancers)")
-    return swept
-
-
-# --------------------------------------------------------------------------------------------
-# Processes in namespaces
-
-
 def tune_client_namespace(host: Host) -> None:
     """Many short connections from one namespace: reuse TIME_WAIT ports, widen the range."""
     for key, value in (("net.ipv4.tcp_tw_reuse", "1"),
@@ -268,7 +132,15 @@ def tune_client_namespace(host: Host) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# The lab and namespaces by hand
+# The lab: work directory and bridge, removed in reverse order
+
+
+def make_workdir() -> Path:
+    """A private temporary directory with an ``owner.pid`` (see ``bench.sweep``)."""
+    path = Path(tempfile.mkdtemp(prefix=TMP_PREFIX))
+    os.chmod(path, 0o700)
+    (path / "owner.pid").write_text(str(os.getpid()))
+    return path
 
 
 def open_lab(stack: contextlib.ExitStack) -> tuple[Lab, str, Path]:
@@ -283,6 +155,24 @@ def open_lab(stack: contextlib.ExitStack) -> tuple[Lab, str, Path]:
 
 def _close_lab(lab: Lab) -> None:
     lab.close()
+
+
+@contextlib.contextmanager
+def shielded() -> Iterator[None]:
+    """Ignore SIGINT/SIGTERM while cleaning up (a second Ctrl-C must not strand namespaces)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+# --------------------------------------------------------------------------------------------
+# Namespaces "by hand" (baselines)
 
 
 def raw_namespace(lab: Lab, bridge: str, suffix: str, ip: str) -> str:

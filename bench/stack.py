@@ -45,11 +45,10 @@ from bench.lab import (
     open_lab,
     raise_nofile,
     shielded,
-    sweep_stale,
     tune_client_namespace,
-    undeploy_state,
 )
 from bench.servers import nginx_backend
+from bench.sweep import sweep_stale, undeploy_state
 from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
 from lbaas.drivers.haproxy.process import Action, HaproxyProcess
 from lbaas.drivers.interface import netns
