@@ -26,8 +26,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from bench import lab as L
 from bench.common import Column, fmt, print_table, process_cpu_seconds, sigterm_exits
+from bench.lab import backend_ip, hand_ip
 from bench.prober import Prober
 from bench.procstat import process_tree
 from bench.report import goal, median, ratio, wide_console
@@ -60,13 +60,13 @@ def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
         st.backend(0, "WEB0")
         st.backend(1, "WEB1")
         client = st.client()
-        servers = [("web0", f"{L.backend_ip(0)}:80"), ("web1", f"{L.backend_ip(1)}:80")]
-        hand_host = st.host("hp", L.hand_ip(0))
+        servers = [("web0", f"{backend_ip(0)}:80"), ("web1", f"{backend_ip(1)}:80")]
+        hand_host = st.host("hp", hand_ip(0))
         hand = HandHaproxy(hand_host, st.workdir)
-        hand.write(hand_config(f"{L.hand_ip(0)}:80", servers))
+        hand.write(hand_config(f"{hand_ip(0)}:80", servers))
         hand.check()
         hand.start()
-        lb = st.post_lb(full_tree([(L.backend_ip(0), 80), (L.backend_ip(1), 80)]))
+        lb = st.post_lb(full_tree([(backend_ip(0), 80), (backend_ip(1), 80)]))
         st.wait_active(lb["id"])
         vip = lb["vip_address"]
         prober = Prober(client)
@@ -74,8 +74,8 @@ def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
             answered, _, _ = prober.start(vip, "body", body, timeout=30).result(40)
             if not answered:
                 raise RuntimeError(f"the load balancer never answered from {body}")
-        urls = {TARGETS[0]: f"http://{vip}/", TARGETS[1]: f"http://{L.hand_ip(0)}/",
-                TARGETS[2]: f"http://{L.backend_ip(0)}/"}
+        urls = {TARGETS[0]: f"http://{vip}/", TARGETS[1]: f"http://{hand_ip(0)}/",
+                TARGETS[2]: f"http://{backend_ip(0)}/"}
         pids_of = {TARGETS[0]: lambda: st.lb_pids(lb["id"]), TARGETS[1]: hand.pids,
                    TARGETS[2]: lambda: process_tree(st.servers[0].pid)}
         for url in urls.values():  # warm-up: connections, caches, ARP

@@ -50,8 +50,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench import lab as L
 from bench.common import Column, fmt, percentile, print_table, process_cpu_seconds, sigterm_exits
+from bench.lab import backend_ip, hand_ip, netdev_backlog_at_least, softnet_drops
 from bench.prober import Prober
 from bench.procstat import Memory, meminfo, memory_of
 from bench.report import goal, median, ratio, wide_console
@@ -108,7 +108,7 @@ def create_all(st: BenchStack, count: int, deadline: Deadline) -> dict[str, Any]
         "name": "dense-http", "protocol": "HTTP", "protocol_port": 80,
         "default_pool": {"name": "dense-pool", "protocol": "HTTP",
                          "lb_algorithm": "ROUND_ROBIN",
-                         "members": [{"address": L.backend_ip(0), "protocol_port": 80}]}}]}
+                         "members": [{"address": backend_ip(0), "protocol_port": 80}]}}]}
     posted: dict[str, float] = {}
     vips: dict[str, str] = {}
     errors: list[str] = []
@@ -259,10 +259,10 @@ def measure(params: Params) -> dict[str, Any]:
         raise SystemExit(f"--count {params.count}: one Linux bridge takes at most 1,023 ports "
                          f"(use at most {MAX_PER_BRIDGE})")
     wanted_backlog = 4 * (params.count + 8) if params.raise_backlog else 0
-    with L.netdev_backlog_at_least(wanted_backlog) as backlog:
-        drops_before = L.softnet_drops()
+    with netdev_backlog_at_least(wanted_backlog) as backlog:
+        drops_before = softnet_drops()
         result = _measure(params)
-        result["softnet_drops"] = L.softnet_drops() - drops_before
+        result["softnet_drops"] = softnet_drops() - drops_before
         result["netdev_max_backlog"] = backlog
     return result
 
@@ -275,9 +275,9 @@ def _measure(params: Params) -> dict[str, Any]:
         st.backend(0, "WEB0")
         client = st.client()
         prober = Prober(client)
-        hand_host = st.host("hp", L.hand_ip(0))
+        hand_host = st.host("hp", hand_ip(0))
         hand = HandHaproxy(hand_host, st.workdir)
-        hand.write(hand_config(f"{L.hand_ip(0)}:80", [("web0", f"{L.backend_ip(0)}:80")]))
+        hand.write(hand_config(f"{hand_ip(0)}:80", [("web0", f"{backend_ip(0)}:80")]))
         hand.start()
         time.sleep(0.5)
         hand_memory = Memory(0, 0, 0)

@@ -28,8 +28,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from bench import lab as L
 from bench.common import Column, fmt, percentile, print_table, sigterm_exits
+from bench.lab import backend_ip, hand_ip
 from bench.prober import Prober
 from bench.report import goal, ratio, wide_console
 from bench.run import Deadline
@@ -67,7 +67,7 @@ QUICK = Params(count=3)
 def lbaas_changes(st: BenchStack, prober: Prober, count: int, deadline: Deadline
                   ) -> dict[str, Any]:
     timeline = Timeline()
-    lb = st.post_lb(full_tree([(L.backend_ip(0), 80)]))
+    lb = st.post_lb(full_tree([(backend_ip(0), 80)]))
     st.wait_active(lb["id"])
     lb_id, vip, pool_id = lb["id"], lb["vip_address"], lb["pools"][0]["id"]
     if not prober.start(vip, "body", "WEB0", timeout=30).result(40)[0]:
@@ -75,7 +75,7 @@ def lbaas_changes(st: BenchStack, prober: Prober, count: int, deadline: Deadline
     adds: list[float | None] = []
     removes: list[float | None] = []
     breakdown: list[dict[str, float]] = []
-    member_body = {"member": {"address": L.backend_ip(1), "protocol_port": 80}}
+    member_body = {"member": {"address": backend_ip(1), "protocol_port": 80}}
     with agent_hooks(st, timeline):
         for _ in range(count):
             if deadline.expired():
@@ -110,11 +110,11 @@ def lbaas_changes(st: BenchStack, prober: Prober, count: int, deadline: Deadline
 
 def hand_changes(st: BenchStack, prober: Prober, count: int, deadline: Deadline
                  ) -> dict[str, Any]:
-    host = st.host("hp", L.hand_ip(0))
+    host = st.host("hp", hand_ip(0))
     hand = HandHaproxy(host, st.workdir)
-    one = [("web0", f"{L.backend_ip(0)}:80")]
-    two = [*one, ("web1", f"{L.backend_ip(1)}:80")]
-    bind = f"{L.hand_ip(0)}:80"
+    one = [("web0", f"{backend_ip(0)}:80")]
+    two = [*one, ("web1", f"{backend_ip(1)}:80")]
+    bind = f"{hand_ip(0)}:80"
     hand.write(hand_config(bind, one))
     hand.start()
     adds: list[float | None] = []
@@ -127,7 +127,7 @@ def hand_changes(st: BenchStack, prober: Prober, count: int, deadline: Deadline
             hand.write(hand_config(bind, servers))
             hand.check()
             hand.reload()
-            answered, when, _ = prober.start(L.hand_ip(0), mode, "WEB1", timeout=30).result(40)
+            answered, when, _ = prober.start(hand_ip(0), mode, "WEB1", timeout=30).result(40)
             (adds if action == "add" else removes).append(when - t0 if answered else None)
             time.sleep(0.2)  # let the old worker go (as the lbaas loop waits for ACTIVE)
     return {"add": adds, "remove": removes}

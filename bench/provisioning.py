@@ -34,8 +34,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench import lab as L
 from bench.common import Column, fmt, percentile, print_table, sigterm_exits
+from bench.lab import PREFIXLEN, backend_ip, raw_ip, raw_namespace
 from bench.prober import Prober
 from bench.report import goal, ratio, wide_console
 from bench.run import Deadline
@@ -84,7 +84,7 @@ QUICK = Params(count=4, burst=3)
 
 
 def _tree() -> dict[str, Any]:
-    return full_tree([(L.backend_ip(0), 80), (L.backend_ip(1), 80)])
+    return full_tree([(backend_ip(0), 80), (backend_ip(1), 80)])
 
 
 def create_one(st: BenchStack, prober: Prober, timeline: Timeline) -> dict[str, Any]:
@@ -129,15 +129,15 @@ def burst(st: BenchStack, prober: Prober, timeline: Timeline, count: int
 def by_hand(st: BenchStack, prober: Prober, count: int, deadline: Deadline
             ) -> list[dict[str, Any]]:
     """The baseline: namespace + veth by ``ip -batch``, haproxy started by hand."""
-    servers = [("web0", f"{L.backend_ip(0)}:80"), ("web1", f"{L.backend_ip(1)}:80")]
+    servers = [("web0", f"{backend_ip(0)}:80"), ("web1", f"{backend_ip(1)}:80")]
     results = []
     for index in range(count):
         if deadline.expired():
             break
-        ip = L.raw_ip(index)
+        ip = raw_ip(index)
         t0 = time.monotonic()
-        name = L.raw_namespace(st.lab, st.bridge, f"r{index}", ip)
-        host = Host(st.lab, name, f"{ip}/{L.PREFIXLEN}", name + "v")
+        name = raw_namespace(st.lab, st.bridge, f"r{index}", ip)
+        host = Host(st.lab, name, f"{ip}/{PREFIXLEN}", name + "v")
         hand = HandHaproxy(host, st.workdir, "raw")
         hand.write(hand_config(f"{ip}:80", servers))
         hand.start(wait=False)

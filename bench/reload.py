@@ -32,8 +32,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from bench import lab as L
 from bench.common import Column, fmt, print_table, sigterm_exits
+from bench.lab import backend_ip, hand_ip
 from bench.prober import Prober
 from bench.report import goal, ratio, wide_console
 from bench.run import Deadline
@@ -85,7 +85,7 @@ def _stop(phase: Phase, traffic: tuple[BackgroundWrk, BackgroundWrk]) -> None:
 
 def lbaas_phase(st: BenchStack, client: Host, prober: Prober, changes: int,
                 deadline: Deadline) -> Phase:
-    lb = st.post_lb(full_tree([(L.backend_ip(0), 80), (L.backend_ip(1), 80)]))
+    lb = st.post_lb(full_tree([(backend_ip(0), 80), (backend_ip(1), 80)]))
     st.wait_active(lb["id"])
     vip, pool = lb["vip_address"], lb["pools"][0]
     member_id = pool["members"][0]["id"]
@@ -120,15 +120,15 @@ def lbaas_phase(st: BenchStack, client: Host, prober: Prober, changes: int,
 def hand_phase(st: BenchStack, client: Host, changes: int, interval: float, graceful: bool,
                deadline: Deadline) -> Phase:
     index = 1 if graceful else 0
-    host = st.hosts.get(f"h{index}") or st.host(f"h{index}", L.hand_ip(index))
+    host = st.hosts.get(f"h{index}") or st.host(f"h{index}", hand_ip(index))
     hand = HandHaproxy(host, st.workdir, "graceful" if graceful else "naive")
-    bind = f"{L.hand_ip(index)}:80"
-    servers = [("web0", f"{L.backend_ip(0)}:80"), ("web1", f"{L.backend_ip(1)}:80")]
+    bind = f"{hand_ip(index)}:80"
+    servers = [("web0", f"{backend_ip(0)}:80"), ("web1", f"{backend_ip(1)}:80")]
     hand.write(hand_config(bind, servers, weight=1))
     hand.start()
     phase = Phase("by hand: graceful reload (SIGUSR2)" if graceful
                   else "by hand: naive stop/start (baseline)")
-    traffic = _traffic(client, f"http://{L.hand_ip(index)}/")
+    traffic = _traffic(client, f"http://{hand_ip(index)}/")
     started = time.monotonic()
     try:
         for i in range(changes):
