@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Column, fmt, print_table, process_cpu_seconds, sigterm_exits
-from bench.lab import backend_ip, hand_ip
+from bench.lab import backend_ip, backend_members, backend_servers, hand_ip
 from bench.prober import Prober
 from bench.procstat import process_tree
 from bench.report import goal, median, ratio, wide_console
@@ -60,13 +60,13 @@ def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
         st.backend(0, "WEB0")
         st.backend(1, "WEB1")
         client = st.client()
-        servers = [("web0", f"{backend_ip(0)}:80"), ("web1", f"{backend_ip(1)}:80")]
+        servers = backend_servers(2)
         hand_host = st.host("hp", hand_ip(0))
         hand = HandHaproxy(hand_host, st.workdir)
         hand.write(hand_config(f"{hand_ip(0)}:80", servers))
         hand.check()
         hand.start()
-        lb = st.post_lb(full_tree([(backend_ip(0), 80), (backend_ip(1), 80)]))
+        lb = st.post_lb(full_tree(backend_members(2)))
         st.wait_active(lb["id"])
         vip = lb["vip_address"]
         prober = Prober(client)

@@ -51,13 +51,19 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Column, fmt, percentile, print_table, process_cpu_seconds, sigterm_exits
-from bench.lab import backend_ip, hand_ip, netdev_backlog_at_least, softnet_drops
+from bench.lab import (
+    backend_members,
+    backend_servers,
+    hand_ip,
+    netdev_backlog_at_least,
+    softnet_drops,
+)
 from bench.prober import Prober
 from bench.procstat import Memory, meminfo, memory_of
 from bench.report import goal, median, ratio, wide_console
 from bench.run import Deadline
 from bench.servers import HandHaproxy, hand_config
-from bench.stack import BenchStack, bench_stack
+from bench.stack import BenchStack, bench_stack, full_tree
 from bench.timeline import Timeline, agent_hooks, patched
 from lbaas.drivers.interface import netns
 from lbaas.drivers.interface.namespaces import namespace_path
@@ -104,11 +110,7 @@ def _kernel_kb(info: dict[str, int]) -> int:
 
 def create_all(st: BenchStack, count: int, deadline: Deadline) -> dict[str, Any]:
     """POST ``count`` load balancers from 4 threads; wait until the agent deployed them all."""
-    tree = {"name": "dense", "listeners": [{
-        "name": "dense-http", "protocol": "HTTP", "protocol_port": 80,
-        "default_pool": {"name": "dense-pool", "protocol": "HTTP",
-                         "lb_algorithm": "ROUND_ROBIN",
-                         "members": [{"address": backend_ip(0), "protocol_port": 80}]}}]}
+    tree = full_tree(backend_members(1), name="dense", healthmonitor=False)
     posted: dict[str, float] = {}
     vips: dict[str, str] = {}
     errors: list[str] = []
@@ -277,7 +279,7 @@ def _measure(params: Params) -> dict[str, Any]:
         prober = Prober(client)
         hand_host = st.host("hp", hand_ip(0))
         hand = HandHaproxy(hand_host, st.workdir)
-        hand.write(hand_config(f"{hand_ip(0)}:80", [("web0", f"{backend_ip(0)}:80")]))
+        hand.write(hand_config(f"{hand_ip(0)}:80", backend_servers(1)))
         hand.start()
         time.sleep(0.5)
         hand_memory = Memory(0, 0, 0)

@@ -53,6 +53,18 @@ def backend_ip(index: int) -> str:
     return f"{NET}.0.{11 + index}"
 
 
+def backend_members(count: int) -> list[tuple[str, int]]:
+    """The first ``count`` nginx backends as pool members (ip, port), for
+    ``bench.stack.full_tree``."""
+    return [(backend_ip(index), 80) for index in range(count)]
+
+
+def backend_servers(count: int) -> list[tuple[str, str]]:
+    """The first ``count`` nginx backends as hand-written haproxy servers (``web<i>``, ip:port)
+    for ``bench.servers.hand_config``."""
+    return [(f"web{index}", f"{backend_ip(index)}:80") for index in range(count)]
+
+
 def hand_ip(index: int) -> str:
     """Address of hand-written haproxy baseline ``index`` (0-based, at most 10)."""
     if not 0 <= index < 10:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Column, fmt, percentile, print_table, sigterm_exits
-from bench.lab import backend_ip, hand_ip
+from bench.lab import backend_ip, backend_members, backend_servers, hand_ip
 from bench.prober import Prober
 from bench.report import goal, ratio, wide_console
 from bench.run import Deadline
@@ -67,7 +67,7 @@ QUICK = Params(count=3)
 def lbaas_changes(st: BenchStack, prober: Prober, count: int, deadline: Deadline
                   ) -> dict[str, Any]:
     timeline = Timeline()
-    lb = st.post_lb(full_tree([(backend_ip(0), 80)]))
+    lb = st.post_lb(full_tree(backend_members(1)))
     st.wait_active(lb["id"])
     lb_id, vip, pool_id = lb["id"], lb["vip_address"], lb["pools"][0]["id"]
     if not prober.start(vip, "body", "WEB0", timeout=30).result(40)[0]:
@@ -112,8 +112,7 @@ def hand_changes(st: BenchStack, prober: Prober, count: int, deadline: Deadline
                  ) -> dict[str, Any]:
     host = st.host("hp", hand_ip(0))
     hand = HandHaproxy(host, st.workdir)
-    one = [("web0", f"{backend_ip(0)}:80")]
-    two = [*one, ("web1", f"{backend_ip(1)}:80")]
+    one, two = backend_servers(1), backend_servers(2)
     bind = f"{hand_ip(0)}:80"
     hand.write(hand_config(bind, one))
     hand.start()

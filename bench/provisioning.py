@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Column, fmt, percentile, print_table, sigterm_exits
-from bench.lab import PREFIXLEN, backend_ip, raw_ip, raw_namespace
+from bench.lab import PREFIXLEN, backend_members, backend_servers, raw_ip, raw_namespace
 from bench.prober import Prober
 from bench.report import goal, ratio, wide_console
 from bench.run import Deadline
@@ -84,7 +84,7 @@ QUICK = Params(count=4, burst=3)
 
 
 def _tree() -> dict[str, Any]:
-    return full_tree([(backend_ip(0), 80), (backend_ip(1), 80)])
+    return full_tree(backend_members(2))
 
 
 def create_one(st: BenchStack, prober: Prober, timeline: Timeline) -> dict[str, Any]:
@@ -129,7 +129,7 @@ def burst(st: BenchStack, prober: Prober, timeline: Timeline, count: int
 def by_hand(st: BenchStack, prober: Prober, count: int, deadline: Deadline
             ) -> list[dict[str, Any]]:
     """The baseline: namespace + veth by ``ip -batch``, haproxy started by hand."""
-    servers = [("web0", f"{backend_ip(0)}:80"), ("web1", f"{backend_ip(1)}:80")]
+    servers = backend_servers(2)
     results = []
     for index in range(count):
         if deadline.expired():

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Column, fmt, print_table, sigterm_exits
-from bench.lab import backend_ip, hand_ip
+from bench.lab import backend_members, backend_servers, hand_ip
 from bench.prober import Prober
 from bench.report import goal, ratio, wide_console
 from bench.run import Deadline
@@ -85,7 +85,7 @@ def _stop(phase: Phase, traffic: tuple[BackgroundWrk, BackgroundWrk]) -> None:
 
 def lbaas_phase(st: BenchStack, client: Host, prober: Prober, changes: int,
                 deadline: Deadline) -> Phase:
-    lb = st.post_lb(full_tree([(backend_ip(0), 80), (backend_ip(1), 80)]))
+    lb = st.post_lb(full_tree(backend_members(2)))
     st.wait_active(lb["id"])
     vip, pool = lb["vip_address"], lb["pools"][0]
     member_id = pool["members"][0]["id"]
@@ -123,7 +123,7 @@ def hand_phase(st: BenchStack, client: Host, changes: int, interval: float, grac
     host = st.hosts.get(f"h{index}") or st.host(f"h{index}", hand_ip(index))
     hand = HandHaproxy(host, st.workdir, "graceful" if graceful else "naive")
     bind = f"{hand_ip(index)}:80"
-    servers = [("web0", f"{backend_ip(0)}:80"), ("web1", f"{backend_ip(1)}:80")]
+    servers = backend_servers(2)
     hand.write(hand_config(bind, servers, weight=1))
     hand.start()
     phase = Phase("by hand: graceful reload (SIGUSR2)" if graceful
