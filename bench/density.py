@@ -64,7 +64,7 @@ from bench.report import goal, median, ratio, wide_console
 from bench.run import Deadline
 from bench.servers import HandHaproxy, hand_config
 from bench.stack import BenchStack, bench_stack, full_tree
-from bench.timeline import Timeline, agent_hooks, patched
+from bench.timeline import Timeline, agent_hooks, patched, spans
 from lbaas.drivers.interface import netns
 from lbaas.drivers.interface.namespaces import namespace_path
 
@@ -237,8 +237,7 @@ def resync(st: BenchStack, lb_ids: set[str], timeout: float) -> dict[str, Any]:
     last = max((when for when, _ in done), default=float("nan"))
     steps = []
     for label, start, end in RESYNC_STEPS:
-        durations = [m[end] - m[start] for lb_id in lb_ids
-                     if start in (m := timeline.marks.get(lb_id, {})) and end in m]
+        durations = spans([timeline.marks.get(lb_id, {}) for lb_id in lb_ids], start, end)
         steps.append({"step": label, "n": len(durations),
                       "p50_ms": percentile(durations, 50) * 1000 if durations else float("nan"),
                       "sum_s": sum(durations)})

@@ -28,14 +28,14 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from bench.common import Column, fmt, percentile, print_table, sigterm_exits
+from bench.common import Column, fmt, print_table, sigterm_exits
 from bench.lab import backend_ip, backend_members, backend_servers, hand_ip
 from bench.prober import Prober
-from bench.report import goal, ratio, wide_console
+from bench.report import goal, p50_p99, print_steps, ratio, wide_console
 from bench.run import Deadline
 from bench.servers import HandHaproxy, hand_config
 from bench.stack import BenchStack, bench_stack, full_tree
-from bench.timeline import Timeline, agent_hooks
+from bench.timeline import Timeline, agent_hooks, spans
 
 GOAL_P50_S = 0.3
 
@@ -133,10 +133,9 @@ def hand_changes(st: BenchStack, prober: Prober, count: int, deadline: Deadline
 
 
 def _pcts(values: list[float | None]) -> tuple[float, float, int]:
+    """p50, p99 and count of the changes that took effect (None: they did not)."""
     done = [v for v in values if v is not None]
-    if not done:
-        return float("nan"), float("nan"), 0
-    return percentile(done, 50), percentile(done, 99), len(done)
+    return (*p50_p99(done), len(done))
 
 
 def summarize(lbaas: dict[str, Any], hand: dict[str, Any]) -> dict[str, Any]:
@@ -153,8 +152,8 @@ def summarize(lbaas: dict[str, Any], hand: dict[str, Any]) -> dict[str, Any]:
                          if action == "add" and data is lbaas else None})
     steps = []
     for label, start, end in STEPS:
-        durations = [m[end] - m[start] for m in lbaas["breakdown"] if start in m and end in m]
-        ends = [m[end] - m["post"] for m in lbaas["breakdown"] if end in m and "post" in m]
+        durations = spans(lbaas["breakdown"], start, end)
+        ends = spans(lbaas["breakdown"], "post", end)
         p50, p99, n = _pcts(list(durations))
         steps.append({"step": label, "n": n, "p50_ms": p50 * 1000, "p99_ms": p99 * 1000,
                       "ends_at_p50_ms": _pcts(list(ends))[0] * 1000})
@@ -175,12 +174,8 @@ def print_summary(summary: dict[str, Any]) -> None:
                 cells, console=console,
                 caption="Ratios against the by-hand baseline of the same run; goal is "
                         "informational.")
-    print_table("Where the time goes (adding a member, lbaas)",
-                [Column("step", "left"), Column("n"), Column("p50 ms"), Column("p99 ms"),
-                 Column("ends at (p50 ms after the call)")],
-                [[s["step"], str(s["n"]), fmt(s["p50_ms"]), fmt(s["p99_ms"]),
-                  fmt(s["ends_at_p50_ms"])] for s in summary["steps"]], console=console,
-                caption="Marks taken by wrapping product functions in this process.")
+    print_steps("Where the time goes (adding a member, lbaas)", "the call", summary["steps"],
+                console)
 
 
 def measure(params: Params, deadline: Deadline) -> tuple[dict[str, Any], dict[str, Any]]:

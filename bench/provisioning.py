@@ -34,10 +34,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench.common import Column, fmt, percentile, print_table, sigterm_exits
+from bench.common import Column, fmt, print_table, sigterm_exits
 from bench.lab import PREFIXLEN, backend_members, backend_servers, raw_ip, raw_namespace
 from bench.prober import Prober
-from bench.report import goal, ratio, wide_console
+from bench.report import goal, p50_p99, print_steps, ratio, wide_console
 from bench.run import Deadline
 from bench.servers import HandHaproxy, hand_config
 from bench.stack import BenchStack, bench_stack, full_tree
@@ -148,24 +148,18 @@ def by_hand(st: BenchStack, prober: Prober, count: int, deadline: Deadline
     return results
 
 
-def _pcts(values: list[float]) -> tuple[float, float]:
-    if not values:
-        return float("nan"), float("nan")
-    return percentile(values, 50), percentile(values, 99)
-
-
 def summarize(measured: dict[str, Any]) -> dict[str, Any]:
     def firsts(rows: list[dict[str, Any]]) -> list[float]:
         return [r["first_answer_s"] for r in rows if r["first_answer_s"] is not None]
 
     hand = firsts(measured["by_hand"])
-    hand_p50, hand_p99 = _pcts(hand)
+    hand_p50, hand_p99 = p50_p99(hand)
     rows = []
     for phase, label in (("sequential", "lbaas, one at a time"),
                          ("burst", f"lbaas, {len(measured['burst'])} at once"),
                          ("by_hand", "by hand: ip -batch + haproxy (baseline)")):
         values = firsts(measured[phase])
-        p50, p99 = _pcts(values)
+        p50, p99 = p50_p99(values)
         rows.append({
             "phase": label, "n": len(measured[phase]), "answered": len(values),
             "p50_s": p50, "p99_s": p99, "max_s": max(values) if values else float("nan"),
@@ -183,13 +177,13 @@ def summarize(measured: dict[str, Any]) -> dict[str, Any]:
             if start in marks and end in marks and "post" in marks:
                 durations.append(marks[end] - marks[start])
                 ends.append(marks[end] - marks["post"])
-        p50, p99 = _pcts(durations)
+        p50, p99 = p50_p99(durations)
         steps.append({"step": label, "n": len(durations), "p50_ms": p50 * 1000,
-                      "p99_ms": p99 * 1000, "ends_at_p50_ms": _pcts(ends)[0] * 1000})
+                      "p99_ms": p99 * 1000, "ends_at_p50_ms": p50_p99(ends)[0] * 1000})
     post = [r["post_s"] for r in measured["sequential"]]
     active = [r["active_s"] for r in measured["sequential"]]
     return {"rows": rows, "steps": steps, "burst_wall_s": measured["burst_wall_s"],
-            "post_p50_s": _pcts(post)[0], "active_p50_s": _pcts(active)[0]}
+            "post_p50_s": p50_p99(post)[0], "active_p50_s": p50_p99(active)[0]}
 
 
 def print_summary(summary: dict[str, Any]) -> None:
@@ -208,12 +202,8 @@ def print_summary(summary: dict[str, Any]) -> None:
                     f"{summary['post_p50_s']:.3f} s, ACTIVE seen by the client p50 "
                     f"{summary['active_p50_s']:.3f} s. Ratios against the by-hand baseline "
                     "of the same run; goal is informational."))
-    print_table("Where the time goes (sequential phase, per load balancer)",
-                [Column("step", "left"), Column("n"), Column("p50 ms"), Column("p99 ms"),
-                 Column("ends at (p50 ms after POST)")],
-                [[s["step"], str(s["n"]), fmt(s["p50_ms"]), fmt(s["p99_ms"]),
-                  fmt(s["ends_at_p50_ms"])] for s in summary["steps"]], console=console,
-                caption="Marks taken by wrapping product functions in this process.")
+    print_steps("Where the time goes (sequential phase, per load balancer)", "POST",
+                summary["steps"], console)
 
 
 def measure(params: Params, deadline: Deadline) -> dict[str, Any]:

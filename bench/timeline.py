@@ -1,7 +1,7 @@
 """Where the agent spends its time, without changing product code: :func:`agent_hooks` wraps
 product functions (the agent's manager and RPC client, the server's RPC endpoints, haproxy and
 namespace helpers) for a block and marks each step's start and end per load balancer in a
-:class:`Timeline`; the benchmarks turn the marks into per-step durations.
+:class:`Timeline`; :func:`spans` turns the marks into per-step durations.
 
 Used by ``bench.provisioning``, ``bench.member_update`` and ``bench.density``.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from lbaas.drivers.haproxy import render
@@ -48,6 +48,11 @@ class Timeline:
     def mark(self, lb_id: str, name: str, when: float | None = None) -> None:
         with self._lock:
             self.marks.setdefault(lb_id, {}).setdefault(name, when or time.monotonic())
+
+
+def spans(marks: Iterable[Mapping[str, float]], start: str, end: str) -> list[float]:
+    """``end - start`` for each set of marks (one load balancer's) that holds both."""
+    return [m[end] - m[start] for m in marks if start in m and end in m]
 
 
 def _timed(timeline: Timeline, key: Callable[..., str | None], start: str, end: str
