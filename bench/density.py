@@ -59,7 +59,7 @@ from bench.lab import (
     softnet_drops,
 )
 from bench.prober import Prober
-from bench.procstat import Memory, meminfo, memory_of
+from bench.procstat import Memory, meminfo, total_memory
 from bench.report import goal, median, ratio, wide_console
 from bench.run import Deadline
 from bench.servers import HandHaproxy, hand_config
@@ -91,17 +91,13 @@ def _log(message: str) -> None:
 
 
 def _lb_memory(st: BenchStack, lb_id: str) -> tuple[Memory, list[int]] | None:
-    info = st.process(lb_id).proc_info()
-    if info is None:
+    pids = st.lb_pids(lb_id)
+    if not pids:
         return None
-    pids = [info.master_pid, *(pid for pid, _ in info.workers)]
-    total = Memory(0, 0, 0)
-    for pid in pids:
-        try:
-            total = total + memory_of(pid)
-        except OSError:
-            return None
-    return total, pids
+    try:
+        return total_memory(pids), pids
+    except OSError:
+        return None
 
 
 def _kernel_kb(info: dict[str, int]) -> int:
@@ -171,11 +167,7 @@ def check_answers(prober: Prober, vips: list[str], batch: int = 100) -> int:
 
 
 def idle_cpu(st: BenchStack, lb_ids: list[str]) -> dict[str, float]:
-    pids: list[int] = []
-    for lb_id in lb_ids:
-        info = st.process(lb_id).proc_info()
-        if info is not None:
-            pids += [info.master_pid, *(pid for pid, _ in info.workers)]
+    pids = [pid for lb_id in lb_ids for pid in st.lb_pids(lb_id)]
     me = os.getpid()
     before_self = process_cpu_seconds(me)
     before_hap = sum(process_cpu_seconds(pid) for pid in pids)
@@ -281,9 +273,7 @@ def _measure(params: Params) -> dict[str, Any]:
         hand.write(hand_config(f"{hand_ip(0)}:80", backend_servers(1)))
         hand.start()
         time.sleep(0.5)
-        hand_memory = Memory(0, 0, 0)
-        for pid in hand.pids():
-            hand_memory = hand_memory + memory_of(pid)
+        hand_memory = total_memory(hand.pids())
         result["hand_memory"] = dataclasses.asdict(hand_memory)
         mem_start = meminfo()
         _log(f"creating {params.count} load balancers (budget {deadline.left():.0f} s)")

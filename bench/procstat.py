@@ -1,5 +1,5 @@
 """Readings from ``/proc`` about processes and the host: a process and its children, the memory
-of a process (RSS, PSS, USS from ``smaps_rollup``) and the host's ``/proc/meminfo``.
+of processes (RSS, PSS, USS from ``smaps_rollup``) and the host's ``/proc/meminfo``.
 
 Used by ``bench.dataplane`` (which processes to charge CPU to), ``bench.density`` (memory per
 load balancer) and ``bench.servers`` (the processes of a hand-written haproxy). CPU time per
@@ -9,6 +9,7 @@ process is ``bench.common.process_cpu_seconds``.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
 
 def process_tree(pid: int) -> list[int]:
@@ -45,6 +46,14 @@ def memory_of(pid: int) -> Memory:
                 values[parts[0][:-1]] = int(parts[1])
     return Memory(values.get("Rss", 0), values.get("Pss", 0),
                   values.get("Private_Clean", 0) + values.get("Private_Dirty", 0))
+
+
+def total_memory(pids: Iterable[int]) -> Memory:
+    """:func:`memory_of` summed over ``pids`` (a master and its workers)."""
+    total = Memory(0, 0, 0)
+    for pid in pids:
+        total = total + memory_of(pid)
+    return total
 
 
 def meminfo() -> dict[str, int]:
