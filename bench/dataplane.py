@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 import warnings
@@ -31,7 +30,7 @@ from bench.lab import backend_ip, backend_members, backend_servers, hand_ip
 from bench.prober import Prober
 from bench.procstat import process_tree
 from bench.report import goal, median, ratio, wide_console
-from bench.run import Deadline
+from bench.run import Deadline, finish
 from bench.servers import HandHaproxy, hand_config
 from bench.stack import bench_stack, full_tree
 from bench.wrk import WrkResult, run_wrk
@@ -173,10 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         measured = measure(params, Deadline(args.timeout))
     rows = summarize(measured["runs"], measured["cpu"])
     print_rows(rows, params)
-    print(f"total time {time.monotonic() - started:.0f} s")
-    if args.json:
-        args.json.write_text(json.dumps({"params": dataclasses.asdict(params), "rows": rows},
-                                        indent=2, default=str))
+    finish(started, args.json, params, {"rows": rows})
     return 0
 
 

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 import time
@@ -61,7 +60,7 @@ from bench.lab import (
 from bench.prober import Prober
 from bench.procstat import Memory, meminfo, total_memory
 from bench.report import goal, median, ratio, wide_console
-from bench.run import Deadline
+from bench.run import Deadline, finish
 from bench.servers import HandHaproxy, hand_config
 from bench.stack import BenchStack, bench_stack, full_tree
 from bench.timeline import Timeline, agent_hooks, patched, spans
@@ -411,10 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     with sigterm_exits():
         result = measure(params)
     print_result(result)
-    print(f"total time {time.monotonic() - started:.0f} s")
-    if args.json:
-        args.json.write_text(json.dumps({"params": dataclasses.asdict(params), **result},
-                                        indent=2, default=str))
+    finish(started, args.json, params, result)
     return 0
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 import warnings
@@ -32,7 +31,7 @@ from bench.common import Column, fmt, print_table, sigterm_exits
 from bench.lab import backend_ip, backend_members, backend_servers, hand_ip
 from bench.prober import Prober
 from bench.report import goal, p50_p99, print_steps, ratio, wide_console
-from bench.run import Deadline
+from bench.run import Deadline, finish
 from bench.servers import HandHaproxy, hand_config
 from bench.stack import BenchStack, bench_stack, full_tree
 from bench.timeline import Timeline, agent_hooks, spans
@@ -206,10 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         lbaas, hand = measure(params, Deadline(args.timeout))
     summary = summarize(lbaas, hand)
     print_summary(summary)
-    print(f"total time {time.monotonic() - started:.0f} s")
-    if args.json:
-        args.json.write_text(json.dumps({"params": dataclasses.asdict(params), **summary},
-                                        indent=2, default=str))
+    finish(started, args.json, params, summary)
     return 0
 
 

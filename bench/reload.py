@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 import warnings
@@ -36,7 +35,7 @@ from bench.common import Column, fmt, print_table, sigterm_exits
 from bench.lab import backend_members, backend_servers, hand_ip
 from bench.prober import Prober
 from bench.report import goal, ratio, wide_console
-from bench.run import Deadline
+from bench.run import Deadline, finish
 from bench.servers import HandHaproxy, hand_config
 from bench.stack import BenchStack, bench_stack, full_tree
 from bench.wrk import BackgroundWrk, WrkResult
@@ -227,10 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         phases = measure(params, Deadline(args.timeout))
     rows = summarize(phases)
     print_rows(rows)
-    print(f"total time {time.monotonic() - started:.0f} s")
-    if args.json:
-        args.json.write_text(json.dumps({"params": dataclasses.asdict(params), "rows": rows},
-                                        indent=2, default=str))
+    finish(started, args.json, params, {"rows": rows})
     return 0
 
 
