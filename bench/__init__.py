@@ -1,5 +1,7 @@
 """Benchmarks of lbaas. Each one prints ratios against a baseline measured in the same run.
 
-``bench.api``: the Octavia v2 API (create, show and list load balancers) on SQLite and PostgreSQL.
-``bench.common``: helpers shared by the benchmarks (percentiles, result tables, throwaway servers).
+Entry points (``python -m bench.<name>``): ``bench.api`` (the Octavia v2 API on SQLite and
+PostgreSQL) and the data-plane benchmarks ``bench.dataplane``, ``bench.provisioning``,
+``bench.member_update``, ``bench.reload`` and ``bench.density``. The other modules are their
+parts; bench/README.md lists them with their jobs.
 """

@@ -3,6 +3,9 @@ server, and the real ``lbaas server`` run as a subprocess on a free loopback por
 
 Everything that starts something is a context manager that stops and deletes it on the way out,
 also when the benchmark fails or is interrupted (Ctrl-C, or SIGTERM under :func:`sigterm_exits`).
+
+Used by ``bench.api`` and its modules, by the data-plane benchmarks (tables, percentiles,
+SIGTERM, process CPU time) and by ``tests/functional/test_server_workers.py`` (the server).
 """
 
 from __future__ import annotations

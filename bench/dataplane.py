@@ -19,15 +19,21 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 import warnings
 from pathlib import Path
 from typing import Any
 
-from bench import lab as L
-from bench.common import Column, fmt, print_table, sigterm_exits
+from bench.common import Column, fmt, print_table, process_cpu_seconds, sigterm_exits
+from bench.lab import backend_ip, backend_members, backend_servers, hand_ip
+from bench.prober import Prober
+from bench.procstat import process_tree
+from bench.report import goal, median, ratio, wide_console
+from bench.run import Deadline, finish
+from bench.servers import HandHaproxy, hand_config
+from bench.stack import bench_stack, full_tree
+from bench.wrk import WrkResult, run_wrk
 
 GOAL_RATIO = 0.95
 TARGETS = ("lbaas LB", "hand-written haproxy", "one backend direct")
@@ -46,33 +52,33 @@ FULL = Params(duration=8, repeats=5, threads=2, connections=50)
 QUICK = Params(duration=1, repeats=1, threads=2, connections=32)
 
 
-def measure(params: Params, deadline: L.Deadline) -> dict[str, Any]:
-    runs: dict[tuple[str, str], list[L.WrkResult]] = {}
+def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
+    runs: dict[tuple[str, str], list[WrkResult]] = {}
     cpu_per_request: dict[tuple[str, str], list[float]] = {}
-    with L.bench_stack() as st:
+    with bench_stack() as st:
         st.backend(0, "WEB0")
         st.backend(1, "WEB1")
         client = st.client()
-        servers = [("web0", f"{L.backend_ip(0)}:80"), ("web1", f"{L.backend_ip(1)}:80")]
-        hand_host = st.host("hp", L.hand_ip(0))
-        hand = L.HandHaproxy(hand_host, st.workdir)
-        hand.write(L.hand_config(f"{L.hand_ip(0)}:80", servers))
+        servers = backend_servers(2)
+        hand_host = st.host("hp", hand_ip(0))
+        hand = HandHaproxy(hand_host, st.workdir)
+        hand.write(hand_config(f"{hand_ip(0)}:80", servers))
         hand.check()
         hand.start()
-        lb = st.post_lb(L.full_tree([(L.backend_ip(0), 80), (L.backend_ip(1), 80)]))
+        lb = st.post_lb(full_tree(backend_members(2)))
         st.wait_active(lb["id"])
         vip = lb["vip_address"]
-        prober = L.Prober(client)
+        prober = Prober(client)
         for body in ("WEB0", "WEB1"):
             answered, _, _ = prober.start(vip, "body", body, timeout=30).result(40)
             if not answered:
                 raise RuntimeError(f"the load balancer never answered from {body}")
-        urls = {TARGETS[0]: f"http://{vip}/", TARGETS[1]: f"http://{L.hand_ip(0)}/",
-                TARGETS[2]: f"http://{L.backend_ip(0)}/"}
+        urls = {TARGETS[0]: f"http://{vip}/", TARGETS[1]: f"http://{hand_ip(0)}/",
+                TARGETS[2]: f"http://{backend_ip(0)}/"}
         pids_of = {TARGETS[0]: lambda: st.lb_pids(lb["id"]), TARGETS[1]: hand.pids,
-                   TARGETS[2]: lambda: L.process_tree(st.servers[0].pid)}
+                   TARGETS[2]: lambda: process_tree(st.servers[0].pid)}
         for url in urls.values():  # warm-up: connections, caches, ARP
-            L.run_wrk(client, url, threads=1, connections=4, duration=1)
+            run_wrk(client, url, threads=1, connections=4, duration=1)
         for variant in VARIANTS:
             for rep in range(params.repeats):
                 if deadline.expired():
@@ -80,12 +86,12 @@ def measure(params: Params, deadline: L.Deadline) -> dict[str, Any]:
                 order = list(TARGETS[rep % 3:] + TARGETS[:rep % 3])  # rotate: spread noise
                 for target in order:
                     pids = pids_of[target]()
-                    cpu_before = sum(L.cpu_seconds(pid) for pid in pids)
-                    result = L.run_wrk(client, urls[target], threads=params.threads,
-                                       connections=params.connections,
-                                       duration=params.duration,
-                                       close=variant != VARIANTS[0])
-                    cpu = sum(L.cpu_seconds(pid) for pid in pids) - cpu_before
+                    cpu_before = sum(process_cpu_seconds(pid) for pid in pids)
+                    result = run_wrk(client, urls[target], threads=params.threads,
+                                     connections=params.connections,
+                                     duration=params.duration,
+                                     close=variant != VARIANTS[0])
+                    cpu = sum(process_cpu_seconds(pid) for pid in pids) - cpu_before
                     runs.setdefault((variant, target), []).append(result)
                     cpu_per_request.setdefault((variant, target), []).append(
                         cpu / result.requests * 1e6)
@@ -94,30 +100,30 @@ def measure(params: Params, deadline: L.Deadline) -> dict[str, Any]:
     return {"runs": runs, "cpu": cpu_per_request, "lb_config": lb_config}
 
 
-def summarize(runs: dict[tuple[str, str], list[L.WrkResult]],
+def summarize(runs: dict[tuple[str, str], list[WrkResult]],
               cpu: dict[tuple[str, str], list[float]]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for variant in VARIANTS:
         hand = runs.get((variant, TARGETS[1]), [])
-        hand_rps = L.median([r.rps for r in hand])
-        hand_p99 = L.median([r.p99_ms for r in hand])
-        hand_cpu = L.median(cpu.get((variant, TARGETS[1]), []))
+        hand_rps = median([r.rps for r in hand])
+        hand_p99 = median([r.p99_ms for r in hand])
+        hand_cpu = median(cpu.get((variant, TARGETS[1]), []))
         for target in TARGETS:
             results = runs.get((variant, target), [])
             if not results:
                 continue
-            rps = L.median([r.rps for r in results])
-            p99 = L.median([r.p99_ms for r in results])
-            cpu_us = L.median(cpu.get((variant, target), []))
-            rps_ratio = L.ratio(rps, hand_rps)
+            rps = median([r.rps for r in results])
+            p99 = median([r.p99_ms for r in results])
+            cpu_us = median(cpu.get((variant, target), []))
+            rps_ratio = ratio(rps, hand_rps)
             rows.append({
                 "variant": variant, "target": target, "runs": len(results),
                 "rps": rps, "rps_all": [round(r.rps) for r in results],
-                "p50_ms": L.median([r.p50_ms for r in results]), "p99_ms": p99,
+                "p50_ms": median([r.p50_ms for r in results]), "p99_ms": p99,
                 "errors": sum(r.errors for r in results),
                 "cpu_us_per_request": cpu_us,
-                "rps_vs_hand": rps_ratio, "p99_vs_hand": L.ratio(p99, hand_p99),
-                "cpu_vs_hand": L.ratio(cpu_us, hand_cpu),
+                "rps_vs_hand": rps_ratio, "p99_vs_hand": ratio(p99, hand_p99),
+                "cpu_vs_hand": ratio(cpu_us, hand_cpu),
                 "goal_met": (rps_ratio >= GOAL_RATIO) if target == TARGETS[0] else None,
             })
     return rows
@@ -131,10 +137,10 @@ def print_rows(rows: list[dict[str, Any]], params: Params) -> None:
     cells = [[r["variant"], r["target"], str(r["runs"]), fmt(r["rps"]), fmt(r["p50_ms"]),
               fmt(r["p99_ms"]), str(r["errors"]), fmt(r["cpu_us_per_request"]),
               fmt(r["rps_vs_hand"]), fmt(r["p99_vs_hand"]), fmt(r["cpu_vs_hand"]),
-              L.goal(r["goal_met"]) if r["target"] == TARGETS[0] else ""] for r in rows]
+              goal(r["goal_met"]) if r["target"] == TARGETS[0] else ""] for r in rows]
     print_table(
         "Data plane: through the load balancer vs hand-written haproxy vs one backend", columns,
-        cells, console=L.console(),
+        cells, console=wide_console(),
         caption=(f"wrk -t{params.threads} -c{params.connections} -d{params.duration:g}s "
                  f"--latency, {params.repeats} run(s) per cell, medians. Server CPU: "
                  "user+system time of the haproxy master+workers (nginx for the direct "
@@ -163,13 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     started = time.monotonic()
     with sigterm_exits():
-        measured = measure(params, L.Deadline(args.timeout))
+        measured = measure(params, Deadline(args.timeout))
     rows = summarize(measured["runs"], measured["cpu"])
     print_rows(rows, params)
-    print(f"total time {time.monotonic() - started:.0f} s")
-    if args.json:
-        args.json.write_text(json.dumps({"params": dataclasses.asdict(params), "rows": rows},
-                                        indent=2, default=str))
+    finish(started, args.json, params, {"rows": rows})
     return 0
 
 

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 import time
@@ -50,13 +49,25 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench import lab as L
-from bench.common import Column, fmt, percentile, print_table, sigterm_exits
+from bench.common import percentile, process_cpu_seconds, sigterm_exits
+from bench.density_report import print_result
+from bench.lab import (
+    backend_members,
+    backend_servers,
+    hand_ip,
+    netdev_backlog_at_least,
+    softnet_drops,
+)
+from bench.prober import Prober
+from bench.procstat import Memory, meminfo, total_memory
+from bench.report import median
+from bench.run import Deadline, finish
+from bench.servers import HandHaproxy, hand_config
+from bench.stack import BenchStack, bench_stack, full_tree
+from bench.timeline import Timeline, agent_hooks, patched, spans
 from lbaas.drivers.interface import vip_plug
 from lbaas.drivers.interface.namespaces import namespace_path
 
-GOAL_COUNT = 1000
-GOAL_RESYNC_S = 30.0
 MAX_PER_BRIDGE = 1020
 IDLE_WINDOW_S = 10.0
 CREATE_THREADS = 4
@@ -77,31 +88,23 @@ def _log(message: str) -> None:
     print(f"[density {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def _lb_memory(st: L.BenchStack, lb_id: str) -> tuple[L.Memory, list[int]] | None:
-    info = st.process(lb_id).proc_info()
-    if info is None:
+def _lb_memory(st: BenchStack, lb_id: str) -> tuple[Memory, list[int]] | None:
+    pids = st.lb_pids(lb_id)
+    if not pids:
         return None
-    pids = [info.master_pid, *(pid for pid, _ in info.workers)]
-    total = L.Memory(0, 0, 0)
-    for pid in pids:
-        try:
-            total = total + L.memory_of(pid)
-        except OSError:
-            return None
-    return total, pids
+    try:
+        return total_memory(pids), pids
+    except OSError:
+        return None
 
 
 def _kernel_kb(info: dict[str, int]) -> int:
     return info.get("Slab", 0) + info.get("PageTables", 0) + info.get("KernelStack", 0)
 
 
-def create_all(st: L.BenchStack, count: int, deadline: L.Deadline) -> dict[str, Any]:
+def create_all(st: BenchStack, count: int, deadline: Deadline) -> dict[str, Any]:
     """POST ``count`` load balancers from 4 threads; wait until the agent deployed them all."""
-    tree = {"name": "dense", "listeners": [{
-        "name": "dense-http", "protocol": "HTTP", "protocol_port": 80,
-        "default_pool": {"name": "dense-pool", "protocol": "HTTP",
-                         "lb_algorithm": "ROUND_ROBIN",
-                         "members": [{"address": L.backend_ip(0), "protocol_port": 80}]}}]}
+    tree = full_tree(backend_members(1), name="dense", healthmonitor=False)
     posted: dict[str, float] = {}
     vips: dict[str, str] = {}
     errors: list[str] = []
@@ -152,7 +155,7 @@ def create_all(st: L.BenchStack, count: int, deadline: L.Deadline) -> dict[str, 
             "statuses": statuses, "vips": vips, "timed_out": deadline.expired()}
 
 
-def check_answers(prober: L.Prober, vips: list[str], batch: int = 100) -> int:
+def check_answers(prober: Prober, vips: list[str], batch: int = 100) -> int:
     answered = 0
     for start in range(0, len(vips), batch):
         futures = [prober.start(vip, "ok", timeout=10, interval=0.05)
@@ -161,18 +164,14 @@ def check_answers(prober: L.Prober, vips: list[str], batch: int = 100) -> int:
     return answered
 
 
-def idle_cpu(st: L.BenchStack, lb_ids: list[str]) -> dict[str, float]:
-    pids: list[int] = []
-    for lb_id in lb_ids:
-        info = st.process(lb_id).proc_info()
-        if info is not None:
-            pids += [info.master_pid, *(pid for pid, _ in info.workers)]
+def idle_cpu(st: BenchStack, lb_ids: list[str]) -> dict[str, float]:
+    pids = [pid for lb_id in lb_ids for pid in st.lb_pids(lb_id)]
     me = os.getpid()
-    before_self = L.cpu_seconds(me)
-    before_hap = sum(L.cpu_seconds(pid) for pid in pids)
+    before_self = process_cpu_seconds(me)
+    before_hap = sum(process_cpu_seconds(pid) for pid in pids)
     time.sleep(IDLE_WINDOW_S)
-    return {"self_pct": (L.cpu_seconds(me) - before_self) / IDLE_WINDOW_S * 100,
-            "haproxy_pct": (sum(L.cpu_seconds(pid) for pid in pids) - before_hap)
+    return {"self_pct": (process_cpu_seconds(me) - before_self) / IDLE_WINDOW_S * 100,
+            "haproxy_pct": (sum(process_cpu_seconds(pid) for pid in pids) - before_hap)
             / IDLE_WINDOW_S * 100}
 
 
@@ -187,12 +186,12 @@ RESYNC_STEPS = (
 )
 
 
-def resync(st: L.BenchStack, lb_ids: set[str], timeout: float) -> dict[str, Any]:
+def resync(st: BenchStack, lb_ids: set[str], timeout: float) -> dict[str, Any]:
     """A fresh agent over the existing state: time until it deployed (verified) every LB.
 
     Also times the fresh agent's steps per load balancer and its stats passes."""
     agent = st.new_agent()
-    timeline = L.Timeline()
+    timeline = Timeline()
     passes: list[float] = []
 
     def timed_stats(original: Any) -> Any:
@@ -204,7 +203,7 @@ def resync(st: L.BenchStack, lb_ids: set[str], timeout: float) -> dict[str, Any]
                 passes.append(time.monotonic() - t0)
         return wrapper
 
-    with L.agent_hooks(st, timeline), L.patched(agent.manager, "collect_stats", timed_stats):
+    with agent_hooks(st, timeline), patched(agent.manager, "collect_stats", timed_stats):
         started = time.monotonic()
         for lb_id in lb_ids:
             timeline.mark(lb_id, "queued", started)
@@ -228,17 +227,16 @@ def resync(st: L.BenchStack, lb_ids: set[str], timeout: float) -> dict[str, Any]
     last = max((when for when, _ in done), default=float("nan"))
     steps = []
     for label, start, end in RESYNC_STEPS:
-        durations = [m[end] - m[start] for lb_id in lb_ids
-                     if start in (m := timeline.marks.get(lb_id, {})) and end in m]
+        durations = spans([timeline.marks.get(lb_id, {}) for lb_id in lb_ids], start, end)
         steps.append({"step": label, "n": len(durations),
                       "p50_ms": percentile(durations, 50) * 1000 if durations else float("nan"),
                       "sum_s": sum(durations)})
     return {"verified": len(done), "seconds": last - started, "actions": actions,
             "complete": len(done) == len(lb_ids), "steps": steps,
-            "stats_pass_s": L.median(settled_passes), "workers": st.conf.agent.workers}
+            "stats_pass_s": median(settled_passes), "workers": st.conf.agent.workers}
 
 
-def raw_verify(st: L.BenchStack, lb_ids: list[str]) -> float:
+def raw_verify(st: BenchStack, lb_ids: list[str]) -> float:
     """The bare minimum a verification needs: the namespace exists and the master answers."""
     started = time.monotonic()
     for lb_id in lb_ids:
@@ -252,32 +250,30 @@ def measure(params: Params) -> dict[str, Any]:
         raise SystemExit(f"--count {params.count}: one Linux bridge takes at most 1,023 ports "
                          f"(use at most {MAX_PER_BRIDGE})")
     wanted_backlog = 4 * (params.count + 8) if params.raise_backlog else 0
-    with L.netdev_backlog_at_least(wanted_backlog) as backlog:
-        drops_before = L.softnet_drops()
+    with netdev_backlog_at_least(wanted_backlog) as backlog:
+        drops_before = softnet_drops()
         result = _measure(params)
-        result["softnet_drops"] = L.softnet_drops() - drops_before
+        result["softnet_drops"] = softnet_drops() - drops_before
         result["netdev_max_backlog"] = backlog
     return result
 
 
 def _measure(params: Params) -> dict[str, Any]:
-    deadline = L.Deadline(params.timeout)
+    deadline = Deadline(params.timeout)
     result: dict[str, Any] = {"count": params.count}
-    mem_before = L.meminfo()
-    with L.bench_stack() as st:
+    mem_before = meminfo()
+    with bench_stack() as st:
         st.backend(0, "WEB0")
         client = st.client()
-        prober = L.Prober(client)
-        hand_host = st.host("hp", L.hand_ip(0))
-        hand = L.HandHaproxy(hand_host, st.workdir)
-        hand.write(L.hand_config(f"{L.hand_ip(0)}:80", [("web0", f"{L.backend_ip(0)}:80")]))
+        prober = Prober(client)
+        hand_host = st.host("hp", hand_ip(0))
+        hand = HandHaproxy(hand_host, st.workdir)
+        hand.write(hand_config(f"{hand_ip(0)}:80", backend_servers(1)))
         hand.start()
         time.sleep(0.5)
-        hand_memory = L.Memory(0, 0, 0)
-        for pid in hand.pids():
-            hand_memory = hand_memory + L.memory_of(pid)
+        hand_memory = total_memory(hand.pids())
         result["hand_memory"] = dataclasses.asdict(hand_memory)
-        mem_start = L.meminfo()
+        mem_start = meminfo()
         _log(f"creating {params.count} load balancers (budget {deadline.left():.0f} s)")
         created = create_all(st, params.count, deadline)
         vips = created.pop("vips")
@@ -287,7 +283,7 @@ def _measure(params: Params) -> dict[str, Any]:
         result["answered"] = check_answers(prober, [vips[i] for i in lb_ids])
         result["answer_failures"] = dict(prober.failures)
         time.sleep(2)
-        mem_full = L.meminfo()
+        mem_full = meminfo()
         memories = [m for lb_id in lb_ids if (m := _lb_memory(st, lb_id)) is not None]
         result["memory"] = {
             "measured": len(memories),
@@ -314,86 +310,6 @@ def _measure(params: Params) -> dict[str, Any]:
     return result
 
 
-def print_result(result: dict[str, Any]) -> None:
-    count = result["count"]
-    create = result["create"]
-    mem = result["memory"]
-    n = max(1, result["held"])
-    hand = result["hand_memory"]
-    uss = mem["uss_kb"] or [float("nan")]
-    pss = mem["pss_kb"] or [float("nan")]
-    rss = mem["rss_kb"] or [float("nan")]
-    lat = create["latencies"] or [float("nan")]
-    resync = result["resync"]
-    serving = min(result["held"], result["answered"])
-    rows: list[list[str]] = [
-        ["load balancers held (namespace + haproxy) and answering",
-         f"{serving:,} / {count:,}", "", "",
-         L.goal(serving >= GOAL_COUNT) if count >= GOAL_COUNT else
-         "[yellow]count below 1,000[/yellow]"],
-        ["… held (namespace + haproxy running)", f"{result['held']:,}", "", "", ""],
-        ["… answering through their VIP", f"{result['answered']:,}",
-         ", ".join(f"{k} {v}" for k, v in sorted(result["answer_failures"].items())), "", ""],
-        ["… provisioning status", ", ".join(f"{k} {v}" for k, v in
-                                            sorted(create["statuses"].items())), "", "", ""],
-        ["create: wall time (4 API clients)", f"{create['wall_s']:.1f} s",
-         f"{create['deployed'] / create['wall_s']:.1f} LB/s" if create["wall_s"] else "", "", ""],
-        ["create: POST → deployed, p50 / p99", f"{percentile(lat, 50):.2f} / "
-         f"{percentile(lat, 99):.2f} s", "", "", ""],
-        ["memory per LB: USS (master + worker), median",
-         f"{percentile(uss, 50) / 1024:.2f} MiB", f"hand {hand['uss_kb'] / 1024:.2f} MiB",
-         fmt(L.ratio(percentile(uss, 50), hand["uss_kb"])), ""],
-        ["memory per LB: PSS, median", f"{percentile(pss, 50) / 1024:.2f} MiB",
-         f"hand {hand['pss_kb'] / 1024:.2f} MiB",
-         fmt(L.ratio(percentile(pss, 50), hand["pss_kb"])), ""],
-        ["memory per LB: RSS, median", f"{percentile(rss, 50) / 1024:.2f} MiB",
-         f"hand {hand['rss_kb'] / 1024:.2f} MiB",
-         fmt(L.ratio(percentile(rss, 50), hand["rss_kb"])), ""],
-        ["all haproxies: PSS total", f"{sum(pss) / 1024:,.0f} MiB",
-         f"{mem['processes']:,} processes", "", ""],
-        ["host used-memory growth per LB (whole host: noisy)",
-         f"{mem['used_delta_kb'] / n / 1024:.2f} MiB",
-         f"total {mem['used_delta_kb'] / 1024:,.0f} MiB of {mem['host_total_mb']:,.0f}",
-         "", ""],
-        ["… of which kernel (slab, page tables, stacks)",
-         f"{mem['kernel_delta_kb'] / n / 1024:.2f} MiB", "", "", ""],
-        ["idle CPU: API + agent process (stats 1 s, full sync 30 s)",
-         f"{result['idle_cpu']['self_pct']:.1f} % of a core",
-         "", "", ""],
-        ["idle CPU: all haproxies", f"{result['idle_cpu']['haproxy_pct']:.1f} % of a core",
-         "", "", ""],
-        ["resync: fresh agent start → every LB verified",
-         f"{resync['seconds']:.1f} s" + ("" if resync["complete"] else " (incomplete)"),
-         f"bare check {result['raw_verify_s'] * 1000:.0f} ms",
-         fmt(L.ratio(resync["seconds"], result["raw_verify_s"])),
-         L.goal(resync["complete"] and resync["seconds"] < GOAL_RESYNC_S)],
-        ["… resync outcomes", ", ".join(f"{k} {v}" for k, v in
-                                         sorted(resync["actions"].items())), "", "", ""],
-        ["host: net.core.netdev_max_backlog during the run",
-         f"{result['netdev_max_backlog']:,}",
-         f"{result['softnet_drops']:,} packets dropped (softnet backlog full)", "", ""],
-        ["teardown (all haproxies, namespaces)", f"{result['teardown_s']:.1f} s",
-         f"{result['namespaces_left']} namespaces left", "", ""],
-    ]
-    print_table(f"Density: {count:,} load balancers on one agent", [
-        Column("measure", "left"), Column("lbaas"), Column("baseline / detail"),
-        Column("÷ baseline"), Column("goal", "left")], rows, console=L.console(),
-        caption="Baselines of the same run: a hand-written minimal haproxy (memory), a bare "
-                "namespace + master-socket check loop (resync). Goals: 1,000 per agent, resync "
-                "under 30 s (informational).")
-    print_table("Where a restarted agent's resync goes (per load balancer)", [
-        Column("step", "left"), Column("n"), Column("p50 ms"), Column("sum over LBs, s")],
-        [[s["step"], str(s["n"]), fmt(s["p50_ms"]), fmt(s["sum_s"])]
-         for s in resync["steps"]], console=L.console(),
-        caption=(f"The agent runs {resync['workers']} refreshes in parallel. A settled stats "
-                 f"pass (every LB: show proc + show stat, 5 ms apart, at most every 1 s) takes "
-                 f"{resync['stats_pass_s']:.2f} s."))
-    if create["post_error_count"]:
-        print(f"  {create['post_error_count']} creates failed, e.g. {create['post_errors'][0]}")
-    if create["timed_out"]:
-        print("  the creation phase ran out of its time budget (--timeout)")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.density", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -413,10 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     with sigterm_exits():
         result = measure(params)
     print_result(result)
-    print(f"total time {time.monotonic() - started:.0f} s")
-    if args.json:
-        args.json.write_text(json.dumps({"params": dataclasses.asdict(params), **result},
-                                        indent=2, default=str))
+    finish(started, args.json, params, result)
     return 0
 
 

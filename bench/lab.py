@@ -1,7 +1,7 @@
-"""Shared setup of the data-plane benchmarks (dataplane, provisioning, member_update, reload,
-density): a private bridge with nginx backends and a client namespace, the in-process lbaas
-stack (API + agent, SQLite, in-process messaging) whose load balancers plug into that bridge,
-hand-written haproxy baselines, wrk runs and a prober that timestamps the first answer.
+"""The network lab of the data-plane benchmarks: a private Linux bridge (``lbt<tag>br``, built
+with ``tests.netlab``) in a private work directory, the address plan on it, the host settings the
+benchmarks need (root and tools, open-file limit, ``netdev_max_backlog``, a tuned client
+namespace), and namespaces made "by hand" with ``ip -batch`` for the baselines.
 
 Address plan on the benchmark's own bridge (``lbt<tag>br``, no address in the root namespace)::
 
@@ -12,58 +12,29 @@ Address plan on the benchmark's own bridge (``lbt<tag>br``, no address in the ro
     10.242.1.1-249.254    VIPs the API allocates
     10.242.250.1-255.254  namespaces of the "by hand" baselines
 
-Everything started here is undone on the way out, in reverse order, also on errors, Ctrl-C and
-SIGTERM (a second Ctrl-C during the teardown is ignored): haproxies of the stack are undeployed
-by the driver, then the lab's processes, namespaces and bridge go, then the temporary directory.
-A run killed with SIGKILL leaves its temporary directory (with an ``owner.pid`` file) behind;
-the next benchmark run sweeps what it holds (:func:`sweep_stale`).
+:func:`open_lab` registers the removal of the lab (its processes, namespaces and bridge) and then
+of the work directory on an ``ExitStack``; :func:`shielded` keeps a second Ctrl-C from
+interrupting that teardown. A run killed with SIGKILL leaves its work directory (with an
+``owner.pid`` file) behind; the next benchmark run sweeps what it holds (``bench.sweep``).
 
-The agent gets :class:`ScopedDriver`, the product's haproxy driver restricted to the load
-balancers under its own ``state_path``: the stock driver treats every ``qlbaas-`` namespace of the
-host as its own (``deployed_ids``), so two agents (or a test suite running next to a benchmark)
-on one host remove each other's load balancers as orphans.
+Used by ``bench.stack`` (which builds the lbaas stack on the lab) and by the benchmarks for
+addresses, raw namespaces (``bench.provisioning``) and the backlog (``bench.density``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import ipaddress
-import logging
 import os
-import re
-import select
 import shutil
 import signal
-import socket
-import statistics
 import subprocess
-import sys
 import tempfile
-import textwrap
 import threading
-import time
-import warnings
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from bench.common import process_cpu_seconds
-from lbaas.core.tree import LoadBalancerTree
-from lbaas.drivers.haproxy import render
-from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
-from lbaas.drivers.haproxy.process import Action, HaproxyProcess
-from lbaas.drivers.interface import links, vip_plug
 from lbaas.drivers.interface.namespaces import namespace_path
-from lbaas.rpc.server_endpoints import PluginEndpoints
-from tests.netlab import Host, Lab, stop_process, sweep
-
-if TYPE_CHECKING:
-    from lbaas.agent.service import AgentService
-    from tests.functional.harness import Api
-
-LOG = logging.getLogger(__name__)
+from tests.netlab import Host, Lab
 
 NET = "10.242"
 PREFIXLEN = 16
@@ -82,6 +53,18 @@ def backend_ip(index: int) -> str:
     return f"{NET}.0.{11 + index}"
 
 
+def backend_members(count: int) -> list[tuple[str, int]]:
+    """The first ``count`` nginx backends as pool members (ip, port), for
+    ``bench.stack.full_tree``."""
+    return [(backend_ip(index), 80) for index in range(count)]
+
+
+def backend_servers(count: int) -> list[tuple[str, str]]:
+    """The first ``count`` nginx backends as hand-written haproxy servers (``web<i>``, ip:port)
+    for ``bench.servers.hand_config``."""
+    return [(f"web{index}", f"{backend_ip(index)}:80") for index in range(count)]
+
+
 def hand_ip(index: int) -> str:
     """Address of hand-written haproxy baseline ``index`` (0-based, at most 10)."""
     if not 0 <= index < 10:
@@ -97,86 +80,7 @@ def raw_ip(index: int) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Small helpers
-
-
-def median(values: Sequence[float]) -> float:
-    return float(statistics.median(values)) if values else float("nan")
-
-
-def ratio(value: float, baseline: float) -> float:
-    if not baseline or baseline != baseline or value != value:
-        return float("nan")
-    return value / baseline
-
-
-def goal(met: bool | None) -> str:
-    if met is None:
-        return "[yellow]n/a[/yellow]"
-    return "[green]met[/green]" if met else "[red]not met[/red]"
-
-
-class Deadline:
-    """A wall-clock budget for a whole benchmark."""
-
-    def __init__(self, seconds: float) -> None:
-        self.end = time.monotonic() + seconds
-
-    def left(self) -> float:
-        return self.end - time.monotonic()
-
-    def expired(self) -> bool:
-        return self.left() <= 0
-
-
-@contextlib.contextmanager
-def shielded() -> Iterator[None]:
-    """Ignore SIGINT/SIGTERM while cleaning up (a second Ctrl-C must not strand namespaces)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def quiet_imports() -> None:
-    """Import the API test harness and the agent with their dependencies' deprecation warnings
-    (eventlet, starlette's TestClient) silenced: they are noise in a benchmark's output."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import lbaas.agent.service  # noqa: F401
-        import tests.functional.harness  # noqa: F401
-
-
-def wait_for(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 10) -> Any:
-    quiet_imports()
-    from tests.functional.harness import wait_for as harness_wait_for
-
-    return harness_wait_for(fetch, done, timeout)
-
-
-def console() -> Any:
-    """A rich console wide enough for the result tables also when output is not a terminal."""
-    from rich.console import Console
-
-    if sys.stdout.isatty():
-        return Console()
-    return Console(width=int(os.environ.get("COLUMNS", "0") or 0) or 150)
-
-
-@contextlib.contextmanager
-def patched(owner: Any, name: str, make: Callable[[Any], Any]) -> Iterator[None]:
-    """Replace ``owner.name`` by ``make(original)`` for the block (timing hooks)."""
-    original = getattr(owner, name)
-    setattr(owner, name, make(original))
-    try:
-        yield
-    finally:
-        setattr(owner, name, original)
+# Host prerequisites and settings
 
 
 def check_environment() -> None:
@@ -200,9 +104,6 @@ def raise_nofile(wanted: int = 65536) -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(wanted, hard)), hard))
     except (ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-NETDEV_BACKLOG = "net.core.netdev_max_backlog"
 
 
 def softnet_drops() -> int:
@@ -235,192 +136,6 @@ def netdev_backlog_at_least(wanted: int) -> Iterator[int]:
             f.write(str(previous))
 
 
-# --------------------------------------------------------------------------------------------
-# Temporary directories and stale runs
-
-
-def make_workdir() -> Path:
-    """A private temporary directory with an ``owner.pid`` (see :func:`sweep_stale`)."""
-    path = Path(tempfile.mkdtemp(prefix=TMP_PREFIX))
-    os.chmod(path, 0o700)
-    (path / "owner.pid").write_text(str(os.getpid()))
-    return path
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def undeploy_state(state_path: Path, workers: int = 8) -> int:
-    """Stop every haproxy and remove every namespace of the load balancers under
-    ``state_path/lbaas`` (as the driver does), in parallel. Returns how many."""
-    lbs_dir = state_path / "lbaas"
-    try:
-        ids = sorted(entry.name for entry in lbs_dir.iterdir() if entry.is_dir())
-    except FileNotFoundError:
-        return 0
-    _undeploy_ids(state_path, ids, workers)
-    return len(ids)
-
-
-def _undeploy_one(state_path: Path, lb_id: str) -> None:
-    proc = HaproxyProcess(lb_id, state_path, exec_prefix=vip_plug.netns_exec_argv(lb_id))
-    try:
-        proc.stop(timeout=2.0)
-    finally:
-        vip_plug.unplug_vip(lb_id)
-        proc.remove_state()
-
-
-def _undeploy_ids(state_path: Path, ids: Sequence[str], workers: int) -> None:
-    errors: list[BaseException] = []
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bench-undeploy") as pool:
-        for fut in [pool.submit(_undeploy_one, state_path, lb_id) for lb_id in ids]:
-            try:
-                fut.result()
-            except Exception as exc:  # keep going: every other one must still go
-                errors.append(exc)
-    if errors:
-        LOG.warning("%d load balancers failed to undeploy; first: %s", len(errors), errors[0])
-
-
-def _kill_matching(needle: str) -> list[int]:
-    """SIGKILL every process whose command line contains ``needle`` (a work directory path)."""
-    killed = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if needle in cmdline:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(entry), signal.SIGKILL)
-                killed.append(int(entry))
-    return killed
-
-
-def _kill_in_namespace(name: str) -> None:
-    """SIGKILL every process in namespace ``name`` (``ip netns pids``)."""
-    done = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True,
-                          check=False)
-    for pid in done.stdout.split():
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.kill(int(pid), signal.SIGKILL)
-
-
-def sweep_stale() -> list[str]:
-    """Remove what benchmark runs killed with SIGKILL left: their haproxies, ``qlbaas-``
-    namespaces (found through their state directories), the processes of their lab (by work
-    directory in the command line and by namespace) and lab namespaces (``lab.tag`` file), then
-    their temporary directories. Runs whose owner process lives are left alone."""
-    swept: list[str] = []
-    for workdir in Path(tempfile.gettempdir()).glob(f"{TMP_PREFIX}*"):
-        try:
-            pid = int((workdir / "owner.pid").read_text())
-        except (OSError, ValueError):
-            continue
-        if _pid_alive(pid):
-            continue
-        count = undeploy_state(workdir / "state")
-        _kill_matching(str(workdir))
-        with contextlib.suppress(OSError):
-            tag = (workdir / "lab.tag").read_text().strip()
-            if re.fullmatch(r"[0-9a-f]{4}", tag):
-                from lbaas.drivers.interface.namespaces import list_namespaces
-
-                for name in list_namespaces():
-                    if name.startswith(f"lbt{tag}"):
-                        _kill_in_namespace(name)
-                swept += sweep(f"lbt{tag}")
-        shutil.rmtree(workdir, ignore_errors=True)
-        swept.append(f"{workdir} ({count} load balancers)")
-    return swept
-
-
-# --------------------------------------------------------------------------------------------
-# Processes in namespaces
-
-
-def spawn_logged(host: Host, argv: list[str], log: Path) -> subprocess.Popen[bytes]:
-    """Start ``argv`` in ``host`` with output to ``log``; the lab stops it at cleanup."""
-    with open(log, "ab") as out:
-        proc = subprocess.Popen([*host.exec_argv(), *argv], stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT)
-    host.lab.defer(stop_process, proc)
-    return proc
-
-
-def _connect_ok(ip: str, port: int) -> bool:
-    try:
-        with socket.create_connection((ip, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
-def wait_listening(host: Host, ip: str, port: int = 80, timeout: float = 10.0,
-                   proc: subprocess.Popen[Any] | None = None) -> float:
-    """Wait until a TCP connect from ``host`` to ``ip:port`` succeeds; returns the time it took.
-
-    Polls every 2 ms from one thread inside the namespace."""
-    started = time.monotonic()
-
-    def loop() -> float:
-        while True:
-            if _connect_ok(ip, port):
-                return time.monotonic() - started
-            if proc is not None and proc.poll() is not None:
-                raise RuntimeError(f"{ip}:{port}: the server exited with {proc.returncode}")
-            if time.monotonic() - started > timeout:
-                raise TimeoutError(f"{ip}:{port} not listening after {timeout}s")
-            time.sleep(0.002)
-
-    return host.call(loop)
-
-
-NGINX_CONF = """\
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 8192; }}
-http {{
-    access_log off;
-    keepalive_requests 1000000;
-    keepalive_timeout 75s;
-    server {{
-        listen {ip}:{port} backlog=4096;
-        location / {{
-            default_type text/plain;
-            return 200 "{body}\\n";
-        }}
-    }}
-}}
-"""
-
-
-def nginx_backend(host: Host, workdir: Path, body: str, port: int = 80) -> subprocess.Popen[bytes]:
-    """Debian's nginx in ``host`` answering every request with ``body`` (one worker)."""
-    if not re.fullmatch(r"[A-Za-z0-9 ._'-]+", body):
-        raise ValueError(f"body {body!r} has characters the nginx config cannot hold")
-    directory = workdir / f"nginx-{host.namespace}"
-    directory.mkdir(mode=0o700)
-    conf = directory / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=directory, ip=host.address, port=port, body=body))
-    proc = spawn_logged(host, ["nginx", "-e", str(directory / "error.log"), "-c", str(conf),
-                               "-g", "daemon off;"], directory / "stdout.log")
-    wait_listening(host, host.address, port, proc=proc)
-    return proc
-
-
 def tune_client_namespace(host: Host) -> None:
     """Many short connections from one namespace: reuse TIME_WAIT ports, widen the range."""
     for key, value in (("net.ipv4.tcp_tw_reuse", "1"),
@@ -429,738 +144,18 @@ def tune_client_namespace(host: Host) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Hand-written haproxy baselines
+# The lab: work directory and bridge, removed in reverse order
 
 
-def hand_config(bind: str, servers: Sequence[tuple[str, str]], *, weight: int | None = None,
-                master_socket: Path | None = None) -> str:
-    """A minimal hand-written haproxy.cfg: HTTP, round robin over ``servers`` (name, ip:port)."""
-    lines = [
-        "global",
-        "    nbthread 1",
-        "    maxconn 8000",
-        "defaults",
-        "    mode http",
-        "    timeout connect 5s",
-        "    timeout client 50s",
-        "    timeout server 50s",
-        "frontend fe",
-        f"    bind {bind}",
-        "    option idle-close-on-response",
-        "    default_backend be",
-        "backend be",
-        "    balance roundrobin",
-    ]
-    for index, (name, address) in enumerate(servers):
-        suffix = f" weight {weight}" if weight is not None and index == 0 else ""
-        lines.append(f"    server {name} {address}{suffix}")
-    del master_socket
-    return "\n".join(lines) + "\n"
+def make_workdir() -> Path:
+    """A private temporary directory with an ``owner.pid`` (see ``bench.sweep``)."""
+    path = Path(tempfile.mkdtemp(prefix=TMP_PREFIX))
+    os.chmod(path, 0o700)
+    (path / "owner.pid").write_text(str(os.getpid()))
+    return path
 
 
-class HandHaproxy:
-    """A hand-written haproxy in its own namespace, in the foreground in master-worker mode
-    (``haproxy -W -f cfg``): SIGUSR2 to the master is a graceful reload; :meth:`restart` is the
-    naive stop/start."""
-
-    def __init__(self, host: Host, workdir: Path, name: str = "hand") -> None:
-        self.host = host
-        self.directory = workdir / f"{name}-{host.namespace}"
-        self.directory.mkdir(mode=0o700, exist_ok=True)
-        self.config = self.directory / "haproxy.cfg"
-        self.log = self.directory / "haproxy.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def write(self, text: str) -> None:
-        self.config.write_text(text)
-
-    def check(self) -> None:
-        subprocess.run(["haproxy", "-c", "-q", "-f", str(self.config)], check=True,
-                       capture_output=True, timeout=30)
-
-    def start(self, wait: bool = True) -> float:
-        """Start haproxy; with ``wait`` return when it accepts connections (time it took)."""
-        started = time.monotonic()
-        self.proc = spawn_logged(self.host, ["haproxy", "-W", "-f", str(self.config)], self.log)
-        if wait:
-            wait_listening(self.host, self.host.address, 80, proc=self.proc)
-        return time.monotonic() - started
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc)
-            self.proc = None
-
-    def restart(self) -> float:
-        """Naive stop/start; returns the time until it accepts connections again."""
-        started = time.monotonic()
-        self.stop()
-        self.start(wait=True)
-        return time.monotonic() - started
-
-    def reload(self) -> None:
-        """Graceful reload (SIGUSR2 to the master, which re-executes with -sf/-x)."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGUSR2)
-
-    def pids(self) -> list[int]:
-        """Master and workers (children of the master)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return []
-        return [self.proc.pid, *_children(self.proc.pid)]
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and its children (an nginx or haproxy master and its workers)."""
-    return [pid, *_children(pid)]
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        return []
-
-
-# --------------------------------------------------------------------------------------------
-# Memory
-
-
-@dataclasses.dataclass(frozen=True)
-class Memory:
-    rss_kb: int
-    pss_kb: int
-    uss_kb: int
-
-    def __add__(self, other: Memory) -> Memory:
-        return Memory(self.rss_kb + other.rss_kb, self.pss_kb + other.pss_kb,
-                      self.uss_kb + other.uss_kb)
-
-
-def memory_of(pid: int) -> Memory:
-    """RSS, PSS and USS (private clean + dirty) of ``pid`` from ``/proc/<pid>/smaps_rollup``."""
-    values: dict[str, int] = {}
-    with open(f"/proc/{pid}/smaps_rollup") as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) >= 2 and parts[0].endswith(":") and parts[1].isdigit():
-                values[parts[0][:-1]] = int(parts[1])
-    return Memory(values.get("Rss", 0), values.get("Pss", 0),
-                  values.get("Private_Clean", 0) + values.get("Private_Dirty", 0))
-
-
-def meminfo() -> dict[str, int]:
-    """``/proc/meminfo`` in kB."""
-    out: dict[str, int] = {}
-    with open("/proc/meminfo") as f:
-        for line in f:
-            key, value = line.split(":", 1)
-            out[key] = int(value.split()[0])
-    return out
-
-
-cpu_seconds = process_cpu_seconds  # user + system CPU seconds of a process
-
-
-# --------------------------------------------------------------------------------------------
-# wrk
-
-
-@dataclasses.dataclass
-class WrkResult:
-    requests: int = 0
-    rps: float = float("nan")
-    p50_ms: float = float("nan")
-    p99_ms: float = float("nan")
-    connect_errors: int = 0
-    read_errors: int = 0
-    write_errors: int = 0
-    timeouts: int = 0
-    non_2xx: int = 0
-    output: str = ""
-
-    @property
-    def errors(self) -> int:
-        """Every failed request wrk saw (socket errors of all kinds and non-2xx/3xx answers)."""
-        return (self.connect_errors + self.read_errors + self.write_errors + self.timeouts
-                + self.non_2xx)
-
-
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
-
-
-def _ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
-    if not match:
-        return float("nan")
-    return float(match.group(1)) * _UNITS[match.group(2)]
-
-
-def parse_wrk(text: str) -> WrkResult:
-    """Parse wrk's report (run with ``--latency``)."""
-    result = WrkResult(output=text)
-    if m := re.search(r"^\s*(\d+) requests in", text, re.M):
-        result.requests = int(m.group(1))
-    if m := re.search(r"^Requests/sec:\s*([\d.]+)", text, re.M):
-        result.rps = float(m.group(1))
-    if m := re.search(r"^\s*50%\s+(\S+)", text, re.M):
-        result.p50_ms = _ms(m.group(1))
-    if m := re.search(r"^\s*99%\s+(\S+)", text, re.M):
-        result.p99_ms = _ms(m.group(1))
-    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
-                      text):
-        (result.connect_errors, result.read_errors, result.write_errors,
-         result.timeouts) = (int(x) for x in m.groups())
-    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", text):
-        result.non_2xx = int(m.group(1))
-    return result
-
-
-def wrk_argv(url: str, *, threads: int, connections: int, duration: float,
-             close: bool = False, timeout_s: float = 2.0) -> list[str]:
-    argv = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration))}s",
-            "--timeout", f"{max(1, round(timeout_s))}s", "--latency"]
-    if close:
-        argv += ["-H", "Connection: close"]
-    return [*argv, url]
-
-
-def run_wrk(host: Host, url: str, *, threads: int, connections: int, duration: float,
-            close: bool = False) -> WrkResult:
-    """Run wrk in ``host`` to completion and parse its report."""
-    done = subprocess.run(
-        [*host.exec_argv(), *wrk_argv(url, threads=threads, connections=connections,
-                                      duration=duration, close=close)],
-        capture_output=True, text=True, timeout=duration + 60, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.strip()}")
-    result = parse_wrk(done.stdout)
-    if result.requests == 0:
-        raise RuntimeError(f"wrk made no request:\n{done.stdout}{done.stderr}")
-    return result
-
-
-class BackgroundWrk:
-    """wrk running for as long as needed: started with a long ``-d``, stopped by SIGINT (wrk then
-    prints its report)."""
-
-    def __init__(self, host: Host, url: str, *, threads: int = 1, connections: int = 8,
-                 close: bool = False, max_duration: float = 3600, nice: int = 0) -> None:
-        argv = [*host.exec_argv(), *(["nice", "-n", str(nice)] if nice else []),
-                *wrk_argv(url, threads=threads, connections=connections,
-                          duration=max_duration, close=close)]
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
-        host.lab.defer(stop_process, self.proc)
-
-    def stop(self) -> WrkResult:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        out, err = self.proc.communicate(timeout=30)
-        result = parse_wrk(out)
-        if result.requests == 0:
-            raise RuntimeError(f"wrk made no request:\n{out}{err}")
-        return result
-
-
-# --------------------------------------------------------------------------------------------
-# The prober: a small process in the client namespace that timestamps answers
-
-
-PROBER = textwrap.dedent(
-    r"""
-    import errno, socket, sys, threading, time
-
-    lock = threading.Lock()
-
-    def say(line):
-        with lock:
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
-
-    def get(ip, port, timeout):
-        # (body, None) for a 200, else (None, why)
-        try:
-            with socket.create_connection((ip, port), timeout=timeout) as s:
-                s.settimeout(timeout)
-                s.sendall(b"GET / HTTP/1.0\r\nHost: bench\r\n\r\n")
-                chunks = []
-                while True:
-                    data = s.recv(65536)
-                    if not data:
-                        break
-                    chunks.append(data)
-        except OSError as exc:
-            return None, type(exc).__name__ if exc.errno is None else errno.errorcode.get(
-                exc.errno, str(exc.errno))
-        raw = b"".join(chunks)
-        head, _, body = raw.partition(b"\r\n\r\n")
-        if not head.startswith(b"HTTP/1."):
-            return None, "not-http"
-        if head[9:12] != b"200":
-            return None, "http" + head[9:12].decode(errors="replace")
-        return body.decode(errors="replace").strip(), None
-
-    def wait(job, ip, port, mode, arg, timeout, interval):
-        deadline = time.monotonic() + timeout
-        streak, probes, why = 0, 0, "-"
-        while time.monotonic() < deadline:
-            body, failure = get(ip, port, 0.3)
-            why = failure or why
-            now = time.monotonic()
-            probes += 1
-            if mode == "ok" and body is not None:
-                return say(f"DONE {job} 1 {now:.6f} {probes} -")
-            if mode == "body" and body == arg:
-                return say(f"DONE {job} 1 {now:.6f} {probes} -")
-            if mode == "notbody":
-                if body is not None and body != arg:
-                    streak += 1
-                    if streak == 1:
-                        first = now
-                    if streak >= 8:
-                        return say(f"DONE {job} 1 {first:.6f} {probes} -")
-                else:
-                    streak = 0
-            time.sleep(interval)
-        say(f"DONE {job} 0 {time.monotonic():.6f} {probes} {why}")
-
-    say("READY")
-    for line in sys.stdin:
-        job, ip, port, mode, arg, timeout, interval = line.rstrip("\n").split("\t")
-        threading.Thread(target=wait, daemon=True, args=(
-            job, ip, int(port), mode, arg, float(timeout), float(interval))).start()
-    """
-)
-
-
-class Prober:
-    """Waits for answers through a VIP from the client namespace, in a separate process (so the
-    agent's and API's threads in this process do not delay the probes), and returns the
-    ``time.monotonic()`` of the answer (CLOCK_MONOTONIC is shared by all processes).
-
-    ``mode``: ``ok`` (any 200), ``body`` (a 200 with this body), ``notbody`` (the first of 8
-    answers in a row that are 200 without this body)."""
-
-    def __init__(self, host: Host) -> None:
-        self.proc = subprocess.Popen([*host.exec_argv(), sys.executable, "-c", PROBER],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, bufsize=1)
-        host.lab.defer(self.close)
-        assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], 15)
-        if not ready or self.proc.stdout.readline().strip() != "READY":
-            raise RuntimeError("prober did not start")
-        self._lock = threading.Lock()
-        self._jobs: dict[str, Future[tuple[bool, float, int]]] = {}
-        self._next = 0
-        self.failures: dict[str, int] = {}  # why unanswered waits last failed, counted
-        self._reader = threading.Thread(target=self._read, name="bench-prober", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            parts = line.split()
-            if len(parts) == 6 and parts[0] == "DONE":
-                with self._lock:
-                    fut = self._jobs.pop(parts[1], None)
-                    if parts[2] != "1":
-                        self.failures[parts[5]] = self.failures.get(parts[5], 0) + 1
-                if fut is not None:
-                    fut.set_result((parts[2] == "1", float(parts[3]), int(parts[4])))
-        with self._lock:
-            jobs, self._jobs = self._jobs, {}
-        for fut in jobs.values():
-            fut.set_exception(RuntimeError("prober exited"))
-
-    def start(self, ip: str, mode: str = "ok", arg: str = "-", timeout: float = 30.0,
-              interval: float = 0.005, port: int = 80) -> Future[tuple[bool, float, int]]:
-        """Start waiting; the future gives (answered, monotonic time, probes made)."""
-        fut: Future[tuple[bool, float, int]] = Future()
-        with self._lock:
-            self._next += 1
-            job = str(self._next)
-            self._jobs[job] = fut
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(f"{job}\t{ip}\t{port}\t{mode}\t{arg}\t{timeout}\t{interval}\n")
-        self.proc.stdin.flush()
-        return fut
-
-    def close(self) -> None:
-        if self.proc.stdin is not None:
-            with contextlib.suppress(OSError):
-                self.proc.stdin.close()
-        stop_process(self.proc)
-
-
-def get_body(host: Host, ip: str, port: int = 80, timeout: float = 2.0) -> str | None:
-    """One GET from ``host`` on a new connection: the body, or None on any failure."""
-    try:
-        return host.http_get(ip, port, timeout=timeout).strip()
-    except Exception:
-        return None
-
-
-# --------------------------------------------------------------------------------------------
-# The lbaas stack
-
-
-class ScopedDriver(HaproxyNamespaceDriver):
-    """The product's driver, limited to the load balancers under its own ``state_path`` (see the
-    module docstring), recording the outcome and time of every ``deploy``."""
-
-    def __init__(self, conf: Any) -> None:
-        super().__init__(conf)
-        self._lock = threading.Lock()
-        self.deploys: dict[str, list[tuple[float, str]]] = {}
-
-    def deployed_ids(self) -> set[str]:
-        try:
-            return {entry.name for entry in self.lbs_dir.iterdir() if entry.is_dir()}
-        except FileNotFoundError:
-            return set()
-
-    def deploy(self, tree: LoadBalancerTree, bridge: str) -> Action:
-        action = super().deploy(tree, bridge)
-        with self._lock:
-            self.deploys.setdefault(tree.id, []).append((time.monotonic(), str(action)))
-        return action
-
-    def reset_records(self) -> None:
-        with self._lock:
-            self.deploys = {}
-
-    def records(self) -> dict[str, list[tuple[float, str]]]:
-        with self._lock:
-            return {key: list(value) for key, value in self.deploys.items()}
-
-
-@dataclasses.dataclass
-class BenchStack:
-    """The in-process stack (API on SQLite + one agent) on the benchmark's bridge."""
-
-    api: Api
-    lab: Lab
-    bridge: str
-    workdir: Path
-    state_path: Path
-    conf: Any
-    agent: AgentService
-    driver: ScopedDriver
-    subnet_id: str
-    hosts: dict[str, Host] = dataclasses.field(default_factory=dict)
-    servers: dict[int, subprocess.Popen[bytes]] = dataclasses.field(default_factory=dict)
-
-    # -- hosts -----------------------------------------------------------------------------------
-
-    def host(self, suffix: str, ip: str) -> Host:
-        host = self.lab.host(suffix, self.bridge, f"{ip}/{PREFIXLEN}")
-        self.hosts[suffix] = host
-        return host
-
-    def backend(self, index: int, body: str) -> Host:
-        host = self.host(f"b{index}", backend_ip(index))
-        self.servers[index] = nginx_backend(host, self.workdir, body)
-        return host
-
-    def lb_pids(self, lb_id: str) -> list[int]:
-        """The haproxy master and workers of ``lb_id``."""
-        info = self.process(lb_id).proc_info()
-        return [] if info is None else [info.master_pid, *(pid for pid, _ in info.workers)]
-
-    def client(self) -> Host:
-        host = self.host("cl", CLIENT_IP)
-        tune_client_namespace(host)
-        return host
-
-    # -- API -------------------------------------------------------------------------------------
-
-    def post_lb(self, body: dict[str, Any]) -> dict[str, Any]:
-        """POST a load balancer (tree) on the bench subnet; returns the 201 body's object."""
-        body = {"vip_subnet_id": self.subnet_id, **body}
-        r = self.api.member.post("/loadbalancers", {"loadbalancer": body})
-        if r.status_code != 201:
-            raise RuntimeError(f"create failed: {r.status_code} {r.text}")
-        return dict(r.json()["loadbalancer"])
-
-    def lb(self, lb_id: str) -> dict[str, Any]:
-        return dict(self.api.member.get(f"/loadbalancers/{lb_id}").json()["loadbalancer"])
-
-    def wait_active(self, lb_id: str, timeout: float = 60) -> dict[str, Any]:
-        lb: dict[str, Any] = wait_for(lambda: self.lb(lb_id),
-                                      lambda o: o["provisioning_status"] in ("ACTIVE", "ERROR"),
-                                      timeout)
-        if lb["provisioning_status"] != "ACTIVE":
-            raise RuntimeError(f"load balancer {lb_id} is {lb['provisioning_status']}")
-        return lb
-
-    def process(self, lb_id: str) -> HaproxyProcess:
-        return self.driver.process(lb_id)
-
-    def check_intact(self, lb_ids: Sequence[str]) -> None:
-        """Raise :class:`Interference` unless every load balancer's haproxy runs inside the
-        namespace that is named ``qlbaas-<id>`` right now.
-
-        Another lbaas agent or test stack on this host removes our namespaces as its orphans
-        (the stock driver's ``deployed_ids`` is host-wide); the agent then keeps a haproxy
-        running in the unnamed old namespace and answers "unchanged", so the VIP stays dead."""
-        problems = [f"{lb_id}: {problem}" for lb_id in lb_ids
-                    if (problem := namespace_problem(self.process(lb_id), lb_id))]
-        if problems:
-            raise Interference(
-                "load balancers of this benchmark were broken from outside (another lbaas "
-                "agent or an e2e test stack on this host removes every qlbaas- namespace it "
-                "does not own): " + "; ".join(problems[:5]))
-
-    # -- agent -----------------------------------------------------------------------------------
-
-    def new_agent(self) -> AgentService:
-        """Stop the agent (haproxies keep running) and build a fresh one over the same state,
-        not started (the caller times its :meth:`AgentService.start`)."""
-        from lbaas.agent.service import AgentService
-
-        self.agent.stop()
-        self.driver = ScopedDriver(self.conf)
-        self.agent = AgentService(self.conf, self.api.extra["transport"], driver=self.driver)
-        return self.agent
-
-
-class Interference(RuntimeError):
-    """Something outside the benchmark changed its load balancers."""
-
-
-def namespace_problem(proc: HaproxyProcess, lb_id: str) -> str | None:
-    """None when the haproxy of ``lb_id`` runs in the namespace named ``qlbaas-<id>``."""
-    try:
-        inode = os.stat(namespace_path(vip_plug.namespace_name(lb_id))).st_ino
-    except FileNotFoundError:
-        return "its namespace is gone"
-    info = proc.proc_info()
-    if info is None:
-        return "its haproxy does not answer"
-    for pid in (info.master_pid, *(pid for pid, _ in info.workers)):
-        try:
-            if os.stat(f"/proc/{pid}/ns/net").st_ino != inode:
-                return (f"haproxy pid {pid} runs in another network namespace than the one "
-                        "now named qlbaas-<id> (it was deleted and recreated)")
-        except FileNotFoundError:
-            continue
-    return None
-
-
-# --------------------------------------------------------------------------------------------
-# Timing hooks: where the agent spends its time, without changing product code
-
-
-class Timeline:
-    """Monotonic marks per load balancer id (first occurrence of each mark wins)."""
-
-    def __init__(self) -> None:
-        self.marks: dict[str, dict[str, float]] = {}
-        self._lock = threading.Lock()
-
-    def reset(self) -> None:
-        with self._lock:
-            self.marks = {}
-
-    def mark(self, lb_id: str, name: str, when: float | None = None) -> None:
-        with self._lock:
-            self.marks.setdefault(lb_id, {}).setdefault(name, when or time.monotonic())
-
-
-def _timed(timeline: Timeline, key: Callable[..., str | None], start: str, end: str
-           ) -> Callable[[Any], Any]:
-    def make(original: Any) -> Any:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            lb_id = key(*args, **kwargs)
-            if lb_id:
-                timeline.mark(lb_id, start)
-            result = original(*args, **kwargs)
-            if lb_id:
-                timeline.mark(lb_id, end)
-            return result
-        return wrapper
-    return make
-
-
-def _timed_batch(timeline: Timeline, start: str, end: str) -> Callable[[Any], Any]:
-    """Like :func:`_timed` for a call about many load balancers (its first argument)."""
-    def make(original: Any) -> Any:
-        def wrapper(lb_ids: list[str], *args: Any, **kwargs: Any) -> Any:
-            for lb_id in lb_ids:
-                timeline.mark(lb_id, start)
-            result = original(lb_ids, *args, **kwargs)
-            for lb_id in lb_ids:
-                timeline.mark(lb_id, end)
-            return result
-        return wrapper
-    return make
-
-
-def _lb_of(namespace: str) -> str | None:
-    return namespace[len(vip_plug.NS_PREFIX):] if namespace.startswith(vip_plug.NS_PREFIX) else None
-
-
-def _remember_lb(current: dict[int, str]) -> Callable[[Any], Any]:
-    """Wrap plug_vip so that helpers without the id (wait_operstate_up) know it per thread."""
-    def make(original: Any) -> Any:
-        def wrapper(lb_id: str, *args: Any, **kwargs: Any) -> Any:
-            current[threading.get_ident()] = lb_id
-            try:
-                return original(lb_id, *args, **kwargs)
-            finally:
-                current.pop(threading.get_ident(), None)
-        return wrapper
-    return make
-
-
-@contextlib.contextmanager
-def agent_hooks(st: BenchStack, timeline: Timeline) -> Iterator[None]:
-    """Mark the agent's steps per load balancer in ``timeline`` by wrapping product functions
-    for the block: refresh, fetch(ed), batch(ed) (the sync's batched fetch of many trees),
-    render(ed), plug(ged) with ns, sysctl, veth, oper, garp
-    inside, apply/applied around validate(d), start(ed), reload(ed), wait(_done), and
-    report(ed) (ACTIVE only); cast/scheduled when a cast reaches the agent; srv_fetch(ed) and
-    srv_report(ed) around the server's side of those two RPC calls."""
-    def report_key(obj_type: str, obj_id: str, *args: Any, **kwargs: Any) -> str | None:
-        status = kwargs.get("provisioning_status", args[0] if args else None)
-        return obj_id if obj_type == "loadbalancer" and status == "ACTIVE" else None
-
-    current_lb: dict[int, str] = {}
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(patched(st.agent.manager, "refresh", _timed(
-            timeline, lambda lb_id, *a, **k: lb_id, "refresh", "refreshed")))
-        stack.enter_context(patched(st.agent.manager, "schedule", _timed(
-            timeline, lambda lb_id, *a, **k: lb_id, "cast", "scheduled")))
-        stack.enter_context(patched(PluginEndpoints, "get_loadbalancer", _timed(
-            timeline, lambda self, ctx, loadbalancer_id, *a, **k: loadbalancer_id,
-            "srv_fetch", "srv_fetched")))
-        stack.enter_context(patched(PluginEndpoints, "update_status", _timed(
-            timeline, lambda self, ctx, *a, **k: report_key(*a, **k), "srv_report",
-            "srv_reported")))
-        stack.enter_context(patched(st.agent.plugin, "get_loadbalancer", _timed(
-            timeline, lambda lb_id, *a, **k: lb_id, "fetch", "fetched")))
-        stack.enter_context(patched(st.agent.plugin, "get_loadbalancers", _timed_batch(
-            timeline, "batch", "batched")))
-        stack.enter_context(patched(st.agent.plugin, "update_status", _timed(
-            timeline, report_key, "report", "reported")))
-        stack.enter_context(patched(render, "render_haproxy_config", _timed(
-            timeline, lambda tree, *a, **k: tree.id, "render", "rendered")))
-        stack.enter_context(patched(vip_plug, "plug_vip", _timed(
-            timeline, lambda lb_id, *a, **k: lb_id, "plug", "plugged")))
-        stack.enter_context(patched(HaproxyProcess, "validate", _timed(
-            timeline, lambda self, *a, **k: self.lb_id, "validate", "validated")))
-        stack.enter_context(patched(HaproxyProcess, "start", _timed(
-            timeline, lambda self, *a, **k: self.lb_id, "start", "started")))
-        stack.enter_context(patched(HaproxyProcess, "apply", _timed(
-            timeline, lambda self, *a, **k: self.lb_id, "apply", "applied")))
-        stack.enter_context(patched(HaproxyProcess, "reload", _timed(
-            timeline, lambda self, *a, **k: self.lb_id, "reload", "reloaded")))
-        stack.enter_context(patched(HaproxyProcess, "_wait_for", _timed(
-            timeline, lambda self, *a, **k: self.lb_id, "wait", "wait_done")))
-        stack.enter_context(patched(vip_plug, "ensure_namespace", _timed(
-            timeline, lambda name, *a, **k: _lb_of(name), "ns", "ns_done")))
-        stack.enter_context(patched(vip_plug, "_set_namespace_sysctls", _timed(
-            timeline, lambda name, *a, **k: _lb_of(name), "sysctl", "sysctl_done")))
-        stack.enter_context(patched(links, "ensure_veth_pair", _timed(
-            timeline, lambda root, inner, outer, vip_if, name, *a, **k: _lb_of(name),
-            "veth", "veth_done")))
-        stack.enter_context(patched(vip_plug, "send_gratuitous_arp", _timed(
-            timeline, lambda name, *a, **k: _lb_of(name), "garp", "garp_done")))
-        stack.enter_context(patched(links, "wait_operstate_up", _timed(
-            timeline, lambda *a, **k: current_lb.get(threading.get_ident()), "oper",
-            "oper_done")))
-        stack.enter_context(patched(vip_plug, "plug_vip", _remember_lb(current_lb)))
-        yield
-
-
-def full_tree(members: Sequence[tuple[str, int]], *, name: str = "bench",
-              healthmonitor: bool = True, port: int = 80) -> dict[str, Any]:
-    """A load balancer with one HTTP listener, a round-robin pool over ``members`` (ip, port)
-    and, by default, an HTTP health monitor (1 s interval)."""
-    pool: dict[str, Any] = {
-        "name": f"{name}-pool", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
-        "members": [{"address": ip, "protocol_port": p} for ip, p in members],
-    }
-    if healthmonitor:
-        pool["healthmonitor"] = {"type": "HTTP", "delay": 1, "timeout": 1, "max_retries": 2,
-                                 "max_retries_down": 3, "url_path": "/"}
-    return {"name": name, "listeners": [{"name": f"{name}-http", "protocol": "HTTP",
-                                         "protocol_port": port, "default_pool": pool}]}
-
-
-@contextlib.contextmanager
-def bench_stack(agent_options: dict[str, Any] | None = None,
-                log_level: str = "WARNING") -> Iterator[BenchStack]:
-    """Build the lab bridge, the API (SQLite) with the bench network registered and mapped to
-    the bridge, and a started agent; tear all of it down on the way out."""
-    check_environment()
-    raise_nofile()
-    quiet_imports()
-    from lbaas.agent.service import AgentService
-    from tests.functional.harness import build_api, close_api
-
-    for line in sweep_stale():
-        LOG.warning("swept leftovers of a killed benchmark run: %s", line)
-    lbaas_logger = logging.getLogger("lbaas")
-    with contextlib.ExitStack() as stack:
-        stack.callback(lbaas_logger.setLevel, lbaas_logger.level)
-        lbaas_logger.setLevel(log_level)
-        lab, bridge, workdir = _open_lab(stack)
-        state_path = workdir / "state"
-        state_path.mkdir(mode=0o700)
-        agent_group: dict[str, Any] = {"bridge_mappings": [f"{NETWORK_NAME}:{bridge}"]}
-        agent_group.update(agent_options or {})
-        api = build_api(
-            str(state_path),
-            overrides={"DEFAULT": {"host": f"bench-{lab.tag}", "log_level": log_level},
-                       "api": {"default_provider": "haproxy"},
-                       "agent": agent_group},
-            network=("bench-unused", "10.20.0.0/16", "10.20.0.1"))
-        stack.callback(close_api, api)
-        net = api.admin.post("/v2.0/networks", {"network": {"name": NETWORK_NAME}})
-        net_id = net.json()["network"]["id"]
-        sub = api.admin.post("/v2.0/subnets", {"subnet": {
-            "network_id": net_id, "name": f"{NETWORK_NAME}-subnet", "cidr": SUBNET,
-            "gateway_ip": GATEWAY, "allocation_pools": [ALLOCATION_POOL]}})
-        if sub.status_code != 201:
-            raise RuntimeError(f"cannot register the bench subnet: {sub.text}")
-        conf = api.services.conf
-        # Registered before the agent starts: whatever it deploys is undeployed on the way out.
-        stack.callback(_undeploy_all, state_path)
-        driver = ScopedDriver(conf)
-        agent = AgentService(conf, api.extra["transport"], driver=driver)
-        built = BenchStack(api=api, lab=lab, bridge=bridge, workdir=workdir,
-                           state_path=state_path, conf=conf, agent=agent, driver=driver,
-                           subnet_id=sub.json()["subnet"]["id"])
-        stack.callback(lambda: built.agent.stop())
-        agent.start()
-        wait_for(lambda: api.admin.get("/v2.0/agents").json()["agents"],
-                 lambda agents: any(a["alive"] for a in agents), 30)
-        try:
-            yield built
-        finally:
-            with shielded():
-                stack.close()
-
-
-@contextlib.contextmanager
-def bare_lab() -> Iterator[tuple[Lab, str, Path]]:
-    """Only a lab bridge and a work directory (for baselines without the stack)."""
-    check_environment()
-    raise_nofile()
-    with contextlib.ExitStack() as stack:
-        lab, bridge, workdir = _open_lab(stack)
-        try:
-            yield lab, bridge, workdir
-        finally:
-            with shielded():
-                stack.close()
-
-
-def _open_lab(stack: contextlib.ExitStack) -> tuple[Lab, str, Path]:
+def open_lab(stack: contextlib.ExitStack) -> tuple[Lab, str, Path]:
     """A work directory and a lab with its bridge, both removed when ``stack`` closes."""
     workdir = make_workdir()
     stack.callback(shutil.rmtree, workdir, True)
@@ -1174,14 +169,22 @@ def _close_lab(lab: Lab) -> None:
     lab.close()
 
 
-def _undeploy_all(state_path: Path) -> None:
-    count = undeploy_state(state_path)
-    if count:
-        LOG.info("undeployed %d load balancers", count)
-    left = [lb_id for lb_id in vip_plug.list_lb_namespaces()
-            if (state_path / "lbaas" / lb_id).exists()]
-    if left:
-        LOG.warning("namespaces left after teardown: %s", left)
+@contextlib.contextmanager
+def shielded() -> Iterator[None]:
+    """Ignore SIGINT/SIGTERM while cleaning up (a second Ctrl-C must not strand namespaces)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+# --------------------------------------------------------------------------------------------
+# Namespaces "by hand" (baselines)
 
 
 def raw_namespace(lab: Lab, bridge: str, suffix: str, ip: str) -> str:
@@ -1211,13 +214,3 @@ def _delete_raw(name: str, outer: str) -> None:
     subprocess.run(["ip", "link", "del", outer], capture_output=True, check=False)
     if os.path.exists(namespace_path(name)):
         subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
-
-
-def ip_in_subnet(ip: str) -> bool:
-    return ipaddress.ip_address(ip) in ipaddress.ip_network(SUBNET)
-
-
-def run_timed(func: Callable[[], Any]) -> float:
-    started = time.monotonic()
-    func()
-    return time.monotonic() - started

@@ -21,15 +21,20 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 import warnings
 from pathlib import Path
 from typing import Any
 
-from bench import lab as L
-from bench.common import Column, fmt, percentile, print_table, sigterm_exits
+from bench.common import Column, fmt, print_table, sigterm_exits
+from bench.lab import backend_ip, backend_members, backend_servers, hand_ip
+from bench.prober import Prober
+from bench.report import goal, p50_p99, print_steps, ratio, wide_console
+from bench.run import Deadline, finish
+from bench.servers import HandHaproxy, hand_config
+from bench.stack import BenchStack, bench_stack, full_tree
+from bench.timeline import Timeline, agent_hooks, spans
 
 GOAL_P50_S = 0.3
 
@@ -58,10 +63,10 @@ FULL = Params(count=20)
 QUICK = Params(count=3)
 
 
-def lbaas_changes(st: L.BenchStack, prober: L.Prober, count: int, deadline: L.Deadline
+def lbaas_changes(st: BenchStack, prober: Prober, count: int, deadline: Deadline
                   ) -> dict[str, Any]:
-    timeline = L.Timeline()
-    lb = st.post_lb(L.full_tree([(L.backend_ip(0), 80)]))
+    timeline = Timeline()
+    lb = st.post_lb(full_tree(backend_members(1)))
     st.wait_active(lb["id"])
     lb_id, vip, pool_id = lb["id"], lb["vip_address"], lb["pools"][0]["id"]
     if not prober.start(vip, "body", "WEB0", timeout=30).result(40)[0]:
@@ -69,8 +74,8 @@ def lbaas_changes(st: L.BenchStack, prober: L.Prober, count: int, deadline: L.De
     adds: list[float | None] = []
     removes: list[float | None] = []
     breakdown: list[dict[str, float]] = []
-    member_body = {"member": {"address": L.backend_ip(1), "protocol_port": 80}}
-    with L.agent_hooks(st, timeline):
+    member_body = {"member": {"address": backend_ip(1), "protocol_port": 80}}
+    with agent_hooks(st, timeline):
         for _ in range(count):
             if deadline.expired():
                 break
@@ -102,14 +107,13 @@ def lbaas_changes(st: L.BenchStack, prober: L.Prober, count: int, deadline: L.De
     return {"add": adds, "remove": removes, "breakdown": breakdown}
 
 
-def hand_changes(st: L.BenchStack, prober: L.Prober, count: int, deadline: L.Deadline
+def hand_changes(st: BenchStack, prober: Prober, count: int, deadline: Deadline
                  ) -> dict[str, Any]:
-    host = st.host("hp", L.hand_ip(0))
-    hand = L.HandHaproxy(host, st.workdir)
-    one = [("web0", f"{L.backend_ip(0)}:80")]
-    two = [*one, ("web1", f"{L.backend_ip(1)}:80")]
-    bind = f"{L.hand_ip(0)}:80"
-    hand.write(L.hand_config(bind, one))
+    host = st.host("hp", hand_ip(0))
+    hand = HandHaproxy(host, st.workdir)
+    one, two = backend_servers(1), backend_servers(2)
+    bind = f"{hand_ip(0)}:80"
+    hand.write(hand_config(bind, one))
     hand.start()
     adds: list[float | None] = []
     removes: list[float | None] = []
@@ -118,20 +122,19 @@ def hand_changes(st: L.BenchStack, prober: L.Prober, count: int, deadline: L.Dea
             break
         for action, servers, mode in (("add", two, "body"), ("remove", one, "notbody")):
             t0 = time.monotonic()
-            hand.write(L.hand_config(bind, servers))
+            hand.write(hand_config(bind, servers))
             hand.check()
             hand.reload()
-            answered, when, _ = prober.start(L.hand_ip(0), mode, "WEB1", timeout=30).result(40)
+            answered, when, _ = prober.start(hand_ip(0), mode, "WEB1", timeout=30).result(40)
             (adds if action == "add" else removes).append(when - t0 if answered else None)
             time.sleep(0.2)  # let the old worker go (as the lbaas loop waits for ACTIVE)
     return {"add": adds, "remove": removes}
 
 
 def _pcts(values: list[float | None]) -> tuple[float, float, int]:
+    """p50, p99 and count of the changes that took effect (None: they did not)."""
     done = [v for v in values if v is not None]
-    if not done:
-        return float("nan"), float("nan"), 0
-    return percentile(done, 50), percentile(done, 99), len(done)
+    return (*p50_p99(done), len(done))
 
 
 def summarize(lbaas: dict[str, Any], hand: dict[str, Any]) -> dict[str, Any]:
@@ -142,14 +145,14 @@ def summarize(lbaas: dict[str, Any], hand: dict[str, Any]) -> dict[str, Any]:
                           ("by hand (edit, haproxy -c, SIGUSR2)", hand)):
             p50, p99, done = _pcts(data[action])
             rows.append({"action": action, "who": who, "n": len(data[action]), "done": done,
-                         "p50_s": p50, "p99_s": p99, "p50_vs_hand": L.ratio(p50, hand_p50),
-                         "p99_vs_hand": L.ratio(p99, hand_p99),
+                         "p50_s": p50, "p99_s": p99, "p50_vs_hand": ratio(p50, hand_p50),
+                         "p99_vs_hand": ratio(p99, hand_p99),
                          "goal_met": (p50 < GOAL_P50_S and done == len(data[action]))
                          if action == "add" and data is lbaas else None})
     steps = []
     for label, start, end in STEPS:
-        durations = [m[end] - m[start] for m in lbaas["breakdown"] if start in m and end in m]
-        ends = [m[end] - m["post"] for m in lbaas["breakdown"] if end in m and "post" in m]
+        durations = spans(lbaas["breakdown"], start, end)
+        ends = spans(lbaas["breakdown"], "post", end)
         p50, p99, n = _pcts(list(durations))
         steps.append({"step": label, "n": n, "p50_ms": p50 * 1000, "p99_ms": p99 * 1000,
                       "ends_at_p50_ms": _pcts(list(ends))[0] * 1000})
@@ -157,32 +160,28 @@ def summarize(lbaas: dict[str, Any], hand: dict[str, Any]) -> dict[str, Any]:
 
 
 def print_summary(summary: dict[str, Any]) -> None:
-    console = L.console()
+    console = wide_console()
     columns = [Column("change", "left"), Column("who", "left"), Column("n"),
                Column("took effect"), Column("p50 s"), Column("p99 s"),
                Column("p50 ÷ by hand"), Column("p99 ÷ by hand"),
                Column("goal add p50<0.3 s", "left")]
     cells = [[r["action"] + " member", r["who"], str(r["n"]), str(r["done"]), fmt(r["p50_s"], 3),
               fmt(r["p99_s"], 3), fmt(r["p50_vs_hand"]), fmt(r["p99_vs_hand"]),
-              L.goal(r["goal_met"]) if r["goal_met"] is not None else ""]
+              goal(r["goal_met"]) if r["goal_met"] is not None else ""]
              for r in summary["rows"]]
     print_table("Member update: API call → traffic reaches (or leaves) the member", columns,
                 cells, console=console,
                 caption="Ratios against the by-hand baseline of the same run; goal is "
                         "informational.")
-    print_table("Where the time goes (adding a member, lbaas)",
-                [Column("step", "left"), Column("n"), Column("p50 ms"), Column("p99 ms"),
-                 Column("ends at (p50 ms after the call)")],
-                [[s["step"], str(s["n"]), fmt(s["p50_ms"]), fmt(s["p99_ms"]),
-                  fmt(s["ends_at_p50_ms"])] for s in summary["steps"]], console=console,
-                caption="Marks taken by wrapping product functions in this process.")
+    print_steps("Where the time goes (adding a member, lbaas)", "the call", summary["steps"],
+                console)
 
 
-def measure(params: Params, deadline: L.Deadline) -> tuple[dict[str, Any], dict[str, Any]]:
-    with L.bench_stack() as st:
+def measure(params: Params, deadline: Deadline) -> tuple[dict[str, Any], dict[str, Any]]:
+    with bench_stack() as st:
         st.backend(0, "WEB0")
         st.backend(1, "WEB1")
-        prober = L.Prober(st.client())
+        prober = Prober(st.client())
         lbaas = lbaas_changes(st, prober, params.count, deadline)
         hand = hand_changes(st, prober, params.count, deadline)
     return lbaas, hand
@@ -203,13 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     started = time.monotonic()
     with sigterm_exits():
-        lbaas, hand = measure(params, L.Deadline(args.timeout))
+        lbaas, hand = measure(params, Deadline(args.timeout))
     summary = summarize(lbaas, hand)
     print_summary(summary)
-    print(f"total time {time.monotonic() - started:.0f} s")
-    if args.json:
-        args.json.write_text(json.dumps({"params": dataclasses.asdict(params), **summary},
-                                        indent=2, default=str))
+    finish(started, args.json, params, summary)
     return 0
 
 

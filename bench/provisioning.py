@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 import warnings
@@ -34,8 +33,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench import lab as L
-from bench.common import Column, fmt, percentile, print_table, sigterm_exits
+from bench.common import Column, fmt, print_table, sigterm_exits
+from bench.lab import PREFIXLEN, backend_members, backend_servers, raw_ip, raw_namespace
+from bench.prober import Prober
+from bench.report import goal, p50_p99, print_steps, ratio, wide_console
+from bench.run import Deadline, finish
+from bench.servers import HandHaproxy, hand_config
+from bench.stack import BenchStack, bench_stack, full_tree
+from bench.timeline import Timeline, agent_hooks
+from tests.netlab import Host
 
 GOAL_P50_S = 0.5
 GOAL_P99_S = 2.0
@@ -51,7 +57,7 @@ STEPS = (
     ("  · server side: database → tree", "srv_fetch", "srv_fetched"),
     ("render haproxy.cfg", "render", "rendered"),
     ("plug VIP", "plug", "plugged"),
-    ("  · create namespace (pyroute2 netns.create)", "ns", "ns_done"),
+    ("  · create namespace (pyroute2 vip_plug.create)", "ns", "ns_done"),
     ("  · namespace sysctls", "sysctl", "sysctl_done"),
     ("  · veth pair into the bridge", "veth", "veth_done"),
     ("  · wait for eth0 operstate UP", "oper", "oper_done"),
@@ -77,10 +83,10 @@ QUICK = Params(count=4, burst=3)
 
 
 def _tree() -> dict[str, Any]:
-    return L.full_tree([(L.backend_ip(0), 80), (L.backend_ip(1), 80)])
+    return full_tree(backend_members(2))
 
 
-def create_one(st: L.BenchStack, prober: L.Prober, timeline: L.Timeline) -> dict[str, Any]:
+def create_one(st: BenchStack, prober: Prober, timeline: Timeline) -> dict[str, Any]:
     """POST one tree and wait for its first answer; returns its timings."""
     t0 = time.monotonic()
     lb = st.post_lb(_tree())
@@ -94,8 +100,8 @@ def create_one(st: L.BenchStack, prober: L.Prober, timeline: L.Timeline) -> dict
             "first_answer_s": (when - t0) if answered else None}
 
 
-def sequential(st: L.BenchStack, prober: L.Prober, timeline: L.Timeline, count: int,
-               deadline: L.Deadline) -> list[dict[str, Any]]:
+def sequential(st: BenchStack, prober: Prober, timeline: Timeline, count: int,
+               deadline: Deadline) -> list[dict[str, Any]]:
     results = []
     for _ in range(count):
         if deadline.expired():
@@ -108,7 +114,7 @@ def sequential(st: L.BenchStack, prober: L.Prober, timeline: L.Timeline, count: 
     return results
 
 
-def burst(st: L.BenchStack, prober: L.Prober, timeline: L.Timeline, count: int
+def burst(st: BenchStack, prober: Prober, timeline: Timeline, count: int
           ) -> tuple[list[dict[str, Any]], float]:
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="bench-post") as pool:
@@ -119,20 +125,20 @@ def burst(st: L.BenchStack, prober: L.Prober, timeline: L.Timeline, count: int
     return results, wall
 
 
-def by_hand(st: L.BenchStack, prober: L.Prober, count: int, deadline: L.Deadline
+def by_hand(st: BenchStack, prober: Prober, count: int, deadline: Deadline
             ) -> list[dict[str, Any]]:
     """The baseline: namespace + veth by ``ip -batch``, haproxy started by hand."""
-    servers = [("web0", f"{L.backend_ip(0)}:80"), ("web1", f"{L.backend_ip(1)}:80")]
+    servers = backend_servers(2)
     results = []
     for index in range(count):
         if deadline.expired():
             break
-        ip = L.raw_ip(index)
+        ip = raw_ip(index)
         t0 = time.monotonic()
-        name = L.raw_namespace(st.lab, st.bridge, f"r{index}", ip)
-        host = L.Host(st.lab, name, f"{ip}/{L.PREFIXLEN}", name + "v")
-        hand = L.HandHaproxy(host, st.workdir, "raw")
-        hand.write(L.hand_config(f"{ip}:80", servers))
+        name = raw_namespace(st.lab, st.bridge, f"r{index}", ip)
+        host = Host(st.lab, name, f"{ip}/{PREFIXLEN}", name + "v")
+        hand = HandHaproxy(host, st.workdir, "raw")
+        hand.write(hand_config(f"{ip}:80", servers))
         hand.start(wait=False)
         namespace_done = time.monotonic()
         answered, when, _ = prober.start(ip, "ok", timeout=30).result(40)
@@ -141,28 +147,22 @@ def by_hand(st: L.BenchStack, prober: L.Prober, count: int, deadline: L.Deadline
     return results
 
 
-def _pcts(values: list[float]) -> tuple[float, float]:
-    if not values:
-        return float("nan"), float("nan")
-    return percentile(values, 50), percentile(values, 99)
-
-
 def summarize(measured: dict[str, Any]) -> dict[str, Any]:
     def firsts(rows: list[dict[str, Any]]) -> list[float]:
         return [r["first_answer_s"] for r in rows if r["first_answer_s"] is not None]
 
     hand = firsts(measured["by_hand"])
-    hand_p50, hand_p99 = _pcts(hand)
+    hand_p50, hand_p99 = p50_p99(hand)
     rows = []
     for phase, label in (("sequential", "lbaas, one at a time"),
                          ("burst", f"lbaas, {len(measured['burst'])} at once"),
                          ("by_hand", "by hand: ip -batch + haproxy (baseline)")):
         values = firsts(measured[phase])
-        p50, p99 = _pcts(values)
+        p50, p99 = p50_p99(values)
         rows.append({
             "phase": label, "n": len(measured[phase]), "answered": len(values),
             "p50_s": p50, "p99_s": p99, "max_s": max(values) if values else float("nan"),
-            "p50_vs_hand": L.ratio(p50, hand_p50), "p99_vs_hand": L.ratio(p99, hand_p99),
+            "p50_vs_hand": ratio(p50, hand_p50), "p99_vs_hand": ratio(p99, hand_p99),
             "goal_met": (p50 < GOAL_P50_S and p99 < GOAL_P99_S
                          and len(values) == len(measured[phase]))
             if phase == "sequential" else None,
@@ -176,24 +176,24 @@ def summarize(measured: dict[str, Any]) -> dict[str, Any]:
             if start in marks and end in marks and "post" in marks:
                 durations.append(marks[end] - marks[start])
                 ends.append(marks[end] - marks["post"])
-        p50, p99 = _pcts(durations)
+        p50, p99 = p50_p99(durations)
         steps.append({"step": label, "n": len(durations), "p50_ms": p50 * 1000,
-                      "p99_ms": p99 * 1000, "ends_at_p50_ms": _pcts(ends)[0] * 1000})
+                      "p99_ms": p99 * 1000, "ends_at_p50_ms": p50_p99(ends)[0] * 1000})
     post = [r["post_s"] for r in measured["sequential"]]
     active = [r["active_s"] for r in measured["sequential"]]
     return {"rows": rows, "steps": steps, "burst_wall_s": measured["burst_wall_s"],
-            "post_p50_s": _pcts(post)[0], "active_p50_s": _pcts(active)[0]}
+            "post_p50_s": p50_p99(post)[0], "active_p50_s": p50_p99(active)[0]}
 
 
 def print_summary(summary: dict[str, Any]) -> None:
-    console = L.console()
+    console = wide_console()
     columns = [Column("phase", "left"), Column("LBs"), Column("answered"),
                Column("p50 s"), Column("p99 s"), Column("max s"), Column("p50 ÷ by hand"),
                Column("p99 ÷ by hand"), Column("goal p50<0.5 s, p99<2 s", "left")]
     cells = [[r["phase"], str(r["n"]), str(r["answered"]), fmt(r["p50_s"], 3),
               fmt(r["p99_s"], 3), fmt(r["max_s"], 3), fmt(r["p50_vs_hand"]),
               fmt(r["p99_vs_hand"]),
-              L.goal(r["goal_met"]) if r["goal_met"] is not None else ""]
+              goal(r["goal_met"]) if r["goal_met"] is not None else ""]
              for r in summary["rows"]]
     print_table("Provisioning: POST of a full tree → first 200 through the VIP", columns, cells,
                 console=console, caption=(
@@ -201,22 +201,18 @@ def print_summary(summary: dict[str, Any]) -> None:
                     f"{summary['post_p50_s']:.3f} s, ACTIVE seen by the client p50 "
                     f"{summary['active_p50_s']:.3f} s. Ratios against the by-hand baseline "
                     "of the same run; goal is informational."))
-    print_table("Where the time goes (sequential phase, per load balancer)",
-                [Column("step", "left"), Column("n"), Column("p50 ms"), Column("p99 ms"),
-                 Column("ends at (p50 ms after POST)")],
-                [[s["step"], str(s["n"]), fmt(s["p50_ms"]), fmt(s["p99_ms"]),
-                  fmt(s["ends_at_p50_ms"])] for s in summary["steps"]], console=console,
-                caption="Marks taken by wrapping product functions in this process.")
+    print_steps("Where the time goes (sequential phase, per load balancer)", "POST",
+                summary["steps"], console)
 
 
-def measure(params: Params, deadline: L.Deadline) -> dict[str, Any]:
-    timeline = L.Timeline()
-    with L.bench_stack() as st:
+def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
+    timeline = Timeline()
+    with bench_stack() as st:
         st.backend(0, "WEB0")
         st.backend(1, "WEB1")
         client = st.client()
-        prober = L.Prober(client)
-        with L.agent_hooks(st, timeline):
+        prober = Prober(client)
+        with agent_hooks(st, timeline):
             # One untimed create: imports, caches and first-use costs out of the way.
             warm = create_one(st, prober, timeline)
             st.wait_active(warm["id"])
@@ -245,13 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     started = time.monotonic()
     with sigterm_exits():
-        measured = measure(params, L.Deadline(args.timeout))
+        measured = measure(params, Deadline(args.timeout))
     summary = summarize(measured)
     print_summary(summary)
-    print(f"total time {time.monotonic() - started:.0f} s")
-    if args.json:
-        args.json.write_text(json.dumps({"params": dataclasses.asdict(params), **summary},
-                                        indent=2, default=str))
+    finish(started, args.json, params, summary)
     return 0
 
 

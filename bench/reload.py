@@ -25,15 +25,21 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 import warnings
 from pathlib import Path
 from typing import Any
 
-from bench import lab as L
 from bench.common import Column, fmt, print_table, sigterm_exits
+from bench.lab import backend_members, backend_servers, hand_ip
+from bench.prober import Prober
+from bench.report import goal, ratio, wide_console
+from bench.run import Deadline, finish
+from bench.servers import HandHaproxy, hand_config
+from bench.stack import BenchStack, bench_stack, full_tree
+from bench.wrk import BackgroundWrk, WrkResult
+from tests.netlab import Host
 
 WRK_CONNECTIONS = 8
 WRK_NICE = 10
@@ -54,8 +60,8 @@ class Phase:
     changes: int = 0
     reloads: int | None = None
     seconds: float = 0.0
-    keepalive: L.WrkResult | None = None
-    close: L.WrkResult | None = None
+    keepalive: WrkResult | None = None
+    close: WrkResult | None = None
 
     def errors(self) -> int:
         return sum(r.errors for r in (self.keepalive, self.close) if r is not None)
@@ -64,21 +70,21 @@ class Phase:
         return sum(r.requests for r in (self.keepalive, self.close) if r is not None)
 
 
-def _traffic(client: L.Host, url: str) -> tuple[L.BackgroundWrk, L.BackgroundWrk]:
-    keepalive = L.BackgroundWrk(client, url, connections=WRK_CONNECTIONS, nice=WRK_NICE)
-    close = L.BackgroundWrk(client, url, connections=WRK_CONNECTIONS, close=True, nice=WRK_NICE)
+def _traffic(client: Host, url: str) -> tuple[BackgroundWrk, BackgroundWrk]:
+    keepalive = BackgroundWrk(client, url, connections=WRK_CONNECTIONS, nice=WRK_NICE)
+    close = BackgroundWrk(client, url, connections=WRK_CONNECTIONS, close=True, nice=WRK_NICE)
     time.sleep(1.0)  # both running and connected before the first change
     return keepalive, close
 
 
-def _stop(phase: Phase, traffic: tuple[L.BackgroundWrk, L.BackgroundWrk]) -> None:
+def _stop(phase: Phase, traffic: tuple[BackgroundWrk, BackgroundWrk]) -> None:
     time.sleep(1.0)  # the last change's old worker finishes its connections
     phase.keepalive, phase.close = traffic[0].stop(), traffic[1].stop()
 
 
-def lbaas_phase(st: L.BenchStack, client: L.Host, prober: L.Prober, changes: int,
-                deadline: L.Deadline) -> Phase:
-    lb = st.post_lb(L.full_tree([(L.backend_ip(0), 80), (L.backend_ip(1), 80)]))
+def lbaas_phase(st: BenchStack, client: Host, prober: Prober, changes: int,
+                deadline: Deadline) -> Phase:
+    lb = st.post_lb(full_tree(backend_members(2)))
     st.wait_active(lb["id"])
     vip, pool = lb["vip_address"], lb["pools"][0]
     member_id = pool["members"][0]["id"]
@@ -110,25 +116,25 @@ def lbaas_phase(st: L.BenchStack, client: L.Host, prober: L.Prober, changes: int
     return phase
 
 
-def hand_phase(st: L.BenchStack, client: L.Host, changes: int, interval: float, graceful: bool,
-               deadline: L.Deadline) -> Phase:
+def hand_phase(st: BenchStack, client: Host, changes: int, interval: float, graceful: bool,
+               deadline: Deadline) -> Phase:
     index = 1 if graceful else 0
-    host = st.hosts.get(f"h{index}") or st.host(f"h{index}", L.hand_ip(index))
-    hand = L.HandHaproxy(host, st.workdir, "graceful" if graceful else "naive")
-    bind = f"{L.hand_ip(index)}:80"
-    servers = [("web0", f"{L.backend_ip(0)}:80"), ("web1", f"{L.backend_ip(1)}:80")]
-    hand.write(L.hand_config(bind, servers, weight=1))
+    host = st.hosts.get(f"h{index}") or st.host(f"h{index}", hand_ip(index))
+    hand = HandHaproxy(host, st.workdir, "graceful" if graceful else "naive")
+    bind = f"{hand_ip(index)}:80"
+    servers = backend_servers(2)
+    hand.write(hand_config(bind, servers, weight=1))
     hand.start()
     phase = Phase("by hand: graceful reload (SIGUSR2)" if graceful
                   else "by hand: naive stop/start (baseline)")
-    traffic = _traffic(client, f"http://{L.hand_ip(index)}/")
+    traffic = _traffic(client, f"http://{hand_ip(index)}/")
     started = time.monotonic()
     try:
         for i in range(changes):
             if deadline.expired():
                 break
             cycle = time.monotonic()
-            hand.write(L.hand_config(bind, servers, weight=2 if i % 2 == 0 else 1))
+            hand.write(hand_config(bind, servers, weight=2 if i % 2 == 0 else 1))
             if graceful:
                 hand.check()
                 hand.reload()
@@ -144,12 +150,12 @@ def hand_phase(st: L.BenchStack, client: L.Host, changes: int, interval: float, 
     return phase
 
 
-def measure(params: Params, deadline: L.Deadline) -> list[Phase]:
-    with L.bench_stack() as st:
+def measure(params: Params, deadline: Deadline) -> list[Phase]:
+    with bench_stack() as st:
         st.backend(0, "WEB0")
         st.backend(1, "WEB1")
         client = st.client()
-        prober = L.Prober(client)
+        prober = Prober(client)
         lbaas = lbaas_phase(st, client, prober, params.changes, deadline)
         interval = lbaas.seconds / max(1, lbaas.changes)
         naive = hand_phase(st, client, params.changes, interval, False, deadline)
@@ -173,7 +179,7 @@ def summarize(phases: list[Phase]) -> list[dict[str, Any]]:
                        for name, r in (("keepalive", phase.keepalive), ("close", phase.close))
                        if r is not None},
             "failed_per_change": per_change,
-            "vs_naive": L.ratio(phase.errors(), naive.errors()) if naive.errors() else None,
+            "vs_naive": ratio(phase.errors(), naive.errors()) if naive.errors() else None,
             "goal_met": phase.errors() == 0 and phase.reloads == phase.changes
             if phase is phases[0] else None,
         })
@@ -189,9 +195,9 @@ def print_rows(rows: list[dict[str, Any]]) -> None:
               f"{r['requests']:,}", str(r["failed"]), str(r["failed_keepalive"]),
               str(r["failed_close"]), fmt(r["failed_per_change"]),
               fmt(r["vs_naive"]) if r["vs_naive"] is not None else "—",
-              L.goal(r["goal_met"]) if r["goal_met"] is not None else ""] for r in rows]
+              goal(r["goal_met"]) if r["goal_met"] is not None else ""] for r in rows]
     print_table("Reload under load: failed requests over configuration changes", columns, cells,
-                console=L.console(),
+                console=wide_console(),
                 caption=(f"Traffic: wrk -t1 -c{WRK_CONNECTIONS} keep-alive + wrk -t1 "
                          f"-c{WRK_CONNECTIONS} -H 'Connection: close', nice {WRK_NICE}. "
                          "Baselines paced to the lbaas phase's mean change interval. Failed = "
@@ -217,13 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     started = time.monotonic()
     with sigterm_exits():
-        phases = measure(params, L.Deadline(args.timeout))
+        phases = measure(params, Deadline(args.timeout))
     rows = summarize(phases)
     print_rows(rows)
-    print(f"total time {time.monotonic() - started:.0f} s")
-    if args.json:
-        args.json.write_text(json.dumps({"params": dataclasses.asdict(params), "rows": rows},
-                                        indent=2, default=str))
+    finish(started, args.json, params, {"rows": rows})
     return 0
 
 

@@ -1,0 +1,85 @@
+"""The API benchmark's output: per database a rich table (Octavia's quoted rows first, dimmed,
+then every measured row with its ratios and goal), its notes and errors, and the ``--json``
+document with the profile, the reference and every row.
+
+Used by ``bench.api`` after all databases have run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from bench.api_results import GOAL, GOAL_RULE, OCTAVIA, OCTAVIA_SETUP, DatabaseResult, Profile, Row
+from bench.common import Column, fmt, print_table
+
+COLUMNS = [Column("operation", "left"), Column("LBs"), Column("clients"), Column("n"),
+           Column("p50 ms"), Column("p99 ms"), Column("req/s"), Column("octavia p50 ms"),
+           Column("speed-up vs octavia (x)"), Column("req/s vs octavia (x)"),
+           Column("p50 vs floor (x)"), Column("server CPU ms/req"),
+           Column("goal met (>=10x)", "center")]
+TABLE_WIDTH = 170
+
+
+def quoted_rows(database: str) -> list[Row]:
+    """Octavia's quoted numbers as reference rows (flagged ``quoted``)."""
+    return [Row(database, f"{ref.operation} [octavia, quoted]",
+                str(ref.lbs) if ref.lbs is not None else "?", 1, 0, ref.p50_ms, math.nan,
+                ref.rps if ref.rps is not None else math.nan, quoted=True)
+            for ref in OCTAVIA.values()]
+
+
+def _cells(row: Row) -> list[str]:
+    if row.quoted:
+        return [row.operation, row.lbs, "?", "—", fmt(row.p50_ms), "—", fmt(row.rps), "", "",
+                "", "", "", ""]
+    goal = {None: "—", True: "[green]yes[/green]", False: "[red]no[/red]"}[row.goal_met]
+    operation = "healthcheck (floor)" if row.operation == "healthcheck" else row.operation
+    return [operation, row.lbs, str(row.clients), str(row.n), fmt(row.p50_ms), fmt(row.p99_ms),
+            fmt(row.rps), fmt(row.octavia_p50_ms), fmt(row.speedup), fmt(row.rps_ratio),
+            fmt(row.vs_floor), fmt(row.server_cpu_ms), goal]
+
+
+def print_result(result: DatabaseResult, console: Console, profile: Profile,
+                 workers: int | None) -> None:
+    """The table of one database, Octavia's quoted rows first, then notes and errors."""
+    rows = [*quoted_rows(result.database), *result.rows]
+    styles = ["dim italic" if r.quoted else None for r in rows]
+    caption = (f"Reference rows are quoted ({OCTAVIA_SETUP}); every other row is measured now. "
+               "speed-up = octavia p50 / ours p50; p50 vs floor = ours p50 / healthcheck p50 "
+               "with the same clients; server CPU = the server process's CPU time / requests "
+               "(includes the noop provider's background work for creates). " + GOAL_RULE)
+    requested = f" (--workers {workers})" if workers is not None else ""
+    title = (f"bench/api — {result.database} — server processes: "
+             f"{result.server_processes or '?'}{requested} — levels "
+             f"{', '.join(map(str, profile.levels))} LBs")
+    print_table(title, COLUMNS, [_cells(r) for r in rows], console, caption, styles)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/yellow] {escape(note)}")
+    if result.error:
+        console.print(f"[red]error:[/red] {escape(result.error)}")
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def write_json(path: Path, results: list[DatabaseResult], profile: Profile) -> None:
+    """Machine-readable results (for other tools and the smoke test)."""
+    doc = {"profile": asdict(profile), "goal": GOAL,
+           "octavia_reference": {k: asdict(v) for k, v in OCTAVIA.items()},
+           "databases": {r.database: {"rows": [asdict(row) for row in r.rows],
+                                      "notes": r.notes, "error": r.error} for r in results}}
+    path.write_text(json.dumps(_json_safe(doc), indent=2, allow_nan=False, default=str))

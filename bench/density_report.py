@@ -1,0 +1,98 @@
+"""The tables of ``bench.density``: what was held, answering and created, memory per load balancer
+against the hand-written haproxy, idle CPU, the resync of a restarted agent against a bare check
+loop, and where that resync's time goes per load balancer; judged against the (informational)
+goals below.
+
+Called by ``bench.density.main`` with the result of ``bench.density.measure``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.common import Column, fmt, percentile, print_table
+from bench.report import goal, ratio, wide_console
+
+GOAL_COUNT = 1000
+GOAL_RESYNC_S = 30.0
+
+
+def print_result(result: dict[str, Any]) -> None:
+    """Print both tables and the notes on failed creates or an exhausted --timeout."""
+    count = result["count"]
+    create = result["create"]
+    mem = result["memory"]
+    n = max(1, result["held"])
+    hand = result["hand_memory"]
+    uss = mem["uss_kb"] or [float("nan")]
+    pss = mem["pss_kb"] or [float("nan")]
+    rss = mem["rss_kb"] or [float("nan")]
+    lat = create["latencies"] or [float("nan")]
+    resync = result["resync"]
+    serving = min(result["held"], result["answered"])
+    rows: list[list[str]] = [
+        ["load balancers held (namespace + haproxy) and answering",
+         f"{serving:,} / {count:,}", "", "",
+         goal(serving >= GOAL_COUNT) if count >= GOAL_COUNT else
+         "[yellow]count below 1,000[/yellow]"],
+        ["… held (namespace + haproxy running)", f"{result['held']:,}", "", "", ""],
+        ["… answering through their VIP", f"{result['answered']:,}",
+         ", ".join(f"{k} {v}" for k, v in sorted(result["answer_failures"].items())), "", ""],
+        ["… provisioning status", ", ".join(f"{k} {v}" for k, v in
+                                            sorted(create["statuses"].items())), "", "", ""],
+        ["create: wall time (4 API clients)", f"{create['wall_s']:.1f} s",
+         f"{create['deployed'] / create['wall_s']:.1f} LB/s" if create["wall_s"] else "", "", ""],
+        ["create: POST → deployed, p50 / p99", f"{percentile(lat, 50):.2f} / "
+         f"{percentile(lat, 99):.2f} s", "", "", ""],
+        ["memory per LB: USS (master + worker), median",
+         f"{percentile(uss, 50) / 1024:.2f} MiB", f"hand {hand['uss_kb'] / 1024:.2f} MiB",
+         fmt(ratio(percentile(uss, 50), hand["uss_kb"])), ""],
+        ["memory per LB: PSS, median", f"{percentile(pss, 50) / 1024:.2f} MiB",
+         f"hand {hand['pss_kb'] / 1024:.2f} MiB",
+         fmt(ratio(percentile(pss, 50), hand["pss_kb"])), ""],
+        ["memory per LB: RSS, median", f"{percentile(rss, 50) / 1024:.2f} MiB",
+         f"hand {hand['rss_kb'] / 1024:.2f} MiB",
+         fmt(ratio(percentile(rss, 50), hand["rss_kb"])), ""],
+        ["all haproxies: PSS total", f"{sum(pss) / 1024:,.0f} MiB",
+         f"{mem['processes']:,} processes", "", ""],
+        ["host used-memory growth per LB (whole host: noisy)",
+         f"{mem['used_delta_kb'] / n / 1024:.2f} MiB",
+         f"total {mem['used_delta_kb'] / 1024:,.0f} MiB of {mem['host_total_mb']:,.0f}",
+         "", ""],
+        ["… of which kernel (slab, page tables, stacks)",
+         f"{mem['kernel_delta_kb'] / n / 1024:.2f} MiB", "", "", ""],
+        ["idle CPU: API + agent process (stats 1 s, full sync 30 s)",
+         f"{result['idle_cpu']['self_pct']:.1f} % of a core",
+         "", "", ""],
+        ["idle CPU: all haproxies", f"{result['idle_cpu']['haproxy_pct']:.1f} % of a core",
+         "", "", ""],
+        ["resync: fresh agent start → every LB verified",
+         f"{resync['seconds']:.1f} s" + ("" if resync["complete"] else " (incomplete)"),
+         f"bare check {result['raw_verify_s'] * 1000:.0f} ms",
+         fmt(ratio(resync["seconds"], result["raw_verify_s"])),
+         goal(resync["complete"] and resync["seconds"] < GOAL_RESYNC_S)],
+        ["… resync outcomes", ", ".join(f"{k} {v}" for k, v in
+                                         sorted(resync["actions"].items())), "", "", ""],
+        ["host: net.core.netdev_max_backlog during the run",
+         f"{result['netdev_max_backlog']:,}",
+         f"{result['softnet_drops']:,} packets dropped (softnet backlog full)", "", ""],
+        ["teardown (all haproxies, namespaces)", f"{result['teardown_s']:.1f} s",
+         f"{result['namespaces_left']} namespaces left", "", ""],
+    ]
+    print_table(f"Density: {count:,} load balancers on one agent", [
+        Column("measure", "left"), Column("lbaas"), Column("baseline / detail"),
+        Column("÷ baseline"), Column("goal", "left")], rows, console=wide_console(),
+        caption="Baselines of the same run: a hand-written minimal haproxy (memory), a bare "
+                "namespace + master-socket check loop (resync). Goals: 1,000 per agent, resync "
+                "under 30 s (informational).")
+    print_table("Where a restarted agent's resync goes (per load balancer)", [
+        Column("step", "left"), Column("n"), Column("p50 ms"), Column("sum over LBs, s")],
+        [[s["step"], str(s["n"]), fmt(s["p50_ms"]), fmt(s["sum_s"])]
+         for s in resync["steps"]], console=wide_console(),
+        caption=(f"The agent runs {resync['workers']} refreshes in parallel. A settled stats "
+                 f"pass (every LB: show proc + show stat, 5 ms apart, at most every 1 s) takes "
+                 f"{resync['stats_pass_s']:.2f} s."))
+    if create["post_error_count"]:
+        print(f"  {create['post_error_count']} creates failed, e.g. {create['post_errors'][0]}")
+    if create["timed_out"]:
+        print("  the creation phase ran out of its time budget (--timeout)")
