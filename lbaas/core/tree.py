@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lbaas.core.status import PENDING, Provisioning
 
@@ -64,6 +64,21 @@ class ListenerNode(_Node):
     allowed_cidrs: list[str] = Field(default_factory=list)
     provisioning_status: str = Provisioning.ACTIVE
     l7policies: list[L7PolicyNode] = Field(default_factory=list)
+
+    @field_validator("insert_headers", mode="before")
+    @classmethod
+    def _header_flags(cls, value: Any) -> Any:
+        """As the database may hold them: none at all, or flags as booleans."""
+        if value is None:
+            return {}
+        if isinstance(value, Mapping):
+            return {str(key): str(flag) for key, flag in value.items()}
+        return value
+
+    @field_validator("allowed_cidrs", mode="before")
+    @classmethod
+    def _no_cidrs(cls, value: Any) -> Any:
+        return [] if value is None else value
 
 
 class SessionPersistenceNode(_Node):

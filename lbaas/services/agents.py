@@ -134,7 +134,7 @@ def agent_loadbalancers(session: Session, agent_id: str) -> list[dict[str, Any]]
     lbs = session.scalars(select(models.LoadBalancer)
                           .where(models.LoadBalancer.agent_id == agent_id)
                           .order_by(models.LoadBalancer.created_at))
-    return [views.loadbalancer_view(lb) for lb in lbs]
+    return [views.loadbalancer_of(lb) for lb in lbs]
 
 
 def hosting_agent(session: Session, conf: cfg.ConfigOpts, lb_id: str,

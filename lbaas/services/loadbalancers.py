@@ -191,7 +191,7 @@ def create(work: Work, conf: cfg.ConfigOpts, providers: ProviderRegistry,
     _place(session, provider, data, lb, project_id, bare)
     if bare:
         work.notify(lb, "create", lb)
-        return views.loadbalancer_view(lb)
+        return views.loadbalancer_of(lb)
     session.add(lb)
     named: dict[str, models.Pool] = {}
     for pool_data in data.pools:
@@ -204,7 +204,7 @@ def create(work: Work, conf: cfg.ConfigOpts, providers: ProviderRegistry,
         build_listener_graph(lb, li_data, named)
     session.flush()
     work.notify(lb, "create", lb)
-    return views.loadbalancer_view(lb, full=bool(data.listeners or data.pools))
+    return views.loadbalancer_of(lb, full=bool(data.listeners or data.pools))
 
 
 def update(work: Work, lb_id: str, data: LoadBalancerUpdate) -> dict[str, Any]:
@@ -214,7 +214,7 @@ def update(work: Work, lb_id: str, data: LoadBalancerUpdate) -> dict[str, Any]:
     builders.set_fields(lb, data.model_dump(exclude_unset=True))
     lb.updated_at = models.utcnow()
     work.notify(lb, "update", lb)
-    return views.loadbalancer_view(lb)
+    return views.loadbalancer_of(lb)
 
 
 def delete(work: Work, lb_id: str, cascade: bool) -> None:
