@@ -41,6 +41,28 @@ def test_no_web_or_cli_imports_below_the_api(package: str) -> None:
     assert not offenders, sorted(offenders)
 
 
+ALLOWED = {
+    "core": set(), "schemas": {"core"}, "db": {"core"},
+    "services": {"core", "schemas", "db", "providers"},
+    "providers": {"core", "schemas", "db", "rpc", "services"},
+    "rpc": {"core", "db", "services"}, "agent": {"core", "rpc", "drivers"},
+    "drivers": {"core"}, "observability": {"db"},
+}
+"""Package -> the lbaas packages it may import (the table of ARCHITECTURE.md)."""
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_each_package_imports_only_what_the_architecture_allows(package: str) -> None:
+    offenders = set()
+    for path in modules_of(package):
+        for module in imported_modules(path):
+            parts = module.split(".")
+            used = parts[1] if len(parts) > 1 else ""
+            if used != package and used not in ALLOWED[package]:
+                offenders.add(f"{path.relative_to(PACKAGE.parent)} imports {module}")
+    assert not offenders, sorted(offenders)
+
+
 def test_core_imports_only_core() -> None:
     offenders = {
         f"{path.relative_to(PACKAGE.parent)} imports {module}"
