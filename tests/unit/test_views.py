@@ -14,7 +14,8 @@ from lbaas.services import views
 
 
 @pytest.mark.parametrize("updated", [None, dt.datetime(2026, 11, 21, 15, 4, 5, 123456)])
-def test_loadbalancer_row_view_matches_loadbalancer_view(updated: dt.datetime | None) -> None:
+def test_loadbalancer_view_is_the_same_from_a_row_and_from_the_orm(
+        updated: dt.datetime | None) -> None:
     engine = create_engine("sqlite://")
     models.Base.metadata.create_all(engine)
     table = models.LoadBalancer.__table__
