@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from lbaas.cli.options import cli_config
+from lbaas.core.status import Provisioning
 from lbaas.observability.logging import setup_logging
 
 console = Console(stderr=True)
@@ -247,7 +248,8 @@ def _demo_loadbalancer(endpoint: str, token: str) -> tuple[str, list[str]]:
             lb = r.json()["loadbalancer"]
         lb_id = lb["id"]
         _wait(lambda: api.get(f"/v2/lbaas/loadbalancers/{lb_id}").json()["loadbalancer"]
-              ["provisioning_status"] == "ACTIVE", 60, "the demo load balancer to be ACTIVE")
+              ["provisioning_status"] == Provisioning.ACTIVE, 60,
+              "the demo load balancer to be ACTIVE")
         vip = str(lb["vip_address"])
     answers: list[str] = []
 

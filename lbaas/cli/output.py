@@ -17,12 +17,15 @@ from rich.text import Text
 from rich.tree import Tree
 
 from lbaas.cli.choices import OutputFormat
+from lbaas.core.status import Operating, Provisioning
 
 Obj = dict[str, Any]
 
 UNWRAPPED_WIDTH = 1000
-STATUS_STYLES = {"ACTIVE": "green", "ONLINE": "green", "ERROR": "bold red", "OFFLINE": "red",
-                 "DEGRADED": "yellow", "DRAINING": "yellow", "NO_MONITOR": "cyan"}
+STATUS_STYLES: dict[str, str] = {
+    Provisioning.ACTIVE: "green", Operating.ONLINE: "green", Provisioning.ERROR: "bold red",
+    Operating.OFFLINE: "red", Operating.DEGRADED: "yellow", Operating.DRAINING: "yellow",
+    Operating.NO_MONITOR: "cyan"}
 
 
 def stdout() -> Console:

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from lbaas.cli.client import ApiClient, ApiError, CliError
 from lbaas.cli.kinds import LOADBALANCER
+from lbaas.core.status import Provisioning
 
 DEFAULT_WAIT_TIMEOUT = 300.0
 FIRST_INTERVAL = 0.05
@@ -29,18 +30,18 @@ def wait_for_loadbalancer(api: ApiClient, lb_id: str, timeout: float = DEFAULT_W
     seconds pass. The spinner is drawn on stderr only, so stdout stays machine-readable.
     """
     console = console or Console(stderr=True)
-    goal = "deleted" if gone else "ACTIVE"
+    goal = "deleted" if gone else Provisioning.ACTIVE
     deadline = time.monotonic() + timeout
     interval = FIRST_INTERVAL
     with console.status(f"Waiting for load balancer {lb_id} to be {goal}…") as spinner:
         while True:
             lb = _fetch(api, lb_id, gone)
-            status = "DELETED" if lb is None else str(lb["provisioning_status"])
-            if gone and status == "DELETED":
+            status = Provisioning.DELETED if lb is None else str(lb["provisioning_status"])
+            if gone and status == Provisioning.DELETED:
                 return None
-            if not gone and status == "ACTIVE":
+            if not gone and status == Provisioning.ACTIVE:
                 return lb
-            if status == "ERROR":
+            if status == Provisioning.ERROR:
                 raise WaitError(f"Load balancer {lb_id} is in provisioning status ERROR.")
             remaining = deadline - time.monotonic()
             if remaining <= 0:

@@ -10,6 +10,8 @@ from oslo_config import cfg
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from lbaas.core.kinds import LOADBALANCER
+from lbaas.core.status import Provisioning
 from lbaas.db import models
 from lbaas.db.engine import read_session, write_session
 from lbaas.rpc import plugin_api
@@ -65,12 +67,12 @@ class PluginEndpoints:
                       provisioning_status: str | None = None,
                       operating_status: str | None = None, revision: int | None = None,
                       reason: str | None = None) -> None:
-        if obj_type != "loadbalancer":
+        if obj_type != LOADBALANCER.name:
             LOG.warning("update_status for %s %s ignored: agents report per load balancer",
                         obj_type, obj_id)
             return
-        if provisioning_status in ("ACTIVE", "ERROR"):
-            self._status.finish_changes(obj_id, ok=provisioning_status == "ACTIVE",
+        if provisioning_status in (Provisioning.ACTIVE, Provisioning.ERROR):
+            self._status.finish_changes(obj_id, ok=provisioning_status == Provisioning.ACTIVE,
                                         reason=reason, revision=revision)
 
     def update_loadbalancer_stats(self, ctx: Any, loadbalancer_id: str,

@@ -25,6 +25,7 @@ from typing import Any
 
 from oslo_config import cfg
 
+from lbaas.core.status import Operating
 from lbaas.core.tree import LoadBalancerTree
 from lbaas.drivers.haproxy import render
 from lbaas.drivers.haproxy.process import Action, HaproxyProcess
@@ -44,7 +45,7 @@ loaded it."""
 DEVICE_DRIVER_NAME = "haproxy_ns"
 """How agents name this driver in their state reports."""
 
-MEMBER_HEALTH = {ServerStatus.UP: "ONLINE", ServerStatus.DOWN: "ERROR"}
+MEMBER_HEALTH = {ServerStatus.UP: Operating.ONLINE, ServerStatus.DOWN: Operating.ERROR}
 """HAProxy server status -> member operating status the agent reports. Servers without checks,
 in maintenance or draining are not reported: the server derives NO_MONITOR, OFFLINE and
 DRAINING from the member's own settings."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from lbaas.core.status import Provisioning
 from lbaas.core.tree import (
     L7PolicyNode,
     L7RuleNode,
@@ -29,7 +30,6 @@ from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
 
 __all__ = [
     "LISTENER_MODES",
-    "PENDING_DELETE",
     "View",
     "active_policies",
     "default_pool_id",
@@ -42,7 +42,7 @@ __all__ = [
 View = dict[str, Any]
 """The plain dicts the view is made of: validated values only, ready for the templates."""
 
-PENDING_DELETE = "PENDING_DELETE"
+PENDING_DELETE = Provisioning.PENDING_DELETE
 
 LISTENER_MODES = {"HTTP": "http", "TCP": "tcp", "HTTPS": "tcp"}
 SKIPPED_LISTENER_PROTOCOLS = frozenset({"TERMINATED_HTTPS", "UDP", "SCTP", "PROMETHEUS"})
