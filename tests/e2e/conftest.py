@@ -1,4 +1,7 @@
-"""Fixtures for end-to-end tests: a whole stack with real haproxy in network namespaces."""
+"""Fixtures for end-to-end tests: a whole stack with real haproxy in network namespaces
+(``stack``) and the real all-in-one of the fault tests (``env``, ``fresh``: test_faults_*.py,
+defined in tests/e2e/faults_aio.py).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.e2e.faults_aio import env, fresh  # noqa: F401 (fixtures)
 from tests.e2e.stack import Stack, running_stack
 from tests.netlab import skip_unless_root_and_tools
 
