@@ -1,4 +1,10 @@
-"""Fixtures for end-to-end tests: a whole stack with real haproxy in network namespaces."""
+"""Fixtures for end-to-end tests: a whole stack with real haproxy in network namespaces
+(``stack``); the real all-in-one of the fault tests (``env``, ``fresh``: test_faults_*.py, defined
+in tests/e2e/faults_aio.py); the lab, VIP and haproxy of the interface driver and process manager
+tests (``net``, ``lb_id``, ``state_path``, ``lb``: test_netns_haproxy_*.py, defined in
+tests/e2e/netns_haproxy.py). test_namespace_driver.py defines its own ``net`` and ``lb_id``,
+which take precedence in that module.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.e2e.faults_aio import env, fresh  # noqa: F401 (fixtures)
+from tests.e2e.netns_haproxy import lb, lb_id, net, state_path  # noqa: F401 (fixtures)
 from tests.e2e.stack import Stack, running_stack
 from tests.netlab import skip_unless_root_and_tools
 

@@ -1,36 +1,23 @@
-"""Helpers of the fault tests (``test_faults.py``): the real all-in-one (``lbaas up``) as a
-subprocess that a test may SIGKILL, SIGTERM and start again on the same state path, a small
-Octavia API client on its admin token, and a paced load generator that runs in a lab namespace and
-counts every failed request.
+"""Helpers of the fault tests (``test_faults_*.py``): the lab's addresses, bounded waits, a small
+Octavia API client on the admin token of ``lbaas up``, load balancer bodies, and the timings the
+tests print.
 
-Not a test module. Everything here is bounded in time; nothing waits forever.
+The all-in-one process and the tests' environment are in :mod:`tests.e2e.faults_aio`, the load
+generator in :mod:`tests.e2e.faults_load`. Not a test module. Everything here is bounded in time;
+nothing waits forever.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import select
-import signal
 import socket
 import sqlite3
-import subprocess
-import sys
-import tempfile
-import textwrap
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-
-from lbaas.drivers.haproxy.process import HaproxyProcess
-from lbaas.drivers.interface.namespaces import list_namespaces, namespace_path
-from lbaas.drivers.interface.vip_plug import NS_PREFIX, outer_ifname
-from tests.netlab import Host, link_names, stop_process
 
 NETWORK = "faults-net"
 SUBNET = "10.243.0.0/24"
@@ -101,22 +88,6 @@ def pending_in_database(state_path: Path) -> list[str]:
                               "WHERE provisioning_status LIKE 'PENDING_%'")
             found += [f"{table} {name}: {status}" for name, status in rows]
     return found
-
-
-# -- the all-in-one process ------------------------------------------------------------------------
-
-
-def write_config(path: Path, bridge: str, **agent: Any) -> Path:
-    """An oslo.config file for ``lbaas up``: the lab bridge carries :data:`NETWORK`, fast
-    heartbeats/stats/resyncs and a short pending timeout. (``lbaas up`` itself forces
-    ``[housekeeping] interval = 5`` and ``host = all-in-one``.)"""
-    options = {"report_interval": 0.5, "stats_interval": 0.5, "resync_interval": 10, **agent}
-    lines = ["[DEFAULT]", "log_level = INFO", "", "[api]", "default_provider = haproxy", "",
-             "[agent]", f"bridge_mappings = {NETWORK}:{bridge}"]
-    lines += [f"{key} = {value}" for key, value in options.items()]
-    lines += ["", "[housekeeping]", "pending_timeout = 10", "agent_down_time = 10", ""]
-    path.write_text("\n".join(lines))
-    return path
 
 
 class Api:
@@ -206,317 +177,9 @@ def member_body(name: str, **extra: Any) -> dict[str, Any]:
     return {"name": name, "address": backend_address(name), "protocol_port": 80, **extra}
 
 
-PYCACHE = Path(tempfile.gettempdir()) / "lbaas-faults-pycache"
+TIMINGS: dict[str, float] = {}
 
 
-def child_env() -> dict[str, str]:
-    """The environment of ``lbaas up``: bytecode cached in a private directory, even where
-    PYTHONDONTWRITEBYTECODE is set (compiling every import costs ~10 s per start on a busy
-    2-core machine, and the tests start the process three times)."""
-    env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
-    return env
-
-
-@dataclass
-class AllInOne:
-    """``lbaas up`` on ``state_path`` as a subprocess, restartable."""
-
-    state_path: Path
-    config: Path
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-    api: Api | None = None
-    starts: int = 0
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def log(self) -> Path:
-        return self.state_path.parent / "lbaas-up.out"
-
-    def argv(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "lbaas.cli.main", *args]
-
-    def start(self, timeout: float = 60) -> float:
-        """Start ``lbaas up`` and wait until its API answers and its agent is alive; returns
-        the seconds it took."""
-        assert self.proc is None or self.proc.poll() is not None, "already running"
-        started = time.monotonic()
-        token_file = self.state_path / "admin-token"
-        with contextlib.suppress(FileNotFoundError):
-            token_file.unlink()  # the new process writes a new one (the old one is revoked)
-        self.starts += 1
-        with open(self.log, "ab") as out:
-            out.write(f"\n===== start {self.starts} =====\n".encode())
-            out.flush()
-            self.proc = subprocess.Popen(
-                self.argv("up", "--config-file", str(self.config), "--state-path",
-                          str(self.state_path), "--port", str(self.port)),
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True, env=child_env())
-
-        def ready() -> bool:
-            if not token_file.exists():
-                return False
-            token = token_file.read_text().strip()
-            if not token:
-                return False
-            if self.api is None or self.api.client.headers.get("X-Auth-Token") != token:
-                if self.api is not None:
-                    self.api.close()
-                self.api = Api(self.endpoint, token)
-            agents = self.api.get("/v2.0/agents").json()["agents"]
-            return any(a["alive"] for a in agents)
-
-        deadline = started + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"lbaas up exited with {self.proc.returncode}: "
-                                     f"{self.tail()}")
-            with contextlib.suppress(httpx.HTTPError, OSError, KeyError, ValueError):
-                if ready():
-                    return time.monotonic() - started
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"lbaas up did not serve with a live agent within "
-                                     f"{timeout}s: {self.tail()}")
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        """SIGKILL ``lbaas up`` (and nothing else: haproxy runs in its own sessions)."""
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-
-    def terminate(self, timeout: float = 40) -> int:
-        """SIGTERM ``lbaas up`` and wait for it to exit; returns its exit code."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
-            raise AssertionError(f"lbaas up did not stop on SIGTERM: {self.tail()}") from None
-
-    def stop(self) -> None:
-        """Stop it if it runs (SIGTERM, then SIGKILL)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        if self.api is not None:
-            self.api.close()
-            self.api = None
-
-    def down(self) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.argv("down", "--config-file", str(self.config),
-                                        "--state-path", str(self.state_path)),
-                              capture_output=True, text=True, timeout=120, check=False)
-
-    def tail(self, size: int = 4000) -> str:
-        try:
-            return self.log.read_text(errors="replace")[-size:]
-        except FileNotFoundError:
-            return ""
-
-    def haproxy(self, lb_id: str) -> HaproxyProcess:
-        """The haproxy of ``lb_id`` under this state path (for pids and sockets)."""
-        return HaproxyProcess(lb_id, self.state_path)
-
-    def haproxy_pids(self) -> list[int]:
-        """Pids of every haproxy whose command line names a config under this state path."""
-        marker = os.fsencode(str(self.state_path / "lbaas") + "/")
-        pids = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"haproxy" in cmdline.split(b"\0")[0] and marker in cmdline:
-                pids.append(int(entry))
-        return pids
-
-
-def leftovers(lb_ids: set[str]) -> list[str]:
-    """Namespaces or root links of the load balancers ``lb_ids`` that still exist."""
-    names = {NS_PREFIX + i for i in lb_ids} | {outer_ifname(i) for i in lb_ids}
-    return sorted(names & (set(list_namespaces()) | set(link_names())))
-
-
-def netns_inode(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
-
-
-def haproxy_in_its_namespace(aio: AllInOne, lb_id: str) -> bool:
-    """True when the haproxy master of ``lb_id`` answers and lives in ``qlbaas-<lb_id>``."""
-    info = aio.haproxy(lb_id).proc_info()
-    if info is None:
-        return False
-    mine = netns_inode(f"/proc/{info.master_pid}/ns/net")
-    named = netns_inode(namespace_path(NS_PREFIX + lb_id))
-    return mine is not None and mine == named
-
-
-# -- a paced load generator in a lab namespace ---------------------------------------------------
-
-LOADGEN = textwrap.dedent(
-    """
-    import collections, http.client, json, os, sys, threading, time
-
-    vip, port, interval, max_seconds, min_requests, stop_file, per_conn = (
-        sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]),
-        int(sys.argv[5]), sys.argv[6], int(sys.argv[7]))
-    results = {}
-    start = time.monotonic()
-
-    def run(kind):
-        ok = failed = reused = 0
-        errors, bodies, slowest = [], collections.Counter(), 0.0
-        conn, used = None, 0
-        i = 0
-        while True:
-            now = time.monotonic()
-            if now - start > max_seconds or (i >= min_requests and os.path.exists(stop_file)):
-                break
-            due = start + i * interval
-            if due > now:
-                time.sleep(due - now)
-            i += 1
-            began = time.monotonic()
-            try:
-                if kind == "fresh" or conn is None or used >= per_conn:
-                    if conn is not None:
-                        conn.close()
-                    conn, used = http.client.HTTPConnection(vip, port, timeout=5), 0
-                if kind == "fresh":
-                    conn.request("GET", "/", headers={"Connection": "close"})
-                else:
-                    reused += conn.sock is not None
-                    conn.request("GET", "/")
-                response = conn.getresponse()
-                body = response.read().decode()
-                used += 1
-                if response.status != 200:
-                    raise RuntimeError(f"HTTP {response.status}: {body[:100]}")
-                ok += 1
-                bodies[body.strip()] += 1
-            except Exception as exc:
-                failed += 1
-                errors.append(f"{time.monotonic() - start:.3f}s {type(exc).__name__}: {exc}")
-                if conn is not None:
-                    conn.close()
-                conn = None
-            slowest = max(slowest, time.monotonic() - began)
-            if kind == "fresh" and conn is not None:
-                conn.close()
-                conn = None
-        results[kind] = {"ok": ok, "failed": failed, "errors": errors[:20],
-                         "bodies": dict(bodies), "reused": reused,
-                         "slowest": round(slowest, 3)}
-
-    kinds = sys.argv[8].split(",")
-    threads = [threading.Thread(target=run, args=(k,)) for k in kinds]
-    for t in threads:
-        t.start()
-    print("READY", flush=True)
-    for t in threads:
-        t.join()
-    results["seconds"] = round(time.monotonic() - start, 3)
-    print(json.dumps(results), flush=True)
-    """
-)
-
-
-@dataclass
-class LoadResult:
-    seconds: float
-    kinds: dict[str, dict[str, Any]]
-
-    @property
-    def ok(self) -> int:
-        return sum(k["ok"] for k in self.kinds.values())
-
-    @property
-    def failed(self) -> int:
-        return sum(k["failed"] for k in self.kinds.values())
-
-    @property
-    def errors(self) -> list[str]:
-        return [f"{name}: {e}" for name, k in self.kinds.items() for e in k["errors"]]
-
-    @property
-    def bodies(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for k in self.kinds.values():
-            for body, count in k["bodies"].items():
-                out[body] = out.get(body, 0) + count
-        return out
-
-    def summary(self) -> str:
-        parts = [f"{name}: {k['ok']} ok, {k['failed']} failed, slowest {k['slowest']}s"
-                 + (f", {k['reused']} on reused connections" if name == "keepalive" else "")
-                 for name, k in self.kinds.items()]
-        return f"{self.ok + self.failed} requests in {self.seconds}s ({'; '.join(parts)})"
-
-
-class LoadGen:
-    """Paced GETs from ``client`` to ``vip``: one thread opening a new connection per request
-    and/or one reusing keep-alive connections (``per_conn`` requests each), each thread one
-    request every ``interval`` seconds. Runs until :meth:`stop` once ``min_requests`` per thread
-    were sent, and never longer than ``max_seconds``."""
-
-    def __init__(self, client: Host, vip: str, stop_file: Path, interval: float = 0.04,
-                 min_requests: int = 200, max_seconds: float = 40, per_conn: int = 20,
-                 kinds: tuple[str, ...] = ("fresh", "keepalive"), port: int = 80) -> None:
-        self.stop_file = stop_file
-        with contextlib.suppress(FileNotFoundError):
-            stop_file.unlink()
-        self.max_seconds = max_seconds
-        self.proc = client.spawn(
-            [sys.executable, "-c", LOADGEN, vip, str(port), str(interval), str(max_seconds),
-             str(min_requests), str(stop_file), str(per_conn), ",".join(kinds)],
-            ready_line="READY")
-
-    def stop(self) -> LoadResult:
-        """Ask it to stop (after its minimum), wait and return what it counted."""
-        self.stop_file.touch()
-        assert self.proc.stdout is not None
-        deadline = time.monotonic() + self.max_seconds + 15
-        line = ""
-        while time.monotonic() < deadline:
-            readable, _, _ = select.select([self.proc.stdout], [], [], 1.0)
-            if readable:
-                line = self.proc.stdout.readline()
-                if line.strip() or self.proc.poll() is not None:
-                    break
-        err = self.proc.stderr.read() if self.proc.poll() is not None and self.proc.stderr else ""
-        stop_process(self.proc)
-        assert line.strip(), f"load generator gave no result: {err}"
-        data = json.loads(line)
-        seconds = data.pop("seconds")
-        return LoadResult(seconds, data)
-
-
-@contextlib.contextmanager
-def load(client: Host, vip: str, stop_file: Path, **kwargs: Any) -> Iterator[list[LoadResult]]:
-    """Run a :class:`LoadGen` for the ``with`` block; the result is appended to the yielded
-    list when the block ends (the generator is stopped even when the block fails)."""
-    gen = LoadGen(client, vip, stop_file, **kwargs)
-    out: list[LoadResult] = []
-    try:
-        yield out
-    finally:
-        out.append(gen.stop())
+def note(name: str, seconds: float) -> None:
+    TIMINGS[name] = round(seconds, 2)
+    print(f"[faults] {name}: {seconds:.2f}s", flush=True)

@@ -8,17 +8,15 @@ from typing import Any
 from tests.e2e.stack import Stack, eventually
 from tests.e2e.traffic import (
     FAST_HTTP_MONITOR,
-    backend,
     create_lb,
-    get,
-    is_refused,
     listener_ids,
     member,
     members_by_name,
-    names,
     update,
     wait_status,
 )
+from tests.e2e.traffic_backends import backend
+from tests.e2e.traffic_clients import get, is_refused, names
 
 
 def _two_listener_lb(stack: Stack) -> dict[str, Any]:

@@ -9,18 +9,14 @@ from typing import Any
 from tests.e2e.stack import Stack
 from tests.e2e.traffic import (
     FAST_HTTP_MONITOR,
-    Backend,
-    backend,
     create_lb,
-    fetch,
-    fetch_many,
-    in_background,
     member,
     members_by_name,
-    names,
     update,
     wait_status,
 )
+from tests.e2e.traffic_backends import Backend, backend
+from tests.e2e.traffic_clients import fetch, fetch_many, in_background, names
 
 
 def _lb(stack: Stack, algorithm: str, members: list[dict[str, Any]], **pool: Any

@@ -12,18 +12,9 @@ from typing import Any
 import pytest
 
 from tests.e2e.stack import Stack
-from tests.e2e.traffic import (
-    FAST_HTTP_MONITOR,
-    Backend,
-    backend,
-    create_lb,
-    get,
-    is_refused,
-    member,
-    members_by_name,
-    names,
-    wait_status,
-)
+from tests.e2e.traffic import FAST_HTTP_MONITOR, create_lb, member, members_by_name, wait_status
+from tests.e2e.traffic_backends import Backend, backend
+from tests.e2e.traffic_clients import get, is_refused, names
 from tests.netlab import Host
 
 EVIL = "10.241.0.66"

@@ -7,7 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from tests.e2e.stack import Stack
-from tests.e2e.traffic import backend, create_lb, get, member, update
+from tests.e2e.traffic import create_lb, member, update
+from tests.e2e.traffic_backends import backend
+from tests.e2e.traffic_clients import get
 
 
 def _pool(name: str, octet: int) -> dict[str, Any]:

@@ -10,20 +10,16 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.stack import Stack
-from tests.e2e.traffic import (
-    backend,
-    create_lb,
+from tests.e2e.traffic import create_lb, listener_ids, member, update
+from tests.e2e.traffic_backends import backend, self_signed
+from tests.e2e.traffic_clients import (
     fetch,
     get,
     in_background,
     is_refused,
-    listener_ids,
-    member,
     names,
     open_idle,
-    self_signed,
     tcp_exchange,
-    update,
 )
 
 

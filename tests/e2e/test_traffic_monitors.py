@@ -13,17 +13,15 @@ from typing import Any
 from tests.e2e.stack import Stack, eventually
 from tests.e2e.traffic import (
     FAST_HTTP_MONITOR,
-    Backend,
-    backend,
     create_lb,
     member,
     members_by_name,
-    names,
     pool_ids,
-    self_signed,
     update,
     wait_status,
 )
+from tests.e2e.traffic_backends import Backend, backend, self_signed
+from tests.e2e.traffic_clients import names
 from tests.netlab import Host
 
 

@@ -7,7 +7,9 @@ from collections import Counter
 from typing import Any
 
 from tests.e2e.stack import Stack
-from tests.e2e.traffic import backend, create_lb, get, member, members_by_name, names, update
+from tests.e2e.traffic import create_lb, member, members_by_name, update
+from tests.e2e.traffic_backends import backend
+from tests.e2e.traffic_clients import get, names
 
 
 def _lb(stack: Stack, persistence: dict[str, Any]) -> dict[str, Any]:

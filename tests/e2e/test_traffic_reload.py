@@ -8,15 +8,9 @@ import time
 from typing import Any
 
 from tests.e2e.stack import Stack
-from tests.e2e.traffic import (
-    backend,
-    create_lb,
-    fetch,
-    in_background,
-    member,
-    members_by_name,
-    update,
-)
+from tests.e2e.traffic import create_lb, member, members_by_name, update
+from tests.e2e.traffic_backends import backend
+from tests.e2e.traffic_clients import fetch, in_background
 
 
 def test_reload_keeps_serving_during_changes(stack: Stack) -> None:

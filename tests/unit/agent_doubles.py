@@ -1,0 +1,193 @@
+"""In-memory doubles of the agent manager's surroundings (``lbaas.agent.manager``), shared by the
+``test_agent_manager_*`` modules.
+
+The server and the device are in-memory doubles that keep state, not mocks: ``Server`` holds the
+trees and records what the agent told it, ``Device`` holds what is deployed. ``Agent`` bundles
+them with a real :class:`AgentManager` and its RPC endpoint; the real work queue runs the jobs on
+real threads, and :meth:`Agent.settle` waits for it with a bounded join. The fixtures
+``make_agent`` and ``agent`` (tests/unit/conftest.py) build them.
+
+Not a test module.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import oslo_messaging as messaging
+
+from lbaas.agent.endpoint import AgentRpcEndpoint
+from lbaas.agent.manager import AgentManager
+from lbaas.config import load_config
+from lbaas.core.tree import LoadBalancerTree, TreeRejected, parse_tree
+
+WAIT = 5.0
+HOST = "node-1"
+NETWORK_ID = "net-1"
+
+
+def make_tree(lb_id: str, status: str = "PENDING_CREATE", **overrides: Any) -> dict[str, Any]:
+    """A raw tree as ``get_loadbalancer`` returns it (plus ``revision``)."""
+    tree: dict[str, Any] = {
+        "id": lb_id,
+        "project_id": "p1",
+        "vip_address": "10.0.0.10",
+        "vip_network_id": NETWORK_ID,
+        "vip_network_name": "private",
+        "vip_subnet": {"id": "sub-1", "network_id": NETWORK_ID, "cidr": "10.0.0.0/24"},
+        "provisioning_status": status,
+        "revision": 1,
+        "pools": [
+            {
+                "id": "pool-1",
+                "protocol": "HTTP",
+                "lb_algorithm": "ROUND_ROBIN",
+                "members": [{"id": "m1", "address": "10.0.0.11", "protocol_port": 80}],
+            }
+        ],
+    }
+    return tree | overrides
+
+
+@dataclass
+class Server:
+    """The server side of the agent's RPC, in memory."""
+
+    host: str = HOST
+    trees: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ready: set[str] = field(default_factory=set)
+    statuses: list[tuple[str, str | None, int | None, str | None]] = field(default_factory=list)
+    destroyed: list[str] = field(default_factory=list)
+    stats: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    fetched: list[str] = field(default_factory=list)
+    batches: list[list[str]] = field(default_factory=list)
+    batch_error: Exception | None = None  # raised by get_loadbalancers (an older server)
+    after_batch_read: Callable[[], None] | None = None  # runs before the batch is answered
+    down: bool = False
+
+    def add(self, raw: dict[str, Any]) -> None:
+        self.trees[raw["id"]] = raw
+        self.ready.add(raw["id"])
+
+    def _check(self) -> None:
+        if self.down:
+            raise messaging.MessagingTimeout("server unreachable")
+
+    def get_ready_devices(self) -> list[str]:
+        self._check()
+        return sorted(self.ready)
+
+    def get_loadbalancer(self, lb_id: str) -> LoadBalancerTree | None:
+        """As :meth:`lbaas.rpc.plugin_api.PluginApi.get_loadbalancer`: the JSON form parsed."""
+        self._check()
+        self.fetched.append(lb_id)
+        return parse_tree(self.trees.get(lb_id))
+
+    def get_loadbalancers(self, lb_ids: list[str]) -> dict[str, LoadBalancerTree | None]:
+        self._check()
+        if self.batch_error is not None:
+            raise self.batch_error
+        self.batches.append(list(lb_ids))
+        answer = {lb_id: copy.deepcopy(self.trees.get(lb_id)) for lb_id in lb_ids}
+        if self.after_batch_read is not None:
+            self.after_batch_read()
+        trees = {}
+        for lb_id, raw in answer.items():
+            try:
+                trees[lb_id] = parse_tree(raw)
+            except TreeRejected:
+                continue
+        return trees
+
+    def update_status(
+        self,
+        obj_type: str,
+        obj_id: str,
+        provisioning_status: str | None = None,
+        operating_status: str | None = None,
+        revision: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self._check()
+        assert obj_type == "loadbalancer"
+        self.statuses.append((obj_id, provisioning_status, revision, reason))
+        if obj_id in self.trees and provisioning_status:
+            self.trees[obj_id]["provisioning_status"] = provisioning_status
+
+    def update_loadbalancer_stats(self, lb_id: str, stats: dict[str, Any]) -> None:
+        self._check()
+        self.stats.append((lb_id, stats))
+
+    def loadbalancer_destroyed(self, lb_id: str) -> None:
+        self._check()
+        self.destroyed.append(lb_id)
+        self.trees.pop(lb_id, None)
+        self.ready.discard(lb_id)
+
+    def report_state(self, state: dict[str, Any]) -> None:
+        self._check()
+        self.reports.append(state)
+
+
+@dataclass
+class Device:
+    """A device driver that keeps deployed trees in memory."""
+
+    deployed: dict[str, tuple[LoadBalancerTree, str]] = field(default_factory=dict)
+    healthy: set[str] = field(default_factory=set)
+    log: list[tuple[str, str]] = field(default_factory=list)
+    errors: dict[str, Exception] = field(default_factory=dict)  # lb id -> raised by deploy
+    members: dict[str, str] = field(default_factory=dict)
+    listeners: dict[str, dict[str, int]] = field(default_factory=dict)
+    gate: threading.Event | None = None
+    prepared: bool = False
+
+    def prepare_host(self) -> None:
+        self.prepared = True
+
+    def deploy(self, tree: LoadBalancerTree, bridge: str) -> None:
+        if self.gate is not None:
+            assert self.gate.wait(WAIT)
+        self.log.append(("deploy", tree.id))
+        if tree.id in self.errors:
+            raise self.errors[tree.id]
+        self.deployed[tree.id] = (tree, bridge)
+        self.healthy.add(tree.id)
+
+    def undeploy(self, lb_id: str) -> None:
+        self.log.append(("undeploy", lb_id))
+        self.deployed.pop(lb_id, None)
+        self.healthy.discard(lb_id)
+
+    def deployed_ids(self) -> set[str]:
+        return set(self.deployed)
+
+    def is_healthy(self, lb_id: str) -> bool:
+        return lb_id in self.healthy
+
+    def collect(self, tree: LoadBalancerTree) -> dict[str, Any]:
+        return {"listeners": copy.deepcopy(self.listeners), "members": dict(self.members)}
+
+
+@dataclass
+class Agent:
+    server: Server
+    device: Device
+    manager: AgentManager
+    endpoint: AgentRpcEndpoint
+
+    def settle(self) -> None:
+        assert self.manager.queue.join(WAIT), "work queue did not drain"
+
+
+def build_conf(**agent: Any) -> Any:
+    options = {"bridge_mappings": [f"{NETWORK_ID}:br-1"], "workers": 2} | agent
+    # A private exchange: the in-process transport's exchanges are shared by the whole process.
+    return load_config(overrides={"agent": options, "DEFAULT": {
+        "host": HOST, "control_exchange": f"lbaas-unit-{uuid.uuid4()}"}})

@@ -1,0 +1,97 @@
+"""The agent manager (lbaas.agent.manager) on casts and refreshes: every cast deploys the tree
+and reports ACTIVE, bursts coalesce, a refresh reports only what is pending, a deleted load
+balancer is undeployed and confirmed, a failover undeploys then deploys.
+
+Runs on the in-memory doubles of :mod:`tests.unit.agent_doubles`; the real work queue runs the
+jobs on real threads and the tests wait for it with bounded joins.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from lbaas.agent.endpoint import AgentRpcEndpoint
+from lbaas.core.tree import LoadBalancerTree
+from lbaas.rpc.topics import RPC_NAMESPACE
+from tests.unit.agent_doubles import Agent, make_tree
+
+AGENT_METHODS = {
+    f"{action}_{kind}"
+    for action in ("create", "update", "delete")
+    for kind in (
+        "loadbalancer", "listener", "pool", "member", "health_monitor", "l7policy", "l7rule"
+    )
+} | {"failover_loadbalancer"}
+
+
+# --- casts and refresh -------------------------------------------------------------------------
+
+
+def test_endpoint_exposes_exactly_the_agent_casts() -> None:
+    public = {name for name in dir(AgentRpcEndpoint) if not name.startswith("_")}
+    assert public == AGENT_METHODS | {"target"}
+    assert AgentRpcEndpoint.target.namespace == RPC_NAMESPACE
+
+
+@pytest.mark.parametrize("method", sorted(AGENT_METHODS - {"failover_loadbalancer"}))
+def test_any_cast_deploys_the_tree_and_reports_active(agent: Agent, method: str) -> None:
+    agent.server.add(make_tree("lb1", revision=7))
+    getattr(agent.endpoint, method)({}, obj_id="obj", loadbalancer_id="lb1")
+    agent.settle()
+    assert agent.device.deployed["lb1"][1] == "br-1"
+    assert agent.server.statuses == [("lb1", "ACTIVE", 7, None)]
+
+
+def test_burst_of_casts_coalesces(agent: Agent) -> None:
+    agent.server.add(make_tree("lb1"))
+    agent.device.gate = threading.Event()
+    for _ in range(20):
+        agent.endpoint.update_member({}, obj_id="m1", loadbalancer_id="lb1")
+    agent.device.gate.set()
+    agent.settle()
+    assert 1 <= agent.device.log.count(("deploy", "lb1")) <= 2
+
+
+def test_refresh_of_an_active_tree_does_not_report_again(agent: Agent) -> None:
+    agent.server.add(make_tree("lb1", status="ACTIVE"))
+    agent.manager.refresh("lb1")
+    assert "lb1" in agent.device.deployed
+    assert agent.server.statuses == []
+
+
+def test_refresh_reports_when_a_child_is_pending(agent: Agent) -> None:
+    raw = make_tree("lb1", status="ACTIVE")
+    raw["pools"][0]["members"][0]["provisioning_status"] = "PENDING_UPDATE"
+    agent.server.add(raw)
+    agent.manager.refresh("lb1")
+    assert agent.server.statuses == [("lb1", "ACTIVE", 1, None)]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(None, id="gone"),
+        pytest.param(make_tree("lb1", "PENDING_DELETE"), id="deleting"),
+    ],
+)
+def test_deleted_load_balancer_is_undeployed_and_confirmed(
+    agent: Agent, raw: dict[str, Any] | None
+) -> None:
+    agent.device.deployed["lb1"] = (LoadBalancerTree.model_validate(make_tree("lb1")), "br-1")
+    if raw is not None:
+        agent.server.add(raw)
+    agent.manager.refresh("lb1")
+    assert agent.device.log == [("undeploy", "lb1")]
+    assert agent.server.destroyed == ["lb1"]
+    assert agent.server.statuses == []
+
+
+def test_failover_undeploys_then_deploys(agent: Agent) -> None:
+    agent.server.add(make_tree("lb1", status="ACTIVE"))
+    agent.manager.refresh("lb1")
+    agent.endpoint.failover_loadbalancer({}, obj_id="lb1", loadbalancer_id="lb1")
+    agent.settle()
+    assert agent.device.log == [("deploy", "lb1"), ("undeploy", "lb1"), ("deploy", "lb1")]

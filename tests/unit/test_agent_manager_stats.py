@@ -1,0 +1,148 @@
+"""The agent manager's stats pass and heartbeats: what is sent when (changes at once, counters
+every few passes, unchanged stats seldom), a dead haproxy is restarted from the stats pass (even
+while the server is down, but not in a loop), and the report_state payload.
+
+Runs on the in-memory doubles of :mod:`tests.unit.agent_doubles`.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from lbaas.agent.manager import AgentManager
+from lbaas.agent.stats_ledger import COUNTERS_EVERY, RESEND_EVERY
+from lbaas.core.tree import LoadBalancerTree
+from lbaas.drivers.haproxy.process import ConfigRejected
+from tests.unit.agent_doubles import (
+    HOST,
+    NETWORK_ID,
+    WAIT,
+    Agent,
+    Device,
+    Server,
+    build_conf,
+    make_tree,
+)
+
+# --- stats and heartbeats ----------------------------------------------------------------------
+
+
+def test_stats_sent_on_member_change_and_changed_counters_every_n_passes(agent: Agent) -> None:
+    agent.server.add(make_tree("lb1", status="ACTIVE"))
+    agent.manager.refresh("lb1")
+    agent.device.members = {"m1": "ONLINE"}
+    agent.device.listeners = {"l1": {"bytes_in": 1}}
+    agent.manager.collect_stats()
+    agent.manager.collect_stats()
+    assert len(agent.server.stats) == 1
+    agent.device.members = {"m1": "ERROR"}
+    agent.manager.collect_stats()
+    assert [s[1]["members"] for s in agent.server.stats] == [{"m1": "ONLINE"}, {"m1": "ERROR"}]
+    agent.device.listeners = {"l1": {"bytes_in": 2}}
+    for _ in range(COUNTERS_EVERY - 1):
+        agent.manager.collect_stats()
+    assert len(agent.server.stats) == 2
+    agent.manager.collect_stats()
+    assert len(agent.server.stats) == 3
+    assert agent.server.stats[-1][1]["listeners"] == {"l1": {"bytes_in": 2}}
+
+
+def test_unchanged_stats_are_sent_again_only_every_resend_passes(agent: Agent) -> None:
+    agent.server.add(make_tree("lb1", status="ACTIVE"))
+    agent.manager.refresh("lb1")
+    agent.device.listeners = {"l1": {"bytes_in": 5}}
+    for _ in range(RESEND_EVERY):
+        agent.manager.collect_stats()
+    assert len(agent.server.stats) == 1  # an idle load balancer: sent once
+    agent.manager.collect_stats()
+    assert len(agent.server.stats) == 2
+
+
+def test_health_is_sent_again_after_closing_a_change(agent: Agent) -> None:
+    """Closing a change, the server recomputes operating statuses from what it stored (a member
+    re-enabled between two stats passes stays OFFLINE there): the next pass resends health even
+    though haproxy's view did not change."""
+    agent.server.add(make_tree("lb1", status="ACTIVE"))
+    agent.manager.refresh("lb1")
+    agent.device.members = {"m1": "ONLINE"}
+    agent.manager.collect_stats()
+    agent.manager.collect_stats()
+    assert len(agent.server.stats) == 1
+    agent.server.add(make_tree("lb1", status="PENDING_UPDATE", revision=2))
+    agent.manager.refresh("lb1")
+    agent.manager.collect_stats()
+    assert len(agent.server.stats) == 2
+    assert agent.server.stats[-1][1]["members"] == {"m1": "ONLINE"}
+    agent.manager.collect_stats()
+    assert len(agent.server.stats) == 2  # and then quiet again
+    agent.server.add(make_tree("lb1", status="ACTIVE", revision=2))
+    agent.manager.refresh("lb1")  # a resync finding nothing pending sends nothing
+    agent.manager.collect_stats()
+    assert len(agent.server.stats) == 2
+
+
+def test_stats_pass_ends_early_when_the_agent_stops() -> None:
+    server, device, stopping = Server(), Device(), threading.Event()
+    manager = AgentManager(build_conf(), server, device, stopping=stopping)
+    try:
+        for lb_id in ("lb1", "lb2", "lb3"):
+            server.add(make_tree(lb_id, status="ACTIVE"))
+            manager.refresh(lb_id)
+        manager.collect_stats()
+        assert len(server.stats) == 3
+        device.members = {"m1": "ONLINE"}
+        stopping.set()
+        manager.collect_stats()
+        assert len(server.stats) == 4  # the first load balancer, then the pass stopped
+    finally:
+        assert manager.stop(WAIT)
+
+
+def test_dead_haproxy_is_refreshed(agent: Agent) -> None:
+    agent.server.add(make_tree("lb1", status="ACTIVE"))
+    agent.manager.refresh("lb1")
+    agent.device.healthy.discard("lb1")
+    agent.manager.collect_stats()
+    agent.settle()
+    assert agent.device.log == [("deploy", "lb1"), ("deploy", "lb1")]
+    assert agent.device.is_healthy("lb1")
+
+
+def test_dead_haproxy_restarts_on_its_last_tree_while_the_server_is_down(agent: Agent) -> None:
+    agent.server.add(make_tree("lb1", status="ACTIVE"))
+    agent.manager.refresh("lb1")
+    agent.device.healthy.discard("lb1")
+    agent.server.down = True
+    agent.manager.collect_stats()
+    agent.settle()
+    assert agent.device.is_healthy("lb1")
+    assert agent.manager.retries.pending("lb1")
+
+
+def test_failed_refresh_of_a_dead_load_balancer_stops_stats_restarts(agent: Agent) -> None:
+    agent.server.add(make_tree("lb1", status="ACTIVE"))
+    agent.manager.refresh("lb1")
+    agent.device.healthy.discard("lb1")
+    agent.device.errors["lb1"] = ConfigRejected("no")
+    agent.manager.collect_stats()
+    agent.settle()
+    agent.manager.collect_stats()
+    agent.settle()
+    assert agent.device.log.count(("deploy", "lb1")) == 2  # no loop through the stats pass
+
+
+def test_report_state_payload(agent: Agent) -> None:
+    agent.device.deployed["lb1"] = (LoadBalancerTree.model_validate(make_tree("lb1")), "br-1")
+    agent.manager.report_state()
+    assert agent.server.reports == [
+        {
+            "host": HOST,
+            "binary": "lbaas-agent",
+            "topic": f"lbaas_agent.{HOST}",
+            "configurations": {
+                "bridge_mappings": {NETWORK_ID: "br-1"},
+                "load_balancers": 1,
+                "device_drivers": ["haproxy_ns"],
+            },
+        }
+    ]
