@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from lbaas.db.engine import make_engine
-from lbaas.db.migrate import upgrade
+from lbaas.db.migrate import alembic_config, upgrade
 from lbaas.db.models import Base
 from tests.pg import postgres_url_factory
 
@@ -32,5 +33,21 @@ def test_upgrade_empty_database_matches_models(empty_db_url: str) -> None:
                                         and engine.dialect.name == "sqlite")]
         assert diff == []
         upgrade(engine)  # idempotent
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_to_base_removes_every_table_and_upgrade_rebuilds_them(
+        empty_db_url: str) -> None:
+    engine = make_engine(empty_db_url)
+    try:
+        upgrade(engine)
+        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "base")
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+        upgrade(engine)
+        assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
