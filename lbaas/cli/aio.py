@@ -254,12 +254,17 @@ def _demo_loadbalancer(endpoint: str, token: str) -> tuple[str, list[str]]:
     answers: list[str] = []
 
     def fetch_both() -> bool:
+        """Two answers from two backends. A 503 (members still marked down, as right after a
+        restart brought the demo backends back) is not an answer."""
         answers.clear()
         for _ in range(2):
             try:
-                answers.append(httpx.get(f"http://{vip}/", timeout=2).text.strip())
+                reply = httpx.get(f"http://{vip}/", timeout=2)
             except httpx.HTTPError:
                 return False
+            if reply.status_code != 200:
+                return False
+            answers.append(reply.text.strip())
         return len(set(answers)) == 2
 
     _wait(fetch_both, 30, "the VIP to answer from both backends")
