@@ -14,35 +14,19 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from lbaas.core.context import RequestContext
-from lbaas.core.kinds import Kind, change_method
+from lbaas.core.kinds import Kind
 from lbaas.db import models
-from lbaas.providers.capabilities import Limit, Requested
+from lbaas.services.capabilities import Limit, Requested
+from lbaas.services.provider_api import Change
 from lbaas.services.statuses import StatusCallbacks
 
 
-@dataclass(frozen=True)
-class Change:
-    """One committed change: ``action`` (create, update, delete, failover) on the ``kind``
-    object ``obj_id`` under load balancer ``lb_id``."""
-
-    action: str
-    kind: Kind
-    obj_id: str
-    lb_id: str
-
-    @property
-    def method(self) -> str:
-        """The agent RPC method naming this change (``update_member``)."""
-        return change_method(self.action, self.kind)
-
-
 class ProviderDriver(ABC):
-    """Base class of providers."""
+    """Base class of providers (each one is a :class:`lbaas.services.provider_api.Provider`)."""
 
     name: str = ""
     description: str = ""

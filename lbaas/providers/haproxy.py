@@ -17,9 +17,9 @@ from lbaas.core.kinds import HEALTH_MONITOR, L7RULE, LISTENER, LOADBALANCER, POO
 from lbaas.db import models
 from lbaas.db.engine import read_session
 from lbaas.providers.base import Change, ProviderDriver
-from lbaas.providers.capabilities import NOT_APPLIED, Limit, at_least, one_of
 from lbaas.rpc.agent_api import AgentApi
 from lbaas.services import agents
+from lbaas.services.capabilities import NOT_APPLIED, Limit, at_least, one_of
 from lbaas.services.statuses import StatusCallbacks
 
 LOG = logging.getLogger(__name__)

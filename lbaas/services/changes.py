@@ -15,8 +15,8 @@ from pydantic import BaseModel
 from lbaas.core.errors import InvalidInput
 from lbaas.core.status import Provisioning
 from lbaas.db import models
-from lbaas.providers.base import ProviderDriver
-from lbaas.providers.capabilities import Requested, requested
+from lbaas.services.capabilities import Requested, requested
+from lbaas.services.provider_api import Provider
 from lbaas.services.state import get_scoped, take_loadbalancer
 from lbaas.services.work import Work
 
@@ -57,7 +57,7 @@ def begin_change(work: Work, obj: Any, action: str, request: BaseModel | None = 
     return lb
 
 
-def check_supported(provider: ProviderDriver, asked: Iterable[Requested]) -> None:
+def check_supported(provider: Provider, asked: Iterable[Requested]) -> None:
     """400 naming every requested value ``provider`` does not apply, and the provider."""
     problems = [f"{item.field} = {item.value!r} ({reason})" for item in asked
                 if (reason := provider.supports(item)) is not None]

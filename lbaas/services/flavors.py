@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from lbaas.core.errors import Conflict, InvalidInput, NotFound
 from lbaas.db import models
-from lbaas.providers.registry import ProviderRegistry
 from lbaas.schemas.admin import (
     FlavorCreate,
     FlavorProfileCreate,
     FlavorProfileUpdate,
     FlavorUpdate,
 )
+from lbaas.services.provider_api import Providers
 
 
 def flavor_view(f: models.Flavor) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def profile_view(p: models.FlavorProfile) -> dict[str, Any]:
             "flavor_data": p.flavor_data}
 
 
-def _check_provider(providers: ProviderRegistry, name: str) -> None:
+def _check_provider(providers: Providers, name: str) -> None:
     if name not in providers.names():
         raise InvalidInput(f"Provider '{name}' is not enabled.")
 
@@ -61,7 +61,7 @@ def list_profiles(session: Session) -> list[dict[str, Any]]:
     return [profile_view(p) for p in rows]
 
 
-def create_profile(session: Session, providers: ProviderRegistry,
+def create_profile(session: Session, providers: Providers,
                    data: FlavorProfileCreate) -> dict[str, Any]:
     """A new flavor profile (400 when its provider is not enabled)."""
     _check_provider(providers, data.provider_name)
@@ -75,7 +75,7 @@ def show_profile(session: Session, profile_id: str) -> dict[str, Any]:
     return profile_view(_profile(session, profile_id))
 
 
-def update_profile(session: Session, providers: ProviderRegistry, profile_id: str,
+def update_profile(session: Session, providers: Providers, profile_id: str,
                    data: FlavorProfileUpdate) -> dict[str, Any]:
     """Set the given (non-null) fields; 400 for a provider that is not enabled, else 404."""
     values = {k: v for k, v in data.model_dump(exclude_unset=True).items() if v is not None}

@@ -16,9 +16,8 @@ from lbaas.core.kinds import LOADBALANCER
 from lbaas.core.status import PENDING, Provisioning
 from lbaas.db import models
 from lbaas.db.engine import read_session, write_session
-from lbaas.providers.base import Change
-from lbaas.providers.registry import ProviderRegistry
 from lbaas.services import agents
+from lbaas.services.provider_api import Change, Providers
 from lbaas.services.statuses import StatusCallbacks
 
 LOG = logging.getLogger(__name__)
@@ -34,7 +33,7 @@ class Housekeeper:
     """One pass of reconciliation; ``run_forever`` repeats it on a thread."""
 
     def __init__(self, conf: cfg.ConfigOpts, sessions: sessionmaker[Session],
-                 providers: ProviderRegistry, status: StatusCallbacks) -> None:
+                 providers: Providers, status: StatusCallbacks) -> None:
         self._conf = conf
         self._sessions = sessions
         self._providers = providers

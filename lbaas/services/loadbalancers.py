@@ -16,14 +16,13 @@ from lbaas.core.errors import Forbidden, InvalidInput
 from lbaas.core.kinds import LOADBALANCER
 from lbaas.core.status import DELETABLE, Operating, Provisioning
 from lbaas.db import models, rows
-from lbaas.providers.base import ProviderDriver
-from lbaas.providers.capabilities import Requested, requested
-from lbaas.providers.registry import ProviderRegistry
 from lbaas.schemas.listener import ListenerGraph, PoolNameRef
 from lbaas.schemas.loadbalancer import LoadBalancerCreate, LoadBalancerUpdate
 from lbaas.schemas.pool import PoolGraph
 from lbaas.services import builders, networks, quotas, validation, views
+from lbaas.services.capabilities import Requested, requested
 from lbaas.services.changes import check_supported, find
+from lbaas.services.provider_api import Provider, Providers
 from lbaas.services.state import take_loadbalancer
 from lbaas.services.tree import tree_objects
 from lbaas.services.work import Work
@@ -78,7 +77,7 @@ def _set_vip(lb: models.LoadBalancer, port: models.Port) -> None:
     lb.vip_subnet_id, lb.vip_network_id = port.subnet_id, port.network_id
 
 
-def _place(session: Session, provider: ProviderDriver, data: LoadBalancerCreate,
+def _place(session: Session, provider: Provider, data: LoadBalancerCreate,
            lb: models.LoadBalancer, project_id: str, bare: bool) -> None:
     """Give ``lb`` its VIP and let the provider place it. A ``bare`` load balancer (no
     listeners or pools: the most common create) is also inserted, with its tags, by Core
@@ -161,7 +160,7 @@ def build_listener_graph(lb: models.LoadBalancer, li_data: ListenerGraph,
     return listener
 
 
-def create(work: Work, conf: cfg.ConfigOpts, providers: ProviderRegistry,
+def create(work: Work, conf: cfg.ConfigOpts, providers: Providers,
            data: LoadBalancerCreate) -> dict[str, Any]:
     """Create a load balancer (and, given listeners/pools, its whole tree) in PENDING_CREATE."""
     session = work.session

@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from lbaas.core.context import RequestContext
 from lbaas.db import models
 from lbaas.db.engine import write_session
-from lbaas.providers.base import Change
-from lbaas.providers.registry import ProviderRegistry
+from lbaas.services.provider_api import Change, Providers
 
 LOG = logging.getLogger(__name__)
 
@@ -27,7 +26,7 @@ LOG = logging.getLogger(__name__)
 class Work:
     session: Session
     ctx: RequestContext
-    providers: ProviderRegistry
+    providers: Providers
     changes: list[tuple[str, Change]] = field(default_factory=list)
 
     def notify(self, lb: models.LoadBalancer, action: str, obj: Any) -> None:
@@ -37,7 +36,7 @@ class Work:
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session], providers: ProviderRegistry,
+def unit_of_work(factory: sessionmaker[Session], providers: Providers,
                  ctx: RequestContext) -> Iterator[Work]:
     """Run the body in a write transaction; after commit, dispatch the queued changes."""
     with write_session(factory) as session:

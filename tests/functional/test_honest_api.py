@@ -25,13 +25,13 @@ from lbaas.db import models
 from lbaas.db.engine import read_session, write_session
 from lbaas.drivers.haproxy.render import render_haproxy_config
 from lbaas.drivers.haproxy.view import ConfigRuntimePaths
-from lbaas.providers.capabilities import CHILDREN, REFERENCES
 from lbaas.schemas.healthmonitor import HealthMonitorGraph
 from lbaas.schemas.l7 import L7PolicyGraph, L7RuleCreate
 from lbaas.schemas.listener import ListenerGraph
 from lbaas.schemas.loadbalancer import LoadBalancerCreate
 from lbaas.schemas.member import MemberCreate
 from lbaas.schemas.pool import PoolGraph, SessionPersistence
+from lbaas.services.capabilities import CHILDREN, REFERENCES
 from lbaas.services.tree import build_tree
 from tests.functional.harness import Api
 

@@ -43,7 +43,7 @@ def test_no_web_or_cli_imports_below_the_api(package: str) -> None:
 
 ALLOWED = {
     "core": set(), "schemas": {"core"}, "db": {"core"},
-    "services": {"core", "schemas", "db", "providers"},
+    "services": {"core", "schemas", "db"},
     "providers": {"core", "schemas", "db", "rpc", "services"},
     "rpc": {"core", "db", "services"}, "agent": {"core", "rpc", "drivers"},
     "drivers": {"core"}, "observability": {"db"},
