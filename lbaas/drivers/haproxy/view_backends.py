@@ -43,6 +43,15 @@ UNCHECKED_MONITOR_TYPES = frozenset({"UDP-CONNECT", "SCTP"})
 HTTP_VERSIONS = {None: "1.0", 1.0: "1.0", 1.1: "1.1"}
 
 
+def _pool_server_options(pool: PoolNode) -> list[str]:
+    """Keywords every server line of the pool carries (HAProxy keywords and numbers only)."""
+    options = []
+    send_proxy = SEND_PROXY.get(pool.protocol)
+    if send_proxy is not None:
+        options.append(send_proxy)
+    return options
+
+
 def transform_pool(
     pool: PoolNode, listeners: list[ListenerNode], vip: esc.IPAddress
 ) -> View:
@@ -72,7 +81,7 @@ def transform_pool(
         ),
         "persistence": _transform_persistence(pool.session_persistence, mode, vip),
         "monitor": _transform_monitor(pool.healthmonitor),
-        "send_proxy": SEND_PROXY.get(pool.protocol),
+        "server_options": _pool_server_options(pool),
         "servers": servers,
     }
 
