@@ -1,12 +1,12 @@
-"""The provider interface: what the API server calls, after commit, to make a change real.
+"""The base class of providers: what the API server calls, after commit, to make a change real.
 
-A provider is told of every committed change (:class:`Change`: an action on one object of a load
-balancer's tree) through :meth:`ProviderDriver.refresh`: for a load balancer device the unit of
-work is "bring load balancer X to its desired state", whatever object changed. It places new load
-balancers (:meth:`ProviderDriver.schedule`) and says which requested values it cannot build
-(:meth:`ProviderDriver.supports` over its :attr:`ProviderDriver.limits`; a 400 before anything
-is written). Providers report
-results through :class:`lbaas.services.statuses.StatusCallbacks`. Built once by
+A provider is told of every committed change (:class:`lbaas.services.provider_api.Change`: an
+action on one object of a load balancer's tree) through :meth:`ProviderDriver.refresh`: for a
+load balancer device the unit of work is "bring load balancer X to its desired state", whatever
+object changed. It places new load balancers (:meth:`ProviderDriver.schedule`) and says which
+requested values it cannot build (:meth:`ProviderDriver.supports` over its
+:attr:`ProviderDriver.limits`; a 400 before anything is written). Providers report results
+through :class:`lbaas.services.statuses.StatusCallbacks`. Built once by
 ``lbaas.api.app.build_services`` and held in a :class:`lbaas.providers.registry.ProviderRegistry`.
 """
 
