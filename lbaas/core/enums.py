@@ -7,7 +7,7 @@ them as choices, providers declare which of them they build. Statuses are in
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Literal
 
 ListenerProtocol = Literal["HTTP", "HTTPS", "SCTP", "PROMETHEUS", "TCP", "TERMINATED_HTTPS",
                            "UDP"]
@@ -28,9 +28,3 @@ L7RuleType = Literal["COOKIE", "FILE_TYPE", "HEADER", "HOST_NAME", "PATH", "SSL_
 CompareType = Literal["CONTAINS", "ENDS_WITH", "EQUAL_TO", "REGEX", "STARTS_WITH"]
 RedirectCode = Literal[301, 302, 303, 307, 308]
 
-Topology = Literal["SINGLE", "ACTIVE_STANDBY"]
-
-
-def values_of(literal: object) -> tuple[str, ...]:
-    """The values of one of the ``Literal`` types above, as strings."""
-    return tuple(str(v) for v in get_args(literal))

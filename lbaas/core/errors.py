@@ -47,10 +47,5 @@ class Conflict(ServiceError):
     status_code = 409
 
 
-class Immutable(Conflict):
-    def __init__(self, resource: str, obj_id: str) -> None:
-        super().__init__(f"{resource} {obj_id} is immutable and cannot be updated.")
-
-
 class ServiceUnavailable(ServiceError):
     status_code = 503

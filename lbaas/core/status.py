@@ -36,7 +36,3 @@ MUTABLE = (Provisioning.ACTIVE,)
 DELETABLE = (Provisioning.ACTIVE, Provisioning.ERROR)
 """A load balancer may be deleted (or failed over) from these."""
 
-
-def is_pending(status: str | None) -> bool:
-    """Whether ``status`` is one of the PENDING_* provisioning statuses."""
-    return status in PENDING
