@@ -61,18 +61,16 @@ class ResourceView:
                  computed: Callable[[Any], View] = lambda obj: {}) -> None:
         columns = model.__table__.columns
         self._computed = computed
-        self._columns: list[tuple[str, Callable[[Any], Any]]] = []
-        self._fields = list(public.model_fields)
-        for name, field in public.model_fields.items():
-            if name in columns:
-                is_time = isinstance(columns[name].type, DateTime)
-                self._columns.append((name, _converter(field.annotation, is_time)))
+        # (field, how to convert its column) in the schema's order; None: computed, not a column
+        self._plan: list[tuple[str, Callable[[Any], Any] | None]] = [
+            (name, _converter(field.annotation, isinstance(columns[name].type, DateTime))
+             if name in columns else None)
+            for name, field in public.model_fields.items()]
 
     def __call__(self, obj: Any) -> View:
-        values = {name: convert(getattr(obj, name)) for name, convert in self._columns}
-        values["tenant_id"], values["tags"] = obj.project_id, obj.tags
-        values.update(self._computed(obj))
-        return {name: values[name] for name in self._fields}
+        extra = {"tenant_id": obj.project_id, "tags": obj.tags, **self._computed(obj)}
+        return {name: extra[name] if convert is None else convert(getattr(obj, name))
+                for name, convert in self._plan}
 
 
 def _ids(ids: Sequence[str]) -> list[dict[str, str]]:
