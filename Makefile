@@ -21,6 +21,7 @@ $(UV):
 
 python-deps: $(UV)
 	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --project tests/peers
 
 deps: system-deps python-deps
 
