@@ -31,6 +31,10 @@ def _uuid(value: str) -> str:
 
 
 def _ip(value: str) -> str:
+    """Normalised address; IPv6 zone ids (``fe80::1%eth0``) are refused: Python would keep any
+    text after the ``%``, and no address here is link-scoped."""
+    if "%" in value:
+        raise ValueError("must be an IPv4 or IPv6 address without a zone id")
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
@@ -38,6 +42,8 @@ def _ip(value: str) -> str:
 
 
 def _cidr(value: str) -> str:
+    if "%" in value:
+        raise ValueError("must be a CIDR such as 10.0.0.0/24 or fd00::/64, without a zone id")
     try:
         return str(ipaddress.ip_network(value, strict=False))
     except ValueError:

@@ -56,10 +56,12 @@ def validate_subnet(cidr: str, gateway_ip: str | None, pools: list[dict[str, str
                     gateway_given: bool) -> tuple[str, int, str | None, list[dict[str, str]]]:
     """Normalised (cidr, ip_version, gateway, allocation pools); 400 when inconsistent."""
     try:
+        if "%" in cidr:  # an IPv6 zone id, which Python would keep in str(net)
+            raise ValueError(cidr)
         net = ipaddress.ip_network(cidr, strict=False)
     except ValueError:
         raise InvalidInput(f"Invalid input for cidr: '{cidr}' is not a valid CIDR.") from None
-    if net.num_addresses < 4 and net.version == 4:
+    if net.num_addresses < 4:  # IPv4 /31 and /32, IPv6 /127 and /128
         raise InvalidInput(f"Subnet {net} is too small for a load balancer network.")
     hosts_first = net.network_address + 1
     if not gateway_given:
@@ -147,7 +149,9 @@ def _vip_addresses(session: Session, subnet: SubnetInfo, address: str | None
     net = ipaddress.ip_network(subnet.cidr)
     if address is not None:
         ip = ipaddress.ip_address(address)
-        if ip not in net or ip in (net.network_address, net.broadcast_address):
+        # IPv6 has no broadcast: its last address is a host's (and in the default pool).
+        reserved = (net.network_address, net.broadcast_address if net.version == 4 else None)
+        if ip not in net or ip in reserved:
             raise InvalidInput(f"VIP address {address} is not a usable address of subnet "
                                f"{subnet.id} ({subnet.cidr}).")
         if address == subnet.gateway_ip:

@@ -136,8 +136,12 @@ def check_unique(values: Iterable[object], what: str) -> None:
 
 
 def ip_address(value: object, what: str) -> IPAddress:
-    """Parse ``value`` as an IPv4 or IPv6 address (no host names, no zone ids)."""
-    if not isinstance(value, str):
+    """Parse ``value`` as an IPv4 or IPv6 address (no host names, no zone ids).
+
+    Python's parser takes anything after a ``%`` as an IPv6 zone id and keeps it in ``str()``
+    (``fd00::1%x]:1 backup #`` is an "address"), so a ``%`` is refused before parsing.
+    """
+    if not isinstance(value, str) or "%" in value:
         raise UnsafeConfigValue(f"{what} must be an IP address, got {_show(value)}")
     try:
         return ipaddress.ip_address(value)
@@ -157,8 +161,9 @@ def format_host_port(address: IPAddress, port: int) -> str:
 
 
 def cidr(value: object) -> str:
-    """Return the normalized form of a CIDR (``10.0.0.1/8`` -> ``10.0.0.0/8``)."""
-    if not isinstance(value, str):
+    """Return the normalized form of a CIDR (``10.0.0.1/8`` -> ``10.0.0.0/8``, ``fd00::1/64`` ->
+    ``fd00::/64``); a zone id (``fd00::%x or ::/64``, kept by Python's ``str()``) is refused."""
+    if not isinstance(value, str) or "%" in value:
         raise UnsafeConfigValue(f"allowed CIDR must be a string, got {_show(value)}")
     try:
         return str(ipaddress.ip_network(value, strict=False))
