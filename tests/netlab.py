@@ -49,13 +49,16 @@ T = TypeVar("T")
 
 PREFIX = "lbt"
 IFNAMSIZ = 15
+IFA_F_NODAD = 0x02
 
 HTTP_SERVER = textwrap.dedent(
     """
+    import socket
     import sys
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     BODY = sys.argv[2].encode()
+    BIND = sys.argv[3] if len(sys.argv) > 3 else "0.0.0.0"
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
@@ -70,7 +73,9 @@ HTTP_SERVER = textwrap.dedent(
 
     ThreadingHTTPServer.request_queue_size = 128
     ThreadingHTTPServer.daemon_threads = True
-    server = ThreadingHTTPServer(("0.0.0.0", int(sys.argv[1])), Handler)
+    if ":" in BIND:  # "::" also takes IPv4 (as v4-mapped addresses)
+        ThreadingHTTPServer.address_family = socket.AF_INET6
+    server = ThreadingHTTPServer((BIND, int(sys.argv[1])), Handler)
     print("READY", flush=True)
     server.serve_forever()
     """
@@ -117,7 +122,8 @@ def link_names() -> list[str]:
 
 
 class Host:
-    """A namespace with one veth (``eth0`` inside) into a lab bridge and a 10.x address."""
+    """A namespace with one veth (``eth0`` inside) into a lab bridge and a 10.x or fd00::/8
+    address."""
 
     def __init__(self, lab: Lab, namespace: str, address: str, outer: str) -> None:
         self.lab = lab
@@ -169,9 +175,20 @@ class Host:
                     raise RuntimeError(f"{argv[:3]} in {self.namespace} not ready: {err}")
         return proc
 
+    @property
+    def ipv6(self) -> bool:
+        """True when this host's address is IPv6."""
+        return ":" in self.address
+
+    @property
+    def any_address(self) -> str:
+        """The wildcard address servers of this host bind (``::`` takes IPv4 too)."""
+        return "::" if self.ipv6 else "0.0.0.0"
+
     def http_server(self, body: str, port: int = 80) -> subprocess.Popen[str]:
         """Start a threaded HTTP server answering every GET with ``body``; wait until it listens."""
-        return self.spawn([sys.executable, "-c", HTTP_SERVER, str(port), body], ready_line="READY")
+        argv = [sys.executable, "-c", HTTP_SERVER, str(port), body, self.any_address]
+        return self.spawn(argv, ready_line="READY")
 
     def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call ``func`` in a thread inside this host's namespace (sockets it opens live there)."""
@@ -256,7 +273,8 @@ class Lab:
     def host(self, suffix: str, bridge: str, address: str, gateway: str | None = None) -> Host:
         """Create namespace ``lbt<tag><suffix>`` with ``eth0`` = ``address`` (CIDR) on ``bridge``.
 
-        The root end of its veth is ``lbt<tag><suffix>v``.
+        The root end of its veth is ``lbt<tag><suffix>v``. An IPv6 address is added without
+        duplicate address detection (usable at once, not "tentative").
         """
         namespace = self.name(suffix)
         outer = namespace + "v"
@@ -274,10 +292,12 @@ class Lab:
         with iproute(namespace) as inner:
             inner.link("set", index=inner.link_lookup(ifname="lo")[0], state="up")
             eth0 = inner.link_lookup(ifname="eth0")[0]
-            inner.addr("add", index=eth0, address=ip, prefixlen=int(prefixlen))
+            v6 = ":" in ip
+            extra = {"flags": IFA_F_NODAD} if v6 else {}
+            inner.addr("add", index=eth0, address=ip, prefixlen=int(prefixlen), **extra)
             inner.link("set", index=eth0, state="up")
             if gateway:
-                inner.route("add", dst="0.0.0.0/0", gateway=gateway)
+                inner.route("add", dst="::/0" if v6 else "0.0.0.0/0", gateway=gateway)
         return Host(self, namespace, address, outer)
 
 

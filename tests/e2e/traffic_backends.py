@@ -40,7 +40,9 @@ BACKEND_SCRIPT = textwrap.dedent(
     parser.add_argument("--health-path", default="/healthz")
     parser.add_argument("--health-code", type=int, default=200)
     parser.add_argument("--health-host")
+    parser.add_argument("--bind", default="0.0.0.0")
     args = parser.parse_args()
+    FAMILY = socket.AF_INET6 if ":" in args.bind else socket.AF_INET  # "::" takes IPv4 too
 
     STATE = {"health_code": args.health_code, "health_delay": 0.0, "served": 0}
     LOG = []
@@ -120,6 +122,7 @@ BACKEND_SCRIPT = textwrap.dedent(
 
 
     class Server(ThreadingHTTPServer):
+        address_family = FAMILY
         daemon_threads = True
         request_queue_size = 128
         allow_reuse_address = True
@@ -154,23 +157,23 @@ BACKEND_SCRIPT = textwrap.dedent(
 
 
     if args.mode == "http":
-        server = Server(("0.0.0.0", args.port), Handler)
+        server = Server((args.bind, args.port), Handler)
         print("READY", flush=True)
         server.serve_forever()
     elif args.mode == "blackhole":
         # A listener whose accept queue is full and never drained: the kernel drops every
         # further SYN, so connections to it neither succeed nor fail; they hang.
-        listener = socket.socket()
-        listener.bind(("0.0.0.0", args.port))
+        listener = socket.socket(FAMILY)
+        listener.bind((args.bind, args.port))
         listener.listen(0)
         filler = socket.create_connection(("127.0.0.1", args.port))  # fills the queue
         print("READY", flush=True)
         while True:
             time.sleep(3600)
     else:
-        listener = socket.socket()
+        listener = socket.socket(FAMILY)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("0.0.0.0", args.port))
+        listener.bind((args.bind, args.port))
         listener.listen(128)
         print("READY", flush=True)
         while True:
@@ -185,7 +188,8 @@ BACKEND_SCRIPT = textwrap.dedent(
 
 @dataclass
 class Backend:
-    """A lab host at ``10.241.0.<octet>`` with the servers started on it."""
+    """A lab host (at ``10.241.0.<octet>``, or an IPv6 address) with the servers started on
+    it; they bind the host's wildcard address (``::`` on an IPv6 host, which takes IPv4 too)."""
 
     name: str
     host: Host
@@ -201,7 +205,8 @@ class Backend:
               health_path: str = "/healthz") -> Backend:
         """Start a server of this backend on ``port`` (and wait until it listens)."""
         argv = [sys.executable, "-c", BACKEND_SCRIPT, "--name", self.name, "--port", str(port),
-                "--mode", mode, "--health-code", str(health_code), "--health-path", health_path]
+                "--mode", mode, "--health-code", str(health_code), "--health-path", health_path,
+                "--bind", self.host.any_address]
         if tls is not None:
             argv += ["--cert", str(tls.cert), "--key", str(tls.key)]
             self.tls_ports.add(port)

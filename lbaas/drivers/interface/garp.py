@@ -43,9 +43,12 @@ def build_garp_frame(mac: str, address: str) -> bytes:
     return (ethernet + arp).ljust(MIN_FRAME, b"\x00")
 
 
-def _send(ifname: str, frame: bytes, count: int, interval: float) -> None:
-    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP)) as sock:
-        sock.bind((ifname, ETH_P_ARP))
+def send_frame(ifname: str, frame: bytes, ethertype: int, count: int, interval: float) -> None:
+    """Write the Ethernet ``frame`` (of ``ethertype``) ``count`` times out of ``ifname``, from
+    the calling thread's namespace (also used for IPv6 neighbour advertisements, :mod:`.ndisc`).
+    """
+    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ethertype)) as sock:
+        sock.bind((ifname, ethertype))
         for i in range(count):
             if i:
                 time.sleep(interval)
@@ -66,6 +69,6 @@ def send_gratuitous_arp(
     """
     frame = build_garp_frame(mac, address)
     if namespace is None:
-        _send(ifname, frame, count, interval)
+        send_frame(ifname, frame, ETH_P_ARP, count, interval)
     else:
-        run_in_namespace(namespace, _send, ifname, frame, count, interval)
+        run_in_namespace(namespace, send_frame, ifname, frame, ETH_P_ARP, count, interval)

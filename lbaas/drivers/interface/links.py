@@ -211,9 +211,12 @@ def ensure_default_route(ipr: IPRoute, index: int, family: int, gateway: str | N
 
 
 def _route_key(route: Any, family: int) -> dict[str, Any]:
+    # The scope too: pyroute2 asks for scope universe by default, and the kernel then finds no
+    # IPv4 device route ("default dev eth0", scope link) to delete (ESRCH, read as "gone").
     key: dict[str, Any] = {
         "dst": "0.0.0.0/0" if family == socket.AF_INET else "::/0",
         "table": RT_TABLE_MAIN,
+        "scope": route["scope"],
     }
     attrs = (("RTA_GATEWAY", "gateway"), ("RTA_OIF", "oif"), ("RTA_PRIORITY", "priority"))
     for attr, name in attrs:

@@ -22,6 +22,7 @@ Layout for load balancer ``<lb_id>``::
     bridge <bridge> ── tap<11 chars of id> ═══ eth0  <vip>/<prefixlen>, default via <gateway>
                                                 lo   up
                                                 net.ipv4.ip_nonlocal_bind=1 (and ipv6)
+                                                IPv6 on, no DAD, no router advertisements
 
 Call from a worker thread, not from a thread running an asyncio loop (pyroute2's synchronous API
 runs its own loop).
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import re
 import socket
 
@@ -45,6 +47,7 @@ from lbaas.drivers.interface.namespaces import (
     read_sysctl,
     write_sysctl,
 )
+from lbaas.drivers.interface.ndisc import send_unsolicited_na
 
 LOG = logging.getLogger(__name__)
 
@@ -54,6 +57,8 @@ OUTER_PREFIX = "tap"
 VIP_IFNAME = "eth0"
 """Name of the VIP interface inside every load balancer namespace."""
 IFNAMSIZ = 15
+IPV6_PROC_DIR = "/proc/sys/net/ipv6"
+"""Missing when the kernel runs with IPv6 disabled (``ipv6.disable=1``)."""
 
 _LB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _MAC = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
@@ -65,8 +70,30 @@ HOST_SYSCTLS = {"net.core.netdev_max_backlog": 10000}
 """A broadcast on a bridge is queued once per port: with ~1,000 load balancers on one bridge the
 default backlog of 1,000 drops ARP for the oldest ports (backends) and nothing answers."""
 
-NAMESPACE_SYSCTLS = {"net.ipv4.ip_nonlocal_bind": 1, "net.ipv6.ip_nonlocal_bind": 1}
-"""Let haproxy bind the VIP before it is configured (keepalived BACKUP) and at reload."""
+_IPV6_LINK_SETTINGS = {"disable_ipv6": 0, "accept_dad": 0, "accept_ra": 0, "autoconf": 0}
+"""Per-interface IPv6 settings of the VIP interface: IPv6 on (a host may default it off), no
+duplicate address detection (a new VIP would stay "tentative", unusable, for a second or more;
+the VIP address also gets IFA_F_NODAD), no router advertisements (a router on a tenant network
+would otherwise add default routes and SLAAC addresses that the plug removes again on every
+verification, and whose routes would win over the subnet's gateway)."""
+
+NAMESPACE_SYSCTLS: dict[str, int] = {
+    "net.ipv4.ip_nonlocal_bind": 1,
+    "net.ipv6.ip_nonlocal_bind": 1,
+    "net.ipv6.conf.all.disable_ipv6": 0,
+    **{f"net.ipv6.conf.default.{key}": value for key, value in _IPV6_LINK_SETTINGS.items()},
+}
+"""Set once the namespace exists, before the VIP interface is made (it inherits ``default``):
+ip_nonlocal_bind lets haproxy bind the VIP before it is configured (keepalived BACKUP) and at
+reload; the IPv6 ones as :data:`_IPV6_LINK_SETTINGS`."""
+
+VIP_LINK_SYSCTLS: dict[str, int] = {
+    f"net.ipv6.conf.{VIP_IFNAME}.{key}": value for key, value in _IPV6_LINK_SETTINGS.items()
+}
+"""The same IPv6 settings on the VIP interface itself (it may predate ``default``'s values)."""
+
+WANTED_SYSCTLS = {**NAMESPACE_SYSCTLS, **VIP_LINK_SYSCTLS}
+"""Every sysctl a plugged namespace holds (what :mod:`.plugged` verifies)."""
 
 
 class InterfaceError(Exception):
@@ -123,14 +150,16 @@ def plug_vip(
 
     Ensures: the namespace, ``lo`` up, the ip_nonlocal_bind sysctls, veth ``tap…`` in ``bridge``
     and up (MTU of the bridge), ``eth0`` inside, up, with ``mac`` if given and with the VIP as its
-    only address, the default route via ``gateway`` (none if None). Then sends a gratuitous ARP
-    for an IPv4 VIP; failing to send it is logged, not raised.
+    only address (IPv6: without duplicate address detection, usable at once), the default route via
+    ``gateway`` (none if None; none of the other family either). Then announces the VIP's MAC
+    (:func:`announce_vip`: gratuitous ARP or unsolicited neighbour advertisement).
 
     When a read-only look finds all of that already in place (:mod:`.plugged`), nothing is
-    written and no gratuitous ARP is sent. Returns False then, True when it plugged.
+    written and nothing is announced. Returns False then, True when it plugged.
 
     Raises BridgeNotFound if ``bridge`` does not exist, InterfaceError if it is not a Linux
-    bridge, ValueError on malformed arguments, pyroute2's NetlinkError if the kernel refuses.
+    bridge or the VIP is IPv6 on a host without IPv6, ValueError on malformed arguments,
+    pyroute2's NetlinkError if the kernel refuses.
     """
     vip = ipaddress.ip_interface(f"{vip_address}/{prefixlen}")
     if mac is not None and not _MAC.match(mac):
@@ -141,9 +170,11 @@ def plug_vip(
     family = socket.AF_INET if vip.version == 4 else socket.AF_INET6
     name = namespace_name(lb_id)
     outer = outer_ifname(lb_id)
-    wanted = plugged.WantedVip(vip, gw, mac, NAMESPACE_SYSCTLS)
+    if vip.version == 6 and not os.path.isdir(IPV6_PROC_DIR):
+        raise InterfaceError(f"cannot plug IPv6 VIP {vip.ip}: IPv6 is disabled on this host")
+    wanted = plugged.WantedVip(vip, gw, mac, WANTED_SYSCTLS)
     try:
-        state = plugged.read_vip_state(name, bridge, outer, VIP_IFNAME, NAMESPACE_SYSCTLS)
+        state = plugged.read_vip_state(name, bridge, outer, VIP_IFNAME, WANTED_SYSCTLS)
     except OSError as exc:
         LOG.info("cannot read the VIP state of %s, plugging it: %s", name, exc)
     else:
@@ -161,7 +192,7 @@ def plug_vip(
             raise InterfaceError(f"{bridge} is not a Linux bridge")
         if ensure_namespace(name):
             LOG.info("created namespace %s", name)
-        _set_namespace_sysctls(name)
+        _set_namespace_sysctls(name, NAMESPACE_SYSCTLS)
         with iproute(name) as inner:
             lo = inner.link_lookup(ifname="lo")
             if lo:
@@ -169,6 +200,7 @@ def plug_vip(
             outer_index, inner_index = links.ensure_veth_pair(root, inner, outer, VIP_IFNAME, name)
             mtu = bridge_link.get_attr("IFLA_MTU")
             links.ensure_link(root, outer_index, master=bridge_link["index"], mtu=mtu)
+            _set_namespace_sysctls(name, VIP_LINK_SYSCTLS)
             links.ensure_link(inner, inner_index, mtu=mtu, address=mac)
             links.ensure_addresses(inner, inner_index, [vip])
             links.ensure_default_route(inner, inner_index, family, str(gw) if gw else None)
@@ -177,16 +209,25 @@ def plug_vip(
             inner_mac = str(inner.link("get", index=inner_index)[0].get_attr("IFLA_ADDRESS"))
             if not links.wait_operstate_up(inner, inner_index):
                 LOG.warning("%s in %s is not operationally up yet", VIP_IFNAME, name)
-    if vip.version == 4:
-        try:
-            send_gratuitous_arp(name, VIP_IFNAME, inner_mac, str(vip.ip))
-        except OSError as exc:
-            LOG.warning("gratuitous ARP for %s in %s failed: %s", vip.ip, name, exc)
+    announce_vip(name, inner_mac, vip.ip)
     return True
 
 
-def _set_namespace_sysctls(name: str) -> None:
-    for key, value in NAMESPACE_SYSCTLS.items():
+def announce_vip(name: str, mac: str, address: plugged.IPAddress) -> None:
+    """Tell the VIP's L2 segment that ``mac`` now owns ``address``: a gratuitous ARP for IPv4,
+    an unsolicited neighbour advertisement for IPv6. Failing to send is logged, not raised."""
+    if address.version == 4:
+        send, what = send_gratuitous_arp, "gratuitous ARP"
+    else:
+        send, what = send_unsolicited_na, "unsolicited neighbour advertisement"
+    try:
+        send(name, VIP_IFNAME, mac, str(address))
+    except OSError as exc:
+        LOG.warning("%s for %s in %s failed: %s", what, address, name, exc)
+
+
+def _set_namespace_sysctls(name: str, sysctls: dict[str, int]) -> None:
+    for key, value in sysctls.items():
         try:
             write_sysctl(key, value, namespace=name)
         except FileNotFoundError:
