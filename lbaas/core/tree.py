@@ -137,6 +137,15 @@ class SubnetNode(_Node):
     ip_version: int = 4
 
 
+class SourceAddressNode(_Node):
+    """An address of the VIP network's other IP family in the load balancer's namespace: not
+    served by any listener, it is what haproxy connects from to members of that family (an IPv4
+    VIP with IPv6 members, or the other way round)."""
+
+    address: str
+    subnet: SubnetNode
+
+
 class LoadBalancerTree(_Node):
     """Everything an agent needs to build one load balancer."""
 
@@ -157,6 +166,8 @@ class LoadBalancerTree(_Node):
     an older change cannot close a newer one."""
     vip_network_name: str | None = None
     """The VIP network's name (agents map networks to bridges by id or by name)."""
+    source_addresses: list[SourceAddressNode] = Field(default_factory=list)
+    """On a dual-stack VIP network: the load balancer's address of the other family."""
 
     def statuses(self) -> Iterator[str]:
         """The provisioning status of every object of the tree, the load balancer's first."""

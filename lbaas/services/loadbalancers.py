@@ -102,6 +102,9 @@ def _place(session: Session, provider: Provider, data: LoadBalancerCreate,
                               rows_with_vip)
     elif bare:
         rows.insert_objects(session.connection(), [lb, *lb.tag_rows])
+    # On a dual-stack network: an address of the other family, to reach members of it.
+    networks.allocate_source(session, str(lb.vip_network_id), str(lb.vip_address), project_id,
+                             lb.id)
 
 
 def _graph_counts(data: LoadBalancerCreate) -> dict[type, int]:

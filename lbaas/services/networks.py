@@ -4,13 +4,17 @@ The ``/v2.0/networks``, ``/subnets`` and ``/ports`` routes call the list, show, 
 functions here; load balancer creation calls the VIP allocation.
 
 A VIP takes a Port row on its subnet; the (subnet, address) unique constraint guarantees that two
-load balancers never get the same address, even when created concurrently by several servers.
+load balancers never get the same address, even when created concurrently by several servers. On
+a dual-stack network (an IPv4 and an IPv6 subnet) a load balancer also takes a source address of
+the family its VIP is not of (:func:`allocate_source`): no listener serves it, haproxy reaches
+members of that family from it.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import random
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,8 +36,18 @@ _SUBNET_BY_ID = select(_SUBNETS.c.id, _SUBNETS.c.network_id, _SUBNETS.c.cidr,
 _TAKEN = select(_PORTS.c.ip_address).where(
     _PORTS.c.subnet_id == bindparam("subnet_id"),
     _PORTS.c.ip_address.in_(bindparam("addresses", expanding=True)))
+_SUBNET_OF_FAMILY = select(_SUBNETS.c.id, _SUBNETS.c.network_id, _SUBNETS.c.cidr,
+                          _SUBNETS.c.gateway_ip, _SUBNETS.c.allocation_pools
+                          ).where(_SUBNETS.c.network_id == bindparam("network_id"),
+                                  _SUBNETS.c.ip_version == bindparam("version")
+                                  ).order_by(_SUBNETS.c.created_at, _SUBNETS.c.id).limit(1)
 ALLOCATION_ATTEMPTS = 5
 """Addresses tried when concurrent creators (other API servers) take the chosen one first."""
+VIP_OWNER = "lbaas:vip"
+SOURCE_OWNER = "lbaas:source"
+"""device_owner of a load balancer's source address: on a dual-stack VIP network, an address
+of the family the VIP is not of, from which haproxy reaches members of that family."""
+_SOURCE_PORT_IDS = uuid.UUID("6f1c1b2e-55a4-4c1e-9a53-2c8f0f6b7a10")
 
 
 @dataclass(frozen=True)
@@ -93,6 +107,34 @@ def validate_subnet(cidr: str, gateway_ip: str | None, pools: list[dict[str, str
     return str(net), net.version, str(gateway) if gateway else None, result_pools
 
 
+def source_port_id(lb_id: str) -> str:
+    """Id of the port holding load balancer ``lb_id``'s source address. Derived from the id
+    (UUID 5), so that the port is found and deleted by primary key: no index on device_id."""
+    return str(uuid.uuid5(_SOURCE_PORT_IDS, lb_id))
+
+
+def other_family_subnet(session: Session, network_id: str, vip_version: int
+                        ) -> SubnetInfo | None:
+    """The oldest subnet of ``network_id`` whose IP version is not ``vip_version`` (None on a
+    single-stack network)."""
+    other = 6 if vip_version == 4 else 4
+    row = session.connection().execute(
+        _SUBNET_OF_FAMILY, {"network_id": network_id, "version": other}).first()
+    return None if row is None else SubnetInfo(*row)
+
+
+def allocate_source(session: Session, network_id: str, vip_address: str, project_id: str,
+                    lb_id: str) -> models.Port | None:
+    """On a dual-stack network, take an address of the family ``vip_address`` is not of for
+    load balancer ``lb_id`` (a port with :func:`source_port_id`), so that its namespace can
+    reach members of both families. None on a single-stack network."""
+    subnet = other_family_subnet(session, network_id, ipaddress.ip_address(vip_address).version)
+    if subnet is None:
+        return None
+    return allocate_vip(session, subnet, project_id, lb_id, None, port_id=source_port_id(lb_id),
+                        device_owner=SOURCE_OWNER)
+
+
 def find_subnet(session: Session, subnet_id: str) -> SubnetInfo:
     """Subnet ``subnet_id`` (400 when there is none)."""
     row = session.connection().execute(_SUBNET_BY_ID, {"id": subnet_id}).first()
@@ -117,8 +159,8 @@ def subnet_for_network(session: Session, network_id: str, version: int | None = 
 
 def allocate_vip(session: Session, subnet: SubnetInfo, project_id: str, lb_id: str,
                  address: str | None,
-                 dependents: Callable[[models.Port], Sequence[Any]] = lambda _port: ()
-                 ) -> models.Port:
+                 dependents: Callable[[models.Port], Sequence[Any]] = lambda _port: (),
+                 port_id: str | None = None, device_owner: str = VIP_OWNER) -> models.Port:
     """Take ``address`` (checked: inside the subnet, not the gateway, free) or a free one.
 
     The port row is inserted at once, with ``dependents(port)`` (transient objects inserted
@@ -128,9 +170,10 @@ def allocate_vip(session: Session, subnet: SubnetInfo, project_id: str, lb_id: s
     """
     conn = session.connection()
     for ip in _vip_addresses(session, subnet, address):
-        port = models.Port(id=models.new_id(), name=f"lbaas-vip-{lb_id}",
+        role = device_owner.partition(":")[2]
+        port = models.Port(id=port_id or models.new_id(), name=f"lbaas-{role}-{lb_id}",
                            project_id=project_id, network_id=subnet.network_id,
-                           subnet_id=subnet.id, device_id=lb_id, device_owner="lbaas:vip",
+                           subnet_id=subnet.id, device_id=lb_id, device_owner=device_owner,
                            ip_address=ip, created_at=models.utcnow())
         port.mac_address = _mac_for(port.id)
         if insert_linked(conn, port, dependents(port)):

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from lbaas.core.status import PENDING, Operating, Provisioning
 from lbaas.db import models
 from lbaas.db.engine import single_statement, write_session
-from lbaas.services import operating
+from lbaas.services import networks, operating
 from lbaas.services.tree import tree_objects
 
 LOG = logging.getLogger(__name__)
@@ -217,15 +217,15 @@ def _detach_and_delete(session: Session, lb: models.LoadBalancer, obj: object) -
 
 
 def delete_loadbalancer_rows(session: Session, lb: models.LoadBalancer) -> None:
-    """Remove a load balancer, its whole tree, its VIP port and its statistics."""
+    """Remove a load balancer, its whole tree, its VIP and source ports and its statistics."""
     for li in lb.listeners:
         li.default_pool_id = None
     session.flush()
     # Tags go with their objects (tag_rows cascades); statistics and the port are separate rows.
     session.execute(delete(models.LoadBalancerStats)
                     .where(models.LoadBalancerStats.load_balancer_id == lb.id))
-    if lb.vip_port_id:
-        session.execute(delete(models.Port).where(models.Port.id == lb.vip_port_id))
+    ports = [networks.source_port_id(lb.id)] + ([lb.vip_port_id] if lb.vip_port_id else [])
+    session.execute(delete(models.Port).where(models.Port.id.in_(ports)))
     session.delete(lb)
 
 

@@ -13,8 +13,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lbaas.core.tree import ListenerNode, LoadBalancerTree, PoolNode, SubnetNode
+from lbaas.core.tree import (
+    ListenerNode,
+    LoadBalancerTree,
+    PoolNode,
+    SourceAddressNode,
+    SubnetNode,
+)
 from lbaas.db import models
+from lbaas.services.networks import source_port_id
 
 
 def tree_objects(lb: models.LoadBalancer) -> Iterator[Any]:
@@ -50,4 +57,15 @@ def build_tree(session: Session, lb: models.LoadBalancer) -> LoadBalancerTree:
                       for li in lb.listeners],
         "pools": [PoolNode.model_validate(pool, from_attributes=True) for pool in lb.pools],
         "vip_network_name": network.name if network else None,
+        "source_addresses": _source_addresses(session, lb),
     })
+
+
+def _source_addresses(session: Session, lb: models.LoadBalancer) -> list[SourceAddressNode]:
+    """The load balancer's address of the other IP family (a dual-stack VIP network), if any."""
+    port = session.get(models.Port, source_port_id(lb.id))
+    subnet = session.get(models.Subnet, port.subnet_id) if port is not None else None
+    if port is None or subnet is None:
+        return []
+    return [SourceAddressNode(address=port.ip_address,
+                              subnet=SubnetNode.model_validate(subnet, from_attributes=True))]

@@ -138,6 +138,36 @@ def test_broken_ipv6_vip_is_repaired(net6: Net6, lb_id: str, breakage: list[str]
         net6.client.call(http_get_here, VIP, 80, "/", 2.0)
 
 
+def test_source_address_of_the_other_family(net6: Net6, lb_id: str) -> None:
+    """An IPv4 VIP with an IPv6 source address: both on eth0, a default route of each family,
+    IPv6 backends reachable from the namespace; a removed source address is put back."""
+    name = vip_plug.namespace_name(lb_id)
+    source = (f"{PREFIX}20", 64, GATEWAY)
+    plug = (lb_id, net6.bridge, "10.231.7.100", 24, "10.231.7.1")
+    assert vip_plug.plug_vip(*plug, sources=[source]) is True
+    assert vip_plug.plug_vip(*plug, sources=[source]) is False
+    addresses, routes = vip_state(lb_id)
+    assert set(addresses) == {"10.231.7.100", f"{PREFIX}20"}
+    assert sorted(routes) == [(socket.AF_INET, "10.231.7.1"), (socket.AF_INET6, GATEWAY)]
+    assert subprocess.run(  # the namespace reaches an IPv6 backend, from the source address
+        ["ip", "netns", "exec", name, "python3", "-c",
+         f"import socket; s = socket.create_connection(('{PREFIX}11', 80), timeout=5);"
+         " print(s.getsockname()[0])"], check=True, capture_output=True, text=True,
+    ).stdout.strip() == f"{PREFIX}20"
+
+    subprocess.run(["ip", "-n", name, "addr", "del", f"{PREFIX}20/64", "dev", "eth0"], check=True)
+    assert vip_plug.plug_vip(*plug, sources=[source]) is True
+    assert vip_plug.plug_vip(*plug) is True  # no longer wanted: removed with its route
+    addresses, routes = vip_state(lb_id)
+    assert set(addresses) == {"10.231.7.100"} and routes == [(socket.AF_INET, "10.231.7.1")]
+
+
+def test_source_address_of_the_vip_family_is_refused(net6: Net6, lb_id: str) -> None:
+    with pytest.raises(ValueError):
+        vip_plug.plug_vip(lb_id, net6.bridge, VIP, 64, GATEWAY, sources=[(f"{PREFIX}20", 64, None)])
+    assert lb_id not in vip_plug.list_lb_namespaces()
+
+
 def neighbour_mac(host: Host, address: str) -> str | None:
     with iproute(host.namespace) as ipr:
         for entry in ipr.neigh("dump", family=socket.AF_INET6):

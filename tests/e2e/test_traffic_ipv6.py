@@ -150,3 +150,66 @@ def test_ipv6_vip_answers_after_agent_redeploy_into_a_new_namespace(stack: Stack
     eventually(lambda: _neighbour_mac(client, vip) == new_mac, 10)
     eventually(lambda: set(names(client, vip, 4)) == {"b1", "b2"}, 30)
     assert stack.wait_lb(lb["id"])["provisioning_status"] == "ACTIVE"
+
+
+# --- mixed families: the load balancer's source address of the other family -----------------
+
+
+def test_ipv4_vip_with_ipv6_members(stack: Stack) -> None:
+    """On the dual-stack lab network an IPv4 load balancer also holds an IPv6 source address,
+    from which haproxy reaches IPv6 members; IPv4 clients see nothing of it."""
+    subnet_id = v6_subnet(stack)
+    b1, b2 = v6_backend(stack, "b1", 11), v6_backend(stack, "b2", 12)
+    client = stack.client()  # 10.241.0.200
+    lb = web_lb(stack, stack.api.subnet_id)
+    vip = lb["vip_address"]
+    assert ipaddress.ip_address(vip).version == 4
+    source = _source_address(stack, lb["id"])
+    assert ipaddress.ip_address(source) in ipaddress.ip_network(V6_CIDR)
+    assert _source_subnet(stack, lb["id"]) == subnet_id
+
+    assert sorted(names(client, vip, 4)) == ["b1", "b1", "b2", "b2"]
+    peers = {e["peer"] for b in (b1, b2) for e in b.log() if e["path"] == "/"}
+    assert peers == {source}
+    pool_id = pool_ids(stack, lb)["web"]
+    for member_id in members_by_name(stack, pool_id).values():
+        wait_status(stack, pool_id, member_id, "ONLINE")  # checks over IPv6 too
+
+
+def test_ipv6_vip_with_ipv4_members(stack: Stack) -> None:
+    subnet_id = v6_subnet(stack)
+    for name, octet in (("b1", 11), ("b2", 12)):
+        host = stack.lab.host(name, stack.bridge, f"10.241.0.{octet}/24")
+        stack.hosts[name] = host
+        Backend(name, host).serve(80)
+    client = v6_client(stack)
+    lb = stack.create_lb({"vip_subnet_id": subnet_id, "listeners": [{
+        "protocol": "HTTP", "protocol_port": 80,
+        "default_pool": {"name": "web", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+                         "healthmonitor": FAST_HTTP_MONITOR, "members": [
+                             {"name": "b1", "address": "10.241.0.11", "protocol_port": 80},
+                             {"name": "b2", "address": "10.241.0.12", "protocol_port": 80}]}}]})
+    assert lb["provisioning_status"] == "ACTIVE", lb
+    vip = lb["vip_address"]
+    assert ipaddress.ip_address(vip).version == 6
+    source = _source_address(stack, lb["id"])
+    assert ipaddress.ip_address(source) in ipaddress.ip_network("10.241.0.0/24")
+
+    replies = [get(client, vip) for _ in range(4)]
+    assert sorted(r.name for r in replies) == ["b1", "b1", "b2", "b2"]
+    assert {r.json()["peer"] for r in replies} == {source}
+
+
+def _ports(stack: Stack, lb_id: str) -> dict[str, dict[str, str]]:
+    """device_owner -> fixed IP of the ports of load balancer ``lb_id``."""
+    return {p["device_owner"]: p["fixed_ips"][0]
+            for p in stack.api.admin.get("/v2.0/ports").json()["ports"]
+            if p["device_id"] == lb_id}
+
+
+def _source_address(stack: Stack, lb_id: str) -> str:
+    return _ports(stack, lb_id)["lbaas:source"]["ip_address"]
+
+
+def _source_subnet(stack: Stack, lb_id: str) -> str:
+    return _ports(stack, lb_id)["lbaas:source"]["subnet_id"]

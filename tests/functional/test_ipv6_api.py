@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from lbaas.services import networks
-from tests.functional.harness import Api
+from tests.functional.harness import Api, wait_for
 
 V6_CIDR = "fd00:7a11:0:1::/64"
 
@@ -89,7 +89,8 @@ def test_allocated_ipv6_vips_are_free_addresses_of_the_subnet(api: Api) -> None:
         assert vip == str(address)  # the canonical, compressed form
     assert len(set(vips)) == len(vips)
     ports = api.member.get("/v2.0/ports").json()["ports"]
-    assert {p["fixed_ips"][0]["ip_address"] for p in ports} == set(vips)
+    assert {p["fixed_ips"][0]["ip_address"] for p in ports
+            if p["device_owner"] == "lbaas:vip"} == set(vips)
     lb = api.member.get("/loadbalancers").json()["loadbalancers"][0]
     assert lb["vip_subnet_id"] == subnet["id"] and lb["vip_network_id"] == api.network_id
 
@@ -120,6 +121,40 @@ def test_bad_chosen_ipv6_vip(api: Api, address: str, status: int) -> None:
     r = api.member.post("/loadbalancers", {"loadbalancer": {
         "vip_subnet_id": subnet["id"], "vip_address": address}})
     assert r.status_code == status, r.text
+
+
+def _ports_of(api: Api, lb_id: str) -> dict[str, str]:
+    """device_owner -> address of the ports of load balancer ``lb_id``."""
+    return {p["device_owner"]: p["fixed_ips"][0]["ip_address"]
+            for p in api.admin.get("/v2.0/ports").json()["ports"] if p["device_id"] == lb_id}
+
+
+@pytest.mark.parametrize("vip_family", [4, 6])
+def test_dual_stack_network_gives_an_address_of_each_family(api: Api, vip_family: int) -> None:
+    """On a network with an IPv4 and an IPv6 subnet a load balancer also takes an address of
+    the family its VIP is not of (its source address towards members of that family); both
+    ports go with the load balancer."""
+    subnet = _v6_subnet(api)
+    vip_subnet = subnet["id"] if vip_family == 6 else api.subnet_id
+    lb = api.create_lb(vip_subnet_id=vip_subnet)
+    ports = _ports_of(api, lb["id"])
+    assert set(ports) == {"lbaas:vip", "lbaas:source"}
+    assert ports["lbaas:vip"] == lb["vip_address"]
+    assert ipaddress.ip_address(ports["lbaas:vip"]).version == vip_family
+    source = ipaddress.ip_address(ports["lbaas:source"])
+    assert source.version == (6 if vip_family == 4 else 4)
+    assert source in ipaddress.ip_network(V6_CIDR if vip_family == 4 else "10.20.0.0/16")
+    r = api.admin.delete(f"/v2.0/subnets/{subnet['id']}")
+    assert r.status_code == 409, r.text  # an address of it is in use
+
+    assert api.member.delete(f"/loadbalancers/{lb['id']}").status_code == 204
+    wait_for(lambda: _ports_of(api, lb["id"]), lambda ports: ports == {}, 10)
+    assert api.admin.delete(f"/v2.0/subnets/{subnet['id']}").status_code == 204
+
+
+def test_single_stack_network_gives_no_source_address(api: Api) -> None:
+    lb = api.create_lb()
+    assert set(_ports_of(api, lb["id"])) == {"lbaas:vip"}
 
 
 def test_taken_ipv6_vip_is_409(api: Api) -> None:

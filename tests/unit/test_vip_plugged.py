@@ -107,3 +107,31 @@ def test_any_difference_asks_for_a_plug(state: VipState, problem: str) -> None:
 def test_other_wanted_mac_asks_for_a_plug() -> None:
     wanted = dataclasses.replace(WANTED, mac="aa:bb:cc:00:00:02")
     assert differences(wanted, PLUGGED) == ["VIP interface MAC differs"]
+
+
+# --- a source address of the other family (dual-stack VIP network) -----------------------------
+
+SOURCE = ipaddress.ip_interface("fd00::20/64")
+SOURCE_GATEWAY = ipaddress.ip_address("fd00::1")
+WANTED_SOURCE = dataclasses.replace(WANTED, sources=((SOURCE, SOURCE_GATEWAY),))
+PLUGGED_SOURCE = with_(
+    addresses=PLUGGED.addresses | {SOURCE},
+    default_routes=(Route(SOURCE_GATEWAY, 2), Route(ipaddress.ip_address("10.0.0.1"), 2)),
+)
+
+
+def test_source_address_and_its_gateway_are_wanted() -> None:
+    assert differences(WANTED_SOURCE, PLUGGED_SOURCE) == []  # route order does not matter
+    assert differences(WANTED_SOURCE, PLUGGED) == ["addresses differ", "default routes differ"]
+    assert differences(WANTED, PLUGGED_SOURCE) == ["addresses differ", "default routes differ"]
+
+
+def test_source_address_without_gateway_wants_one_default_route() -> None:
+    wanted = dataclasses.replace(WANTED, sources=((SOURCE, None),))
+    assert differences(wanted, with_(addresses=PLUGGED.addresses | {SOURCE})) == []
+    assert differences(wanted, PLUGGED_SOURCE) == ["default routes differ"]
+
+
+def test_duplicate_default_route_differs() -> None:
+    twice = with_(default_routes=PLUGGED.default_routes * 2)
+    assert differences(WANTED, twice) == ["default routes differ"]

@@ -111,6 +111,14 @@ class HaproxyNamespaceDriver:
             tree.vip_address,
             subnet.prefixlen,
             tree.vip_subnet.gateway_ip,
+            sources=[
+                (
+                    source.address,
+                    ipaddress.ip_network(source.subnet.cidr, strict=False).prefixlen,
+                    source.subnet.gateway_ip,
+                )
+                for source in tree.source_addresses
+            ],
         )
         # A master just seen in its namespace runs: apply need not ask again.
         action = proc.apply(text, running=True if in_own else None)

@@ -88,6 +88,17 @@ class WantedVip:
     gateway: IPAddress | None
     mac: str | None = None
     sysctls: Mapping[str, int] = field(default_factory=dict)  # key -> value inside
+    sources: tuple[tuple[links.IPInterface, IPAddress | None], ...] = ()
+    """Source addresses of the other IP family, each with its subnet's gateway (or None)."""
+
+    def addresses(self) -> set[links.IPInterface]:
+        """The VIP and the source addresses: every address ``eth0`` should hold."""
+        return {self.vip, *(address for address, _gateway in self.sources)}
+
+    def gateways(self) -> set[IPAddress]:
+        """The gateways of the VIP and the source addresses: one default route each."""
+        wanted = [self.gateway, *(gateway for _address, gateway in self.sources)]
+        return {gateway for gateway in wanted if gateway is not None}
 
 
 def differences(wanted: WantedVip, state: VipState) -> list[str]:
@@ -95,9 +106,9 @@ def differences(wanted: WantedVip, state: VipState) -> list[str]:
 
     Checked: the namespace; the bridge; the outer veth (a veth, in the bridge, with its MTU,
     up); ``eth0`` inside (its peer, the bridge's MTU, the MAC if one is wanted, up and
-    operationally UP); ``lo`` up; the VIP as the only address (IPv6 link-local ones aside); the
-    default route via the gateway as the only default route of either family; the sysctls (a
-    missing IPv6 one is fine: IPv6 is disabled).
+    operationally UP); ``lo`` up; the VIP and the source addresses as the only addresses (IPv6
+    link-local ones aside); the default routes via their gateways as the only default routes of
+    either family; the sysctls (a missing IPv6 one is fine: IPv6 is disabled).
     """
     if not state.namespace:
         return ["no namespace"]
@@ -128,12 +139,11 @@ def differences(wanted: WantedVip, state: VipState) -> list[str]:
     if state.lo is None or not state.lo.up:
         problems.append("lo down")
     kept = {a for a in state.addresses if not (a.version == 6 and a.ip.is_link_local)}
-    if kept != {wanted.vip}:
+    if kept != wanted.addresses():
         problems.append("addresses differ")
-    expected: tuple[Route, ...] = ()
-    if wanted.gateway is not None:
-        expected = (Route(wanted.gateway, inner.index if inner is not None else None),)
-    if state.default_routes != expected:
+    oif = inner.index if inner is not None else None
+    expected = {Route(gateway, oif) for gateway in wanted.gateways()}
+    if len(state.default_routes) != len(expected) or set(state.default_routes) != expected:
         problems.append("default routes differ")
     for key, value in wanted.sysctls.items():
         current = state.sysctls.get(key)

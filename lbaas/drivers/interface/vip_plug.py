@@ -35,6 +35,7 @@ import logging
 import os
 import re
 import socket
+from collections.abc import Sequence
 
 from lbaas.drivers.interface import links, plugged
 from lbaas.drivers.interface.garp import send_gratuitous_arp
@@ -138,6 +139,10 @@ def list_lb_namespaces() -> list[str]:
     return [name[len(NS_PREFIX) :] for name in list_namespaces() if name.startswith(NS_PREFIX)]
 
 
+SourceAddress = tuple[str, int, str | None]
+"""(address, prefix length, gateway or None) of a source address (see :func:`plug_vip`)."""
+
+
 def plug_vip(
     lb_id: str,
     bridge: str,
@@ -145,14 +150,18 @@ def plug_vip(
     prefixlen: int,
     gateway: str | None,
     mac: str | None = None,
+    sources: Sequence[SourceAddress] = (),
 ) -> bool:
     """Make namespace ``qlbaas-<lb_id>`` hold ``vip_address/prefixlen`` on a veth into ``bridge``.
 
     Ensures: the namespace, ``lo`` up, the ip_nonlocal_bind sysctls, veth ``tap…`` in ``bridge``
     and up (MTU of the bridge), ``eth0`` inside, up, with ``mac`` if given and with the VIP as its
     only address (IPv6: without duplicate address detection, usable at once), the default route via
-    ``gateway`` (none if None; none of the other family either). Then announces the VIP's MAC
-    (:func:`announce_vip`: gratuitous ARP or unsolicited neighbour advertisement).
+    ``gateway`` (none if None; none of the other family either). ``sources``, on a dual-stack VIP
+    network, add the load balancer's address of the other family (and its subnet's gateway as
+    that family's default route), from which haproxy reaches members of that family. Then
+    announces the MAC of every address (:func:`announce_vip`: gratuitous ARP or unsolicited
+    neighbour advertisement).
 
     When a read-only look finds all of that already in place (:mod:`.plugged`), nothing is
     written and nothing is announced. Returns False then, True when it plugged.
@@ -164,15 +173,18 @@ def plug_vip(
     vip = ipaddress.ip_interface(f"{vip_address}/{prefixlen}")
     if mac is not None and not _MAC.match(mac):
         raise ValueError(f"invalid MAC address {mac!r}")
-    gw = ipaddress.ip_address(gateway) if gateway else None
-    if gw is not None and gw.version != vip.version:
-        raise ValueError(f"gateway {gateway} is not of the VIP's address family")
-    family = socket.AF_INET if vip.version == 4 else socket.AF_INET6
+    gw = _gateway(gateway, vip)
+    extra = tuple(_source(source, vip) for source in sources)
+    if len(extra) > 1:
+        raise ValueError("one source address at most: the VIP's family has the VIP")
     name = namespace_name(lb_id)
     outer = outer_ifname(lb_id)
-    if vip.version == 6 and not os.path.isdir(IPV6_PROC_DIR):
-        raise InterfaceError(f"cannot plug IPv6 VIP {vip.ip}: IPv6 is disabled on this host")
-    wanted = plugged.WantedVip(vip, gw, mac, WANTED_SYSCTLS)
+    if any(a.version == 6 for a in (vip, *(s for s, _ in extra))) and not os.path.isdir(
+        IPV6_PROC_DIR
+    ):
+        raise InterfaceError(f"cannot plug IPv6 addresses into {name}: IPv6 is disabled here")
+    wanted = plugged.WantedVip(vip, gw, mac, WANTED_SYSCTLS, extra)
+    gateways: dict[int, str] = {g.version: str(g) for g in wanted.gateways()}
     try:
         state = plugged.read_vip_state(name, bridge, outer, VIP_IFNAME, WANTED_SYSCTLS)
     except OSError as exc:
@@ -202,15 +214,33 @@ def plug_vip(
             links.ensure_link(root, outer_index, master=bridge_link["index"], mtu=mtu)
             _set_namespace_sysctls(name, VIP_LINK_SYSCTLS)
             links.ensure_link(inner, inner_index, mtu=mtu, address=mac)
-            links.ensure_addresses(inner, inner_index, [vip])
-            links.ensure_default_route(inner, inner_index, family, str(gw) if gw else None)
-            other = socket.AF_INET6 if family == socket.AF_INET else socket.AF_INET
-            links.ensure_default_route(inner, inner_index, other, None)
+            links.ensure_addresses(inner, inner_index, [vip, *(s for s, _ in extra)])
+            for version, family in ((4, socket.AF_INET), (6, socket.AF_INET6)):
+                links.ensure_default_route(inner, inner_index, family, gateways.get(version))
             inner_mac = str(inner.link("get", index=inner_index)[0].get_attr("IFLA_ADDRESS"))
             if not links.wait_operstate_up(inner, inner_index):
                 LOG.warning("%s in %s is not operationally up yet", VIP_IFNAME, name)
-    announce_vip(name, inner_mac, vip.ip)
+    for address in wanted.addresses():
+        announce_vip(name, inner_mac, address.ip)
     return True
+
+
+
+def _gateway(gateway: str | None, address: links.IPInterface) -> plugged.IPAddress | None:
+    gw = ipaddress.ip_address(gateway) if gateway else None
+    if gw is not None and gw.version != address.version:
+        raise ValueError(f"gateway {gateway} is not of the address family of {address}")
+    return gw
+
+
+def _source(
+    source: SourceAddress, vip: links.IPInterface
+) -> tuple[links.IPInterface, plugged.IPAddress | None]:
+    address, prefixlen, gateway = source
+    interface = ipaddress.ip_interface(f"{address}/{prefixlen}")
+    if interface.version == vip.version:
+        raise ValueError(f"source address {address} is of the VIP's family: one per family")
+    return interface, _gateway(gateway, interface)
 
 
 def announce_vip(name: str, mac: str, address: plugged.IPAddress) -> None:
