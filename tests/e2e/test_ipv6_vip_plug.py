@@ -230,6 +230,12 @@ def test_driver_serves_an_ipv6_vip_and_reports_ipv6_members(
         return dict(driver.collect(tree)["members"])
 
     assert wait_until(lambda: health() == {"member-1": "ONLINE", "member-2": "ONLINE"}, 10)
+    stats = driver.process(lb_id).stats()
+    states = {s.name: (s.addr, s.port) for s in stats.show_servers_state()}
+    assert states == {"member-1": (f"{PREFIX}11", 80), "member-2": (f"{PREFIX}12", 80)}
+    servers = stats.show_stat().servers
+    assert {key[1]: s.addr for key, s in servers.items()} == {
+        "member-1": f"[{PREFIX}11]:80", "member-2": f"[{PREFIX}12]:80"}
     subprocess.run(["kill", str(net6.web02_server.pid)], check=True)
     assert wait_until(lambda: health().get("member-2") == "ERROR", 10)
     assert set(bodies(net6.client, 4)) == {WEB01}
