@@ -13,8 +13,10 @@ other users of the machine never collide, and stay within 15 characters (IFNAMSI
         client = lab.host("cl", br, "10.231.0.50/24")
         assert client.http_get("http://10.231.0.11/") == "You've reached WEB01"
 
+A host may as well have an IPv6 (ULA, ``fd00::/8``) address; its servers then bind ``::``.
+
 Traffic only ever flows between namespaces created here; the root namespace's bridge has no
-address. Requires root.
+address (IPv4 or global IPv6). Requires root.
 """
 
 from __future__ import annotations
