@@ -40,6 +40,9 @@ TOKEN_HEADERS = ("x-auth-token", "x-service-token")
 _SEEN = "lbaas.authenticated_environ"
 """Environ key of the list the inner application appends the environ it received to."""
 
+INVALID = ("The request you have made requires authentication: the token is invalid, expired "
+           "or revoked.")
+
 StartResponse = Callable[..., Callable[[bytes], object]]
 
 
@@ -55,6 +58,8 @@ class KeystoneAuthenticator:
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self._protocol = auth_token.AuthProtocol(_identified, {"oslo_config_config": conf})
+        uri = conf.keystone_authtoken.www_authenticate_uri
+        self._challenge = f'Keystone uri="{uri}"' if uri else 'Keystone realm="lbaas"'
 
     def cached(self, headers: Headers) -> Identity | None:
         """Never: even a cached token goes through the middleware, on the thread pool."""
@@ -64,19 +69,18 @@ class KeystoneAuthenticator:
         """The token's user, project and roles, or 401 (no token, or invalid, expired or
         revoked), 403 (a token not scoped to a project) or 503 (Keystone unreachable)."""
         if not headers.get("x-auth-token"):
-            raise NotAuthenticated("Authentication required: send X-Auth-Token.")
+            raise NotAuthenticated("Authentication required: send X-Auth-Token.",
+                                   self._challenge)
         seen: list[dict[str, Any]] = []
         status = self._run(_environ(headers, method, path, seen))
         if not seen:
             if status.startswith("503"):
                 raise ServiceUnavailable("The identity service is unavailable; retry the "
                                          "request.")
-            raise NotAuthenticated("The request you have made requires authentication: the "
-                                   "token is invalid, expired or revoked.")
+            raise NotAuthenticated(INVALID, self._challenge)
         env = seen[-1]
         if env.get("HTTP_X_IDENTITY_STATUS") != "Confirmed":  # delay_auth_decision = true
-            raise NotAuthenticated("The request you have made requires authentication: the "
-                                   "token is invalid, expired or revoked.")
+            raise NotAuthenticated(INVALID, self._challenge)
         project_id = env.get("HTTP_X_PROJECT_ID", "")
         if not project_id:
             raise Forbidden("The load-balancer API needs a project-scoped token.")
