@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import openstack.connection
 import pytest
 from fastapi.testclient import TestClient
 
@@ -285,3 +286,23 @@ def test_unreachable_keystone_is_503(tmp_path: Path) -> None:
             assert r.json()["faultcode"] == "Server"
         finally:
             services.engine.dispose()
+
+
+def test_openstacksdk_finds_the_api_in_the_catalog(cloud: Cloud, isolated_environ: Path) -> None:
+    """(a) openstacksdk with password auth: the ``load-balancer`` endpoint (the server's root)
+    from the catalog, version discovery there, then ``/v2/lbaas/...``."""
+    lb = cloud.api.create_lb(cloud.api.member, name="seen-by-sdk")
+    user = cloud.alice
+    conn = openstack.connection.Connection(
+        auth_type="password", region_name="RegionOne", interface="public",
+        auth={"auth_url": cloud.keystone.auth_url, "username": user.name,
+              "password": user.password, "project_name": user.project.name,
+              "user_domain_id": "default", "project_domain_id": "default"})
+    try:
+        assert str(conn.load_balancer.get_endpoint()).startswith(cloud.live.url)
+        found = conn.load_balancer.get_load_balancer(lb["id"])
+        assert (found.id, found.name, found.project_id) == (lb["id"], "seen-by-sdk",
+                                                            cloud.project_a.id)
+        assert lb["id"] in [x.id for x in conn.load_balancer.load_balancers()]
+    finally:
+        conn.close()
