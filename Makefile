@@ -45,4 +45,5 @@ bench: deps
 
 sample-config: python-deps
 	$(UV) run oslo-config-generator --namespace lbaas --namespace oslo.messaging \
-		--namespace oslo.policy --output-file etc/lbaas.conf.sample
+		--namespace oslo.policy --namespace keystonemiddleware.auth_token \
+		--output-file etc/lbaas.conf.sample

@@ -30,9 +30,12 @@ API_OPTS = [
                     "'lbaas up' always runs one, as its agent shares the in-process message "
                     "bus). Each worker runs its own noop provider and housekeeping; with "
                     "another provider, use a real transport_url."),
-    cfg.StrOpt("auth_strategy", default="token", choices=["token", "noauth"],
+    cfg.StrOpt("auth_strategy", default="token", choices=["token", "keystone", "noauth"],
                help="'token': X-Auth-Token / HTTP Basic tokens issued by 'lbaas token create'. "
-                    "'noauth': every request is admin of project 'admin' (development only)."),
+                    "'keystone': Keystone tokens, validated by keystonemiddleware's auth_token "
+                    "as configured in [keystone_authtoken]; project and roles come from the "
+                    "token. 'noauth': every request is admin of project 'admin' "
+                    "(development only)."),
     cfg.StrOpt("default_provider", default="haproxy",
                help="Provider used when a load balancer does not name one ('noop' for an "
                     "API-only deployment)."),

@@ -1,4 +1,5 @@
-"""Shared fixtures: the API under test on SQLite (always) and PostgreSQL (started by the tests)."""
+"""Shared fixtures: the API under test on SQLite (always) and PostgreSQL (started by the tests),
+and a real Keystone (``keystone``, started on first use)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.functional.harness import Api, build_api, close_api
+from tests.keystone_server import KeystoneServer, peers_available
 from tests.pg import postgres_url_factory
 
 
@@ -32,6 +34,16 @@ def sqlite_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         yield built
     finally:
         close_api(built)
+
+
+@pytest.fixture(scope="session")
+def keystone() -> Iterator[KeystoneServer]:
+    """A real Keystone for the whole session (``tests/keystone_server.py``); tests create the
+    projects and users they need, with names of their own."""
+    if not peers_available():
+        pytest.skip("Keystone is not installed in tests/peers/.venv (make python-deps)")
+    with KeystoneServer() as server:
+        yield server
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from oslo_config import cfg
 
 from lbaas import __version__
-from lbaas.api.auth import TokenAuthenticator
+from lbaas.api.auth import make_authenticator
 from lbaas.api.deps import AppServices, Background
 from lbaas.api.errors import install_error_handlers
 from lbaas.api.middleware import RequestObservability
@@ -70,7 +70,7 @@ def build_services(conf: cfg.ConfigOpts, migrate: bool = True,
                                       [endpoints]))
     background.append(Housekeeper(conf, sessions, registry, status))
     return AppServices(conf=conf, engine=engine, sessions=sessions, policy=Policy(conf),
-                       providers=registry, authenticator=TokenAuthenticator(sessions),
+                       providers=registry, authenticator=make_authenticator(conf, sessions),
                        status=status, background=background)
 
 

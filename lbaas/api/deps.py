@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from lbaas.api.auth import TokenAuthenticator
+from lbaas.api.auth import Authenticator
 from lbaas.api.policy import Policy
 from lbaas.core.context import RequestContext
 from lbaas.core.kinds import Kind
@@ -29,7 +29,7 @@ class AppServices:
     sessions: sessionmaker[Session]
     policy: Policy
     providers: ProviderRegistry
-    authenticator: TokenAuthenticator
+    authenticator: Authenticator
     status: StatusCallbacks
     background: list[Background] = field(default_factory=list)
 
@@ -53,23 +53,18 @@ ServicesDep = Annotated[AppServices, Depends(get_services)]
 async def get_context(request: Request) -> RequestContext:
     """The authenticated caller (401 without valid credentials).
 
-    Reads ``X-Auth-Token`` / ``Authorization`` from the request itself rather than through
-    FastAPI header parameters (which cost more than the rest of a cached authentication).
-    Async so that the common case (a token verified moments ago) costs no thread hand-off;
-    a cache miss queries the database on the thread pool."""
-    services: AppServices = request.app.state.services
-    request_id = current_request_id()
-    if services.conf.api.auth_strategy == "noauth":
-        return RequestContext(project_id="admin", roles=("admin",), user_name="noauth",
-                              request_id=request_id)
-    x_auth_token = request.headers.get("x-auth-token")
-    authorization = request.headers.get("authorization")
-    auth = services.authenticator
-    identity = auth.cached(x_auth_token, authorization)
+    The authenticator ``[api] auth_strategy`` chose reads the request's headers itself (cheaper
+    than FastAPI header parameters). Async so that the common case (a token verified moments
+    ago) costs no thread hand-off; otherwise it runs on the thread pool (a database query, or a
+    call to Keystone)."""
+    auth = request.app.state.services.authenticator
+    headers = request.headers
+    identity = auth.cached(headers)
     if identity is None:
-        identity = await run_in_threadpool(auth.authenticate, x_auth_token, authorization)
+        identity = await run_in_threadpool(auth.authenticate, headers, request.method,
+                                           request.url.path)
     return RequestContext(project_id=identity.project_id, roles=identity.roles,
-                          user_name=identity.token_name, request_id=request_id)
+                          user_name=identity.token_name, request_id=current_request_id())
 
 
 ContextDep = Annotated[RequestContext, Depends(get_context)]

@@ -18,7 +18,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from lbaas.core.errors import ServiceError
+from lbaas.core.errors import NotAuthenticated, ServiceError
 
 LOG = logging.getLogger(__name__)
 
@@ -69,7 +69,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
-        headers = {"WWW-Authenticate": 'Basic realm="lbaas"'} if exc.status_code == 401 else None
+        headers = ({"WWW-Authenticate": exc.challenge} if isinstance(exc, NotAuthenticated)
+                   else None)
         return fault_response(exc.message, exc.status_code, headers)
 
     @app.exception_handler(RequestValidationError)

@@ -25,7 +25,13 @@ class InvalidInput(ServiceError):
 
 
 class NotAuthenticated(ServiceError):
+    """401; ``challenge`` is the ``WWW-Authenticate`` header that says where to authenticate."""
+
     status_code = 401
+
+    def __init__(self, message: str, challenge: str = 'Basic realm="lbaas"') -> None:
+        super().__init__(message)
+        self.challenge = challenge
 
 
 class Forbidden(ServiceError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,9 +96,15 @@ def wait_for(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: flo
 
 def build_api(state_path: str, db_url: str = "", overrides: dict[str, dict[str, Any]] | None = None,
               network: tuple[str, str, str] = ("public", "10.20.0.0/16", "10.20.0.1"),
-              allocation_pool: tuple[str, str] | None = None) -> Api:
+              allocation_pool: tuple[str, str] | None = None, config_files: Sequence[str] = (),
+              callers: Mapping[str, tuple[str, str]] | None = None) -> Api:
     """An API under test. ``network`` is (name, CIDR, gateway) of the registered network;
-    VIPs come from ``allocation_pool`` (start, end) if given, else from the whole subnet."""
+    VIPs come from ``allocation_pool`` (start, end) if given, else from the whole subnet.
+
+    ``config_files`` are read before ``overrides`` apply (sections such as
+    ``[keystone_authtoken]`` that are registered only when used). ``callers`` maps ``admin``,
+    ``member``, ``other`` and ``reader`` to (token, project id) issued elsewhere (Keystone);
+    without it they get lbaas tokens of project-a, project-b and admin-project."""
     # The in-process transport's exchanges are global to the process: a private exchange keeps
     # this API (and its agent) from answering another test's messages.
     groups: dict[str, dict[str, Any]] = {"DEFAULT": {"state_path": state_path,
@@ -108,20 +114,22 @@ def build_api(state_path: str, db_url: str = "", overrides: dict[str, dict[str, 
                                          "api": {"default_provider": "noop"}}
     for group, values in (overrides or {}).items():
         groups.setdefault(group, {}).update(values)
-    conf = load_config(overrides=groups)
+    conf = load_config(config_files, overrides=groups)
     transport = make_transport(conf)
     services = build_services(conf, transport=transport)
     client = TestClient(create_app(conf, services))
     client.__enter__()
-    with write_session(services.sessions) as s:
-        tokens = {name: create_token(s, project, roles)[1] for name, project, roles in (
-            ("admin", "admin-project", ["admin"]), ("member", "project-a", ["member"]),
-            ("other", "project-b", ["member"]), ("reader", "project-a", ["reader"]))}
-    api = Api(client, services,
-              admin=Caller(client, tokens["admin"], "admin-project"),
-              member=Caller(client, tokens["member"], "project-a"),
-              other=Caller(client, tokens["other"], "project-b"),
-              reader=Caller(client, tokens["reader"], "project-a"))
+    if callers is None:
+        with write_session(services.sessions) as s:
+            callers = {name: (create_token(s, project, roles)[1], project)
+                       for name, project, roles in (
+                           ("admin", "admin-project", ["admin"]),
+                           ("member", "project-a", ["member"]),
+                           ("other", "project-b", ["member"]),
+                           ("reader", "project-a", ["reader"]))}
+    api = Api(client, services, admin=Caller(client, *callers["admin"]),
+              member=Caller(client, *callers["member"]), other=Caller(client, *callers["other"]),
+              reader=Caller(client, *callers["reader"]))
     api.extra["transport"] = transport
     name, cidr, gateway = network
     net = api.admin.post("/v2.0/networks", {"network": {"name": name}}).json()["network"]

@@ -52,7 +52,7 @@ def _start(sessions: sessionmaker[Session], state: Path) -> str:
 
 def _authenticates(sessions: sessionmaker[Session], token: str) -> bool:
     try:
-        identity = TokenAuthenticator(sessions).authenticate(token, None)
+        identity = TokenAuthenticator(sessions).authenticate({"x-auth-token": token})
     except NotAuthenticated:
         return False
     return identity.token_name == ADMIN_TOKEN_NAME and "admin" in identity.roles
@@ -109,7 +109,8 @@ def test_stored_secret_of_another_token_is_not_adopted(sessions: sessionmaker[Se
     token = _start(sessions, state)
     assert token != member and _authenticates(sessions, token)
     # The other token is left alone.
-    assert TokenAuthenticator(sessions).authenticate(member, None).token_name == "someone"
+    identity = TokenAuthenticator(sessions).authenticate({"x-auth-token": member})
+    assert identity.token_name == "someone"
 
 
 def test_missing_or_empty_file_gives_a_new_token(sessions: sessionmaker[Session],
