@@ -16,7 +16,7 @@ from oslo_config import cfg
 from oslo_policy import policy
 
 from lbaas.core.context import RequestContext
-from lbaas.core.errors import Forbidden
+from lbaas.core.errors import POLICY_REFUSED, Forbidden
 from lbaas.core.kinds import TREE_KINDS
 
 PREFIX = "os_load-balancer_api"
@@ -89,7 +89,7 @@ class Policy:
         """Raise Forbidden unless ``ctx`` may do ``action`` on ``resource``."""
         rule = f"{PREFIX}:{resource}:{action}"
         if not self._decide(rule, ctx):
-            raise Forbidden(f"Policy does not allow this request to be performed ({rule}).")
+            raise Forbidden(f"{POLICY_REFUSED[:-1]} ({rule}).")
 
     def allows(self, ctx: RequestContext, resource: str, action: str) -> bool:
         """Whether ``ctx`` may do ``action`` on ``resource``."""

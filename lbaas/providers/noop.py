@@ -26,7 +26,7 @@ BATCH_WINDOW = 0.005
 
 class NoopProvider(ProviderDriver):
     name = "noop"
-    description = "Marks every object ACTIVE without building anything (testing, API only)."
+    description = "Marks every object ACTIVE and builds nothing (for tests and API-only use)."
 
     def __init__(self, status: StatusCallbacks, completion_delay: float = 0.0) -> None:
         super().__init__(status)
