@@ -3,7 +3,8 @@
 Roles: ``admin`` (or ``load-balancer_admin``) may do everything in every project; ``member`` (or
 ``load-balancer_member``) may read and write its own project's objects; ``reader`` (or
 ``load-balancer_observer``) may only read them. Project isolation itself is applied by the queries
-(another project's object is a 404, not a 403); policy decides what a role may do.
+(lists show only the caller's project; a request naming another project's object is a 403, as
+Octavia's); policy decides what a role may do.
 Operators override any rule with ``[oslo_policy] policy_file``.
 """
 
