@@ -3,7 +3,8 @@
 Roles: ``admin`` (or ``load-balancer_admin``) may do everything in every project; ``member`` (or
 ``load-balancer_member``) may read and write its own project's objects; ``reader`` (or
 ``load-balancer_observer``) may only read them. Project isolation itself is applied by the queries
-(another project's object is a 404, not a 403); policy decides what a role may do.
+(lists show only the caller's project; a request naming another project's object is a 403, as
+Octavia's); policy decides what a role may do.
 Operators override any rule with ``[oslo_policy] policy_file``.
 """
 
@@ -16,7 +17,7 @@ from oslo_config import cfg
 from oslo_policy import policy
 
 from lbaas.core.context import RequestContext
-from lbaas.core.errors import Forbidden
+from lbaas.core.errors import POLICY_REFUSED, Forbidden
 from lbaas.core.kinds import TREE_KINDS
 
 PREFIX = "os_load-balancer_api"
@@ -89,7 +90,7 @@ class Policy:
         """Raise Forbidden unless ``ctx`` may do ``action`` on ``resource``."""
         rule = f"{PREFIX}:{resource}:{action}"
         if not self._decide(rule, ctx):
-            raise Forbidden(f"Policy does not allow this request to be performed ({rule}).")
+            raise Forbidden(f"{POLICY_REFUSED[:-1]} ({rule}).")
 
     def allows(self, ctx: RequestContext, resource: str, action: str) -> bool:
         """Whether ``ctx`` may do ``action`` on ``resource``."""

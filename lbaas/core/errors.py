@@ -7,6 +7,9 @@ the caller may read: never a secret, never a traceback.
 
 from __future__ import annotations
 
+POLICY_REFUSED = "Policy does not allow this request to be performed."
+"""Octavia's fault string for a request its policy refuses (403)."""
+
 
 class ServiceError(Exception):
     """A refused request: ``message`` is for the client, ``status_code`` the API's answer."""

@@ -1,5 +1,5 @@
-"""Reads of one object as the caller may see it: fetched, scoped to the caller's project (404
-for anything else, also another project's objects) and rendered by a view.
+"""Reads of one object as the caller may see it: fetched, scoped to the caller's project (403
+for another project's object, 404 for none) and rendered by a view.
 
 Called by the API's show and statistics routes, so that a route holds no query of its own.
 """
@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lbaas.core.context import RequestContext
 from lbaas.core.errors import NotFound
-from lbaas.core.kinds import LOADBALANCER
 from lbaas.db.engine import read_session
+from lbaas.db.models import LoadBalancer
 from lbaas.services import views
-from lbaas.services.state import get_scoped
+from lbaas.services.state import get_scoped, out_of_scope
 
 T = TypeVar("T")
 
@@ -58,6 +58,6 @@ def show_loadbalancer(sessions: sessionmaker[Session], lb_id: str, ctx: RequestC
     """:func:`show` of a load balancer, from the one-query row view (the hot path of show)."""
     with read_session(sessions) as session:
         view = views.loadbalancer_show(session, lb_id, ctx.scope_project())
-    if view is None:
-        raise NotFound(LOADBALANCER.label, lb_id)
+        if view is None:
+            raise out_of_scope(session, LoadBalancer, lb_id)
     return view

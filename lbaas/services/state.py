@@ -14,20 +14,33 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from lbaas.core.errors import Conflict, NotFound
+from lbaas.core.errors import POLICY_REFUSED, Conflict, Forbidden, NotFound, ServiceError
 from lbaas.core.status import MUTABLE, PENDING, Provisioning
 from lbaas.db.models import LoadBalancer, utcnow
 
 
 def get_scoped(session: Session, model: Any, obj_id: str, scope_project: str | None) -> Any:
-    """The object with ``obj_id`` visible to the caller, else 404 (also for other projects)."""
+    """The object with ``obj_id`` visible to the caller, else :func:`out_of_scope`."""
     stmt = select(model).where(model.id == obj_id)
     if scope_project is not None:
         stmt = stmt.where(model.project_id == scope_project)
     obj = session.scalars(stmt).first()
     if obj is None:
-        raise NotFound(model.kind.label, obj_id)
+        raise out_of_scope(session, model, obj_id)
     return obj
+
+
+def out_of_scope(session: Session, model: Any, obj_id: str) -> ServiceError:
+    """The error for an object the caller's scoped query did not find: 403 when it exists in
+    another project, 404 when it does not exist at all.
+
+    As Octavia: its policy check runs against the object's own project, so another project's
+    object is refused with 403 (its id alone reveals nothing; ids are random UUIDs). Lists never
+    show another project's objects. Only called on a miss, so the common path costs one query.
+    """
+    if session.scalar(select(model.id).where(model.id == obj_id)) is not None:
+        return Forbidden(POLICY_REFUSED)
+    return NotFound(model.kind.label, obj_id)
 
 
 def take_loadbalancer(session: Session, lb_id: str, scope_project: str | None,
@@ -49,8 +62,10 @@ def take_loadbalancer(session: Session, lb_id: str, scope_project: str | None,
     result = session.execute(stmt)
     lb = session.scalars(select(LoadBalancer).where(LoadBalancer.id == lb_id)
                          .execution_options(populate_existing=True)).first()
-    if lb is None or (scope_project is not None and lb.project_id != scope_project):
-        raise NotFound("Load Balancer", lb_id)
+    if lb is None:
+        raise NotFound(LoadBalancer.kind.label, lb_id)
+    if scope_project is not None and lb.project_id != scope_project:
+        raise Forbidden(POLICY_REFUSED)
     if result.rowcount != 1:  # type: ignore[attr-defined]
         what = f" so {child} cannot be changed" if child else ""
         raise Conflict(f"Load Balancer {lb_id} is immutable and cannot be updated: its "

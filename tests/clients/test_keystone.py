@@ -137,13 +137,15 @@ def test_member_works_through_the_catalog(cloud: Cloud, cli_environ: dict[str, s
 
 
 def test_other_project_sees_nothing(cloud: Cloud) -> None:
-    """(b) Project B's member gets 404 on A's load balancer and does not list it."""
+    """(b) Project B's member is refused A's load balancer (403, as Octavia answers: its policy
+    checks the object's own project) and does not list it; an id that exists nowhere is 404."""
     lb = cloud.api.create_lb(cloud.api.member, name="a-only")
     bob = cloud.api.other
     r = bob.get(f"/loadbalancers/{lb['id']}")
-    assert r.status_code == 404, r.text
+    assert r.status_code == 403, r.text
     assert bob.put(f"/loadbalancers/{lb['id']}", {"loadbalancer": {"name": "x"}}
-                   ).status_code == 404
+                   ).status_code == 403
+    assert bob.get(f"/loadbalancers/{uuid.uuid4()}").status_code == 404
     assert lb["id"] not in [x["id"] for x in bob.get("/loadbalancers").json()["loadbalancers"]]
     assert lb["id"] in [x["id"] for x in
                         cloud.api.member.get("/loadbalancers").json()["loadbalancers"]]

@@ -150,7 +150,9 @@ def clouds_yaml(live: LiveApi, isolated_environ: Path, tmp_path: Path,
 
 def test_other_project_cannot_see_or_touch(clouds_yaml: Callable[[str], Connection],
                                            live: LiveApi) -> None:
-    """Project-b's connection finds nothing of project-a's and cannot change it."""
+    """Project-b's connection finds nothing of project-a's and cannot change it: as with the
+    real Octavia, a direct request for project-a's object is refused (403), and ``find`` (which
+    falls back to listing on 403) finds nothing."""
     owner, stranger = clouds_yaml("project-a"), clouds_yaml("project-b")
     lb = owner.load_balancer.create_load_balancer(name="private-lb",
                                                   vip_subnet_id=live.api.subnet_id)
@@ -160,13 +162,13 @@ def test_other_project_cannot_see_or_touch(clouds_yaml: Callable[[str], Connecti
     assert stranger.load_balancer.find_load_balancer("private-lb") is None
     assert stranger.load_balancer.find_load_balancer(lb.id) is None
     assert lb.id not in {x.id for x in stranger.load_balancer.load_balancers()}
-    with pytest.raises(exceptions.NotFoundException):
+    with pytest.raises(exceptions.ForbiddenException):
         stranger.load_balancer.get_load_balancer(lb.id)
-    with pytest.raises(exceptions.NotFoundException):
+    with pytest.raises(exceptions.ForbiddenException):
         stranger.load_balancer.get_load_balancer_statistics(lb.id)
-    with pytest.raises(exceptions.NotFoundException):
+    with pytest.raises(exceptions.ForbiddenException):
         stranger.load_balancer.update_load_balancer(lb.id, name="stolen")
-    with pytest.raises(exceptions.NotFoundException):
+    with pytest.raises(exceptions.ForbiddenException):
         stranger.load_balancer.delete_load_balancer(lb.id, ignore_missing=False)
 
     still = owner.load_balancer.get_load_balancer(lb.id)
