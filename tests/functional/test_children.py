@@ -63,16 +63,50 @@ def test_listener_pool_member_monitor_lifecycle(api: Api) -> None:
     assert member["operating_status"] == "DRAINING"
     r = m.put(f"/healthmonitors/{hm['id']}", {"healthmonitor": {"url_path": "/health",
                                                                 "expected_codes": "200-204"}})
-    assert r.status_code == 202, r.text
+    assert r.status_code == 200, r.text
     _active(api, lb["id"])
     r = m.put(f"/pools/{pool['id']}/members/{member['id']}", {"member": {"weight": 256}})
-    assert r.status_code == 202
+    assert r.status_code == 200
     _active(api, lb["id"])
     for path in (f"/healthmonitors/{hm['id']}", f"/pools/{pool['id']}/members/{member['id']}",
                  f"/pools/{pool['id']}", f"/listeners/{listener['id']}"):
         assert m.delete(path).status_code == 204, path
         _active(api, lb["id"])
         assert m.get(path).status_code == 404, path
+
+
+def test_every_single_object_put_answers_200_with_the_object(api: Api) -> None:
+    """As in Octavia, an update of one object answers 200 (not 202) with its new state; only
+    the batch member update (and failover) answer 202, without a body."""
+    ids = create_tree(api)
+    admin = api.admin
+    profile = admin.post("/flavorprofiles", {"flavorprofile": {
+        "name": "put-200", "provider_name": "noop", "flavor_data": "{}"}}).json()["flavorprofile"]
+    flavor = admin.post("/flavors", {"flavor": {
+        "name": "put-200", "flavor_profile_id": profile["id"]}}).json()["flavor"]
+    updates = [
+        (api.member, f"/loadbalancers/{ids['lb']}", "loadbalancer"),
+        (api.member, f"/listeners/{ids['listener']}", "listener"),
+        (api.member, f"/pools/{ids['pool']}", "pool"),
+        (api.member, f"/pools/{ids['pool']}/members/{ids['members'][0]}", "member"),
+        (api.member, f"/healthmonitors/{ids['hm']}", "healthmonitor"),
+        (api.member, f"/l7policies/{ids['l7policy']}", "l7policy"),
+        (api.member, f"/l7policies/{ids['l7policy']}/rules/{ids['l7rule']}", "rule"),
+        (admin, f"/flavorprofiles/{profile['id']}", "flavorprofile"),
+        (admin, f"/flavors/{flavor['id']}", "flavor"),
+    ]
+    for caller, path, key in updates:
+        field = "description" if key in ("loadbalancer", "flavor") else "tags"
+        value: Any = "updated" if field == "description" else ["updated"]
+        if key == "flavorprofile":
+            field, value = "name", "put-200-renamed"
+        r = caller.put(path, {key: {field: value}})
+        assert r.status_code == 200, (path, r.text)
+        assert r.json()[key][field] == value, path
+        _active(api, ids["lb"])
+    r = api.member.put(f"/pools/{ids['pool']}/members", {"members": [
+        {"address": "10.20.1.1", "protocol_port": 8080}]})
+    assert r.status_code == 202 and r.content == b"", r.text
 
 
 def test_batch_member_update(api: Api) -> None:
@@ -115,11 +149,11 @@ def test_l7_policies_and_rules(api: Api) -> None:
     rule = r.json()["rule"]
     _active(api, ids["lb"])
     r = m.put(f"/l7policies/{policy['id']}/rules/{rule['id']}", {"rule": {"invert": True}})
-    assert r.status_code == 202
+    assert r.status_code == 200
     _active(api, ids["lb"])
     r = m.put(f"/l7policies/{policy['id']}", {"l7policy": {
         "action": "REDIRECT_TO_POOL", "redirect_pool_id": ids["pool"]}})
-    assert r.status_code == 202, r.text
+    assert r.status_code == 200, r.text
     body = r.json()["l7policy"]
     assert body["redirect_url"] is None and body["redirect_pool_id"] == ids["pool"]
     _active(api, ids["lb"])

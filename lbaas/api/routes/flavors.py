@@ -100,7 +100,7 @@ def show_profile(
     return ok({"flavorprofile": out})
 
 
-@router.put("/flavorprofiles/{profile_id}", status_code=202, response_model=FlavorProfileEnvelope)
+@router.put("/flavorprofiles/{profile_id}", response_model=FlavorProfileEnvelope)
 def update_profile(
     profile_id: str,
     body: FlavorProfileUpdateEnvelope,
@@ -109,7 +109,7 @@ def update_profile(
 ) -> JSONBody:
     with write_session(services.sessions) as session:
         out = flavors.update_profile(session, services.providers, profile_id, body.flavorprofile)
-    return ok({"flavorprofile": out}, 202)
+    return ok({"flavorprofile": out})
 
 
 @router.delete("/flavorprofiles/{profile_id}", status_code=204)
@@ -154,7 +154,7 @@ def show_flavor(
     return ok({"flavor": out})
 
 
-@router.put("/flavors/{flavor_id}", status_code=202, response_model=FlavorEnvelope)
+@router.put("/flavors/{flavor_id}", response_model=FlavorEnvelope)
 def update_flavor(
     flavor_id: str,
     body: FlavorUpdateEnvelope,
@@ -163,7 +163,7 @@ def update_flavor(
 ) -> JSONBody:
     with write_session(services.sessions) as session:
         out = flavors.update_flavor(session, flavor_id, body.flavor)
-    return ok({"flavor": out}, 202)
+    return ok({"flavor": out})
 
 
 @router.delete("/flavors/{flavor_id}", status_code=204)
