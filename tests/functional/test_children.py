@@ -132,6 +132,39 @@ def test_a_monitor_timeout_may_exceed_its_delay(api: Api) -> None:
     assert m.get(f"/healthmonitors/{hm['id']}").json()["healthmonitor"]["timeout"] == 30
 
 
+def test_a_pool_no_listener_uses_is_offline(api: Api) -> None:
+    """As in Octavia: once ACTIVE, a pool on the load balancer alone stays OFFLINE (nothing
+    serves it), and goes ONLINE when a listener takes it as default pool, even without members;
+    the load balancer and its listener stay ONLINE throughout."""
+    lb = api.create_lb()
+    m = api.member
+    r = m.post("/listeners", {"listener": {"loadbalancer_id": lb["id"], "protocol": "HTTP",
+                                           "protocol_port": 80}})
+    assert r.status_code == 201, r.text
+    listener = r.json()["listener"]
+    _active(api, lb["id"])
+    r = m.post("/pools", {"pool": {"loadbalancer_id": lb["id"], "protocol": "HTTP",
+                                   "lb_algorithm": "ROUND_ROBIN"}})
+    assert r.status_code == 201, r.text
+    pool = r.json()["pool"]
+    assert pool["operating_status"] == "OFFLINE"
+    _active(api, lb["id"])
+    shown = m.get(f"/pools/{pool['id']}").json()["pool"]
+    assert (shown["provisioning_status"], shown["operating_status"]) == ("ACTIVE", "OFFLINE")
+    assert m.get(f"/listeners/{listener['id']}").json()["listener"]["operating_status"] == \
+        "ONLINE"
+    assert m.get(f"/loadbalancers/{lb['id']}").json()["loadbalancer"]["operating_status"] == \
+        "ONLINE"
+    r = m.put(f"/listeners/{listener['id']}", {"listener": {"default_pool_id": pool["id"]}})
+    assert r.status_code == 200, r.text
+    _active(api, lb["id"])
+    assert m.get(f"/pools/{pool['id']}").json()["pool"]["operating_status"] == "ONLINE"
+    r = m.put(f"/listeners/{listener['id']}", {"listener": {"default_pool_id": None}})
+    assert r.status_code == 200, r.text
+    _active(api, lb["id"])
+    assert m.get(f"/pools/{pool['id']}").json()["pool"]["operating_status"] == "OFFLINE"
+
+
 def test_batch_member_update(api: Api) -> None:
     ids = create_tree(api)
     pool = ids["pool"]
