@@ -49,6 +49,8 @@ scalar attributes, e.g. ``?name=web&operating_status=ONLINE``)."""
 LIST_QUERY = {"x-lbaas-list-query": True}
 """``openapi_extra`` of the routes answering through ``list_page``: their operations get
 :data:`LIST_PARAMETERS`."""
+FIELDS_QUERY = {"x-lbaas-fields-query": True}
+"""``openapi_extra`` of the lists that are no table (providers): only ``fields`` applies."""
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -68,6 +70,10 @@ def install_openapi(app: FastAPI) -> None:
                 _document_errors(path, operation)
                 if operation.pop("x-lbaas-list-query", False):
                     _document_list_parameters(operation)
+                    _allow_field_selection(schemas, operation)
+                elif operation.pop("x-lbaas-fields-query", False):
+                    operation.setdefault("parameters", []).extend(
+                        p for p in LIST_PARAMETERS if p["name"] == "fields")
                     _allow_field_selection(schemas, operation)
         app.openapi_schema = schema
         return schema

@@ -1,7 +1,8 @@
-"""Flavors and flavor profiles: list, show, create, update, delete, and their wire views.
+"""Flavors and flavor profiles: show, create, update, delete, and their wire views.
 
 Called by the ``/v2/lbaas/flavors`` and ``/v2/lbaas/flavorprofiles`` routes inside the session
-they open; each function returns the response body's object (or list of them).
+they open; each function returns the response body's object. Their lists are pages like every
+other collection's (``list_page`` in ``lbaas/api/responses.py``, with these views).
 """
 
 from __future__ import annotations
@@ -56,11 +57,6 @@ def _name_taken(session: Session, name: str) -> bool:
         is not None
 
 
-def list_profiles(session: Session) -> list[dict[str, Any]]:
-    rows = session.scalars(select(models.FlavorProfile).order_by(models.FlavorProfile.name))
-    return [profile_view(p) for p in rows]
-
-
 def create_profile(session: Session, providers: Providers,
                    data: FlavorProfileCreate) -> dict[str, Any]:
     """A new flavor profile (400 when its provider is not enabled)."""
@@ -95,11 +91,6 @@ def delete_profile(session: Session, profile_id: str) -> None:
     if in_use:
         raise Conflict(f"Flavor profile {profile_id} is in use by flavor {in_use}.")
     session.delete(profile)
-
-
-def list_flavors(session: Session) -> list[dict[str, Any]]:
-    rows = session.scalars(select(models.Flavor).order_by(models.Flavor.name))
-    return [flavor_view(f) for f in rows]
 
 
 def create_flavor(session: Session, data: FlavorCreate) -> dict[str, Any]:

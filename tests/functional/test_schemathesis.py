@@ -308,19 +308,22 @@ def test_bodiless_202_is_documented_as_such(fuzzed: Fuzzed, path: str) -> None:
                                              response_schema_conformance])
 
 
-@pytest.mark.parametrize(("path", "collection"), [
-    ("/v2/lbaas/healthmonitors", "healthmonitors"),
-    ("/v2/lbaas/loadbalancers", "loadbalancers"),
-    ("/v2/lbaas/pools/{pool_id}/members", "members")])
-def test_a_list_with_fields_matches_its_schema(fuzzed: Fuzzed, path: str,
-                                               collection: str) -> None:
+@pytest.mark.parametrize(("path", "collection", "fields"), [
+    ("/v2/lbaas/healthmonitors", "healthmonitors", "id,name"),
+    ("/v2/lbaas/loadbalancers", "loadbalancers", "id,name"),
+    ("/v2/lbaas/pools/{pool_id}/members", "members", "id,name"),
+    ("/v2/lbaas/flavors", "flavors", "id,name"),
+    ("/v2/lbaas/flavorprofiles", "flavorprofiles", "id,name"),
+    ("/v2/lbaas/providers", "providers", "name")])
+def test_a_list_with_fields_matches_its_schema(fuzzed: Fuzzed, path: str, collection: str,
+                                               fields: str) -> None:
     """?fields= trims every object of a list page, and the page's schema allows that."""
     params = {"pool_id": fuzzed.ids["pool_id"]} if "{pool_id}" in path else {}
     case, response = _call(fuzzed, path, "GET", fuzzed.api.admin.token,
-                           path_parameters=params, query={"fields": "id,name"})
+                           path_parameters=params, query={"fields": fields})
     assert response.status_code == 200, response.text
     objects = response.json()[collection]
-    assert objects and all(set(obj) == {"id", "name"} for obj in objects), objects
+    assert objects and all(set(obj) == set(fields.split(",")) for obj in objects), objects
     case.validate_response(response, checks=[response_schema_conformance])
 
 
