@@ -33,7 +33,8 @@ def profile_view(p: models.FlavorProfile) -> dict[str, Any]:
             "flavor_data": p.flavor_data}
 
 
-def _check_provider(providers: Providers, name: str) -> None:
+def check_provider(providers: Providers, name: str) -> None:
+    """400, as Octavia answers, when ``name`` is not an enabled provider."""
     if name not in providers.names():
         raise InvalidInput(f"Provider '{name}' is not enabled.")
 
@@ -60,7 +61,7 @@ def _name_taken(session: Session, name: str) -> bool:
 def create_profile(session: Session, providers: Providers,
                    data: FlavorProfileCreate) -> dict[str, Any]:
     """A new flavor profile (400 when its provider is not enabled)."""
-    _check_provider(providers, data.provider_name)
+    check_provider(providers, data.provider_name)
     profile = models.FlavorProfile(id=models.new_id(), **data.model_dump())
     session.add(profile)
     session.flush()
@@ -76,7 +77,7 @@ def update_profile(session: Session, providers: Providers, profile_id: str,
     """Set the given (non-null) fields; 400 for a provider that is not enabled, else 404."""
     values = {k: v for k, v in data.model_dump(exclude_unset=True).items() if v is not None}
     if "provider_name" in values:
-        _check_provider(providers, values["provider_name"])
+        check_provider(providers, values["provider_name"])
     profile = _profile(session, profile_id)
     for key, value in values.items():
         setattr(profile, key, value)

@@ -168,3 +168,6 @@ def test_providers_and_their_capabilities_honour_fields(api: Api) -> None:
     r = api.admin.get(f"{path}?fields=name&description={first['description']}")
     assert r.json()["flavor_capabilities"] == [{"name": first["name"]}]
     assert api.admin.get(f"{path}?name=nothing").json()["flavor_capabilities"] == []
+    unknown = api.admin.get("/providers/nothing/flavor_capabilities")
+    assert unknown.status_code == 400, unknown.text  # Octavia's ProviderNotEnabled
+    assert unknown.json()["faultstring"] == "Provider 'nothing' is not enabled."

@@ -61,9 +61,8 @@ def provider_flavor_capabilities(
     ctx: Annotated[RequestContext, Authorized("provider-flavor", "get_all")],
 ) -> JSONBody:
     """The flavor metadata keys ``provider`` understands; like Octavia, filtered by ``name``
-    and ``description`` when asked."""
-    if provider not in services.providers.names():
-        raise NotFound("Provider", provider)
+    and ``description`` when asked, and a 400 for a provider that is not enabled."""
+    flavors.check_provider(services.providers, provider)
     items = fixed_list(request.query_params, CAPABILITIES, PROVIDER_FIELDS,
                        filters=("name", "description"))
     return ok({"flavor_capabilities": items})
