@@ -30,7 +30,7 @@ def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any
 _COMMA_LIST = {"type": "string"}
 LIST_PARAMETERS = [
     _query("limit", "Page size (at most [api] pagination_max_limit).",
-           {"type": "integer", "minimum": 0}),
+           {"type": "integer", "minimum": 1}),
     _query("marker", "Id of the last object of the previous page.", {"type": "string"}),
     _query("page_reverse", "Page backwards from the marker.", {"type": "boolean"}),
     _query("sort", "Sort keys with optional directions: 'name:asc,created_at:desc'.",

@@ -327,6 +327,18 @@ def test_a_list_with_fields_matches_its_schema(fuzzed: Fuzzed, path: str, collec
     case.validate_response(response, checks=[response_schema_conformance])
 
 
+def test_the_documented_limit_minimum_is_the_smallest_limit_accepted(fuzzed: Fuzzed) -> None:
+    """Octavia takes a limit below 1 as "no limit"; lbaas refuses it (docs/compatibility.md),
+    and its document says so."""
+    parameters = FULL_SCHEMA.raw_schema["paths"]["/v2/lbaas/loadbalancers"]["get"]["parameters"]
+    [limit] = [p for p in parameters if p["name"] == "limit"]
+    minimum = limit["schema"]["minimum"]
+    assert fuzzed.api.admin.get(f"/loadbalancers?limit={minimum}").status_code == 200
+    for below in (minimum - 1, -1):
+        answer = fuzzed.api.admin.get(f"/loadbalancers?limit={below}")
+        assert answer.status_code == 400, answer.text
+
+
 def _resolve(node: dict[str, Any]) -> dict[str, Any]:
     ref = node.get("$ref")
     if not ref:
