@@ -102,6 +102,22 @@ def _parse_sort(params: QueryParams, q: ListQuery, cols: dict[str, Any],
         q.sort.append((column, direction))
 
 
+def fixed_list(params: QueryParams, items: list[dict[str, Any]], view_fields: set[str],
+               filters: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """A collection that is no table (providers, a provider's capabilities), as Octavia lists
+    it: equality filters on the attributes named in ``filters``, then ``fields`` (an unknown
+    one is a 400, as on every collection); other parameters are ignored, as Octavia does."""
+    for key in filters:
+        if key in params:
+            items = [item for item in items if str(item.get(key)) == params[key]]
+    fields = _split(params.getlist("fields"))
+    unknown = [f for f in fields if f not in view_fields]
+    if unknown:
+        raise InvalidInput(f"Invalid list query: unknown field(s) in fields: "
+                           f"{', '.join(unknown)}.")
+    return select_fields(items, fields)
+
+
 def select_fields(items: list[dict[str, Any]], fields: list[str] | None) -> list[dict[str, Any]]:
     """Keep only the requested attributes (``fields=``) of each item."""
     if not fields:

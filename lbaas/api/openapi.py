@@ -30,7 +30,7 @@ def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any
 _COMMA_LIST = {"type": "string"}
 LIST_PARAMETERS = [
     _query("limit", "Page size (at most [api] pagination_max_limit).",
-           {"type": "integer", "minimum": 0}),
+           {"type": "integer", "minimum": 1}),
     _query("marker", "Id of the last object of the previous page.", {"type": "string"}),
     _query("page_reverse", "Page backwards from the marker.", {"type": "boolean"}),
     _query("sort", "Sort keys with optional directions: 'name:asc,created_at:desc'.",
@@ -49,6 +49,8 @@ scalar attributes, e.g. ``?name=web&operating_status=ONLINE``)."""
 LIST_QUERY = {"x-lbaas-list-query": True}
 """``openapi_extra`` of the routes answering through ``list_page``: their operations get
 :data:`LIST_PARAMETERS`."""
+FIELDS_QUERY = {"x-lbaas-fields-query": True}
+"""``openapi_extra`` of the lists that are no table (providers): only ``fields`` applies."""
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -68,6 +70,10 @@ def install_openapi(app: FastAPI) -> None:
                 _document_errors(path, operation)
                 if operation.pop("x-lbaas-list-query", False):
                     _document_list_parameters(operation)
+                    _allow_field_selection(schemas, operation)
+                elif operation.pop("x-lbaas-fields-query", False):
+                    operation.setdefault("parameters", []).extend(
+                        p for p in LIST_PARAMETERS if p["name"] == "fields")
                     _allow_field_selection(schemas, operation)
         app.openapi_schema = schema
         return schema

@@ -47,16 +47,19 @@ def list_page(request: Request, services: AppServices, ctx: RequestContext, mode
               where: Sequence[ColumnElement[bool]] = (),
               options: Sequence[ExecutableOption] = (),
               extra_filters: dict[str, str] | None = None,
-              bulk_view: Callable[[Session, list[Any]], list[dict[str, Any]]] | None = None
-              ) -> JSONBody:
+              bulk_view: Callable[[Session, list[Any]], list[dict[str, Any]]] | None = None,
+              project_scoped: bool = True) -> JSONBody:
     """One page of ``model`` objects visible to ``ctx``, filtered and sorted as asked.
 
-    ``view`` renders one ORM object; ``bulk_view`` renders plain rows all at once (faster)."""
+    ``view`` renders one ORM object; ``bulk_view`` renders plain rows all at once (faster).
+    ``project_scoped=False`` for objects that belong to no project (flavors, flavor profiles):
+    whoever may list them sees them all."""
     q = parse_list_query(request.query_params, model, services.conf.api.pagination_max_limit,
                          view_fields, extra_filters)
+    scope = ctx.scope_project() if project_scoped else None
     with read_session(services.sessions) as session:
         try:
-            rows, more = run_list(session, model, q, ctx.scope_project(), where, options,
+            rows, more = run_list(session, model, q, scope, where, options,
                                   plain=bulk_view is not None)
         except ListError as exc:
             raise InvalidInput(f"Invalid list query: {exc}.") from None

@@ -135,16 +135,17 @@ def _status_label(kind: str, node: Obj) -> Text:
 
 def _pool_branch(parent: Tree, pool: Obj) -> None:
     branch = parent.add(_status_label("pool", pool))
-    if pool.get("healthmonitor"):
-        branch.add(_status_label(f"healthmonitor {pool['healthmonitor'].get('type', '')}",
-                                 pool["healthmonitor"]))
+    monitor = pool.get("health_monitor")
+    if monitor:
+        branch.add(_status_label(f"healthmonitor {monitor.get('type', '')}", monitor))
     for member in pool.get("members", []):
         where = f"{member.get('address', '')}:{member.get('protocol_port', '')}"
         branch.add(_status_label(f"member {where}", member))
 
 
 def status_tree(statuses: Obj, fmt: OutputFormat = "table") -> None:
-    """The ``/status`` document: JSON as the API sends it, or a tree of coloured statuses."""
+    """The ``/status`` document: JSON as the API sends it, or a tree of coloured statuses
+    (listeners, the pools each uses, their monitor and members: Octavia's shape)."""
     if fmt != "table":
         print_json(statuses)
         return
@@ -152,15 +153,6 @@ def status_tree(statuses: Obj, fmt: OutputFormat = "table") -> None:
     tree = Tree(_status_label("loadbalancer", lb))
     for listener in lb.get("listeners", []):
         branch = tree.add(_status_label("listener", listener))
-        for policy in listener.get("l7policies", []):
-            policy_branch = branch.add(_status_label(f"l7policy {policy.get('action', '')}",
-                                                     policy))
-            for rule in policy.get("rules", []):
-                policy_branch.add(_status_label(f"l7rule {rule.get('type', '')}", rule))
         for pool in listener.get("pools", []):
             _pool_branch(branch, pool)
-    used = {p.get("id") for li in lb.get("listeners", []) for p in li.get("pools", [])}
-    for pool in lb.get("pools", []):
-        if pool.get("id") not in used:
-            _pool_branch(tree, pool)
     stdout().print(tree)

@@ -144,8 +144,13 @@ def run_list(session: Session, model: Any, q: ListQuery, scope_project: str | No
         conds.append(cols[name] == value)
     conds += _tag_conditions(model, q)
 
-    keys = [(k, d) for k, d in q.sort if k != "id"] or [("created_at", "asc")]
-    keys.append(("id", keys[-1][1] if q.sort and q.sort[-1][0] == "id" else keys[0][1]))
+    # Octavia's default order: created_at then id, created_at only where the model has one.
+    default = [("created_at", "asc")] if hasattr(model, "created_at") else []
+    keys = [(k, d) for k, d in q.sort if k != "id"] or default
+    if q.sort and q.sort[-1][0] == "id":
+        keys.append(("id", q.sort[-1][1]))
+    else:
+        keys.append(("id", keys[0][1] if keys else "asc"))
     if q.page_reverse:
         keys = [(k, "desc" if d == "asc" else "asc") for k, d in keys]
 

@@ -97,9 +97,6 @@ def check_type_rules(hm_type: str, values: dict[str, object]) -> None:
         if extra:
             raise ValueError(f"{', '.join(extra)} may only be set on HTTP and HTTPS monitors, "
                              f"not on {hm_type}")
-    delay, timeout = values.get("delay"), values.get("timeout")
-    if isinstance(delay, int) and isinstance(timeout, int) and timeout > delay:
-        raise ValueError("timeout must be less than or equal to delay")
     if values.get("domain_name") is not None and values.get("http_version") not in (1.1, None):
         raise ValueError("domain_name requires http_version 1.1")
     if values.get("domain_name") is not None and values.get("http_version") is None:

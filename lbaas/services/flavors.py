@@ -1,7 +1,8 @@
-"""Flavors and flavor profiles: list, show, create, update, delete, and their wire views.
+"""Flavors and flavor profiles: show, create, update, delete, and their wire views.
 
 Called by the ``/v2/lbaas/flavors`` and ``/v2/lbaas/flavorprofiles`` routes inside the session
-they open; each function returns the response body's object (or list of them).
+they open; each function returns the response body's object. Their lists are pages like every
+other collection's (``list_page`` in ``lbaas/api/responses.py``, with these views).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ def profile_view(p: models.FlavorProfile) -> dict[str, Any]:
             "flavor_data": p.flavor_data}
 
 
-def _check_provider(providers: Providers, name: str) -> None:
+def check_provider(providers: Providers, name: str) -> None:
+    """400, as Octavia answers, when ``name`` is not an enabled provider."""
     if name not in providers.names():
         raise InvalidInput(f"Provider '{name}' is not enabled.")
 
@@ -56,15 +58,10 @@ def _name_taken(session: Session, name: str) -> bool:
         is not None
 
 
-def list_profiles(session: Session) -> list[dict[str, Any]]:
-    rows = session.scalars(select(models.FlavorProfile).order_by(models.FlavorProfile.name))
-    return [profile_view(p) for p in rows]
-
-
 def create_profile(session: Session, providers: Providers,
                    data: FlavorProfileCreate) -> dict[str, Any]:
     """A new flavor profile (400 when its provider is not enabled)."""
-    _check_provider(providers, data.provider_name)
+    check_provider(providers, data.provider_name)
     profile = models.FlavorProfile(id=models.new_id(), **data.model_dump())
     session.add(profile)
     session.flush()
@@ -80,7 +77,7 @@ def update_profile(session: Session, providers: Providers, profile_id: str,
     """Set the given (non-null) fields; 400 for a provider that is not enabled, else 404."""
     values = {k: v for k, v in data.model_dump(exclude_unset=True).items() if v is not None}
     if "provider_name" in values:
-        _check_provider(providers, values["provider_name"])
+        check_provider(providers, values["provider_name"])
     profile = _profile(session, profile_id)
     for key, value in values.items():
         setattr(profile, key, value)
@@ -95,11 +92,6 @@ def delete_profile(session: Session, profile_id: str) -> None:
     if in_use:
         raise Conflict(f"Flavor profile {profile_id} is in use by flavor {in_use}.")
     session.delete(profile)
-
-
-def list_flavors(session: Session) -> list[dict[str, Any]]:
-    rows = session.scalars(select(models.Flavor).order_by(models.Flavor.name))
-    return [flavor_view(f) for f in rows]
 
 
 def create_flavor(session: Session, data: FlavorCreate) -> dict[str, Any]:

@@ -26,13 +26,25 @@ def member_status(member: models.Member, pool: models.Pool, health: str | None) 
     return health
 
 
+def pools_used_by(listener: models.Listener) -> list[str]:
+    """Ids of the pools ``listener`` sends traffic to: its default pool, then the targets of its
+    REDIRECT_TO_POOL policies, each once, in that order."""
+    used = [listener.default_pool_id] if listener.default_pool_id else []
+    used += [p.redirect_pool_id for p in listener.l7policies if p.redirect_pool_id]
+    return list(dict.fromkeys(used))
+
+
 def _enabled(admin_state_up: bool) -> str:
     """The status of an object that has no health of its own (monitors, L7 policies and rules)."""
     return Operating.ONLINE if admin_state_up else Operating.OFFLINE
 
 
-def pool_status(pool: models.Pool, member_statuses: list[str]) -> str:
-    if not pool.admin_state_up:
+def pool_status(pool: models.Pool, member_statuses: list[str], in_use: bool = True) -> str:
+    """A pool's status from its members'. A pool no listener uses (neither as default pool nor
+    as an L7 redirect target) is OFFLINE, as in Octavia, where nothing serves or reports it; a
+    used pool without members is ONLINE (HAProxy reports an empty backend UP, and so does
+    Octavia's health manager)."""
+    if not pool.admin_state_up or not in_use:
         return Operating.OFFLINE
     counted = [s for s in member_statuses if s != Operating.OFFLINE]
     failed = [s for s in counted if s == Operating.ERROR]
@@ -52,21 +64,20 @@ def rollup(lb: models.LoadBalancer, member_health: Mapping[str, str],
     """
     out: dict[str, str] = {}
     pools: dict[str, str] = {}
+    in_use = {pool_id for li in lb.listeners for pool_id in pools_used_by(li)}
     for pool in lb.pools:
         statuses = []
         for m in pool.members:
             health = member_health.get(m.id, Operating.ONLINE if assume_healthy else None)
             out[m.id] = member_status(m, pool, health)
             statuses.append(out[m.id])
-        pools[pool.id] = pool_status(pool, statuses)
+        pools[pool.id] = pool_status(pool, statuses, pool.id in in_use)
         if pool.healthmonitor is not None:
             out[pool.healthmonitor.id] = _enabled(pool.healthmonitor.admin_state_up)
     out.update(pools)
     listeners: list[str] = []
     for li in lb.listeners:
-        used = [li.default_pool_id] if li.default_pool_id else []
-        used += [p.redirect_pool_id for p in li.l7policies if p.redirect_pool_id]
-        used_statuses = [pools[i] for i in used if i in pools]
+        used_statuses = [pools[i] for i in pools_used_by(li) if i in pools]
         if not li.admin_state_up:
             status = Operating.OFFLINE
         elif used_statuses and all(s == Operating.ERROR for s in used_statuses):

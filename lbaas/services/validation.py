@@ -44,7 +44,10 @@ def check_listener_pool(listener_protocol: str, pool_protocol: str, pool_id: str
 
 def check_listener_fields(protocol: str, values: dict[str, object], vip_address: str | None
                           ) -> None:
-    """Per-protocol rules of a listener's attributes."""
+    """Per-protocol rules of a listener's attributes.
+
+    The ``timeout_*`` attributes are accepted on UDP and SCTP listeners although none applies
+    to them: Octavia stores and shows them, and clients send them (docs/compatibility.md)."""
     headers: dict[str, Any] = dict(values.get("insert_headers") or {})  # type: ignore[call-overload]
     if headers and protocol not in HEADER_LISTENER_PROTOCOLS:
         raise InvalidInput(f"insert_headers are not supported on {protocol} listeners; they "
@@ -61,8 +64,6 @@ def check_listener_fields(protocol: str, values: dict[str, object], vip_address:
         if given:
             raise InvalidInput(f"{', '.join(given)} may only be set on TERMINATED_HTTPS "
                                f"listeners, not on {protocol}.")
-    if protocol in UDP_LIKE and values.get("timeout_tcp_inspect"):
-        raise InvalidInput(f"timeout_tcp_inspect does not apply to {protocol} listeners.")
     cidrs: list[Any] = list(values.get("allowed_cidrs") or [])  # type: ignore[call-overload]
     if cidrs and vip_address:
         version = ipaddress.ip_address(vip_address).version

@@ -28,6 +28,7 @@ from lbaas.schemas.l7 import L7PolicyPublic, L7RulePublic
 from lbaas.schemas.listener import ListenerPublic
 from lbaas.schemas.member import MemberPublic
 from lbaas.schemas.pool import PoolPublic
+from lbaas.services import operating
 
 View = dict[str, Any]
 
@@ -154,32 +155,29 @@ def loadbalancer_show(session: Session, lb_id: str, scope_project: str | None) -
 
 
 def _status(obj: Any, **extra: Any) -> dict[str, Any]:
-    out = {"id": obj.id, "provisioning_status": obj.provisioning_status,
+    out = {"id": obj.id, "name": obj.name, "provisioning_status": obj.provisioning_status,
            "operating_status": obj.operating_status}
-    if hasattr(obj, "name"):
-        out["name"] = obj.name
     out.update(extra)
     return out
 
 
 def status_tree(lb: models.LoadBalancer) -> dict[str, Any]:
-    """The ``/status`` document: the whole tree with both statuses of every object."""
+    """The ``/status`` document, shaped as Octavia's: the load balancer, its listeners, under
+    each listener the pools it uses (default pool, then L7 redirect targets), under each pool
+    its health monitor (key ``health_monitor``, absent without one) and its members. A pool no
+    listener uses does not appear; L7 policies and rules do not either."""
     pools_by_id = {p.id: p for p in lb.pools}
 
     def pool_status(pool: models.Pool) -> dict[str, Any]:
-        extra: dict[str, Any] = {"members": [
-            _status(m, address=m.address, protocol_port=m.protocol_port) for m in pool.members]}
+        extra: dict[str, Any] = {}
         if pool.healthmonitor:
-            extra["healthmonitor"] = _status(pool.healthmonitor, type=pool.healthmonitor.type)
+            extra["health_monitor"] = _status(pool.healthmonitor, type=pool.healthmonitor.type)
+        extra["members"] = [_status(m, address=m.address, protocol_port=m.protocol_port)
+                            for m in pool.members]
         return _status(pool, **extra)
 
-    listeners = []
-    for li in lb.listeners:
-        used = [li.default_pool_id] if li.default_pool_id else []
-        used += [p.redirect_pool_id for p in li.l7policies if p.redirect_pool_id]
-        pools = [pool_status(pools_by_id[i]) for i in dict.fromkeys(used) if i in pools_by_id]
-        policies = [_status(p, action=p.action, rules=[_status(r, type=r.type) for r in p.rules])
-                    for p in li.l7policies]
-        listeners.append(_status(li, pools=pools, l7policies=policies))
-    return {"statuses": {"loadbalancer": _status(lb, listeners=listeners,
-                                                 pools=[pool_status(p) for p in lb.pools])}}
+    listeners = [
+        _status(li, pools=[pool_status(pools_by_id[i]) for i in operating.pools_used_by(li)
+                           if i in pools_by_id])
+        for li in lb.listeners]
+    return {"statuses": {"loadbalancer": _status(lb, listeners=listeners)}}

@@ -100,7 +100,7 @@ def test_full_lifecycle(cli: Cli, live: LiveApi) -> None:
     assert tree_listener["id"] == listener["id"]
     [tree_pool] = tree_listener["pools"]
     assert tree_pool["id"] == pool["id"]
-    assert tree_pool["healthmonitor"]["id"] == hm["id"]
+    assert tree_pool["health_monitor"]["id"] == hm["id"]  # Octavia's key in the status tree
     assert sorted(m["id"] for m in tree_pool["members"]) == sorted(m["id"] for m in members)
 
     for stats in (lb_stats, listener_stats):

@@ -283,9 +283,14 @@ class Env:
                    "every load balancer to be deleted", interval=0.2)
 
     def no_pending_anywhere(self) -> list[str]:
+        """Every PENDING_* status: the status trees, and the lists of pools and L7 policies
+        (a status tree, as Octavia's, leaves out L7 policies and pools no listener uses)."""
         found: list[str] = []
         for lb in self.api.get("/loadbalancers").json()["loadbalancers"]:
             found += pending_statuses(self.api.status_tree(lb["id"]), lb["name"])
+        for collection in ("pools", "l7policies"):
+            found += pending_statuses(self.api.get(f"/{collection}").json()[collection],
+                                      collection)
         return found
 
 

@@ -63,16 +63,106 @@ def test_listener_pool_member_monitor_lifecycle(api: Api) -> None:
     assert member["operating_status"] == "DRAINING"
     r = m.put(f"/healthmonitors/{hm['id']}", {"healthmonitor": {"url_path": "/health",
                                                                 "expected_codes": "200-204"}})
-    assert r.status_code == 202, r.text
+    assert r.status_code == 200, r.text
     _active(api, lb["id"])
     r = m.put(f"/pools/{pool['id']}/members/{member['id']}", {"member": {"weight": 256}})
-    assert r.status_code == 202
+    assert r.status_code == 200
     _active(api, lb["id"])
     for path in (f"/healthmonitors/{hm['id']}", f"/pools/{pool['id']}/members/{member['id']}",
                  f"/pools/{pool['id']}", f"/listeners/{listener['id']}"):
         assert m.delete(path).status_code == 204, path
         _active(api, lb["id"])
         assert m.get(path).status_code == 404, path
+
+
+def test_every_single_object_put_answers_200_with_the_object(api: Api) -> None:
+    """As in Octavia, an update of one object answers 200 (not 202) with its new state; only
+    the batch member update (and failover) answer 202, without a body."""
+    ids = create_tree(api)
+    admin = api.admin
+    profile = admin.post("/flavorprofiles", {"flavorprofile": {
+        "name": "put-200", "provider_name": "noop", "flavor_data": "{}"}}).json()["flavorprofile"]
+    flavor = admin.post("/flavors", {"flavor": {
+        "name": "put-200", "flavor_profile_id": profile["id"]}}).json()["flavor"]
+    updates = [
+        (api.member, f"/loadbalancers/{ids['lb']}", "loadbalancer"),
+        (api.member, f"/listeners/{ids['listener']}", "listener"),
+        (api.member, f"/pools/{ids['pool']}", "pool"),
+        (api.member, f"/pools/{ids['pool']}/members/{ids['members'][0]}", "member"),
+        (api.member, f"/healthmonitors/{ids['hm']}", "healthmonitor"),
+        (api.member, f"/l7policies/{ids['l7policy']}", "l7policy"),
+        (api.member, f"/l7policies/{ids['l7policy']}/rules/{ids['l7rule']}", "rule"),
+        (admin, f"/flavorprofiles/{profile['id']}", "flavorprofile"),
+        (admin, f"/flavors/{flavor['id']}", "flavor"),
+    ]
+    for caller, path, key in updates:
+        field = "description" if key in ("loadbalancer", "flavor") else "tags"
+        value: Any = "updated" if field == "description" else ["updated"]
+        if key == "flavorprofile":
+            field, value = "name", "put-200-renamed"
+        r = caller.put(path, {key: {field: value}})
+        assert r.status_code == 200, (path, r.text)
+        assert r.json()[key][field] == value, path
+        _active(api, ids["lb"])
+    r = api.member.put(f"/pools/{ids['pool']}/members", {"members": [
+        {"address": "10.20.1.1", "protocol_port": 8080}]})
+    assert r.status_code == 202 and r.content == b"", r.text
+
+
+def test_a_monitor_timeout_may_exceed_its_delay(api: Api) -> None:
+    """Octavia sets no order between delay and timeout: both are stored as given, on create
+    and on update (HAProxy checks every ``delay`` seconds, each check bounded by ``timeout``)."""
+    ids = create_tree(api)
+    m = api.member
+    r = m.put(f"/healthmonitors/{ids['hm']}", {"healthmonitor": {"delay": 2, "timeout": 3}})
+    assert r.status_code == 200, r.text
+    assert (r.json()["healthmonitor"]["delay"], r.json()["healthmonitor"]["timeout"]) == (2, 3)
+    _active(api, ids["lb"])
+    assert m.delete(f"/healthmonitors/{ids['hm']}").status_code == 204
+    _active(api, ids["lb"])
+    r = m.post("/healthmonitors", {"healthmonitor": {"pool_id": ids["pool"], "type": "TCP",
+                                                     "delay": 2, "timeout": 3,
+                                                     "max_retries": 3}})
+    assert r.status_code == 201, r.text
+    hm = r.json()["healthmonitor"]
+    assert (hm["delay"], hm["timeout"]) == (2, 3)
+    _active(api, ids["lb"])
+    r = m.put(f"/healthmonitors/{hm['id']}", {"healthmonitor": {"timeout": 30}})
+    assert r.status_code == 200, r.text
+    assert m.get(f"/healthmonitors/{hm['id']}").json()["healthmonitor"]["timeout"] == 30
+
+
+def test_a_pool_no_listener_uses_is_offline(api: Api) -> None:
+    """As in Octavia: once ACTIVE, a pool on the load balancer alone stays OFFLINE (nothing
+    serves it), and goes ONLINE when a listener takes it as default pool, even without members;
+    the load balancer and its listener stay ONLINE throughout."""
+    lb = api.create_lb()
+    m = api.member
+    r = m.post("/listeners", {"listener": {"loadbalancer_id": lb["id"], "protocol": "HTTP",
+                                           "protocol_port": 80}})
+    assert r.status_code == 201, r.text
+    listener = r.json()["listener"]
+    _active(api, lb["id"])
+    r = m.post("/pools", {"pool": {"loadbalancer_id": lb["id"], "protocol": "HTTP",
+                                   "lb_algorithm": "ROUND_ROBIN"}})
+    assert r.status_code == 201, r.text
+    pool = r.json()["pool"]
+    assert pool["operating_status"] == "OFFLINE"
+    _active(api, lb["id"])
+    shown = m.get(f"/pools/{pool['id']}").json()["pool"]
+    assert (shown["provisioning_status"], shown["operating_status"]) == ("ACTIVE", "OFFLINE")
+    assert m.get(f"/listeners/{listener['id']}").json()["listener"]["operating_status"] == \
+        "ONLINE"
+    assert m.get(f"/loadbalancers/{lb['id']}").json()["loadbalancer"]["operating_status"] == \
+        "ONLINE"
+    r = m.put(f"/listeners/{listener['id']}", {"listener": {"default_pool_id": pool["id"]}})
+    assert r.status_code == 200, r.text
+    _active(api, lb["id"])
+    assert m.get(f"/pools/{pool['id']}").json()["pool"]["operating_status"] == "ONLINE"
+    r = m.put(f"/listeners/{listener['id']}", {"listener": {"default_pool_id": None}})
+    assert r.status_code == 200, r.text
+    _active(api, lb["id"])
+    assert m.get(f"/pools/{pool['id']}").json()["pool"]["operating_status"] == "OFFLINE"
 
 
 def test_batch_member_update(api: Api) -> None:
@@ -115,11 +205,11 @@ def test_l7_policies_and_rules(api: Api) -> None:
     rule = r.json()["rule"]
     _active(api, ids["lb"])
     r = m.put(f"/l7policies/{policy['id']}/rules/{rule['id']}", {"rule": {"invert": True}})
-    assert r.status_code == 202
+    assert r.status_code == 200
     _active(api, ids["lb"])
     r = m.put(f"/l7policies/{policy['id']}", {"l7policy": {
         "action": "REDIRECT_TO_POOL", "redirect_pool_id": ids["pool"]}})
-    assert r.status_code == 202, r.text
+    assert r.status_code == 200, r.text
     body = r.json()["l7policy"]
     assert body["redirect_url"] is None and body["redirect_pool_id"] == ids["pool"]
     _active(api, ids["lb"])
@@ -194,7 +284,7 @@ def test_bad_pool_is_rejected_with_reason(sqlite_api: Api, attrs: dict[str, Any]
 BAD_MONITORS: list[tuple[dict[str, Any], str]] = [
     ({"type": "HTTP", "delay": 5, "timeout": 3, "max_retries": 11}, "max_retries"),
     ({"type": "HTTP", "delay": 5, "timeout": 3, "max_retries": 0}, "max_retries"),
-    ({"type": "HTTP", "delay": 5, "timeout": 6, "max_retries": 3}, "timeout"),
+    ({"type": "HTTP", "delay": 5, "timeout": 2**31, "max_retries": 3}, "timeout"),
     ({"type": "TCP", "delay": 5, "timeout": 3, "max_retries": 3, "url_path": "/"},
      "url_path"),
     ({"type": "HTTP", "delay": 5, "timeout": 3, "max_retries": 3, "url_path": "health"},

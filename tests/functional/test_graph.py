@@ -19,7 +19,11 @@ def test_full_tree_is_created_in_one_call(api: Api) -> None:
     tree = api.member.get(f"/loadbalancers/{lb['id']}/status").json()["statuses"]
     statuses = tree["loadbalancer"]["listeners"][0]
     assert statuses["provisioning_status"] == "ACTIVE"
-    assert statuses["l7policies"][0]["rules"][0]["provisioning_status"] == "ACTIVE"
+    assert statuses["pools"][0]["health_monitor"]["provisioning_status"] == "ACTIVE"
+    policy = api.member.get(f"/l7policies/{listener['l7policies'][0]['id']}").json()["l7policy"]
+    rule = api.member.get(f"/l7policies/{policy['id']}/rules/{policy['rules'][0]['id']}")
+    assert (policy["provisioning_status"], rule.json()["rule"]["provisioning_status"]) == \
+        ("ACTIVE", "ACTIVE")
 
 
 def test_pools_referenced_by_name_and_redirect_pools(api: Api) -> None:

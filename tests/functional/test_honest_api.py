@@ -9,6 +9,10 @@ rendered haproxy.cfg: the tree with the attribute, built from the database exact
 receives it, renders differently from the same tree without it. Metadata (names, descriptions,
 tags) is not configuration: it is shown back by the API. Placement attributes (VIP, subnet,
 flavor, provider) choose where an object lives and are tested with their features.
+
+One deliberate exception, for compatibility with Octavia (docs/compatibility.md): the
+``timeout_*`` attributes of a UDP or SCTP listener are accepted and stored although none applies
+(:func:`test_the_one_exception_timeouts_of_a_udp_or_sctp_listener`).
 """
 
 from __future__ import annotations
@@ -304,3 +308,35 @@ def test_an_update_is_checked_like_a_create(sqlite_api: Api) -> None:
     assert answer.status_code == 400, answer.text
     assert "pool.tls_enabled" in answer.json()["faultstring"]
     assert "haproxy" in answer.json()["faultstring"]
+
+
+UDP_TIMEOUTS = {"timeout_client_data": 1000, "timeout_member_connect": 1000,
+                "timeout_member_data": 1000, "timeout_tcp_inspect": 1000}
+"""The listener timeouts, none of which applies to a UDP or SCTP listener."""
+
+
+@pytest.mark.parametrize("protocol", ["UDP", "SCTP"])
+def test_the_one_exception_timeouts_of_a_udp_or_sctp_listener(sqlite_api: Api,
+                                                              protocol: str) -> None:
+    """The one deliberate exception to "applied or refused": a UDP or SCTP listener takes the
+    ``timeout_*`` attributes (``timeout_tcp_inspect`` included) that do not apply to it, stores
+    them and shows them back, because Octavia does and clients send them. Nothing renders them:
+    the haproxy provider refuses UDP and SCTP listeners altogether, naming the protocol."""
+    listener = {"protocol": protocol, "protocol_port": 53, **UDP_TIMEOUTS}
+    answer = create(sqlite_api, {"listeners": [listener]}, "noop")
+    assert answer.status_code == 201, answer.text
+    lb_id = answer.json()["loadbalancer"]["id"]
+    sqlite_api.wait_active(sqlite_api.member, f"/loadbalancers/{lb_id}", "loadbalancer")
+    listener_id = answer.json()["loadbalancer"]["listeners"][0]["id"]
+    shown = sqlite_api.member.get(f"/listeners/{listener_id}").json()["listener"]
+    assert {key: shown[key] for key in UDP_TIMEOUTS} == UDP_TIMEOUTS
+    updated = sqlite_api.member.put(f"/listeners/{listener_id}",
+                                    {"listener": {"timeout_tcp_inspect": 2000}})
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["listener"]["timeout_tcp_inspect"] == 2000
+
+    refused = create(sqlite_api, {"listeners": [listener]}, "haproxy")
+    assert refused.status_code == 400, refused.text
+    fault = refused.json()["faultstring"]
+    assert "Provider 'haproxy' does not support" in fault and "protocol" in fault, fault
+    assert "timeout" not in fault, fault

@@ -94,3 +94,80 @@ def test_children_list_filters(api: Api) -> None:
     assert [h["id"] for h in r.json()["healthmonitors"]] == [ids["hm"]]
     r = api.member.get(f"/pools/{ids['pool']}/members?address=10.20.1.2")
     assert len(r.json()["members"]) == 1
+
+
+def _flavor_objects(api: Api) -> tuple[list[str], list[str]]:
+    """Three flavor profiles and three flavors named c, a, b (ids, created in that order)."""
+    profiles, flavors = [], []
+    for name in ("c", "a", "b"):
+        r = api.admin.post("/flavorprofiles", {"flavorprofile": {
+            "name": f"profile-{name}", "provider_name": "noop", "flavor_data": "{}"}})
+        assert r.status_code == 201, r.text
+        profiles.append(r.json()["flavorprofile"]["id"])
+        r = api.admin.post("/flavors", {"flavor": {
+            "name": f"flavor-{name}", "flavor_profile_id": profiles[-1],
+            "enabled": name != "b"}})
+        assert r.status_code == 201, r.text
+        flavors.append(r.json()["flavor"]["id"])
+    return profiles, flavors
+
+
+@pytest.mark.parametrize(("collection", "caller"), [("flavors", "member"),
+                                                    ("flavorprofiles", "admin")])
+def test_flavors_and_profiles_list_like_every_collection(api: Api, collection: str,
+                                                         caller: str) -> None:
+    """Sorting (``sort`` and ``sort_key``/``sort_dir``; by id by default, as in Octavia, as they
+    have no creation time), paging with links, filters and ``fields``."""
+    profiles, flavors = _flavor_objects(api)
+    prefix = "flavor" if collection == "flavors" else "profile"
+    get = getattr(api, caller).get
+
+    def names(query: str) -> list[str]:
+        r = get(f"/{collection}?{query}")
+        assert r.status_code == 200, r.text
+        return [obj["name"] for obj in r.json()[collection]]
+
+    expected = [f"{prefix}-{n}" for n in ("a", "b", "c")]
+    assert names("sort=name") == expected
+    assert names("sort=name:desc") == expected[::-1]
+    assert names("sort_key=name&sort_dir=desc") == expected[::-1]
+    ids = profiles if collection == "flavorprofiles" else flavors
+    by_id = sorted(zip(ids, ("c", "a", "b"), strict=True))
+    assert names("") == [f"{prefix}-{n}" for _, n in by_id]
+    r = get(f"/{collection}?sort=name&limit=2")
+    assert [o["name"] for o in r.json()[collection]] == expected[:2]
+    [link] = r.json()[f"{collection}_links"]
+    assert link["rel"] == "next"
+    marker = parse_qs(urlparse(link["href"]).query)["marker"][0]
+    assert names(f"sort=name&limit=2&marker={marker}") == expected[2:]
+    assert names(f"sort=name&limit=2&marker={marker}&page_reverse=true") == expected[:1]
+    assert names(f"name={prefix}-b") == [f"{prefix}-b"]
+    r = get(f"/{collection}?fields=name&sort=name")
+    assert r.json()[collection] == [{"name": n} for n in expected]
+    assert get(f"/{collection}?sort=colour").status_code == 400
+    assert get(f"/{collection}?fields=colour").status_code == 400
+    if collection == "flavors":
+        assert names("enabled=false") == ["flavor-b"]
+
+
+def test_providers_and_their_capabilities_honour_fields(api: Api) -> None:
+    """``fields`` as on every collection; a provider's flavor capabilities are also filtered by
+    ``name`` and ``description``, as Octavia does."""
+    r = api.member.get("/providers?fields=name")
+    assert r.status_code == 200, r.text
+    names = [p["name"] for p in r.json()["providers"]]
+    assert "noop" in names and r.json()["providers"] == [{"name": n} for n in names]
+    assert api.member.get("/providers?fields=colour").status_code == 400
+    path = "/providers/noop/flavor_capabilities"
+    everything = api.admin.get(path).json()["flavor_capabilities"]
+    assert everything and all(set(c) == {"name", "description"} for c in everything)
+    first = everything[0]
+    r = api.admin.get(f"{path}?fields=description&name={first['name']}")
+    assert r.status_code == 200, r.text
+    assert r.json()["flavor_capabilities"] == [{"description": first["description"]}]
+    r = api.admin.get(f"{path}?fields=name&description={first['description']}")
+    assert r.json()["flavor_capabilities"] == [{"name": first["name"]}]
+    assert api.admin.get(f"{path}?name=nothing").json()["flavor_capabilities"] == []
+    unknown = api.admin.get("/providers/nothing/flavor_capabilities")
+    assert unknown.status_code == 400, unknown.text  # Octavia's ProviderNotEnabled
+    assert unknown.json()["faultstring"] == "Provider 'nothing' is not enabled."

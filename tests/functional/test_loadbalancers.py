@@ -136,7 +136,7 @@ def test_update_sets_pending_update_then_active(api: Api) -> None:
     lb = api.create_lb()
     r = api.member.put(f"/loadbalancers/{lb['id']}", {"loadbalancer": {"name": "renamed",
                                                                        "tags": ["t"]}})
-    assert r.status_code == 202
+    assert r.status_code == 200
     assert r.json()["loadbalancer"]["provisioning_status"] == "PENDING_UPDATE"
     lb = api.wait_active(api.member, f"/loadbalancers/{lb['id']}", "loadbalancer")
     assert lb["name"] == "renamed" and lb["tags"] == ["t"]
@@ -189,10 +189,45 @@ def test_status_tree_and_stats(api: Api) -> None:
     assert tree["provisioning_status"] == "ACTIVE"
     pool = tree["listeners"][0]["pools"][0]
     assert pool["members"][0]["operating_status"] == "ONLINE"
-    assert pool["healthmonitor"]["type"] == "HTTP"
+    assert pool["health_monitor"]["type"] == "HTTP"
     stats = api.member.get(f"/loadbalancers/{lb_id}/stats").json()["stats"]
     assert stats == {"bytes_in": 0, "bytes_out": 0, "active_connections": 0,
                      "total_connections": 0, "request_errors": 0}
+
+
+STATUS = {"id", "name", "provisioning_status", "operating_status"}
+
+
+def test_status_tree_has_octavias_shape(api: Api) -> None:
+    """Listeners under the load balancer (no ``pools`` key there), under each listener the
+    pools it uses (default pool, then redirect targets), under a pool ``health_monitor`` (absent
+    without one) and ``members``; no L7 policies, and a pool no listener uses is left out."""
+    body = {"vip_subnet_id": api.subnet_id, "name": "shape",
+            "pools": [{"name": "unused", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"}],
+            "listeners": [{
+                "protocol": "HTTP", "protocol_port": 80, "name": "web", "default_pool": {
+                    "name": "main", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+                    "members": [{"address": "10.20.1.1", "protocol_port": 8080}],
+                    "healthmonitor": {"type": "TCP", "delay": 5, "timeout": 3,
+                                      "max_retries": 3}},
+                "l7policies": [{"action": "REDIRECT_TO_POOL", "redirect_pool": {
+                    "name": "api", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"},
+                    "rules": [{"type": "PATH", "compare_type": "STARTS_WITH",
+                               "value": "/api"}]}]}]}
+    r = api.member.post("/loadbalancers", {"loadbalancer": body})
+    assert r.status_code == 201, r.text
+    lb_id = r.json()["loadbalancer"]["id"]
+    api.wait_active(api.member, f"/loadbalancers/{lb_id}", "loadbalancer")
+    lb = api.member.get(f"/loadbalancers/{lb_id}/status").json()["statuses"]["loadbalancer"]
+    assert set(lb) == STATUS | {"listeners"} and lb["name"] == "shape"
+    [listener] = lb["listeners"]
+    assert set(listener) == STATUS | {"pools"}
+    main, redirect = listener["pools"]
+    assert (main["name"], redirect["name"]) == ("main", "api")
+    assert set(main) == STATUS | {"health_monitor", "members"}
+    assert set(main["health_monitor"]) == STATUS | {"type"}
+    assert set(main["members"][0]) == STATUS | {"address", "protocol_port"}
+    assert set(redirect) == STATUS | {"members"} and redirect["members"] == []
 
 
 def test_both_prefixes_serve_the_same_objects(api: Api) -> None:

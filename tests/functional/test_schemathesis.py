@@ -268,10 +268,32 @@ def test_plain_text_endpoints_document_their_content_type(fuzzed: Fuzzed, path: 
     case.validate_response(response, checks=[not_a_server_error, content_type_conformance])
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("PUT", "/v2/lbaas/loadbalancers/{lb_id}/failover"),
-    ("PUT", "/v2/lbaas/pools/{pool_id}/members")])
-def test_bodiless_202_is_documented_as_such(fuzzed: Fuzzed, method: str, path: str) -> None:
+BODILESS_202_PUTS = ("/v2/lbaas/loadbalancers/{lb_id}/failover",
+                     "/v2/lbaas/pools/{pool_id}/members")
+"""The PUTs that only start work and answer 202 without a body, as in Octavia."""
+ACCEPTED_PUTS = frozenset({*BODILESS_202_PUTS, "/v2/lbaas/quotas/{project_id}"})
+"""Every PUT that answers 202 (Octavia's quota update does too); any other PUT answers 200 with
+the updated object."""
+
+
+def _put_success_code(path: str) -> int:
+    return 202 if path in ACCEPTED_PUTS else 200
+
+
+def test_every_put_documents_octavias_success_code() -> None:
+    """The document gives each PUT exactly one success status: 202 for those that Octavia
+    answers 202 (failover, batch member update, quota update), 200 for every other one."""
+    documented = {path: sorted(code for code in operations["put"]["responses"]
+                               if code.startswith("2"))
+                  for path, operations in FULL_SCHEMA.raw_schema["paths"].items()
+                  if "put" in operations}
+    assert set(documented) >= ACCEPTED_PUTS
+    assert len(documented) > len(ACCEPTED_PUTS)
+    assert documented == {path: [str(_put_success_code(path))] for path in documented}
+
+
+@pytest.mark.parametrize("path", BODILESS_202_PUTS)
+def test_bodiless_202_is_documented_as_such(fuzzed: Fuzzed, path: str) -> None:
     """The 202 of failover and of a batch member update matches its documentation."""
     fuzzed.settle()
     params = {"lb_id": fuzzed.ids["lb_id"], "pool_id": fuzzed.batch_pool_id}
@@ -279,27 +301,42 @@ def test_bodiless_202_is_documented_as_such(fuzzed: Fuzzed, method: str, path: s
                                                   if f"{{{k}}}" in path}}
     if path.endswith("/members"):
         kwargs["body"] = {"members": []}
-    case, response = _call(fuzzed, path, method, fuzzed.api.admin.token, **kwargs)
+    case, response = _call(fuzzed, path, "PUT", fuzzed.api.admin.token, **kwargs)
     fuzzed.settle()
     assert response.status_code == 202, response.text
     case.validate_response(response, checks=[content_type_conformance,
                                              response_schema_conformance])
 
 
-@pytest.mark.parametrize(("path", "collection"), [
-    ("/v2/lbaas/healthmonitors", "healthmonitors"),
-    ("/v2/lbaas/loadbalancers", "loadbalancers"),
-    ("/v2/lbaas/pools/{pool_id}/members", "members")])
-def test_a_list_with_fields_matches_its_schema(fuzzed: Fuzzed, path: str,
-                                               collection: str) -> None:
+@pytest.mark.parametrize(("path", "collection", "fields"), [
+    ("/v2/lbaas/healthmonitors", "healthmonitors", "id,name"),
+    ("/v2/lbaas/loadbalancers", "loadbalancers", "id,name"),
+    ("/v2/lbaas/pools/{pool_id}/members", "members", "id,name"),
+    ("/v2/lbaas/flavors", "flavors", "id,name"),
+    ("/v2/lbaas/flavorprofiles", "flavorprofiles", "id,name"),
+    ("/v2/lbaas/providers", "providers", "name")])
+def test_a_list_with_fields_matches_its_schema(fuzzed: Fuzzed, path: str, collection: str,
+                                               fields: str) -> None:
     """?fields= trims every object of a list page, and the page's schema allows that."""
     params = {"pool_id": fuzzed.ids["pool_id"]} if "{pool_id}" in path else {}
     case, response = _call(fuzzed, path, "GET", fuzzed.api.admin.token,
-                           path_parameters=params, query={"fields": "id,name"})
+                           path_parameters=params, query={"fields": fields})
     assert response.status_code == 200, response.text
     objects = response.json()[collection]
-    assert objects and all(set(obj) == {"id", "name"} for obj in objects), objects
+    assert objects and all(set(obj) == set(fields.split(",")) for obj in objects), objects
     case.validate_response(response, checks=[response_schema_conformance])
+
+
+def test_the_documented_limit_minimum_is_the_smallest_limit_accepted(fuzzed: Fuzzed) -> None:
+    """Octavia takes a limit below 1 as "no limit"; lbaas refuses it (docs/compatibility.md),
+    and its document says so."""
+    parameters = FULL_SCHEMA.raw_schema["paths"]["/v2/lbaas/loadbalancers"]["get"]["parameters"]
+    [limit] = [p for p in parameters if p["name"] == "limit"]
+    minimum = limit["schema"]["minimum"]
+    assert fuzzed.api.admin.get(f"/loadbalancers?limit={minimum}").status_code == 200
+    for below in (minimum - 1, -1):
+        answer = fuzzed.api.admin.get(f"/loadbalancers?limit={below}")
+        assert answer.status_code == 400, answer.text
 
 
 def _resolve(node: dict[str, Any]) -> dict[str, Any]:
@@ -326,11 +363,12 @@ def _update_attributes() -> list[Any]:
 @pytest.mark.parametrize(("path", "envelope", "attribute"), _update_attributes())
 def test_explicit_null_in_an_update_is_no_server_error(fuzzed: Fuzzed, path: str, envelope: str,
                                                        attribute: str) -> None:
-    """``{"<resource>": {"<attribute>": null}}`` on a real object: 202 or 400, never a 5xx."""
+    """``{"<resource>": {"<attribute>": null}}`` on a real object: the PUT's success code (200,
+    or 202 for a quota) or 400, never a 5xx."""
     fuzzed.settle()
     response = fuzzed.api.admin.put(path.format(**fuzzed.ids), {envelope: {attribute: None}})
     fuzzed.settle()
-    assert response.status_code in (202, 400), response.text
+    assert response.status_code in (_put_success_code(path), 400), response.text
 
 
 def test_renaming_a_flavor_to_a_taken_name_is_a_conflict(fuzzed: Fuzzed) -> None:

@@ -282,3 +282,22 @@ def test_haproxy_check_accepts_hostile_quoted_values(tmp_path: Path) -> None:
         "frontend listener-1",
         "backend pool-1",
     ]
+
+
+@pytest.mark.parametrize(("delay", "timeout"), [(2, 3), (1, 60)])
+def test_monitor_timeout_longer_than_delay_is_rendered_as_given(
+    delay: int, timeout: int, tmp_path: Path
+) -> None:
+    """Octavia accepts a monitor timeout above its delay; so does HAProxy: ``inter`` is the
+    delay between checks and ``timeout check`` bounds each check (a slow check delays the next
+    one, checks never overlap)."""
+    pool = make_pool(healthmonitor=make_monitor(type="HTTP", delay=delay, timeout=timeout))
+    config = render_for_check(make_tree(pools=[pool]), tmp_path)
+    backend = config[config.index("backend pool-1"):]
+    assert f"    timeout check {timeout}s\n" in backend
+    assert f" check inter {delay}s fall " in backend
+    if HAPROXY is not None:
+        result = haproxy_check(config, tmp_path)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        assert "[WARNING]" not in output and "[ALERT]" not in output, output

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from lbaas.api.deps import Authorized, ServicesDep
-from lbaas.api.responses import JSONBody, no_content, ok
+from lbaas.api.listing import fixed_list
+from lbaas.api.openapi import FIELDS_QUERY, LIST_QUERY
+from lbaas.api.responses import JSONBody, list_page, no_content, ok
 from lbaas.core.context import RequestContext
 from lbaas.core.errors import NotFound
+from lbaas.db import models
 from lbaas.db.engine import read_session, write_session
 from lbaas.schemas.admin import (
     FlavorCreateEnvelope,
@@ -18,13 +21,19 @@ from lbaas.schemas.admin import (
     FlavorProfileCreateEnvelope,
     FlavorProfileEnvelope,
     FlavorProfileList,
+    FlavorProfilePublic,
     FlavorProfileUpdateEnvelope,
+    FlavorPublic,
     FlavorUpdateEnvelope,
     ProviderList,
+    ProviderPublic,
 )
 from lbaas.services import flavors
 
 router = APIRouter(tags=["flavors"])
+FLAVOR_FIELDS = set(FlavorPublic.model_fields)
+PROFILE_FIELDS = set(FlavorProfilePublic.model_fields)
+PROVIDER_FIELDS = set(ProviderPublic.model_fields)
 
 CAPABILITIES = [
     {
@@ -34,28 +43,29 @@ CAPABILITIES = [
 ]
 
 
-@router.get("/providers", response_model=ProviderList)
+@router.get("/providers", response_model=ProviderList, openapi_extra=FIELDS_QUERY)
 def list_providers(
-    services: ServicesDep, ctx: Annotated[RequestContext, Authorized("provider", "get_all")]
+    request: Request,
+    services: ServicesDep,
+    ctx: Annotated[RequestContext, Authorized("provider", "get_all")],
 ) -> JSONBody:
-    return ok(
-        {
-            "providers": [
-                {"name": d.name, "description": d.description} for d in services.providers.all()
-            ]
-        }
-    )
+    items = [{"name": d.name, "description": d.description} for d in services.providers.all()]
+    return ok({"providers": fixed_list(request.query_params, items, PROVIDER_FIELDS)})
 
 
 @router.get("/providers/{provider}/flavor_capabilities")
 def provider_flavor_capabilities(
     provider: str,
+    request: Request,
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized("provider-flavor", "get_all")],
 ) -> JSONBody:
-    if provider not in services.providers.names():
-        raise NotFound("Provider", provider)
-    return ok({"flavor_capabilities": CAPABILITIES})
+    """The flavor metadata keys ``provider`` understands; like Octavia, filtered by ``name``
+    and ``description`` when asked, and a 400 for a provider that is not enabled."""
+    flavors.check_provider(services.providers, provider)
+    items = fixed_list(request.query_params, CAPABILITIES, PROVIDER_FIELDS,
+                       filters=("name", "description"))
+    return ok({"flavor_capabilities": items})
 
 
 @router.get("/providers/{provider}/availability_zone_capabilities")
@@ -69,13 +79,14 @@ def provider_az_capabilities(
     return ok({"availability_zone_capabilities": []})
 
 
-@router.get("/flavorprofiles", response_model=FlavorProfileList)
+@router.get("/flavorprofiles", response_model=FlavorProfileList, openapi_extra=LIST_QUERY)
 def list_profiles(
-    services: ServicesDep, ctx: Annotated[RequestContext, Authorized("flavor-profile", "get_all")]
+    request: Request,
+    services: ServicesDep,
+    ctx: Annotated[RequestContext, Authorized("flavor-profile", "get_all")],
 ) -> JSONBody:
-    with read_session(services.sessions) as session:
-        items = flavors.list_profiles(session)
-    return ok({"flavorprofiles": items, "flavorprofiles_links": []})
+    return list_page(request, services, ctx, models.FlavorProfile, "flavorprofiles",
+                     flavors.profile_view, PROFILE_FIELDS, project_scoped=False)
 
 
 @router.post("/flavorprofiles", status_code=201, response_model=FlavorProfileEnvelope)
@@ -100,7 +111,7 @@ def show_profile(
     return ok({"flavorprofile": out})
 
 
-@router.put("/flavorprofiles/{profile_id}", status_code=202, response_model=FlavorProfileEnvelope)
+@router.put("/flavorprofiles/{profile_id}", response_model=FlavorProfileEnvelope)
 def update_profile(
     profile_id: str,
     body: FlavorProfileUpdateEnvelope,
@@ -109,7 +120,7 @@ def update_profile(
 ) -> JSONBody:
     with write_session(services.sessions) as session:
         out = flavors.update_profile(session, services.providers, profile_id, body.flavorprofile)
-    return ok({"flavorprofile": out}, 202)
+    return ok({"flavorprofile": out})
 
 
 @router.delete("/flavorprofiles/{profile_id}", status_code=204)
@@ -123,13 +134,14 @@ def delete_profile(
     return no_content()
 
 
-@router.get("/flavors", response_model=FlavorList)
+@router.get("/flavors", response_model=FlavorList, openapi_extra=LIST_QUERY)
 def list_flavors(
-    services: ServicesDep, ctx: Annotated[RequestContext, Authorized("flavor", "get_all")]
+    request: Request,
+    services: ServicesDep,
+    ctx: Annotated[RequestContext, Authorized("flavor", "get_all")],
 ) -> JSONBody:
-    with read_session(services.sessions) as session:
-        items = flavors.list_flavors(session)
-    return ok({"flavors": items, "flavors_links": []})
+    return list_page(request, services, ctx, models.Flavor, "flavors", flavors.flavor_view,
+                     FLAVOR_FIELDS, project_scoped=False)
 
 
 @router.post("/flavors", status_code=201, response_model=FlavorEnvelope)
@@ -154,7 +166,7 @@ def show_flavor(
     return ok({"flavor": out})
 
 
-@router.put("/flavors/{flavor_id}", status_code=202, response_model=FlavorEnvelope)
+@router.put("/flavors/{flavor_id}", response_model=FlavorEnvelope)
 def update_flavor(
     flavor_id: str,
     body: FlavorUpdateEnvelope,
@@ -163,7 +175,7 @@ def update_flavor(
 ) -> JSONBody:
     with write_session(services.sessions) as session:
         out = flavors.update_flavor(session, flavor_id, body.flavor)
-    return ok({"flavor": out}, 202)
+    return ok({"flavor": out})
 
 
 @router.delete("/flavors/{flavor_id}", status_code=204)

@@ -65,7 +65,7 @@ def show_healthmonitor(
     return ok({"healthmonitor": view})
 
 
-@router.put("/healthmonitors/{hm_id}", status_code=202, response_model=HealthMonitorEnvelope)
+@router.put("/healthmonitors/{hm_id}", response_model=HealthMonitorEnvelope)
 def update_healthmonitor(
     hm_id: str,
     body: HealthMonitorUpdateEnvelope,
@@ -74,7 +74,7 @@ def update_healthmonitor(
 ) -> JSONBody:
     with unit_of_work(services.sessions, services.providers, ctx) as work:
         out = healthmonitors.update(work, hm_id, body.healthmonitor)
-    return ok({"healthmonitor": out}, 202)
+    return ok({"healthmonitor": out})
 
 
 @router.delete("/healthmonitors/{hm_id}", status_code=204)

@@ -64,7 +64,7 @@ def show_l7policy(
     return ok({"l7policy": view})
 
 
-@router.put("/l7policies/{policy_id}", status_code=202, response_model=L7PolicyEnvelope)
+@router.put("/l7policies/{policy_id}", response_model=L7PolicyEnvelope)
 def update_l7policy(
     policy_id: str,
     body: L7PolicyUpdateEnvelope,
@@ -73,7 +73,7 @@ def update_l7policy(
 ) -> JSONBody:
     with unit_of_work(services.sessions, services.providers, ctx) as work:
         out = l7.update_policy(work, policy_id, body.l7policy)
-    return ok({"l7policy": out}, 202)
+    return ok({"l7policy": out})
 
 
 @router.delete("/l7policies/{policy_id}", status_code=204)
@@ -137,9 +137,7 @@ def show_l7rule(
     return ok({"rule": rule})
 
 
-@router.put(
-    "/l7policies/{policy_id}/rules/{rule_id}", status_code=202, response_model=L7RuleEnvelope
-)
+@router.put("/l7policies/{policy_id}/rules/{rule_id}", response_model=L7RuleEnvelope)
 def update_l7rule(
     policy_id: str,
     rule_id: str,
@@ -149,7 +147,7 @@ def update_l7rule(
 ) -> JSONBody:
     with unit_of_work(services.sessions, services.providers, ctx) as work:
         out = l7.update_rule(work, policy_id, rule_id, body.rule)
-    return ok({"rule": out}, 202)
+    return ok({"rule": out})
 
 
 @router.delete("/l7policies/{policy_id}/rules/{rule_id}", status_code=204)

@@ -59,7 +59,7 @@ def show_listener(
     return ok({"listener": view})
 
 
-@router.put("/listeners/{listener_id}", status_code=202, response_model=ListenerEnvelope)
+@router.put("/listeners/{listener_id}", response_model=ListenerEnvelope)
 def update_listener(
     listener_id: str,
     body: ListenerUpdateEnvelope,
@@ -68,7 +68,7 @@ def update_listener(
 ) -> JSONBody:
     with unit_of_work(services.sessions, services.providers, ctx) as work:
         out = listeners.update(work, listener_id, body.listener)
-    return ok({"listener": out}, 202)
+    return ok({"listener": out})
 
 
 @router.delete("/listeners/{listener_id}", status_code=204)

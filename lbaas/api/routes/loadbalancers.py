@@ -68,7 +68,7 @@ async def show_loadbalancer(
     return ok({"loadbalancer": reads.show_loadbalancer(services.sessions, lb_id, ctx)})
 
 
-@router.put("/loadbalancers/{lb_id}", status_code=202, response_model=LoadBalancerEnvelope)
+@router.put("/loadbalancers/{lb_id}", response_model=LoadBalancerEnvelope)
 def update_loadbalancer(
     lb_id: str,
     body: LoadBalancerUpdateEnvelope,
@@ -77,7 +77,7 @@ def update_loadbalancer(
 ) -> JSONBody:
     with unit_of_work(services.sessions, services.providers, ctx) as work:
         lb = loadbalancers.update(work, lb_id, body.loadbalancer)
-    return ok({"loadbalancer": lb}, 202)
+    return ok({"loadbalancer": lb})
 
 
 @router.delete("/loadbalancers/{lb_id}", status_code=204)

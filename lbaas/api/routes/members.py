@@ -85,7 +85,7 @@ def show_member(
     return ok({"member": member})
 
 
-@router.put("/pools/{pool_id}/members/{member_id}", status_code=202, response_model=MemberEnvelope)
+@router.put("/pools/{pool_id}/members/{member_id}", response_model=MemberEnvelope)
 def update_member(
     pool_id: str,
     member_id: str,
@@ -95,7 +95,7 @@ def update_member(
 ) -> JSONBody:
     with unit_of_work(services.sessions, services.providers, ctx) as work:
         out = members.update(work, pool_id, member_id, body.member)
-    return ok({"member": out}, 202)
+    return ok({"member": out})
 
 
 @router.delete("/pools/{pool_id}/members/{member_id}", status_code=204)

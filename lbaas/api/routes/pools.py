@@ -53,7 +53,7 @@ def show_pool(
     return ok({"pool": reads.show(services.sessions, models.Pool, pool_id, ctx, views.pool_view)})
 
 
-@router.put("/pools/{pool_id}", status_code=202, response_model=PoolEnvelope)
+@router.put("/pools/{pool_id}", response_model=PoolEnvelope)
 def update_pool(
     pool_id: str,
     body: PoolUpdateEnvelope,
@@ -62,7 +62,7 @@ def update_pool(
 ) -> JSONBody:
     with unit_of_work(services.sessions, services.providers, ctx) as work:
         out = pools.update(work, pool_id, body.pool)
-    return ok({"pool": out}, 202)
+    return ok({"pool": out})
 
 
 @router.delete("/pools/{pool_id}", status_code=204)

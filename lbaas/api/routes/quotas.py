@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response
 
 from lbaas.api.deps import Authorized, ServicesDep
-from lbaas.api.responses import JSONBody, no_content, ok
+from lbaas.api.responses import JSONBody, accepted, ok
 from lbaas.core.context import RequestContext
 from lbaas.core.errors import Forbidden
 from lbaas.db.engine import read_session, write_session
@@ -65,7 +65,7 @@ def update_quota(
     return ok({"quota": out}, 202)
 
 
-@router.delete("/quotas/{project_id}", status_code=204)
+@router.delete("/quotas/{project_id}", status_code=202, response_class=Response)
 def reset_quota(
     project_id: str,
     services: ServicesDep,
@@ -73,4 +73,4 @@ def reset_quota(
 ) -> Response:
     with write_session(services.sessions) as session:
         quotas.reset_quota(session, project_id)
-    return no_content()
+    return accepted()  # Octavia answers a quota reset with 202, not 204
