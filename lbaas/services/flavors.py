@@ -19,7 +19,7 @@ from lbaas.schemas.admin import (
     FlavorProfileUpdate,
     FlavorUpdate,
 )
-from lbaas.services.provider_api import Providers
+from lbaas.services.provider_api import Providers, enabled_provider
 
 
 def flavor_view(f: models.Flavor) -> dict[str, Any]:
@@ -33,8 +33,7 @@ def profile_view(p: models.FlavorProfile) -> dict[str, Any]:
 
 
 def _check_provider(providers: Providers, name: str) -> None:
-    if name not in providers.names():
-        raise InvalidInput(f"Provider '{name}' is not enabled.")
+    enabled_provider(providers, name)
 
 
 def _profile(session: Session, profile_id: str) -> models.FlavorProfile:

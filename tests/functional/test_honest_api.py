@@ -8,7 +8,8 @@ small tree sets the attribute on one object; "applied" is shown for the haproxy 
 rendered haproxy.cfg: the tree with the attribute, built from the database exactly as an agent
 receives it, renders differently from the same tree without it. Metadata (names, descriptions,
 tags) is not configuration: it is shown back by the API. Placement attributes (VIP, subnet,
-flavor, provider) choose where an object lives and are tested with their features.
+flavor, provider, availability zone) choose where an object lives and are tested with their
+features.
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "healthmonitor": HealthMonitorGraph, "l7policy": L7PolicyGraph, "rule": L7RuleCreate,
 }
 PLACEMENT = {
+    # availability_zone: the agents that may host the load balancer, and its allowed VIP
+    # networks (tests/functional/test_availability_zone*.py)
     "loadbalancer": {"provider", "flavor_id", "vip_address", "vip_network_id", "vip_port_id",
-                     "vip_subnet_id"},
+                     "vip_subnet_id", "availability_zone"},
     "listener": {"default_pool_id"}, "member": {"subnet_id"}, "l7policy": {"redirect_pool_id"},
 }
 UUID = "3f6d1f2c-6b7e-4c4f-9a53-2d1f0e9b8a70"
@@ -83,7 +86,6 @@ SAMPLES = [
     s("loadbalancer", "description", "the shop", META),
     s("loadbalancer", "tags", ["blue"], META),
     s("loadbalancer", "vip_qos_policy_id", UUID, REFUSED_BY_HAPROXY),
-    s("loadbalancer", "availability_zone", "az1", REFUSED),
     s("loadbalancer", "additional_vips", [{"subnet_id": UUID}], REFUSED),
     s("listener", "admin_state_up", False),
     s("listener", "name", "web", META),

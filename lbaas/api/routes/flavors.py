@@ -58,17 +58,6 @@ def provider_flavor_capabilities(
     return ok({"flavor_capabilities": CAPABILITIES})
 
 
-@router.get("/providers/{provider}/availability_zone_capabilities")
-def provider_az_capabilities(
-    provider: str,
-    services: ServicesDep,
-    ctx: Annotated[RequestContext, Authorized("provider-flavor", "get_all")],
-) -> JSONBody:
-    if provider not in services.providers.names():
-        raise NotFound("Provider", provider)
-    return ok({"availability_zone_capabilities": []})
-
-
 @router.get("/flavorprofiles", response_model=FlavorProfileList)
 def list_profiles(
     services: ServicesDep, ctx: Annotated[RequestContext, Authorized("flavor-profile", "get_all")]
