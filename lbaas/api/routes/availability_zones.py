@@ -82,40 +82,40 @@ def create_profile(
     return ok({PROFILE.key: out}, 201)
 
 
-@router.get("/availabilityzoneprofiles/{profile_id}",
+@router.get("/availabilityzoneprofiles/{az_profile_id}",
             response_model=AvailabilityZoneProfileEnvelope)
 def show_profile(
-    profile_id: str,
+    az_profile_id: str,
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(PROFILE, "get_one")],
 ) -> JSONBody:
     with read_session(services.sessions) as session:
-        out = zones.show_profile(session, profile_id)
+        out = zones.show_profile(session, az_profile_id)
     return ok({PROFILE.key: out})
 
 
-@router.put("/availabilityzoneprofiles/{profile_id}",
+@router.put("/availabilityzoneprofiles/{az_profile_id}",
             response_model=AvailabilityZoneProfileEnvelope)
 def update_profile(
-    profile_id: str,
+    az_profile_id: str,
     body: AvailabilityZoneProfileUpdateEnvelope,
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(PROFILE, "put")],
 ) -> JSONBody:
     with write_session(services.sessions) as session:
-        out = zones.update_profile(session, services.providers, profile_id,
+        out = zones.update_profile(session, services.providers, az_profile_id,
                                    body.availability_zone_profile)
     return ok({PROFILE.key: out})
 
 
-@router.delete("/availabilityzoneprofiles/{profile_id}", status_code=204)
+@router.delete("/availabilityzoneprofiles/{az_profile_id}", status_code=204)
 def delete_profile(
-    profile_id: str,
+    az_profile_id: str,
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(PROFILE, "delete")],
 ) -> Response:
     with write_session(services.sessions) as session:
-        zones.delete_profile(session, profile_id)
+        zones.delete_profile(session, az_profile_id)
     return no_content()
 
 
@@ -141,35 +141,35 @@ def create_zone(
     return ok({ZONE.key: out}, 201)
 
 
-@router.get("/availabilityzones/{name}", response_model=AvailabilityZoneEnvelope)
+@router.get("/availabilityzones/{az_name}", response_model=AvailabilityZoneEnvelope)
 def show_zone(
-    name: str,
+    az_name: str,
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(ZONE, "get_one")],
 ) -> JSONBody:
     with read_session(services.sessions) as session:
-        out = zones.show_zone(session, name)
+        out = zones.show_zone(session, az_name)
     return ok({ZONE.key: out})
 
 
-@router.put("/availabilityzones/{name}", response_model=AvailabilityZoneEnvelope)
+@router.put("/availabilityzones/{az_name}", response_model=AvailabilityZoneEnvelope)
 def update_zone(
-    name: str,
+    az_name: str,
     body: AvailabilityZoneUpdateEnvelope,
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(ZONE, "put")],
 ) -> JSONBody:
     with write_session(services.sessions) as session:
-        out = zones.update_zone(session, name, body.availability_zone)
+        out = zones.update_zone(session, az_name, body.availability_zone)
     return ok({ZONE.key: out})
 
 
-@router.delete("/availabilityzones/{name}", status_code=204)
+@router.delete("/availabilityzones/{az_name}", status_code=204)
 def delete_zone(
-    name: str,
+    az_name: str,
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(ZONE, "delete")],
 ) -> Response:
     with write_session(services.sessions) as session:
-        zones.delete_zone(session, name)
+        zones.delete_zone(session, az_name)
     return no_content()
