@@ -101,10 +101,11 @@ class ZoneKey:
     """How the refusal describes an accepted value: ``a string``."""
 
 
-def text_key(description: str) -> ZoneKey:
-    """A key whose value is a non-empty string."""
-    return ZoneKey(description, lambda value: isinstance(value, str) and bool(value),
-                   "a non-empty string")
+def text_key(description: str, nullable: bool = False) -> ZoneKey:
+    """A key whose value is a non-empty string (or null, meaning "not set", if ``nullable``)."""
+    return ZoneKey(description, lambda value: (isinstance(value, str) and bool(value))
+                   or (nullable and value is None),
+                   "a non-empty string or null" if nullable else "a non-empty string")
 
 
 def list_key(description: str) -> ZoneKey:

@@ -34,7 +34,8 @@ from lbaas.schemas.member import MemberCreate
 from lbaas.schemas.pool import PoolGraph, SessionPersistence
 from lbaas.services.capabilities import CHILDREN, REFERENCES
 from lbaas.services.tree import build_tree
-from tests.functional.harness import Api
+from tests.functional.harness import Api, wait_for
+from tests.functional.test_availability_zone_scheduling import report, zone
 
 APPLIED, META, REFUSED, REFUSED_BY_HAPROXY = "applied", "metadata", "400", "400 from haproxy"
 
@@ -44,8 +45,8 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "healthmonitor": HealthMonitorGraph, "l7policy": L7PolicyGraph, "rule": L7RuleCreate,
 }
 PLACEMENT = {
-    # availability_zone: the agents that may host the load balancer, and its allowed VIP
-    # networks (tests/functional/test_availability_zone*.py)
+    # availability_zone: the agents that may host the load balancer and its allowed VIP
+    # networks (test_an_availability_zone_is_applied_by_placement, test_availability_zone*.py)
     "loadbalancer": {"provider", "flavor_id", "vip_address", "vip_network_id", "vip_port_id",
                      "vip_subnet_id", "availability_zone"},
     "listener": {"default_pool_id"}, "member": {"subnet_id"}, "l7policy": {"redirect_pool_id"},
@@ -306,3 +307,24 @@ def test_an_update_is_checked_like_a_create(sqlite_api: Api) -> None:
     assert answer.status_code == 400, answer.text
     assert "pool.tls_enabled" in answer.json()["faultstring"]
     assert "haproxy" in answer.json()["faultstring"]
+
+
+def test_an_availability_zone_is_applied_by_placement(sqlite_api: Api) -> None:
+    """A placement attribute: a haproxy load balancer in a zone goes only to the zone's agents
+    (none here, so 503, while the same request outside the zone is placed); noop shows it."""
+    api = sqlite_api
+    report(api, "node-y", "rack-y")
+    wait_for(lambda: api.admin.get("/v2.0/agents").json()["agents"], lambda found: found)
+    zone(api, "zone-x", "rack-x")
+    tree = base_tree()
+    in_zone = create(api, {**tree, "availability_zone": "zone-x"}, "haproxy")
+    assert in_zone.status_code == 503, in_zone.text
+    assert create(api, tree, "haproxy").status_code == 201
+    noop_zone = api.admin.post("/availabilityzoneprofiles", {"availability_zone_profile": {
+        "name": "n", "provider_name": "noop", "availability_zone_data": "{}"}}).json()
+    api.admin.post("/availabilityzones", {"availability_zone": {
+        "name": "zone-n",
+        "availability_zone_profile_id": noop_zone["availability_zone_profile"]["id"]}})
+    shown = create(api, {**tree, "availability_zone": "zone-n"}, "noop")
+    assert shown.status_code == 201 and shown.json()["loadbalancer"]["availability_zone"] == \
+        "zone-n"

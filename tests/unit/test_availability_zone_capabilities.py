@@ -35,7 +35,14 @@ def test_provider_zone_capabilities() -> None:
     assert sorted(NoopProvider.zone_keys) == ["compute_zone", "management_network",
                                               "valid_vip_networks", "volume_zone"]
     assert zone_data_refusal(haproxy, {"agents_zone": "rack-1"}) is None
+    assert zone_data_refusal(haproxy, {"agents_zone": None}) == \
+        "agents_zone must be a non-empty string"
     assert zone_data_refusal(haproxy, {"compute_zone": "nova"}) is not None
+    # What octavia-tempest-plugin sends without a configured compute zone:
+    tempest = {"compute_zone": None, "management_network": "4b6ac1f6-3b3c-4a59-8f5e-0f3d5cfa9c2a"}
+    assert zone_data_refusal(NoopProvider.zone_keys, tempest) is None
+    assert zone_data_refusal(NoopProvider.zone_keys, {"compute_zone": 1}) == \
+        "compute_zone must be a non-empty string or null"
 
 
 def test_policy_rules_use_octavias_names_and_roles() -> None:
