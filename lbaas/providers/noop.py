@@ -27,17 +27,15 @@ BATCH_WINDOW = 0.005
 
 
 ZONE_KEYS: dict[str, ZoneKey] = {
-    "compute_zone": text_key("The compute availability zone to use for this load balancer.",
-                             nullable=True),
-    "volume_zone": text_key("The volume availability zone to use for this load balancer.",
-                            nullable=True),
-    "management_network": text_key("The management network id for this load balancer.",
-                                   nullable=True),
+    "compute_zone": text_key("The compute availability zone.", nullable=True),
+    "volume_zone": text_key("The volume availability zone.", nullable=True),
+    "management_network": text_key("The management network ID.", nullable=True),
     VALID_VIP_NETWORKS: list_key("The ids of the networks a VIP in the zone may be on."),
 }
 """The availability zone capabilities of Octavia's reference (amphora) provider, so that
-clients and test suites written for it run against the noop provider (octavia-tempest-plugin
-sends ``"compute_zone": null`` when no compute zone is configured). Nothing is built, so nothing
+clients and test suites written for it run against the noop provider: octavia-tempest-plugin
+expects ``compute_zone`` described as the reference provider does, and sends
+``"compute_zone": null`` when no compute zone is configured. Nothing is built, so nothing
 is ignored; ``valid_vip_networks`` is enforced at create like for every provider."""
 
 

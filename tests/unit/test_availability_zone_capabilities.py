@@ -34,6 +34,8 @@ def test_provider_zone_capabilities() -> None:
     assert sorted(haproxy) == ["agents_zone", "valid_vip_networks"]
     assert sorted(NoopProvider.zone_keys) == ["compute_zone", "management_network",
                                               "valid_vip_networks", "volume_zone"]
+    # octavia-tempest-plugin's default [load_balancer] expected_availability_zone_capability:
+    assert NoopProvider.zone_keys["compute_zone"].description == "The compute availability zone."
     assert zone_data_refusal(haproxy, {"agents_zone": "rack-1"}) is None
     assert zone_data_refusal(haproxy, {"agents_zone": None}) == \
         "agents_zone must be a non-empty string"
