@@ -80,6 +80,11 @@ AGENT_OPTS = [
                 help="<network>:<linux bridge> pairs: which bridge on this host carries each "
                      "network (network given by name or id). Load balancers are only scheduled "
                      "to agents that map their VIP network."),
+    cfg.StrOpt("availability_zone", default="nova",
+               help="The availability zone of this agent, reported with its heartbeats. An "
+                    "availability zone profile of the haproxy provider with "
+                    '{"agents_zone": "<zone>"} places its load balancers on agents of that '
+                    "zone only."),
     cfg.FloatOpt("report_interval", default=2.0, min=0.1,
                  help="Seconds between heartbeats to the server."),
     cfg.FloatOpt("resync_interval", default=30.0, min=1.0,

@@ -99,6 +99,7 @@ class AgentManager:
         self.plugin = plugin
         self.driver = driver
         self.bridge_mappings = parse_bridge_mappings(conf.agent.bridge_mappings)
+        self.availability_zone: str = conf.agent.availability_zone
         self.queue = WorkQueue(self._run, conf.agent.workers, name="lbaas-agent")
         self.needs_resync = False
         self.prefetched = PrefetchedTrees()
@@ -346,6 +347,7 @@ class AgentManager:
             "host": self.plugin.host,
             "binary": BINARY,
             "topic": agent_topic(self.plugin.host),
+            "availability_zone": self.availability_zone,
             "configurations": {
                 "bridge_mappings": dict(self.bridge_mappings),
                 "load_balancers": count,

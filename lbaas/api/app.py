@@ -20,6 +20,7 @@ from lbaas.api.openapi import install_openapi
 from lbaas.api.policy import Policy
 from lbaas.api.routes import (
     agents,
+    availability_zones,
     flavors,
     healthmonitors,
     l7policies,
@@ -46,7 +47,8 @@ from lbaas.services.housekeeping import Housekeeper
 from lbaas.services.statuses import StatusCallbacks
 
 LBAAS_ROUTERS = (loadbalancers.router, listeners.router, pools.router, members.router,
-                 healthmonitors.router, l7policies.router, quotas.router, flavors.router)
+                 healthmonitors.router, l7policies.router, quotas.router, flavors.router,
+                 availability_zones.router)
 
 
 def build_services(conf: cfg.ConfigOpts, migrate: bool = True,

@@ -126,8 +126,8 @@ def select_fields(items: list[dict[str, Any]], fields: list[str] | None) -> list
 
 
 def page_links(request: Request, collection: str, items: list[dict[str, Any]], q: ListQuery,
-               more: bool, base_url: str) -> list[dict[str, str]]:
-    """``next``/``previous`` links for a page, as Octavia builds them."""
+               more: bool, base_url: str, key: str = "id") -> list[dict[str, str]]:
+    """``next``/``previous`` links for a page, as Octavia builds them (markers name ``key``)."""
     links: list[dict[str, str]] = []
     if not items:
         return links
@@ -137,9 +137,9 @@ def page_links(request: Request, collection: str, items: list[dict[str, Any]], q
     forward_more = more if not q.page_reverse else q.marker is not None
     backward_more = q.marker is not None if not q.page_reverse else more
     if forward_more:
-        params = [*kept, ("marker", items[-1]["id"])]
+        params = [*kept, ("marker", items[-1][key])]
         links.append({"href": f"{path}?{urlencode(params)}", "rel": "next"})
     if backward_more:
-        params = [*kept, ("marker", items[0]["id"]), ("page_reverse", "True")]
+        params = [*kept, ("marker", items[0][key]), ("page_reverse", "True")]
         links.append({"href": f"{path}?{urlencode(params)}", "rel": "previous"})
     return links

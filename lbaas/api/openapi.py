@@ -18,7 +18,7 @@ FAULT_SCHEMA = {
 ERRORS = {"400": "Invalid input", "401": "Authentication required",
           "403": "Not allowed (policy or quota)", "404": "Not found (or another project's)",
           "405": "Method not allowed", "409": "Conflict (immutable or duplicate)",
-          "503": "No agent available"}
+          "501": "Not supported by the provider", "503": "No agent available"}
 UNAUTHENTICATED = {"/", "/v2", "/healthcheck", "/metrics", "/openapi.json"}
 
 

@@ -18,7 +18,7 @@ from oslo_policy import policy
 
 from lbaas.core.context import RequestContext
 from lbaas.core.errors import POLICY_REFUSED, Forbidden
-from lbaas.core.kinds import TREE_KINDS
+from lbaas.core.kinds import CATALOG_KINDS, TREE_KINDS
 
 PREFIX = "os_load-balancer_api"
 
@@ -40,11 +40,12 @@ BASE_RULES = [
 
 # resource -> {action: base rule}: the load-balancing kinds' from the registry, then the rest.
 _RESOURCE_ACTIONS: dict[str, dict[str, str]] = {
-    **{kind.policy: kind.policy_actions for kind in TREE_KINDS},
+    **{kind.policy: kind.policy_actions for kind in (*TREE_KINDS, *CATALOG_KINDS)},
     "quota": {"get_all": "admin", "get_one": "read", "put": "admin", "delete": "admin",
               "get_defaults": "read"},
     "provider": {"get_all": "read"},
     "provider-flavor": {"get_all": "admin"},
+    "provider-availability-zone": {"get_all": "admin"},
     "flavor": {"get_all": "read", "get_one": "read", "post": "admin", "put": "admin",
                "delete": "admin"},
     "flavor-profile": {"get_all": "admin", "get_one": "admin", "post": "admin", "put": "admin",

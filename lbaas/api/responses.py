@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -16,7 +17,7 @@ from lbaas.api.listing import page_links, parse_list_query, select_fields
 from lbaas.core.context import RequestContext
 from lbaas.core.errors import InvalidInput
 from lbaas.db.engine import read_session
-from lbaas.db.listing import ListError, run_list
+from lbaas.db.listing import DEFAULT_SORT, ListError, run_list
 
 
 class JSONBody(Response):
@@ -42,25 +43,45 @@ def base_url(services: AppServices, request: Request) -> str:
     return services.conf.api.public_endpoint or str(request.base_url)
 
 
+@dataclass(frozen=True)
+class ListShape:
+    """How a collection is listed: confined to the caller's project (``scoped``) or not, the
+    unique ``key`` markers name, the order when none is asked, and the links' JSON key when it
+    is not ``<collection>_links``."""
+
+    scoped: bool = True
+    key: str = "id"
+    default_sort: tuple[tuple[str, str], ...] = DEFAULT_SORT
+    links: str | None = None
+
+
+PROJECT_OWNED = ListShape()
+"""A tenant's objects: only the caller's project (all for an admin), in creation order."""
+
+CATALOG = ListShape(scoped=False, default_sort=(("id", "asc"),))
+"""Objects of no project (flavors, flavor profiles): everyone allowed to list sees them all,
+by id (they have no creation time), as Octavia orders them."""
+
+
 def list_page(request: Request, services: AppServices, ctx: RequestContext, model: type,
               collection: str, view: Callable[[Any], dict[str, Any]] | None, view_fields: set[str],
               where: Sequence[ColumnElement[bool]] = (),
               options: Sequence[ExecutableOption] = (),
               extra_filters: dict[str, str] | None = None,
               bulk_view: Callable[[Session, list[Any]], list[dict[str, Any]]] | None = None,
-              project_scoped: bool = True) -> JSONBody:
+              shape: ListShape = PROJECT_OWNED) -> JSONBody:
     """One page of ``model`` objects visible to ``ctx``, filtered and sorted as asked.
 
     ``view`` renders one ORM object; ``bulk_view`` renders plain rows all at once (faster).
-    ``project_scoped=False`` for objects that belong to no project (flavors, flavor profiles):
-    whoever may list them sees them all."""
+    ``shape`` says what differs for objects outside projects (see :class:`ListShape`)."""
     q = parse_list_query(request.query_params, model, services.conf.api.pagination_max_limit,
                          view_fields, extra_filters)
-    scope = ctx.scope_project() if project_scoped else None
     with read_session(services.sessions) as session:
         try:
-            rows, more = run_list(session, model, q, scope, where, options,
-                                  plain=bulk_view is not None)
+            rows, more = run_list(session, model, q,
+                                  ctx.scope_project() if shape.scoped else None, where, options,
+                                  plain=bulk_view is not None, key=shape.key,
+                                  default_sort=shape.default_sort)
         except ListError as exc:
             raise InvalidInput(f"Invalid list query: {exc}.") from None
         if bulk_view is not None:
@@ -68,5 +89,7 @@ def list_page(request: Request, services: AppServices, ctx: RequestContext, mode
         else:
             assert view is not None
             items = [view(r) for r in rows]
-    links = page_links(request, collection, items, q, more, base_url(services, request))
-    return ok({collection: select_fields(items, q.fields), f"{collection}_links": links})
+    links = page_links(request, collection, items, q, more, base_url(services, request),
+                       shape.key)
+    return ok({collection: select_fields(items, q.fields),
+               shape.links or f"{collection}_links": links})

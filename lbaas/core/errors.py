@@ -56,5 +56,11 @@ class Conflict(ServiceError):
     status_code = 409
 
 
+class NotImplementedByProvider(ServiceError):
+    """A provider cannot build what was asked (Octavia's 501 for an unsupported option)."""
+
+    status_code = 501
+
+
 class ServiceUnavailable(ServiceError):
     status_code = 503

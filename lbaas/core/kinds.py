@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 READ_WRITE = {"get_all": "read", "get_one": "read", "post": "member", "put": "member",
               "delete": "member"}
 """Policy actions of an ordinary kind: the base rule each maps to."""
+READ_ADMIN = {"get_all": "read", "get_one": "read", "post": "admin", "put": "admin",
+              "delete": "admin"}
+"""Policy actions of an operator's catalog that every role may read (flavors, zones)."""
+ADMIN_ONLY = {action: "admin" for action in READ_ADMIN}
+"""Policy actions of an operator's catalog only admins see (flavor and zone profiles)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,6 +75,18 @@ L7POLICY = Kind("l7policy", "L7 Policy", "l7policy", "l7policies", "l7policy", "
                 parent=LISTENER, command="l7policy")
 L7RULE = Kind("l7rule", "L7 Rule", "rule", "rules", "l7rule", "l7rule", parent=L7POLICY,
               command="l7rule", named=False)
+
+AVAILABILITY_ZONE_PROFILE = Kind(
+    "availability_zone_profile", "Availability Zone Profile", "availability_zone_profile",
+    "availability_zone_profiles", "availability-zone-profile", "", command="",
+    policy_actions=dict(ADMIN_ONLY))
+AVAILABILITY_ZONE = Kind(
+    "availability_zone", "Availability Zone", "availability_zone", "availability_zones",
+    "availability-zone", "", command="", policy_actions=dict(READ_ADMIN))
+
+CATALOG_KINDS = (AVAILABILITY_ZONE_PROFILE, AVAILABILITY_ZONE)
+"""Operator-defined objects outside any load balancer's tree and any project (no quota, no
+agent RPC): their policy rules and labels come from here."""
 
 TREE_KINDS = (LOADBALANCER, LISTENER, POOL, HEALTH_MONITOR, MEMBER, L7POLICY, L7RULE)
 """Every kind of a load balancer's tree, root first."""

@@ -128,34 +128,41 @@ def _keyset_after(model: Any, keys: list[tuple[str, str]], marker_row: Any
     return or_(*clauses)
 
 
+DEFAULT_SORT = (("created_at", "asc"),)
+"""The order of a list that asks for none: creation order (then the key)."""
+
+
 def run_list(session: Session, model: Any, q: ListQuery, scope_project: str | None,
              where: Sequence[ColumnElement[bool]] = (),
-             options: Sequence[ExecutableOption] = (), plain: bool = False
+             options: Sequence[ExecutableOption] = (), plain: bool = False,
+             key: str = "id", default_sort: Sequence[tuple[str, str]] = DEFAULT_SORT
              ) -> tuple[list[Any], bool]:
     """Objects of ``model`` matching ``q``; also whether more follow this page.
 
     ``plain`` returns rows of the table's columns instead of ORM objects (much cheaper for
-    long lists; the caller fetches related data itself)."""
+    long lists; the caller fetches related data itself). ``key`` is the unique column that
+    ends every order and that markers name (``name`` for availability zones);
+    ``default_sort`` the order when ``q`` asks for none."""
     conds: list[ColumnElement[bool]] = list(where)
     if scope_project is not None:
         conds.append(model.project_id == scope_project)
     cols = filterable_columns(model)
     for name, value in q.filters.items():
         conds.append(cols[name] == value)
+    if not hasattr(model, "tag_rows") and (q.tags_all or q.tags_any or q.not_tags_all
+                                           or q.not_tags_any):
+        raise ListError("these objects have no tags")
     conds += _tag_conditions(model, q)
 
-    # Octavia's default order: created_at then id, created_at only where the model has one.
-    default = [("created_at", "asc")] if hasattr(model, "created_at") else []
-    keys = [(k, d) for k, d in q.sort if k != "id"] or default
-    if q.sort and q.sort[-1][0] == "id":
-        keys.append(("id", q.sort[-1][1]))
-    else:
-        keys.append(("id", keys[0][1] if keys else "asc"))
+    keys = ([(k, d) for k, d in q.sort if k != key]
+            or [(k, d) for k, d in default_sort if k != key])
+    keys.append((key, q.sort[-1][1] if q.sort and q.sort[-1][0] == key
+                 else keys[0][1] if keys else "asc"))
     if q.page_reverse:
         keys = [(k, "desc" if d == "asc" else "asc") for k, d in keys]
 
     if q.marker is not None:
-        marker_q = select(model).where(model.id == q.marker)
+        marker_q = select(model).where(getattr(model, key) == q.marker)
         if scope_project is not None:
             marker_q = marker_q.where(model.project_id == scope_project)
         marker_row = session.scalars(marker_q).first()

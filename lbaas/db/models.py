@@ -95,7 +95,7 @@ class LoadBalancer(_Common, Base):
     vip_qos_policy_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     provider: Mapped[str] = mapped_column(String(64), default="noop")
     flavor_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    availability_zone: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    availability_zone: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
     topology: Mapped[str] = mapped_column(String(16), default="SINGLE")
     agent_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     status_changed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -343,6 +343,30 @@ class Flavor(Base):
     flavor_profile_id: Mapped[str] = mapped_column(ForeignKey("flavor_profiles.id"))
 
 
+class AvailabilityZoneProfile(Base):
+    """What an availability zone means to one provider (``availability_zone_data``, JSON text
+    as in Octavia, checked against the provider's zone capabilities)."""
+
+    __tablename__ = "availability_zone_profiles"
+    kind: ClassVar[kinds.Kind] = kinds.AVAILABILITY_ZONE_PROFILE
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    provider_name: Mapped[str] = mapped_column(String(255))
+    availability_zone_data: Mapped[str] = mapped_column(String(4096))
+
+
+class AvailabilityZone(Base):
+    """A named availability zone load balancers are created in; its name is its key."""
+
+    __tablename__ = "availability_zones"
+    kind: ClassVar[kinds.Kind] = kinds.AVAILABILITY_ZONE
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    description: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    availability_zone_profile_id: Mapped[str] = mapped_column(
+        ForeignKey("availability_zone_profiles.id"), index=True)
+
+
 class Agent(Base):
     """A network node agent, as reported by its heartbeats."""
 
@@ -354,6 +378,9 @@ class Agent(Base):
     topic: Mapped[str] = mapped_column(String(64), default="lbaas_agent")
     admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
     configurations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The agent's [agent] availability_zone, as neutron agents report theirs.
+    availability_zone: Mapped[str] = mapped_column(String(255), default="nova",
+                                                   server_default="nova")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     heartbeat_timestamp: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

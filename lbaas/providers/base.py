@@ -5,7 +5,8 @@ action on one object of a load balancer's tree) through :meth:`ProviderDriver.re
 load balancer device the unit of work is "bring load balancer X to its desired state", whatever
 object changed. It places new load balancers (:meth:`ProviderDriver.schedule`) and says which
 requested values it cannot build (:meth:`ProviderDriver.supports` over its
-:attr:`ProviderDriver.limits`; a 400 before anything is written). Providers report results
+:attr:`ProviderDriver.limits`; a 400 before anything is written), and what an availability zone
+profile may say to it (:attr:`ProviderDriver.zone_keys`). Providers report results
 through :class:`lbaas.services.statuses.StatusCallbacks`. Built once by
 ``lbaas.api.app.build_services`` and held in a :class:`lbaas.providers.registry.ProviderRegistry`.
 """
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from lbaas.core.context import RequestContext
 from lbaas.core.kinds import Kind
 from lbaas.db import models
-from lbaas.services.capabilities import Limit, Requested
+from lbaas.services.capabilities import Limit, Requested, ZoneKey, zone_data_refusal
 from lbaas.services.provider_api import Change
 from lbaas.services.statuses import StatusCallbacks
 
@@ -33,6 +34,9 @@ class ProviderDriver(ABC):
     limits: Mapping[tuple[Kind, str], Limit] = {}
     """(kind, attribute) -> the values this provider builds; unlisted attributes are built
     whatever their value."""
+    zone_keys: Mapping[str, ZoneKey] = {}
+    """What the keys of an availability zone profile's data mean to this provider (its
+    availability zone capabilities); no other key is accepted."""
 
     def __init__(self, status: StatusCallbacks) -> None:
         self.status = status
@@ -51,6 +55,15 @@ class ProviderDriver(ABC):
         if limit is None or limit.applies(asked.value):
             return None
         return limit.reason
+
+    def availability_zone_capabilities(self) -> dict[str, str]:
+        """Key -> description of what ``availability_zone_data`` may say to this provider."""
+        return {name: key.description for name, key in sorted(self.zone_keys.items())}
+
+    def availability_zone_refusal(self, data: object) -> str | None:
+        """None when this provider accepts ``data`` (a profile's parsed
+        ``availability_zone_data``), else why not."""
+        return zone_data_refusal(self.zone_keys, data)
 
     def shutdown(self) -> None:
         """Stop background work (called when the server stops); nothing by default."""

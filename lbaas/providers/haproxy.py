@@ -1,7 +1,8 @@
 """The haproxy provider: load balancers built by agents running HAProxy in network namespaces.
 
 At create the load balancer is scheduled to the least-loaded live agent that maps its VIP
-network; every later change is cast to that agent, which rebuilds the whole load balancer and
+network (among the agents of its availability zone's ``agents_zone``, if it is in one); every
+later change is cast to that agent, which rebuilds the whole load balancer and
 reports back through the plugin RPC endpoints.
 """
 
@@ -19,7 +20,16 @@ from lbaas.db.engine import read_session
 from lbaas.providers.base import Change, ProviderDriver
 from lbaas.rpc.agent_api import AgentApi
 from lbaas.services import agents
-from lbaas.services.capabilities import NOT_APPLIED, Limit, at_least, one_of
+from lbaas.services.availability_zones import AGENTS_ZONE, VALID_VIP_NETWORKS
+from lbaas.services.capabilities import (
+    NOT_APPLIED,
+    Limit,
+    ZoneKey,
+    at_least,
+    list_key,
+    one_of,
+    text_key,
+)
 from lbaas.services.statuses import StatusCallbacks
 
 LOG = logging.getLogger(__name__)
@@ -53,10 +63,20 @@ LIMITS: dict[tuple[Kind, str], Limit] = {
 SCTP, keepalived pairs, QoS. Everything not listed is rendered into haproxy.cfg."""
 
 
+ZONE_KEYS: dict[str, ZoneKey] = {
+    AGENTS_ZONE: text_key("Only agents whose [agent] availability_zone is this host the zone's "
+                          "load balancers."),
+    VALID_VIP_NETWORKS: list_key("The ids of the networks a VIP in the zone may be on."),
+}
+"""What an availability zone is to agents: a group of them (by their configured zone), and the
+VIP networks allowed in it."""
+
+
 class HaproxyProvider(ProviderDriver):
     name = "haproxy"
     description = "HAProxy in a network namespace per load balancer, on lbaas agents."
     limits = LIMITS
+    zone_keys = ZONE_KEYS
 
     def __init__(self, status: StatusCallbacks, conf: cfg.ConfigOpts,
                  sessions: sessionmaker[Session], agent_api: AgentApi) -> None:

@@ -16,6 +16,8 @@ import time
 
 from lbaas.core.context import RequestContext
 from lbaas.providers.base import Change, ProviderDriver
+from lbaas.services.availability_zones import VALID_VIP_NETWORKS
+from lbaas.services.capabilities import ZoneKey, list_key, text_key
 from lbaas.services.statuses import StatusCallbacks
 
 LOG = logging.getLogger(__name__)
@@ -24,9 +26,23 @@ BATCH_WINDOW = 0.005
 """Seconds a change waits, beyond the configured delay, for others to be completed with it."""
 
 
+ZONE_KEYS: dict[str, ZoneKey] = {
+    "compute_zone": text_key("The compute availability zone.", nullable=True),
+    "volume_zone": text_key("The volume availability zone.", nullable=True),
+    "management_network": text_key("The management network ID.", nullable=True),
+    VALID_VIP_NETWORKS: list_key("The ids of the networks a VIP in the zone may be on."),
+}
+"""The availability zone capabilities of Octavia's reference (amphora) provider, so that
+clients and test suites written for it run against the noop provider: octavia-tempest-plugin
+expects ``compute_zone`` described as the reference provider does, and sends
+``"compute_zone": null`` when no compute zone is configured. Nothing is built, so nothing
+is ignored; ``valid_vip_networks`` is enforced at create like for every provider."""
+
+
 class NoopProvider(ProviderDriver):
     name = "noop"
     description = "Marks every object ACTIVE and builds nothing (for tests and API-only use)."
+    zone_keys = ZONE_KEYS
 
     def __init__(self, status: StatusCallbacks, completion_delay: float = 0.0) -> None:
         super().__init__(status)

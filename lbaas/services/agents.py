@@ -17,8 +17,11 @@ from sqlalchemy.orm import Session
 from lbaas.core.errors import Conflict, NotFound, ServiceUnavailable
 from lbaas.db import models
 from lbaas.schemas.agent import AgentUpdate
-from lbaas.services import views
+from lbaas.services import availability_zones, views
 from lbaas.services.state import get_scoped
+
+DEFAULT_ZONE = "nova"
+"""The zone of an agent that reports none (neutron's default)."""
 
 
 def report_state(session: Session, state: dict[str, Any]) -> models.Agent:
@@ -34,6 +37,7 @@ def report_state(session: Session, state: dict[str, Any]) -> models.Agent:
     agent.binary = str(state.get("binary", agent.binary or "lbaas-agent"))
     agent.topic = str(state.get("topic", agent.topic or "lbaas_agent"))
     agent.configurations = dict(state.get("configurations") or {})
+    agent.availability_zone = str(state.get("availability_zone") or DEFAULT_ZONE)
     agent.heartbeat_timestamp = now
     return agent
 
@@ -57,21 +61,35 @@ def hosted_counts(session: Session) -> dict[str, int]:
 
 
 def eligible_agents(session: Session, conf: cfg.ConfigOpts, network_id: str | None,
-                    exclude: str | None = None) -> list[models.Agent]:
-    """Live, enabled agents that can reach ``network_id``, least loaded first."""
+                    exclude: str | None = None, zone: str | None = None) -> list[models.Agent]:
+    """Live, enabled agents that can reach ``network_id`` (and run in agents' zone ``zone``,
+    when given), least loaded first."""
     network = session.get(models.Network, network_id) if network_id else None
-    agents = [a for a in session.scalars(select(models.Agent))
+    stmt = select(models.Agent)
+    if zone is not None:
+        stmt = stmt.where(models.Agent.availability_zone == zone)
+    agents = [a for a in session.scalars(stmt)
               if a.admin_state_up and a.id != exclude
               and is_alive(a, conf.housekeeping.agent_down_time) and _maps_network(a, network)]
     load = hosted_counts(session)
     return sorted(agents, key=lambda a: (load.get(a.id, 0), a.host))
 
 
+def agents_for(session: Session, conf: cfg.ConfigOpts, lb: models.LoadBalancer,
+               exclude: str | None = None) -> list[models.Agent]:
+    """The agents that may host ``lb``: those of its availability zone's agents' zone (any,
+    outside a zone) that reach its VIP network, least loaded first."""
+    return eligible_agents(session, conf, lb.vip_network_id, exclude,
+                           availability_zones.agents_zone(session, lb.availability_zone))
+
+
 def schedule(session: Session, conf: cfg.ConfigOpts, lb: models.LoadBalancer) -> models.Agent:
     """Bind ``lb`` to the least-loaded eligible agent (503 when there is none)."""
-    agents = eligible_agents(session, conf, lb.vip_network_id)
+    agents = agents_for(session, conf, lb)
     if not agents:
-        raise ServiceUnavailable(f"No live load balancer agent can reach network "
+        zone = (f" in availability zone {lb.availability_zone}"
+                if lb.availability_zone else "")
+        raise ServiceUnavailable(f"No live load balancer agent{zone} can reach network "
                                  f"{lb.vip_network_id}; try again when one is running.")
     lb.agent_id = agents[0].id
     return agents[0]
@@ -82,6 +100,7 @@ def agent_view(agent: models.Agent, conf: cfg.ConfigOpts, hosted: int) -> dict[s
             "binary": agent.binary, "topic": agent.topic,
             "alive": is_alive(agent, conf.housekeeping.agent_down_time),
             "admin_state_up": agent.admin_state_up,
+            "availability_zone": agent.availability_zone,
             "configurations": {**agent.configurations, "load_balancers": hosted},
             "created_at": agent.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             "started_at": agent.started_at.strftime("%Y-%m-%d %H:%M:%S"),

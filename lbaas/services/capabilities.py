@@ -88,3 +88,42 @@ def at_least(minimum: int, unit: str = "") -> Limit:
 
 NOT_APPLIED = Limit(lambda value: value in (None, False, "", [], {}), "not applied")
 """The provider builds nothing for this attribute: only its empty or false value is accepted."""
+
+
+@dataclass(frozen=True)
+class ZoneKey:
+    """One key of an availability zone profile's ``availability_zone_data`` that a provider
+    understands: what it means (the capability's description) and the values it takes."""
+
+    description: str
+    accepts: Callable[[Any], bool]
+    expected: str
+    """How the refusal describes an accepted value: ``a string``."""
+
+
+def text_key(description: str, nullable: bool = False) -> ZoneKey:
+    """A key whose value is a non-empty string (or null, meaning "not set", if ``nullable``)."""
+    return ZoneKey(description, lambda value: (isinstance(value, str) and bool(value))
+                   or (nullable and value is None),
+                   "a non-empty string or null" if nullable else "a non-empty string")
+
+
+def list_key(description: str) -> ZoneKey:
+    """A key whose value is a list of strings (network ids)."""
+    return ZoneKey(description, lambda value: isinstance(value, list) and all(
+        isinstance(item, str) and item for item in value), "a list of strings")
+
+
+def zone_data_refusal(keys: Mapping[str, ZoneKey], data: Any) -> str | None:
+    """None when ``data`` (parsed ``availability_zone_data``) uses only ``keys`` with values
+    they take, else why not."""
+    if not isinstance(data, dict):
+        return "availability_zone_data must be a JSON object"
+    for name, value in data.items():
+        key = keys.get(name)
+        if key is None:
+            supported = ", ".join(sorted(keys)) or "none"
+            return f"'{name}' is not an availability zone capability (supported: {supported})"
+        if not key.accepts(value):
+            return f"{name} must be {key.expected}"
+    return None

@@ -20,7 +20,7 @@ from lbaas.schemas.admin import (
     FlavorProfileUpdate,
     FlavorUpdate,
 )
-from lbaas.services.provider_api import Providers
+from lbaas.services.provider_api import Providers, enabled_provider
 
 
 def flavor_view(f: models.Flavor) -> dict[str, Any]:
@@ -35,8 +35,7 @@ def profile_view(p: models.FlavorProfile) -> dict[str, Any]:
 
 def check_provider(providers: Providers, name: str) -> None:
     """400, as Octavia answers, when ``name`` is not an enabled provider."""
-    if name not in providers.names():
-        raise InvalidInput(f"Provider '{name}' is not enabled.")
+    enabled_provider(providers, name)
 
 
 def _profile(session: Session, profile_id: str) -> models.FlavorProfile:

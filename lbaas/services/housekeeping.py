@@ -46,7 +46,8 @@ class Housekeeper:
         self.reconcile_stuck()
 
     def move_from_dead_agents(self) -> None:
-        """Reschedule load balancers whose agent stopped reporting to a live one."""
+        """Reschedule load balancers whose agent stopped reporting to a live one (of their
+        availability zone's agents, for a load balancer in a zone)."""
         moved: list[tuple[str, str]] = []
         with write_session(self._sessions) as session:
             down = self._conf.housekeeping.agent_down_time
@@ -57,8 +58,7 @@ class Housekeeper:
             lbs = session.scalars(select(models.LoadBalancer)
                                   .where(models.LoadBalancer.agent_id.in_(dead)))
             for lb in lbs:
-                candidates = agents.eligible_agents(session, self._conf, lb.vip_network_id,
-                                                    exclude=lb.agent_id)
+                candidates = agents.agents_for(session, self._conf, lb, exclude=lb.agent_id)
                 if not candidates:
                     continue
                 LOG.warning("agent of load balancer %s is dead: moving it to %s", lb.id,

@@ -19,7 +19,7 @@ from lbaas.db import models, rows
 from lbaas.schemas.listener import ListenerGraph, PoolNameRef
 from lbaas.schemas.loadbalancer import LoadBalancerCreate, LoadBalancerUpdate
 from lbaas.schemas.pool import PoolGraph
-from lbaas.services import builders, networks, quotas, validation, views
+from lbaas.services import availability_zones, builders, networks, quotas, validation, views
 from lbaas.services.capabilities import Requested, requested
 from lbaas.services.changes import check_supported, find
 from lbaas.services.provider_api import Provider, Providers
@@ -78,8 +78,9 @@ def _set_vip(lb: models.LoadBalancer, port: models.Port) -> None:
 
 
 def _place(session: Session, provider: Provider, data: LoadBalancerCreate,
-           lb: models.LoadBalancer, project_id: str, bare: bool) -> None:
-    """Give ``lb`` its VIP and let the provider place it. A ``bare`` load balancer (no
+           lb: models.LoadBalancer, project_id: str, bare: bool, zone: dict[str, Any]) -> None:
+    """Give ``lb`` its VIP (on a network its availability ``zone`` allows) and let the provider
+    place it (in the zone: ``lb.availability_zone``). A ``bare`` load balancer (no
     listeners or pools: the most common create) is also inserted, with its tags, by Core
     statements -- the ORM unit of work would cost as much as the rest of the request -- in the
     same statement as its VIP port on PostgreSQL; it stays out of the session."""
@@ -91,6 +92,7 @@ def _place(session: Session, provider: Provider, data: LoadBalancerCreate,
         _set_vip(lb, source)
     else:
         lb.vip_subnet_id, lb.vip_network_id = source.id, source.network_id
+    availability_zones.check_vip_network(zone, lb.vip_network_id)
     provider.schedule(session, lb)
 
     def rows_with_vip(port: models.Port) -> list[Any]:
@@ -169,10 +171,8 @@ def create(work: Work, conf: cfg.ConfigOpts, providers: Providers,
     session = work.session
     project_id = owner_project(work.ctx, data)
     provider = providers.get(data.provider)
-    if data.availability_zone is not None:
-        raise InvalidInput(f"Invalid input for field/attribute availability_zone. Value: "
-                           f"{data.availability_zone!r}. Availability zone "
-                           f"{data.availability_zone} could not be found.")
+    zone = ({} if data.availability_zone is None
+            else availability_zones.zone_data(session, provider, data.availability_zone))
     topology = _topology(work.session, data.flavor_id)
     check_supported(provider, [*requested(LOADBALANCER, data),
                                Requested(LOADBALANCER, "topology", topology)])
@@ -190,7 +190,7 @@ def create(work: Work, conf: cfg.ConfigOpts, providers: Providers,
     lb.tags = data.tags or []
     lb.listeners, lb.pools = [], []  # known empty: the response needs no query for them
     bare = not (data.listeners or data.pools)
-    _place(session, provider, data, lb, project_id, bare)
+    _place(session, provider, data, lb, project_id, bare, zone)
     if bare:
         work.notify(lb, "create", lb)
         return views.loadbalancer_of(lb)

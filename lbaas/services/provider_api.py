@@ -2,9 +2,10 @@
 
 The services (``lbaas/services``) see providers only through these protocols: a provider is told
 of every committed :class:`Change` (:meth:`Provider.refresh`), places a new load balancer
-(:meth:`Provider.schedule`) and says whether it builds one requested value
-(:meth:`Provider.supports`). The implementations live in ``lbaas/providers`` (``noop``,
-``haproxy``), which import the services they report to, never the other way round.
+(:meth:`Provider.schedule`), says whether it builds one requested value
+(:meth:`Provider.supports`) and what an availability zone profile may say to it
+(:meth:`Provider.availability_zone_refusal`). The implementations live in ``lbaas/providers``
+(``noop``, ``haproxy``), which import the services they report to, never the other way round.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from lbaas.core.context import RequestContext
+from lbaas.core.errors import InvalidInput
 from lbaas.core.kinds import Kind, change_method
 from lbaas.db import models
 from lbaas.services.capabilities import Requested
@@ -47,6 +49,10 @@ class Provider(Protocol):
 
     def supports(self, asked: Requested) -> str | None: ...
 
+    def availability_zone_capabilities(self) -> dict[str, str]: ...
+
+    def availability_zone_refusal(self, data: object) -> str | None: ...
+
 
 class Providers(Protocol):
     """The providers a server offers (see :class:`lbaas.providers.registry.ProviderRegistry`)."""
@@ -54,3 +60,10 @@ class Providers(Protocol):
     def get(self, name: str | None) -> Provider: ...
 
     def names(self) -> list[str]: ...
+
+
+def enabled_provider(providers: Providers, name: str) -> Provider:
+    """The provider named ``name``; 400 with Octavia's words when it is not enabled."""
+    if name not in providers.names():
+        raise InvalidInput(f"Provider '{name}' is not enabled.")
+    return providers.get(name)

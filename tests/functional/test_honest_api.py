@@ -8,7 +8,8 @@ small tree sets the attribute on one object; "applied" is shown for the haproxy 
 rendered haproxy.cfg: the tree with the attribute, built from the database exactly as an agent
 receives it, renders differently from the same tree without it. Metadata (names, descriptions,
 tags) is not configuration: it is shown back by the API. Placement attributes (VIP, subnet,
-flavor, provider) choose where an object lives and are tested with their features.
+flavor, provider, availability zone) choose where an object lives and are tested with their
+features.
 
 One deliberate exception, for compatibility with Octavia (docs/compatibility.md): the
 ``timeout_*`` attributes of a UDP or SCTP listener are accepted and stored although none applies
@@ -37,7 +38,8 @@ from lbaas.schemas.member import MemberCreate
 from lbaas.schemas.pool import PoolGraph, SessionPersistence
 from lbaas.services.capabilities import CHILDREN, REFERENCES
 from lbaas.services.tree import build_tree
-from tests.functional.harness import Api
+from tests.functional.harness import Api, wait_for
+from tests.functional.test_availability_zone_scheduling import report, zone
 
 APPLIED, META, REFUSED, REFUSED_BY_HAPROXY = "applied", "metadata", "400", "400 from haproxy"
 
@@ -47,8 +49,10 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "healthmonitor": HealthMonitorGraph, "l7policy": L7PolicyGraph, "rule": L7RuleCreate,
 }
 PLACEMENT = {
+    # availability_zone: the agents that may host the load balancer and its allowed VIP
+    # networks (test_an_availability_zone_is_applied_by_placement, test_availability_zone*.py)
     "loadbalancer": {"provider", "flavor_id", "vip_address", "vip_network_id", "vip_port_id",
-                     "vip_subnet_id"},
+                     "vip_subnet_id", "availability_zone"},
     "listener": {"default_pool_id"}, "member": {"subnet_id"}, "l7policy": {"redirect_pool_id"},
 }
 UUID = "3f6d1f2c-6b7e-4c4f-9a53-2d1f0e9b8a70"
@@ -87,7 +91,6 @@ SAMPLES = [
     s("loadbalancer", "description", "the shop", META),
     s("loadbalancer", "tags", ["blue"], META),
     s("loadbalancer", "vip_qos_policy_id", UUID, REFUSED_BY_HAPROXY),
-    s("loadbalancer", "availability_zone", "az1", REFUSED),
     s("loadbalancer", "additional_vips", [{"subnet_id": UUID}], REFUSED),
     s("listener", "admin_state_up", False),
     s("listener", "name", "web", META),
@@ -340,3 +343,24 @@ def test_the_one_exception_timeouts_of_a_udp_or_sctp_listener(sqlite_api: Api,
     fault = refused.json()["faultstring"]
     assert "Provider 'haproxy' does not support" in fault and "protocol" in fault, fault
     assert "timeout" not in fault, fault
+
+
+def test_an_availability_zone_is_applied_by_placement(sqlite_api: Api) -> None:
+    """A placement attribute: a haproxy load balancer in a zone goes only to the zone's agents
+    (none here, so 503, while the same request outside the zone is placed); noop shows it."""
+    api = sqlite_api
+    report(api, "node-y", "rack-y")
+    wait_for(lambda: api.admin.get("/v2.0/agents").json()["agents"], lambda found: found)
+    zone(api, "zone-x", "rack-x")
+    tree = base_tree()
+    in_zone = create(api, {**tree, "availability_zone": "zone-x"}, "haproxy")
+    assert in_zone.status_code == 503, in_zone.text
+    assert create(api, tree, "haproxy").status_code == 201
+    noop_zone = api.admin.post("/availabilityzoneprofiles", {"availability_zone_profile": {
+        "name": "n", "provider_name": "noop", "availability_zone_data": "{}"}}).json()
+    api.admin.post("/availabilityzones", {"availability_zone": {
+        "name": "zone-n",
+        "availability_zone_profile_id": noop_zone["availability_zone_profile"]["id"]}})
+    shown = create(api, {**tree, "availability_zone": "zone-n"}, "noop")
+    assert shown.status_code == 201 and shown.json()["loadbalancer"]["availability_zone"] == \
+        "zone-n"

@@ -82,7 +82,8 @@ def _created(response: Any, key: str) -> str:
 
 
 def _seed(api: Api) -> tuple[dict[str, str], str]:
-    """A full tree in project-a plus a flavor; path-parameter name -> id of a real object."""
+    """A full tree in project-a plus a flavor and an availability zone; path-parameter name ->
+    id of a real object."""
     member = api.member
     lb = api.create_lb(name="fuzz-lb")
     lb_path = f"/loadbalancers/{lb['id']}"
@@ -118,9 +119,17 @@ def _seed(api: Api) -> tuple[dict[str, str], str]:
         "flavorprofile")
     flavor_id = _created(api.admin.post("/flavors", {"flavor": {
         "name": "fuzz-flavor", "flavor_profile_id": profile_id}}), "flavor")
+    az_profile_id = _created(api.admin.post("/availabilityzoneprofiles", {
+        "availability_zone_profile": {"name": "fuzz-az-profile", "provider_name": "noop",
+                                      "availability_zone_data": "{}"}}),
+        "availability_zone_profile")
+    az_name = api.admin.post("/availabilityzones", {"availability_zone": {
+        "name": "fuzz-az", "availability_zone_profile_id": az_profile_id}}).json()[
+        "availability_zone"]["name"]
     ids = {"lb_id": lb["id"], "listener_id": listener_id, "pool_id": pool_id,
            "member_id": member_id, "hm_id": hm_id, "policy_id": policy_id, "rule_id": rule_id,
-           "profile_id": profile_id, "flavor_id": flavor_id, "project_id": "project-a",
+           "profile_id": profile_id, "flavor_id": flavor_id, "az_profile_id": az_profile_id,
+           "az_name": az_name, "project_id": "project-a",
            "provider": "noop", "network_id": api.network_id, "subnet_id": api.subnet_id,
            "port_id": lb["vip_port_id"]}
     return ids, batch_pool_id
@@ -175,7 +184,8 @@ def fuzzed() -> Iterator[Fuzzed]:
 # Request-body attributes that name a parent object, and the seeded object to name instead.
 BODY_REFERENCES = {"loadbalancer_id": "lb_id", "listener_id": "listener_id", "pool_id": "pool_id",
                    "vip_subnet_id": "subnet_id", "subnet_id": "subnet_id",
-                   "network_id": "network_id", "flavor_profile_id": "profile_id"}
+                   "network_id": "network_id", "flavor_profile_id": "profile_id",
+                   "availability_zone_profile_id": "az_profile_id"}
 
 
 def _point_at_seeded_objects(case: schemathesis.Case, fuzzed: Fuzzed) -> None:

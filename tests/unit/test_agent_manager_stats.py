@@ -139,6 +139,7 @@ def test_report_state_payload(agent: Agent) -> None:
             "host": HOST,
             "binary": "lbaas-agent",
             "topic": f"lbaas_agent.{HOST}",
+            "availability_zone": "nova",
             "configurations": {
                 "bridge_mappings": {NETWORK_ID: "br-1"},
                 "load_balancers": 1,

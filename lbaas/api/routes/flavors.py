@@ -9,9 +9,8 @@ from fastapi import APIRouter, Request, Response
 from lbaas.api.deps import Authorized, ServicesDep
 from lbaas.api.listing import fixed_list
 from lbaas.api.openapi import FIELDS_QUERY, LIST_QUERY
-from lbaas.api.responses import JSONBody, list_page, no_content, ok
+from lbaas.api.responses import CATALOG, JSONBody, list_page, no_content, ok
 from lbaas.core.context import RequestContext
-from lbaas.core.errors import NotFound
 from lbaas.db import models
 from lbaas.db.engine import read_session, write_session
 from lbaas.schemas.admin import (
@@ -68,17 +67,6 @@ def provider_flavor_capabilities(
     return ok({"flavor_capabilities": items})
 
 
-@router.get("/providers/{provider}/availability_zone_capabilities")
-def provider_az_capabilities(
-    provider: str,
-    services: ServicesDep,
-    ctx: Annotated[RequestContext, Authorized("provider-flavor", "get_all")],
-) -> JSONBody:
-    if provider not in services.providers.names():
-        raise NotFound("Provider", provider)
-    return ok({"availability_zone_capabilities": []})
-
-
 @router.get("/flavorprofiles", response_model=FlavorProfileList, openapi_extra=LIST_QUERY)
 def list_profiles(
     request: Request,
@@ -86,7 +74,7 @@ def list_profiles(
     ctx: Annotated[RequestContext, Authorized("flavor-profile", "get_all")],
 ) -> JSONBody:
     return list_page(request, services, ctx, models.FlavorProfile, "flavorprofiles",
-                     flavors.profile_view, PROFILE_FIELDS, project_scoped=False)
+                     flavors.profile_view, PROFILE_FIELDS, shape=CATALOG)
 
 
 @router.post("/flavorprofiles", status_code=201, response_model=FlavorProfileEnvelope)
@@ -141,7 +129,7 @@ def list_flavors(
     ctx: Annotated[RequestContext, Authorized("flavor", "get_all")],
 ) -> JSONBody:
     return list_page(request, services, ctx, models.Flavor, "flavors", flavors.flavor_view,
-                     FLAVOR_FIELDS, project_scoped=False)
+                     FLAVOR_FIELDS, shape=CATALOG)
 
 
 @router.post("/flavors", status_code=201, response_model=FlavorEnvelope)
