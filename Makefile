@@ -7,7 +7,8 @@ TOOLS := $(CURDIR)/.tools
 UV := $(TOOLS)/bin/uv
 export UV_LINK_MODE := copy
 
-.PHONY: deps system-deps python-deps run test lint unit functional e2e bench sample-config
+.PHONY: deps system-deps python-deps run test lint unit functional e2e bench sample-config \
+	octavia-suite
 
 system-deps:
 	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
@@ -39,6 +40,11 @@ lint: python-deps
 
 unit functional e2e: deps
 	$(UV) run pytest -q tests/$@
+
+## Octavia's own API tests (octavia-tempest-plugin) against lbaas and a real Keystone, with a
+## report of every failure and skip (also part of `make test`).
+octavia-suite: deps
+	$(UV) run python -m tests.octavia_suite
 
 bench: deps
 	$(UV) run python -m bench.api

@@ -90,14 +90,16 @@ class KeystoneServer:
         few seconds give tokens that expire during a test).
     :param workers: gunicorn worker processes. One by default: each worker pays Keystone's
         slow first request (policy, drivers) again, and shares the SQLite file with the others.
-    :param threads: requests each worker serves at once.
+    :param threads: requests each worker serves at once. One by default: Keystone's SQLite
+        database refuses concurrent writers ("database is locked", a 500 to the client), and
+        even token issuing writes (a user's last activity).
     :param startup_timeout: seconds to wait for ``GET /v3`` to answer.
     :param peers_bin: where ``keystone-manage`` and ``gunicorn`` are.
     :param pycache_dir: where Keystone's bytecode is cached when ``PYTHONDONTWRITEBYTECODE``
         is set (kept across runs: it only saves start-up time).
     """
 
-    def __init__(self, token_expiration: int = 3600, workers: int = 1, threads: int = 4,
+    def __init__(self, token_expiration: int = 3600, workers: int = 1, threads: int = 1,
                  startup_timeout: float = 90.0, peers_bin: Path = PEERS_BIN,
                  pycache_dir: Path | None = None) -> None:
         self.token_expiration = token_expiration
