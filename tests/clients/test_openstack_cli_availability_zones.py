@@ -9,9 +9,7 @@ import json
 import pytest
 
 from tests.clients.conftest import LiveApi
-
-# cli_environ: the clean environment of every ``openstack`` subprocess (a session fixture).
-from tests.clients.test_openstack_cli import OPENSTACK, Cli, cli_environ  # noqa: F401
+from tests.clients.osc import OPENSTACK, Cli
 
 pytestmark = pytest.mark.skipif(not OPENSTACK.exists(),
                                 reason=f"python-openstackclient not installed ({OPENSTACK})")
