@@ -228,8 +228,11 @@ key_repository = {work}/credential-keys
 password_hash_algorithm = bcrypt
 password_hash_rounds = 4
 
+# Keystone's own cache, in this process's memory: coherent only because one worker serves
+# every request; it makes Keystone about ten times faster here (roles, catalog, tokens).
 [cache]
-enabled = false
+enabled = {str(self.workers == 1).lower()}
+backend = dogpile.cache.memory
 """)
         self.config_file.chmod(0o600)
 

@@ -14,6 +14,7 @@ cloud applies.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,10 +160,11 @@ def run_tempest(workdir: Path, cloud: Cloud, regexes: list[str], concurrency: in
     """Create a workspace in ``workdir``, run the API tests matching any of ``regexes`` (and
     none of ``exclude``), and read every result back from subunit."""
     workspace = workdir / "tempest"
-    # The workspace registry goes into workdir too, not into ~/.tempest.
+    # HOME too: tempest creates ~/.tempest even when told where its workspace registry goes.
+    environ = {**os.environ, "HOME": str(workdir)}
     subprocess.run([str(PEERS_BIN / "tempest"), "init", "--name", f"lbaas-{workdir.name}",
                     "--workspace-path", str(workdir / "workspaces.yaml"), str(workspace)],
-                   check=True, capture_output=True, text=True)
+                   check=True, capture_output=True, text=True, env=environ)
     (workspace / "etc" / "tempest.conf").write_text(tempest_conf(cloud, workspace / "logs"))
     include = workdir / "include.txt"
     include.write_text("".join(f"{r}\n" for r in regexes))
@@ -176,7 +178,7 @@ def run_tempest(workdir: Path, cloud: Cloud, regexes: list[str], concurrency: in
     with stream.open("wb") as out:
         # tempest exits non-zero when a test fails; the results say which.
         run = subprocess.run(command, cwd=workspace, stdout=out, stderr=subprocess.PIPE,
-                             timeout=timeout)
+                             timeout=timeout, env=environ)
     parsed = subprocess.run([str(PEERS_BIN / "python"), str(SUBUNIT_TO_JSON)],
                             stdin=stream.open("rb"), capture_output=True, check=True)
     outcomes = {name: Outcome(**out) for name, out in json.loads(parsed.stdout).items()}
