@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from keystonemiddleware import auth_token
 from oslo_config import cfg
 
-from lbaas.api.auth import Headers
 from lbaas.core.errors import Forbidden, NotAuthenticated, ServiceUnavailable
 from lbaas.services.tokens import Identity
 
@@ -44,6 +43,10 @@ INVALID = ("The request you have made requires authentication: the token is inva
            "or revoked.")
 
 StartResponse = Callable[..., Callable[[bytes], object]]
+
+Headers = Mapping[str, str]
+"""A request's headers by lower-case name (``lbaas.api.auth.Headers``; not imported from there,
+which imports this module)."""
 
 
 def _identified(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
