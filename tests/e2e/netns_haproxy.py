@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,16 +77,26 @@ class LoadBalancer:
     proc: HaproxyProcess
 
 
-@pytest.fixture
-def net() -> Iterator[Net]:
+@contextmanager
+def web_lab(address: Callable[[int], str], web01_text: str = WEB01,
+            web02_text: str = WEB02) -> Iterator[Net]:
+    """A lab with a bridge, hosts ``address(11)`` and ``address(12)`` answering HTTP with
+    ``web01_text`` and ``web02_text``, and a client at ``address(50)`` (each an address with its
+    prefix length); all removed on the way out."""
     with Lab() as lab:
         bridge = lab.bridge("br")
-        web01 = lab.host("w1", bridge, f"{SUBNET}.11/24")
-        web02 = lab.host("w2", bridge, f"{SUBNET}.12/24")
-        client = lab.host("cl", bridge, f"{SUBNET}.50/24")
-        web01.http_server(WEB01)
-        web02_server = web02.http_server(WEB02)
+        web01 = lab.host("w1", bridge, address(11))
+        web02 = lab.host("w2", bridge, address(12))
+        client = lab.host("cl", bridge, address(50))
+        web01.http_server(web01_text)
+        web02_server = web02.http_server(web02_text)
         yield Net(lab, bridge, web01, web02, client, web02_server)
+
+
+@pytest.fixture
+def net() -> Iterator[Net]:
+    with web_lab(lambda host: f"{SUBNET}.{host}/24") as lab:
+        yield lab
 
 
 @pytest.fixture

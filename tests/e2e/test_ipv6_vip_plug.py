@@ -18,7 +18,6 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ from lbaas.core.tree import (
 from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
 from lbaas.drivers.interface import vip_plug
 from lbaas.drivers.interface.namespaces import iproute, read_sysctl
-from tests.e2e.netns_haproxy import wait_until
+from tests.e2e.netns_haproxy import Net, wait_until, web_lab
 from tests.netlab import Host, Lab, http_get_here, link_names, skip_unless_root_and_tools
 
 pytestmark = [pytest.mark.e2e, skip_unless_root_and_tools("ip", "haproxy", "nsenter")]
@@ -47,26 +46,10 @@ WEB01, WEB02 = "You've reached WEB01 over IPv6", "You've reached WEB02 over IPv6
 IFA_F_TENTATIVE, IFA_F_DADFAILED = 0x40, 0x08
 
 
-@dataclass
-class Net6:
-    lab: Lab
-    bridge: str
-    web01: Host
-    web02: Host
-    client: Host
-    web02_server: subprocess.Popen[str]
-
-
 @pytest.fixture
-def net6() -> Iterator[Net6]:
-    with Lab() as lab:
-        bridge = lab.bridge("br")
-        web01 = lab.host("w1", bridge, f"{PREFIX}11/64")
-        web02 = lab.host("w2", bridge, f"{PREFIX}12/64")
-        client = lab.host("cl", bridge, f"{PREFIX}50/64")
-        web01.http_server(WEB01)
-        web02_server = web02.http_server(WEB02)
-        yield Net6(lab, bridge, web01, web02, client, web02_server)
+def net6() -> Iterator[Net]:
+    with web_lab(lambda host: f"{PREFIX}{host}/64", WEB01, WEB02) as lab:
+        yield lab
 
 
 @pytest.fixture
@@ -102,7 +85,7 @@ def vip_state(lb_id: str) -> tuple[dict[str, int], list[tuple[int, str | None]]]
     return addresses, routes
 
 
-def test_ipv6_vip_is_usable_at_once_with_its_gateway(net6: Net6, lb_id: str) -> None:
+def test_ipv6_vip_is_usable_at_once_with_its_gateway(net6: Net, lb_id: str) -> None:
     name = vip_plug.namespace_name(lb_id)
     assert vip_plug.plug_vip(lb_id, net6.bridge, VIP, 64, gateway=GATEWAY) is True
     addresses, routes = vip_state(lb_id)
@@ -126,7 +109,7 @@ def test_ipv6_vip_is_usable_at_once_with_its_gateway(net6: Net6, lb_id: str) -> 
     pytest.param(["ip", "addr", "add", f"{PREFIX}222/64", "dev", "eth0", "nodad"],
                  id="stale-address"),
 ])
-def test_broken_ipv6_vip_is_repaired(net6: Net6, lb_id: str, breakage: list[str]) -> None:
+def test_broken_ipv6_vip_is_repaired(net6: Net, lb_id: str, breakage: list[str]) -> None:
     name = vip_plug.namespace_name(lb_id)
     assert vip_plug.plug_vip(lb_id, net6.bridge, VIP, 64, gateway=GATEWAY) is True
     subprocess.run(["ip", "netns", "exec", name, *breakage], check=True, capture_output=True)
@@ -138,7 +121,7 @@ def test_broken_ipv6_vip_is_repaired(net6: Net6, lb_id: str, breakage: list[str]
         net6.client.call(http_get_here, VIP, 80, "/", 2.0)
 
 
-def test_source_address_of_the_other_family(net6: Net6, lb_id: str) -> None:
+def test_source_address_of_the_other_family(net6: Net, lb_id: str) -> None:
     """An IPv4 VIP with an IPv6 source address: both on eth0, a default route of each family,
     IPv6 backends reachable from the namespace; a removed source address is put back."""
     name = vip_plug.namespace_name(lb_id)
@@ -162,7 +145,7 @@ def test_source_address_of_the_other_family(net6: Net6, lb_id: str) -> None:
     assert set(addresses) == {"10.231.7.100"} and routes == [(socket.AF_INET, "10.231.7.1")]
 
 
-def test_source_address_of_the_vip_family_is_refused(net6: Net6, lb_id: str) -> None:
+def test_source_address_of_the_vip_family_is_refused(net6: Net, lb_id: str) -> None:
     with pytest.raises(ValueError):
         vip_plug.plug_vip(lb_id, net6.bridge, VIP, 64, GATEWAY, sources=[(f"{PREFIX}20", 64, None)])
     assert lb_id not in vip_plug.list_lb_namespaces()
@@ -177,7 +160,7 @@ def neighbour_mac(host: Host, address: str) -> str | None:
 
 
 def test_unsolicited_neighbour_advertisement_updates_neighbours_after_mac_change(
-    net6: Net6, lb_id: str
+    net6: Net, lb_id: str
 ) -> None:
     vip_plug.plug_vip(lb_id, net6.bridge, VIP, 64, gateway=None, mac="02:00:fd:00:01:01")
     with pytest.raises(OSError):  # the client resolves the VIP's MAC (refused: nothing listens)
@@ -218,7 +201,7 @@ def bodies(client: Host, count: int) -> list[str]:
 
 
 def test_driver_serves_an_ipv6_vip_and_reports_ipv6_members(
-    driver: HaproxyNamespaceDriver, net6: Net6, lb_id: str
+    driver: HaproxyNamespaceDriver, net6: Net, lb_id: str
 ) -> None:
     tree = v6_tree(lb_id)
     driver.deploy(tree, net6.bridge)
@@ -242,7 +225,7 @@ def test_driver_serves_an_ipv6_vip_and_reports_ipv6_members(
 
 
 def test_allowed_cidrs_refuse_an_ipv6_client_outside(
-    driver: HaproxyNamespaceDriver, net6: Net6, lb_id: str
+    driver: HaproxyNamespaceDriver, net6: Net, lb_id: str
 ) -> None:
     outsider = net6.lab.host("o6", net6.bridge, f"{PREFIX}1:50/64")  # outside ::/120
     driver.deploy(v6_tree(lb_id), net6.bridge)

@@ -18,7 +18,6 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
 from lbaas.drivers.haproxy.process import Action
 from lbaas.drivers.interface import vip_plug
 from lbaas.drivers.interface.namespaces import namespace_path
+from tests.e2e.netns_haproxy import Net, web_lab
 from tests.netlab import (
     Host,
     Lab,
@@ -100,26 +100,10 @@ def make_tree(lb_id: str, members: list[MemberNode], **overrides: Any) -> LoadBa
 # --- fixtures -----------------------------------------------------------------------------------
 
 
-@dataclass
-class Net:
-    lab: Lab
-    bridge: str
-    web01: Host
-    web02: Host
-    client: Host
-    web02_server: subprocess.Popen[str]
-
-
 @pytest.fixture
 def net() -> Iterator[Net]:
-    with Lab() as lab:
-        bridge = lab.bridge("br")
-        web01 = lab.host("w1", bridge, f"{SUBNET}.11/24")
-        web02 = lab.host("w2", bridge, f"{SUBNET}.12/24")
-        client = lab.host("cl", bridge, f"{SUBNET}.50/24")
-        web01.http_server(WEB01)
-        web02_server = web02.http_server(WEB02)
-        yield Net(lab, bridge, web01, web02, client, web02_server)
+    with web_lab(lambda host: f"{SUBNET}.{host}/24") as lab:
+        yield lab
 
 
 @pytest.fixture

@@ -43,10 +43,17 @@ def build_garp_frame(mac: str, address: str) -> bytes:
     return (ethernet + arp).ljust(MIN_FRAME, b"\x00")
 
 
-def send_frame(ifname: str, frame: bytes, ethertype: int, count: int, interval: float) -> None:
-    """Write the Ethernet ``frame`` (of ``ethertype``) ``count`` times out of ``ifname``, from
-    the calling thread's namespace (also used for IPv6 neighbour advertisements, :mod:`.ndisc`).
-    """
+def send_frame(namespace: str | None, ifname: str, frame: bytes, ethertype: int, count: int,
+               interval: float) -> None:
+    """Write the Ethernet ``frame`` (of ``ethertype``) ``count`` times out of ``ifname`` in
+    ``namespace`` (None: here); also used for IPv6 neighbour advertisements (:mod:`.ndisc`)."""
+    if namespace is None:
+        _write_frame(ifname, frame, ethertype, count, interval)
+    else:
+        run_in_namespace(namespace, _write_frame, ifname, frame, ethertype, count, interval)
+
+
+def _write_frame(ifname: str, frame: bytes, ethertype: int, count: int, interval: float) -> None:
     with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ethertype)) as sock:
         sock.bind((ifname, ethertype))
         for i in range(count):
@@ -67,8 +74,4 @@ def send_gratuitous_arp(
 
     Raises OSError when the interface is missing or down.
     """
-    frame = build_garp_frame(mac, address)
-    if namespace is None:
-        send_frame(ifname, frame, ETH_P_ARP, count, interval)
-    else:
-        run_in_namespace(namespace, send_frame, ifname, frame, ETH_P_ARP, count, interval)
+    send_frame(namespace, ifname, build_garp_frame(mac, address), ETH_P_ARP, count, interval)

@@ -19,7 +19,6 @@ import ipaddress
 import struct
 
 from lbaas.drivers.interface.garp import mac_bytes, send_frame
-from lbaas.drivers.interface.namespaces import run_in_namespace
 
 ETH_P_IPV6 = 0x86DD
 IPPROTO_ICMPV6 = 58
@@ -77,8 +76,5 @@ def send_unsolicited_na(
 
     Raises OSError when the interface is missing or down.
     """
-    frame = build_unsolicited_na_frame(mac, address)
-    if namespace is None:
-        send_frame(ifname, frame, ETH_P_IPV6, count, interval)
-    else:
-        run_in_namespace(namespace, send_frame, ifname, frame, ETH_P_IPV6, count, interval)
+    send_frame(namespace, ifname, build_unsolicited_na_frame(mac, address), ETH_P_IPV6, count,
+               interval)
