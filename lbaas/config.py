@@ -69,10 +69,14 @@ NOOP_OPTS = [
 HOUSEKEEPING_OPTS = [
     cfg.IntOpt("pending_timeout", default=600, min=10,
                help="Seconds after which an object stuck in PENDING_* is reconciled."),
-    cfg.IntOpt("interval", default=10, min=1, help="Seconds between housekeeping passes."),
-    cfg.IntOpt("agent_down_time", default=10, min=2,
-               help="Seconds without a heartbeat after which an agent is declared dead and its "
-                    "load balancers are moved to a live agent."),
+    cfg.IntOpt("interval", default=2, min=1,
+               help="Seconds between housekeeping passes (one server at a time runs them: "
+                    "the holder of the housekeeping lease, which lasts three intervals)."),
+    cfg.IntOpt("agent_down_time", default=6, min=2,
+               help="Seconds without a heartbeat after which an agent is declared dead. Its "
+                    "load balancers are then rebuilt on live agents, each only once a live "
+                    "agent's probe finds its VIP silent (the node is gone, not just the "
+                    "agent)."),
 ]
 
 AGENT_OPTS = [

@@ -1,7 +1,7 @@
 """The agent's RPC endpoint: what the server may call on topic ``lbaas_agent.<host>``.
 
-Served by :class:`lbaas.agent.service.AgentService`. It exposes exactly the cast names of
-:mod:`lbaas.rpc.agent_api` and nothing else (the manager's other public methods are not reachable
+Served by :class:`lbaas.agent.service.AgentService`. It exposes exactly the cast and call names
+of :mod:`lbaas.rpc.agent_api` and nothing else (the manager's other public methods are not reachable
 over the bus). Every method is a one-line hand-off: "refresh load balancer X" on the manager's
 work queue, or "rebuild X" for a failover. Whatever object a cast names, the agent rebuilds the
 whole load balancer from the server's current tree: one code path instead of a handler per object
@@ -29,7 +29,7 @@ LOG = logging.getLogger(__name__)
 class AgentRpcEndpoint:
     """The agent casts of :mod:`lbaas.rpc.agent_api`, each queueing work on the manager."""
 
-    target = messaging.Target(namespace=RPC_NAMESPACE, version=agent_api.VERSION)
+    target = messaging.Target(namespace=RPC_NAMESPACE, version=agent_api.PROBE_VERSION)
 
     def __init__(self, manager: AgentManager) -> None:
         self._manager = manager
@@ -59,6 +59,18 @@ class AgentRpcEndpoint:
         lb_id = loadbalancer_id or obj_id
         if lb_id:
             self._manager.schedule(lb_id, rebuild=True)
+
+
+    def probe_addresses(
+        self,
+        context: dict[str, Any],
+        network_id: str,
+        network_name: str | None = None,
+        addresses: list[str] | None = None,
+        **_: Any,
+    ) -> list[str] | None:
+        """A call, not a cast: which of ``addresses`` answer on the network's bridge here."""
+        return self._manager.probe_addresses(network_id, network_name, list(addresses or []))
 
 
 # Every create/update/delete cast of the registry's kinds is a change to refresh. Set here, not

@@ -160,6 +160,11 @@ class AgentManager:
             self._failed(lb_id, "fetching its tree", exc)
             self._restart_known(lb_id)
             return
+        if tree is not None and tree.agent_host not in (None, self.plugin.host):
+            LOG.info("load balancer %s now runs on %s: removing this host's copy", lb_id,
+                     tree.agent_host)
+            self.remove_orphan(lb_id)
+            return
         if tree is None or tree.provisioning_status == Provisioning.PENDING_DELETE:
             self._destroy(lb_id)
             return
@@ -336,6 +341,16 @@ class AgentManager:
             return False
         self.prefetched.complete(ticket, trees)
         return True
+
+    def probe_addresses(self, network_id: str, network_name: str | None,
+                        addresses: list[str]) -> list[str] | None:
+        """Which of ``addresses`` some host answers for on the bridge of the network (by id, or
+        else by name); None when this agent maps no bridge to it. The server asks before it
+        moves a dead agent's VIPs (:mod:`lbaas.drivers.interface.probe`)."""
+        for key in (network_id, network_name):
+            if key and key in self.bridge_mappings:
+                return sorted(self.driver.answering(self.bridge_mappings[key], addresses))
+        return None
 
     def agent_state(self) -> dict[str, Any]:
         """The heartbeat payload."""

@@ -64,13 +64,15 @@ def build_services(conf: cfg.ConfigOpts, migrate: bool = True,
     background: list[Background] = []
     if "noop" in conf.api.enabled_providers:
         registry.add(NoopProvider(status, conf.noop_provider.completion_delay))
+    probe: HaproxyProvider | None = None
     if "haproxy" in conf.api.enabled_providers:
         transport = transport or make_transport(conf)
-        registry.add(HaproxyProvider(status, conf, sessions, AgentApi(transport)))
+        probe = HaproxyProvider(status, conf, sessions, AgentApi(transport))
+        registry.add(probe)
         endpoints = PluginEndpoints(conf, sessions, status)
         background.append(make_server(transport, PLUGIN_TOPIC, conf.host or socket.gethostname(),
                                       [endpoints]))
-    background.append(Housekeeper(conf, sessions, registry, status))
+    background.append(Housekeeper(conf, sessions, registry, status, probe))
     return AppServices(conf=conf, engine=engine, sessions=sessions, policy=Policy(conf),
                        providers=registry, authenticator=make_authenticator(conf, sessions),
                        status=status, background=background)

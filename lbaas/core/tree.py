@@ -168,6 +168,9 @@ class LoadBalancerTree(_Node):
     """The VIP network's name (agents map networks to bridges by id or by name)."""
     source_addresses: list[SourceAddressNode] = Field(default_factory=list)
     """On a dual-stack VIP network: the load balancer's address of the other family."""
+    agent_host: str | None = None
+    """The host of the agent the server places the load balancer on. An agent handed the tree
+    of a load balancer placed elsewhere removes its own copy (it was moved away)."""
 
     def statuses(self) -> Iterator[str]:
         """The provisioning status of every object of the tree, the load balancer's first."""

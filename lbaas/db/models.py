@@ -386,6 +386,16 @@ class Agent(Base):
     heartbeat_timestamp: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class Lease(Base):
+    """A named job that one server at a time may run (housekeeping), until ``expires_at``
+    unless its holder renews it (:mod:`lbaas.db.leases`)."""
+
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 class LoadBalancerStats(Base):
     """Counters per listener as last reported by the agent (the LB's are their sum)."""
 

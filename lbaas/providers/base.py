@@ -49,6 +49,11 @@ class ProviderDriver(ABC):
         """Place a new load balancer (inside its create transaction); nothing by default."""
         return None
 
+    def place_failover(self, session: Session, lb: models.LoadBalancer) -> None:
+        """Choose where a failover rebuilds ``lb`` (inside the failover transaction, after the
+        load balancer was taken); may refuse with an API error. Where it is, by default."""
+        return None
+
     def supports(self, asked: Requested) -> str | None:
         """None when this provider applies ``asked``, else why not (the 400 says it)."""
         limit = self.limits.get((asked.kind, asked.attribute))

@@ -3,7 +3,9 @@
 At create the load balancer is scheduled to the least-loaded live agent that maps its VIP
 network (among the agents of its availability zone's ``agents_zone``, if it is in one); every
 later change is cast to that agent, which rebuilds the whole load balancer and
-reports back through the plugin RPC endpoints.
+reports back through the plugin RPC endpoints. A failover rebuilds it on another live agent;
+housekeeping moves it off a dead agent once its VIP is silent (:mod:`lbaas.services.rescheduling`),
+asking agents to probe through :meth:`HaproxyProvider.answering`.
 """
 
 from __future__ import annotations
@@ -14,12 +16,21 @@ from oslo_config import cfg
 from sqlalchemy.orm import Session, sessionmaker
 
 from lbaas.core.context import RequestContext
-from lbaas.core.kinds import HEALTH_MONITOR, L7RULE, LISTENER, LOADBALANCER, POOL, Kind
+from lbaas.core.errors import Conflict, ServiceUnavailable
+from lbaas.core.kinds import (
+    FAILOVER,
+    HEALTH_MONITOR,
+    L7RULE,
+    LISTENER,
+    LOADBALANCER,
+    POOL,
+    Kind,
+)
 from lbaas.db import models
 from lbaas.db.engine import read_session
 from lbaas.providers.base import Change, ProviderDriver
 from lbaas.rpc.agent_api import AgentApi
-from lbaas.services import agents
+from lbaas.services import agents, rescheduling
 from lbaas.services.availability_zones import AGENTS_ZONE, VALID_VIP_NETWORKS
 from lbaas.services.capabilities import (
     NOT_APPLIED,
@@ -84,18 +95,58 @@ class HaproxyProvider(ProviderDriver):
         self._conf = conf
         self._sessions = sessions
         self._agents = agent_api
+        self._released: dict[str, str] = {}  # lb id -> host of the agent a failover left
 
     def schedule(self, session: Session, lb: models.LoadBalancer) -> None:
         agents.schedule(session, self._conf, lb)
+
+    def place_failover(self, session: Session, lb: models.LoadBalancer) -> None:
+        """Move ``lb`` to the least loaded other live agent that may host it, if there is one
+        (else it is rebuilt where it is). Its old agent, if alive, is told to remove its copy
+        (:meth:`refresh`). Off a dead agent only when the VIP is silent
+        (:mod:`lbaas.services.rescheduling`): 409 otherwise; 503 when no other agent may host
+        it."""
+        old = session.get(models.Agent, lb.agent_id) if lb.agent_id else None
+        candidates = agents.agents_for(session, self._conf, lb, exclude=lb.agent_id)
+        alive = old is not None and agents.is_alive(old, self._conf.housekeeping.agent_down_time)
+        if not candidates:
+            if alive:
+                return
+            raise ServiceUnavailable(f"Load Balancer {lb.id} has no live agent to fail over "
+                                     "to; try again when one is running.")
+        if old is not None and not alive:
+            quiet = rescheduling.silent(self, candidates[0].host,
+                                        [rescheduling.describe(session, lb)])
+            if not quiet:
+                raise Conflict(f"Load Balancer {lb.id}: its agent on {old.host} is not "
+                               "reporting, but its VIP still answers (or cannot be probed); a "
+                               "failover now would put the address on the wire twice. Try "
+                               "again when that node is down or its agent reports again.")
+        if old is not None:
+            self._released[lb.id] = old.host
+        lb.agent_id = candidates[0].id
 
     def refresh(self, ctx: RequestContext, change: Change) -> None:
         with read_session(self._sessions) as session:
             lb = session.get(models.LoadBalancer, change.lb_id)
             agent = session.get(models.Agent, lb.agent_id) if lb and lb.agent_id else None
             host = agent.host if agent else None
+        if change.action == FAILOVER:
+            released = self._released.pop(change.lb_id, None)
+            if released is not None and released != host:
+                # The old agent fetches the tree, sees another host named, removes its copy.
+                self._agents.cast(released, change.method, change.obj_id, change.lb_id,
+                                  ctx.request_id)
         if host is None:
             LOG.warning("load balancer %s has no agent; housekeeping will reschedule it",
                         change.lb_id, extra={"request_id": ctx.request_id})
             return
         self._agents.cast(host, change.method, change.obj_id, change.lb_id, ctx.request_id)
+
+    def answering(self, host: str, network_id: str, network_name: str | None,
+                  addresses: list[str]) -> set[str] | None:
+        """Which of ``addresses`` answer on the network, asked of the agent on ``host``
+        (:class:`lbaas.services.rescheduling.AddressProbe`)."""
+        heard = self._agents.probe_addresses(host, network_id, network_name, addresses)
+        return None if heard is None else set(heard)
 

@@ -8,6 +8,7 @@ database, not the message, is the truth.
 Version history:
     1.0 - {create,update,delete}_{loadbalancer,listener,pool,member,health_monitor,l7policy,
           l7rule}, failover_loadbalancer
+    1.1 - probe_addresses (a call: which addresses answer on a network's bridge)
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from lbaas.rpc.topics import agent_topic
 from lbaas.rpc.transport import make_client
 
 VERSION = "1.0"
+"""The version casts ask for: every 1.0 agent takes them."""
+PROBE_VERSION = "1.1"
+PROBE_TIMEOUT = 10
+"""Seconds the server waits for a probe's answer (the probe itself takes about one)."""
 
 
 class AgentApi:
@@ -37,3 +42,13 @@ class AgentApi:
         """Send ``method`` (e.g. 'update_member') about ``obj_id`` under ``lb_id``."""
         self._client(host).cast({"request_id": request_id}, method, obj_id=obj_id,
                                 loadbalancer_id=lb_id)
+
+    def probe_addresses(self, host: str, network_id: str, network_name: str | None,
+                        addresses: list[str]) -> list[str] | None:
+        """Ask the agent on ``host`` which of ``addresses`` answer on the network's bridge
+        (None: it maps no bridge to the network). Raises a MessagingException when the agent
+        does not answer in time."""
+        client = self._client(host).prepare(version=PROBE_VERSION, timeout=PROBE_TIMEOUT)
+        answered = client.call({}, "probe_addresses", network_id=network_id,
+                               network_name=network_name, addresses=list(addresses))
+        return None if answered is None else [str(a) for a in answered]

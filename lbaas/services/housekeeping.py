@@ -1,11 +1,21 @@
 """Housekeeping inside the server: move load balancers off dead agents and never leave objects
-stuck in PENDING_*. Every step is idempotent, so several servers may run it at once."""
+stuck in PENDING_*.
+
+Every ``lbaas server`` (each API worker process) runs a :class:`Housekeeper`; only the holder of
+the ``housekeeping`` lease (:mod:`lbaas.db.leases`) acts at a pass, so two servers never probe,
+move or re-send the same thing twice, and when the holder dies another server takes the lease
+over after :data:`LEASE_PASSES` passes. Moving off dead agents follows the rule of
+:mod:`lbaas.services.rescheduling`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
 import threading
+import uuid
 
 from oslo_config import cfg
 from sqlalchemy import select
@@ -14,14 +24,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from lbaas.core.context import RequestContext
 from lbaas.core.kinds import LOADBALANCER
 from lbaas.core.status import PENDING, Provisioning
-from lbaas.db import models
-from lbaas.db.engine import read_session, write_session
-from lbaas.services import agents
+from lbaas.db import leases, models
+from lbaas.db.engine import read_session
 from lbaas.services.provider_api import Change, Providers
+from lbaas.services.rescheduling import AddressProbe, Rescheduler
 from lbaas.services.statuses import StatusCallbacks
 
 LOG = logging.getLogger(__name__)
 GIVE_UP_FACTOR = 3  # after this many pending_timeouts a change is declared failed
+LEASE = "housekeeping"
+LEASE_PASSES = 3
+"""The lease lasts this many housekeeping intervals: a holder that misses that many passes
+(stopped, killed, cut off from the database) loses it to another server."""
 
 
 _RESEND_ACTION: dict[str, str] = {Provisioning.PENDING_CREATE: "create",
@@ -33,40 +47,32 @@ class Housekeeper:
     """One pass of reconciliation; ``run_forever`` repeats it on a thread."""
 
     def __init__(self, conf: cfg.ConfigOpts, sessions: sessionmaker[Session],
-                 providers: Providers, status: StatusCallbacks) -> None:
+                 providers: Providers, status: StatusCallbacks,
+                 probe: AddressProbe | None = None) -> None:
+        """``probe`` asks agents whether addresses answer (the haproxy provider); without it,
+        nothing is moved off dead agents."""
         self._conf = conf
         self._sessions = sessions
         self._providers = providers
         self._status = status
+        self._rescheduler = Rescheduler(conf, sessions, probe)
+        self.holder = f"{conf.host or socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def run_once(self) -> None:
+    def run_once(self) -> bool:
+        """One pass, if this server holds the lease; returns whether it did."""
+        seconds = self._conf.housekeeping.interval * LEASE_PASSES
+        if not leases.hold(self._sessions, LEASE, self.holder, seconds):
+            return False
         self.move_from_dead_agents()
         self.reconcile_stuck()
+        return True
 
     def move_from_dead_agents(self) -> None:
-        """Reschedule load balancers whose agent stopped reporting to a live one (of their
-        availability zone's agents, for a load balancer in a zone)."""
-        moved: list[tuple[str, str]] = []
-        with write_session(self._sessions) as session:
-            down = self._conf.housekeeping.agent_down_time
-            dead = [a.id for a in session.scalars(select(models.Agent))
-                    if not agents.is_alive(a, down)]
-            if not dead:
-                return
-            lbs = session.scalars(select(models.LoadBalancer)
-                                  .where(models.LoadBalancer.agent_id.in_(dead)))
-            for lb in lbs:
-                candidates = agents.agents_for(session, self._conf, lb, exclude=lb.agent_id)
-                if not candidates:
-                    continue
-                LOG.warning("agent of load balancer %s is dead: moving it to %s", lb.id,
-                            candidates[0].host)
-                lb.agent_id = candidates[0].id
-                moved.append((lb.provider, lb.id))
-        for provider, lb_id in moved:
-            self._dispatch(provider, Change("update", LOADBALANCER, lb_id, lb_id))
+        """Rebuild elsewhere the load balancers of dead agents whose VIPs are silent."""
+        for lb in self._rescheduler.run_once():
+            self._dispatch(lb.provider, Change("update", LOADBALANCER, lb.id, lb.id))
 
     def reconcile_stuck(self) -> None:
         """Re-send work for objects pending too long; fail it after GIVE_UP_FACTOR times."""
@@ -108,6 +114,10 @@ class Housekeeper:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        try:
+            leases.release(self._sessions, LEASE, self.holder)
+        except Exception as exc:
+            LOG.warning("could not release the housekeeping lease: %s", exc)
 
     def _loop(self) -> None:
         while not self._stop.wait(self._conf.housekeeping.interval):

@@ -232,8 +232,11 @@ def delete(work: Work, lb_id: str, cascade: bool) -> None:
 
 
 def failover(work: Work, lb_id: str) -> None:
+    """Rebuild the load balancer from scratch, where its provider chooses (the haproxy
+    provider: on another live agent when there is one)."""
     lb = find(work, models.LoadBalancer, lb_id)
-    take_loadbalancer(work.session, lb.id, None, allowed=DELETABLE)
+    lb = take_loadbalancer(work.session, lb.id, None, allowed=DELETABLE)
+    work.providers.get(lb.provider).place_failover(work.session, lb)
     work.notify(lb, "failover", lb)
 
 

@@ -2,7 +2,8 @@
 
 The services (``lbaas/services``) see providers only through these protocols: a provider is told
 of every committed :class:`Change` (:meth:`Provider.refresh`), places a new load balancer
-(:meth:`Provider.schedule`), says whether it builds one requested value
+(:meth:`Provider.schedule`) and chooses where a failover rebuilds it
+(:meth:`Provider.place_failover`), says whether it builds one requested value
 (:meth:`Provider.supports`) and what an availability zone profile may say to it
 (:meth:`Provider.availability_zone_refusal`). The implementations live in ``lbaas/providers``
 (``noop``, ``haproxy``), which import the services they report to, never the other way round.
@@ -46,6 +47,8 @@ class Provider(Protocol):
     def refresh(self, ctx: RequestContext, change: Change) -> None: ...
 
     def schedule(self, session: Session, lb: models.LoadBalancer) -> None: ...
+
+    def place_failover(self, session: Session, lb: models.LoadBalancer) -> None: ...
 
     def supports(self, asked: Requested) -> str | None: ...
 

@@ -58,7 +58,13 @@ def build_tree(session: Session, lb: models.LoadBalancer) -> LoadBalancerTree:
         "pools": [PoolNode.model_validate(pool, from_attributes=True) for pool in lb.pools],
         "vip_network_name": network.name if network else None,
         "source_addresses": _source_addresses(session, lb),
+        "agent_host": _agent_host(session, lb),
     })
+
+
+def _agent_host(session: Session, lb: models.LoadBalancer) -> str | None:
+    agent = session.get(models.Agent, lb.agent_id) if lb.agent_id else None
+    return agent.host if agent is not None else None
 
 
 def _source_addresses(session: Session, lb: models.LoadBalancer) -> list[SourceAddressNode]:

@@ -333,3 +333,24 @@ def test_namespace_deleted_by_hand_is_rebuilt_by_redeploy(
     assert set(bodies(net.client, 4)) == {WEB01, WEB02}
     assert driver.deploy(tree, net.bridge) is Action.UNCHANGED
     assert plug_identity(lb_id) == after
+
+
+def test_probe_hears_the_vip_until_a_stopped_copy_is_fenced(
+    driver: HaproxyNamespaceDriver, net: Net, lb_id: str
+) -> None:
+    """A copy whose haproxy died (its node was lost, then came back) is disconnected at agent
+    start: its VIP stops answering ARP, as the probe of another node sees, until a deploy plugs
+    it again. A copy with haproxy running is left serving."""
+    tree = make_tree(lb_id, [member(1), member(2)])
+    driver.deploy(tree, net.bridge)
+    assert driver.answering(net.bridge, [VIP, f"{SUBNET}.99"]) == {VIP}
+    assert driver.fence_stopped() == []  # running: untouched
+    assert set(bodies(net.client, 2)) == {WEB01, WEB02}
+
+    driver.process(lb_id).stop(graceful=False)
+    assert driver.fence_stopped() == [lb_id]
+    assert driver.answering(net.bridge, [VIP]) == set()
+
+    assert driver.deploy(tree, net.bridge) is Action.STARTED
+    assert driver.answering(net.bridge, [VIP]) == {VIP}
+    assert set(bodies(net.client, 4)) == {WEB01, WEB02}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from lbaas.db.engine import write_session
 from lbaas.rpc.plugin_api import PluginApi
 from lbaas.services.housekeeping import Housekeeper
 from tests.functional.harness import Api, build_api, close_api, wait_for
+from tests.functional.probe_double import Probe
 
 
 @pytest.fixture
@@ -86,8 +88,8 @@ def test_disabled_agent_gets_no_new_load_balancers(haproxy_api: Api) -> None:
     assert api.admin.delete(f"/v2.0/agents/{node_b}").status_code == 409  # still hosts LBs
 
 
-def test_load_balancers_of_a_dead_agent_move_to_a_live_one(haproxy_api: Api) -> None:
-    api = haproxy_api
+def _stranded_on_node_a(api: Api) -> dict[str, Any]:
+    """A load balancer on node-a, which then stops reporting; node-b stays alive."""
     _report(api, "node-a", {"public": "br-pub"})
     wait_for(lambda: _agents(api), lambda agents: len(agents) == 1)
     lb = api.member.post("/loadbalancers", {"loadbalancer": {
@@ -97,12 +99,74 @@ def test_load_balancers_of_a_dead_agent_move_to_a_live_one(haproxy_api: Api) -> 
     with write_session(api.services.sessions) as s:  # node-a stopped reporting a minute ago
         agent = s.query(models.Agent).filter_by(host="node-a").one()
         agent.heartbeat_timestamp = models.utcnow() - dt.timedelta(seconds=60)
+        row = s.get(models.LoadBalancer, lb["id"])
+        assert row is not None
+        row.provisioning_status, row.operating_status = "ACTIVE", "ONLINE"
     assert _agents(api)["node-a"]["alive"] is False
+    return dict(lb)
+
+
+def _keeper(api: Api, probe: Probe | None) -> Housekeeper:
     services = api.services
-    Housekeeper(services.conf, services.sessions, services.providers,
-                services.status).move_from_dead_agents()
-    host = api.admin.get(f"/v2.0/lbaas/loadbalancers/{lb['id']}/loadbalancer-hosting-agent")
-    assert host.json()["agent"]["host"] == "node-b"
+    return Housekeeper(services.conf, services.sessions, services.providers, services.status,
+                       probe)
+
+
+def _host(api: Api, lb_id: str) -> str:
+    hosting = api.admin.get(f"/v2.0/lbaas/loadbalancers/{lb_id}/loadbalancer-hosting-agent")
+    return str(hosting.json()["agent"]["host"])
+
+
+def test_dead_agents_load_balancer_with_a_silent_vip_is_rebuilt_elsewhere(
+        haproxy_api: Api) -> None:
+    api = haproxy_api
+    lb = _stranded_on_node_a(api)
+    probe = Probe()
+    _keeper(api, probe).move_from_dead_agents()
+    assert probe.calls == [("node-b", (lb["vip_address"],))]  # asked of a live agent
+    assert _host(api, lb["id"]) == "node-b"
+    moved = api.member.get(f"/loadbalancers/{lb['id']}").json()["loadbalancer"]
+    # Rebuilding: pending until node-b reports it, and not serving meanwhile.
+    assert (moved["provisioning_status"], moved["operating_status"]) == (
+        "PENDING_UPDATE", "ERROR")
+
+
+def test_dead_agents_load_balancer_whose_vip_answers_stays(haproxy_api: Api) -> None:
+    """Only the agent died: haproxy on its node still holds the VIP. Moving it would put the
+    address on the wire twice; it stays, and is probed again at the next pass."""
+    api = haproxy_api
+    lb = _stranded_on_node_a(api)
+    probe = Probe(heard={lb["vip_address"]})
+    keeper = _keeper(api, probe)
+    keeper.move_from_dead_agents()
+    keeper.move_from_dead_agents()
+    assert len(probe.calls) == 2
+    assert _host(api, lb["id"]) == "node-a"
+    kept = api.member.get(f"/loadbalancers/{lb['id']}").json()["loadbalancer"]
+    assert (kept["provisioning_status"], kept["operating_status"]) == ("ACTIVE", "ONLINE")
+    probe.heard.clear()  # now the node is gone too
+    keeper.move_from_dead_agents()
+    assert _host(api, lb["id"]) == "node-b"
+
+
+@pytest.mark.parametrize("probe", [Probe(broken=True), None], ids=["probe-fails", "no-probe"])
+def test_without_evidence_nothing_moves(haproxy_api: Api, probe: Probe | None) -> None:
+    api = haproxy_api
+    lb = _stranded_on_node_a(api)
+    _keeper(api, probe).move_from_dead_agents()
+    assert _host(api, lb["id"]) == "node-a"
+
+
+def test_one_server_at_a_time_runs_housekeeping(haproxy_api: Api) -> None:
+    """Two servers on one database: only the lease holder acts; when it stops, the other takes
+    over."""
+    first, second = _keeper(haproxy_api, None), _keeper(haproxy_api, None)
+    assert first.run_once() is True
+    assert second.run_once() is False
+    assert first.run_once() is True  # renewing
+    first.stop()  # releases the lease
+    assert second.run_once() is True
+    assert first.run_once() is False
 
 
 def test_work_lost_for_too_long_ends_in_error_not_pending(haproxy_api: Api) -> None:

@@ -147,6 +147,7 @@ class Device:
     listeners: dict[str, dict[str, int]] = field(default_factory=dict)
     gate: threading.Event | None = None
     prepared: bool = False
+    heard: set[str] = field(default_factory=set)  # addresses a probe finds answering
 
     def prepare_host(self) -> None:
         self.prepared = True
@@ -173,6 +174,10 @@ class Device:
 
     def collect(self, tree: LoadBalancerTree) -> dict[str, Any]:
         return {"listeners": copy.deepcopy(self.listeners), "members": dict(self.members)}
+
+    def answering(self, bridge: str, addresses: list[str]) -> set[str]:
+        self.log.append(("probe", bridge))
+        return self.heard.intersection(addresses)
 
 
 @dataclass

@@ -32,7 +32,7 @@ AGENT_METHODS = {
 
 def test_endpoint_exposes_exactly_the_agent_casts() -> None:
     public = {name for name in dir(AgentRpcEndpoint) if not name.startswith("_")}
-    assert public == AGENT_METHODS | {"target"}
+    assert public == AGENT_METHODS | {"target", "probe_addresses"}
     assert AgentRpcEndpoint.target.namespace == RPC_NAMESPACE
 
 
@@ -95,3 +95,36 @@ def test_failover_undeploys_then_deploys(agent: Agent) -> None:
     agent.endpoint.failover_loadbalancer({}, obj_id="lb1", loadbalancer_id="lb1")
     agent.settle()
     assert agent.device.log == [("deploy", "lb1"), ("undeploy", "lb1"), ("deploy", "lb1")]
+
+
+# --- moved away, probes --------------------------------------------------------------------------
+
+
+def test_a_tree_placed_on_another_host_removes_this_copy_without_telling_the_server(
+        agent: Agent) -> None:
+    """Moved off this agent (it was dead, or failed over): a cast, a retry or a sync that
+    reaches it removes its copy, and never reports about a load balancer it no longer hosts."""
+    agent.device.deployed["lb1"] = (LoadBalancerTree.model_validate(make_tree("lb1")), "br-1")
+    agent.server.add(make_tree("lb1", status="PENDING_UPDATE", agent_host="node-elsewhere"))
+    agent.endpoint.failover_loadbalancer({}, obj_id="lb1", loadbalancer_id="lb1")
+    agent.settle()
+    assert "lb1" not in agent.device.deployed
+    assert ("deploy", "lb1") not in agent.device.log
+    assert agent.server.statuses == [] and agent.server.destroyed == []
+
+
+def test_a_tree_placed_on_this_host_is_deployed(agent: Agent) -> None:
+    agent.server.add(make_tree("lb1", agent_host=agent.server.host))
+    agent.endpoint.update_loadbalancer({}, obj_id="lb1", loadbalancer_id="lb1")
+    agent.settle()
+    assert "lb1" in agent.device.deployed
+
+
+def test_probe_answers_for_a_mapped_network_only(agent: Agent) -> None:
+    agent.device.heard = {"10.0.0.10"}
+    found = agent.endpoint.probe_addresses({}, network_id="net-1", network_name="private",
+                                           addresses=["10.0.0.10", "10.0.0.11"])
+    assert found == ["10.0.0.10"]
+    assert ("probe", "br-1") in agent.device.log
+    assert agent.endpoint.probe_addresses({}, network_id="other", network_name="other",
+                                          addresses=["10.0.0.10"]) is None

@@ -1,4 +1,4 @@
-"""``lbaas loadbalancer create|list|show|set|delete|status|stats|failover``."""
+"""``lbaas loadbalancer create|list|show|set|delete|status|stats|failover|agent``."""
 
 from __future__ import annotations
 
@@ -127,3 +127,32 @@ def failover(call: Call, loadbalancer: LoadBalancerArg) -> None:
     lb_id = find(call.api, LOADBALANCER, loadbalancer)["id"]
     call.api.put(f"{LOADBALANCER.item_path(lb_id)}/failover")
     call.settle(lb_id)
+
+
+@app.command("agent")
+def agent(loadbalancer: LoadBalancerArg, endpoint: Endpoint = DEFAULT_ENDPOINT,
+          token: Token = None, fmt: Format = "table") -> None:
+    """Show the agent (network node) a load balancer runs on (admin)."""
+    with connect(endpoint, token) as api:
+        lb_id = find(api, LOADBALANCER, loadbalancer)["id"]
+        hosting = api.get(f"/v2.0/lbaas/loadbalancers/{lb_id}/loadbalancer-hosting-agent")
+        found = hosting.get("agent")
+        if found is None:
+            output.error(f"load balancer {lb_id} is not placed on any agent")
+            raise typer.Exit(1)
+        output.show(found, fmt, AGENT_COLUMNS)
+
+
+AGENT_COLUMNS = ("id", "host", "alive", "admin_state_up", "availability_zone",
+                 "heartbeat_timestamp")
+
+
+@app.command("agents")
+def agents(endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None,
+           fmt: Format = "table") -> None:
+    """List the agents (network nodes) with how many load balancers each runs (admin)."""
+    with connect(endpoint, token) as api:
+        found = api.get("/v2.0/agents")["agents"]
+        for item in found:
+            item["load_balancers"] = item["configurations"].get("load_balancers", 0)
+        output.show_list(found, (*AGENT_COLUMNS[:5], "load_balancers"), fmt)

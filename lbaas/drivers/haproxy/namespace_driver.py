@@ -32,7 +32,7 @@ from lbaas.drivers.haproxy.process import Action, HaproxyProcess
 from lbaas.drivers.haproxy.state_paths import write_private
 from lbaas.drivers.haproxy.stats import ServerStatus, StatsSnapshot
 from lbaas.drivers.haproxy.view import ConfigRuntimePaths
-from lbaas.drivers.interface import vip_plug
+from lbaas.drivers.interface import probe, vip_plug
 from lbaas.drivers.interface.namespaces import namespace_path
 
 LOG = logging.getLogger(__name__)
@@ -74,8 +74,34 @@ class HaproxyNamespaceDriver:
         )
 
     def prepare_host(self) -> None:
-        """Once at agent start: raise the neighbour-table limits hundreds of namespaces need."""
+        """Once at agent start, before the agent hears from the server: raise the
+        neighbour-table limits hundreds of namespaces need, and fence stopped copies."""
         vip_plug.raise_neighbour_table_limits()
+        self.fence_stopped()
+
+    def fence_stopped(self) -> list[str]:
+        """Disconnect the VIP of every load balancer here whose haproxy is not running; returns
+        their ids.
+
+        A node that comes back after being lost (its processes killed) still holds the
+        namespaces and VIPs of load balancers the server has meanwhile rebuilt elsewhere: left
+        connected, they would answer ARP for addresses that now live on another node. A copy
+        without haproxy serves nothing, so disconnecting it costs nothing; the first sync plugs
+        it again if the server still places it here, or removes it. A running haproxy (an agent
+        restart on a healthy node) is left serving.
+        """
+        fenced = []
+        for lb_id in sorted(self.deployed_ids()):
+            if not self.is_healthy(lb_id) and vip_plug.disconnect_vip(lb_id):
+                fenced.append(lb_id)
+        if fenced:
+            LOG.warning("fenced %d load balancers whose haproxy is not running until the "
+                        "server confirms them: %s", len(fenced), ", ".join(fenced))
+        return fenced
+
+    def answering(self, bridge: str, addresses: list[str]) -> set[str]:
+        """Which of ``addresses`` some host on ``bridge`` answers for (:mod:`.probe`)."""
+        return probe.answering(bridge, addresses)
 
     # -- changes -------------------------------------------------------------------------------
 

@@ -280,6 +280,17 @@ def unplug_vip(lb_id: str) -> None:
         LOG.info("deleted namespace %s", name)
 
 
+def disconnect_vip(lb_id: str) -> bool:
+    """Set the root end of ``lb_id``'s VIP veth down, so its addresses answer nobody (the next
+    :func:`plug_vip` sets it up again and announces them). False when there is no such veth."""
+    with iproute() as root:
+        link = links.get_link(root, outer_ifname(lb_id))
+        if link is None:
+            return False
+        root.link("set", index=link["index"], state="down")
+    return True
+
+
 def raise_neighbour_table_limits(limits: dict[str, int] | None = None) -> None:
     """Raise the root namespace's IPv4 and IPv6 neighbour-table gc thresholds and the device
     backlog (never lower them).
