@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import oslo_messaging as messaging
 from oslo_config import cfg
@@ -63,7 +64,10 @@ class AgentService:
         if self._started:
             return
         self._started = True
-        self.driver.prepare_host()
+        # pyroute2's synchronous API runs an event loop of its own: never on a thread already
+        # running one (the all-in-one starts its agent from the API's asyncio lifespan).
+        with ThreadPoolExecutor(1, thread_name_prefix="lbaas-agent-prepare") as pool:
+            pool.submit(self.driver.prepare_host).result()
         self.rpc_server.start()
         agent = self.conf.agent
         self._spawn("report", self._every(agent.report_interval, self.manager.report_state))
