@@ -68,6 +68,7 @@ class AgentService:
         # running one (the all-in-one starts its agent from the API's asyncio lifespan).
         with ThreadPoolExecutor(1, thread_name_prefix="lbaas-agent-prepare") as pool:
             pool.submit(self.driver.prepare_host).result()
+        LOG.info("lbaas agent on host %s prepared its host; connecting to the server", self.host)
         self.rpc_server.start()
         agent = self.conf.agent
         self._spawn("report", self._every(agent.report_interval, self.manager.report_state))
