@@ -9,8 +9,9 @@
   its node;
 * an agent killed with SIGKILL: its load balancers keep answering; started again, it reports
   alive and re-adopts them (same haproxy, still ACTIVE);
-* a lost node (network cut, processes killed): its VIPs go silent while its namespaces stay; the
-  lab's cleanup then leaves nothing behind (the last test closes the lab itself).
+* a lost node (network cut, processes killed): its VIPs go silent while its namespaces stay; it
+  comes back (agent first, then network) and reports alive; the lab's cleanup then leaves
+  nothing behind (the last test closes the lab itself).
 
 One lab for the module (its start and teardown times are printed). Not here: what the servers do
 about a lost node (rescheduling), which the failover tests cover.
@@ -160,7 +161,7 @@ def test_killed_agent_keeps_serving_and_readopts(
         assert _master_pid(lab, node.name, lb["id"]) == masters[lb["id"]]
 
 
-def test_lost_node_goes_silent_and_cleanup_leaves_nothing(
+def test_lost_node_goes_silent_comes_back_and_cleanup_leaves_nothing(
         lab: NodeLab, six_lbs: list[dict[str, Any]]) -> None:
     node = lab.node(3)
     mine = _by_node(lab, six_lbs)[node.name]
@@ -171,6 +172,10 @@ def test_lost_node_goes_silent_and_cleanup_leaves_nothing(
         with pytest.raises(OSError):
             lab.answers(lb["vip_address"], 1, timeout=1.5)
     assert sorted(node.namespaces()) == sorted(NS_PREFIX + lb["id"] for lb in mine)
+
+    assert node.come_back() in ("line", "broker")
+    assert all(node.link_states().values())
+    assert lab.agent_view(node.name)["alive"]  # type: ignore[index]
 
     broker = lab.broker.pids_seen
     lab.close()

@@ -104,7 +104,7 @@ def _commands(lab: NodeLab, vip: str | None) -> dict[str, Callable[[int], Any]]:
         "status": lambda _: print(lab.status()),
         "curl": curl,
         "lose": lambda n: lab.node(n).lose(),
-        "back": lambda n: lab.node(n).come_back(),
+        "back": lambda n: print("network restored on:", lab.node(n).come_back()),
         "kill-agent": lambda n: lab.node(n).kill_agent(),
         "start-agent": lambda n: lab.node(n).start_agent(),
         "cut": lambda n: lab.node(n).cut_network(),

@@ -14,6 +14,7 @@ Built by :class:`tests.nodelab.lab.NodeLab`, which registers every cleanup on it
 from __future__ import annotations
 
 import datetime as dt
+import re
 import signal
 import subprocess
 import time
@@ -41,6 +42,9 @@ LOCAL_BRIDGE = "brprov"
 """The node-local bridge of the provider network (``[agent] bridge_mappings``)."""
 STARTED_LINE = "lbaas agent started on host"
 """What the agent logs once it serves (``lbaas/agent/service.py``)."""
+
+BROKER_DOWN = re.compile(r"impl_rabbit .*Connection failed")
+"""What oslo.messaging logs while the broker is unreachable."""
 
 AgentView = Callable[[str], "dict[str, Any] | None"]
 """host -> its entry of ``GET /v2.0/agents`` (None when the server does not know it)."""
@@ -240,27 +244,34 @@ class Node:
         self.lost = True
 
     def come_back(self, cut_for: float = 30.0, timeout: float = 60.0,
-                  line: str = STARTED_LINE) -> bool:
+                  line: str = STARTED_LINE) -> str:
         """A lost node returns: its agent starts with the network still cut (what it does
-        first, such as fencing stale copies, happens before it hears anything); once it logged
-        ``line`` (at most ``cut_for`` seconds), the network is restored; returns when the server
-        lists it alive again. Returns whether ``line`` came while the network was cut.
+        first, such as fencing stale copies, happens before it hears anything); the network is
+        restored once the agent logged ``line`` or is seen blocked on the broker (oslo.messaging
+        logs a failed connection: nothing more happens offline), at the latest after ``cut_for``
+        seconds; returns when the server lists it alive again.
 
-        (Today's agent logs :data:`STARTED_LINE` only once it reached the broker, so without a
-        line it logs earlier the network comes back after ``cut_for`` seconds.)"""
+        Returns what ended the cut: ``"line"``, ``"broker"`` or ``"timeout"``. (Today's agent
+        connects to the broker before it logs :data:`STARTED_LINE`: ``"broker"``.)"""
         since = utc_now()
         offset = self.spawn_agent()
+
+        def offline_done() -> str | None:
+            text = log_since(self.log, offset)
+            if line in text:
+                return "line"
+            return "broker" if BROKER_DOWN.search(text) else None
+
         try:
-            wait_until(lambda: line in log_since(self.log, offset), cut_for,
-                       f"the agent of {self.name} to log {line!r}", alive=self._agent_exit)
-            seen_while_cut = True
+            ended: str = wait_until(offline_done, cut_for, f"the agent of {self.name} to start",
+                                    alive=self._agent_exit)
         except TimeoutError:
-            seen_while_cut = False
+            ended = "timeout"
         finally:
             self.restore_network()
         self.wait_started(offset, timeout)
         self.wait_alive(since, timeout)
-        return seen_while_cut
+        return ended
 
     def stop_all(self) -> None:
         """Kill every process of the node (its cgroup) and reap the agent."""

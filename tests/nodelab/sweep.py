@@ -126,6 +126,8 @@ def sweep_dead_labs() -> list[str]:
             removed += sweep_lab(tag, state)
         except Exception:  # one broken leftover must not keep the others
             LOG.exception("sweeping node lab %s failed", tag)
+    with contextlib.suppress(OSError):
+        RUN_ROOT.rmdir()  # only when no lab uses it
     if removed:
         LOG.warning("swept leftovers of killed node labs: %s", removed)
     return removed
