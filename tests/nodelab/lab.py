@@ -12,7 +12,7 @@ Address plan (no address of the provider network in the root namespace)::
         gateway                      10.244.0.1 (nobody holds it)
         backends web01, web02, ...   10.244.0.11-19
         client                       10.244.0.200
-        VIPs                         10.244.1.1 and up
+        VIPs                         the API allocates them from 10.244.1.1-10.244.255.254
 
 Used by ``tests/e2e/test_nodelab.py``, ``python -m tests.nodelab up`` and, later, the failover
 tests and benchmarks::
