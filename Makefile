@@ -2,12 +2,12 @@
 SHELL := /bin/bash
 UV_VERSION := 0.13.9
 APT_PACKAGES := haproxy keepalived iproute2 postgresql nginx-light wrk curl python3-venv \
-	python3-pip util-linux procps
+	python3-pip util-linux procps rabbitmq-server
 TOOLS := $(CURDIR)/.tools
 UV := $(TOOLS)/bin/uv
 export UV_LINK_MODE := copy
 
-.PHONY: deps system-deps python-deps run test lint unit functional e2e bench sample-config \
+.PHONY: deps system-deps python-deps run lab test lint unit functional e2e bench sample-config \
 	octavia-suite
 
 system-deps:
@@ -29,6 +29,11 @@ deps: system-deps python-deps
 ## The main job: the all-in-one service (API, agent, housekeeping) with a demo load balancer.
 run: deps
 	$(UV) run lbaas up --demo
+
+## Several network nodes on this machine (RabbitMQ, PostgreSQL, two servers, three agents),
+## interactive: lose and restore nodes, kill agents and servers (tests/nodelab).
+lab: deps
+	$(UV) run python -m tests.nodelab up --nodes 3
 
 ## The whole test suite (lint and type checks, unit, functional, end-to-end).
 test: deps lint

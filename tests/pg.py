@@ -1,5 +1,9 @@
 """A private PostgreSQL server for the test session: initdb in a temp dir, run as 'postgres',
-listen on a Unix socket only; one fresh database per test. Stopped at the end of the session."""
+listen on a Unix socket only; one fresh database per test. Stopped at the end of the session.
+
+Outside a pytest request (the node lab, ``tests/nodelab``): :func:`create_database` and
+:func:`drop_database`, :func:`restart_postgres` for the fault tests, :func:`server_base` to
+know whether (and where) the server runs."""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ _server: dict[str, str] = {}
 
 def _run_as_postgres(*argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["runuser", "-u", "postgres", "--", *argv], check=True,
-                          capture_output=True, text=True)
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
 
 
 def _start() -> str:
@@ -54,8 +58,40 @@ def stop_postgres() -> None:
         _server.clear()
 
 
+def server_base() -> str | None:
+    """The directory of the running server (data, socket, log), None when none runs."""
+    return _server.get("base")
+
+
+def restart_postgres() -> None:
+    """Restart the running server (fast shutdown: open connections are cut) on the same data,
+    socket and options; returns once it accepts connections again."""
+    if "data" not in _server:
+        raise RuntimeError("no PostgreSQL server runs")
+    _run_as_postgres(str(_PG_BIN / "pg_ctl"), "-D", _server["data"], "-m", "fast", "-w", "-l",
+                     os.path.join(_server["base"], "pg.log"), "restart")
+
+
+def database_name(url: str) -> str:
+    """The database name of a URL made by :func:`create_database`."""
+    return url.rsplit("/", 1)[1].split("?", 1)[0]
+
+
+def drop_database(url: str) -> None:
+    """Drop the database of ``url`` (made by :func:`create_database`), closing its sessions."""
+    if "socket_dir" not in _server:
+        return
+    _run_as_postgres(str(_PG_BIN / "dropdb"), "-h", _server["socket_dir"], "-U", "postgres",
+                     "--if-exists", "--force", database_name(url))
+
+
 def postgres_url_factory(request: pytest.FixtureRequest) -> str:
     """A URL of a new, empty database on the session's PostgreSQL server."""
+    return create_database()
+
+
+def create_database() -> str:
+    """A URL of a new, empty database on the session's PostgreSQL server (started if needed)."""
     sock = _start()
     name = "lbaas_" + uuid.uuid4().hex[:12]
     deadline = time.monotonic() + 30
