@@ -102,6 +102,8 @@ class AgentManager:
         self.availability_zone: str = conf.agent.availability_zone
         self.queue = WorkQueue(self._run, conf.agent.workers, name="lbaas-agent")
         self.needs_resync = False
+        self._first_heartbeat = True
+        self._server_lost = False  # the last heartbeat failed
         self.prefetched = PrefetchedTrees()
         self.retries = Retries()
         self._stopping = stopping or threading.Event()
@@ -371,11 +373,26 @@ class AgentManager:
         }
 
     def report_state(self) -> None:
-        """Send a heartbeat (failures are logged: the next one may get through)."""
+        """Send a heartbeat (failures are logged: the next one may get through).
+
+        The first heartbeat says the agent (re)started. The first one that gets through after a
+        failure asks for a full sync at once: casts sent while this agent could not be reached
+        (a broker restart drops queued messages) are lost, and the sync repairs them."""
+        state = self.agent_state()
+        if self._first_heartbeat:
+            state["start_flag"] = True
         try:
-            self.plugin.report_state(self.agent_state())
+            self.plugin.report_state(state)
         except messaging.MessagingException as exc:
-            LOG.warning("heartbeat failed: %s", exc)
+            if not self._server_lost:
+                LOG.warning("heartbeat failed, the server may miss casts meanwhile: %s", exc)
+            self._server_lost = True
+            return
+        self._first_heartbeat = False
+        if self._server_lost:
+            LOG.info("heartbeat delivered again: full sync to repair lost casts")
+            self._server_lost = False
+            self.needs_resync = True
 
     def collect_stats(self) -> None:
         """One stats pass: restart dead haproxies, send member health and counters.

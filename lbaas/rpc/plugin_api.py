@@ -18,6 +18,8 @@ from lbaas.rpc.transport import make_client
 
 VERSION = "1.0"
 """The version the client asks for by default: every 1.0 method works with a 1.0 server."""
+READY_TIMEOUT = 10
+"""Seconds :meth:`PluginApi.get_ready_devices` waits for its answer."""
 BATCH_VERSION = "1.1"
 """Needed by :meth:`PluginApi.get_loadbalancers` (a 1.0 server refuses it: UnsupportedVersion)."""
 
@@ -31,8 +33,12 @@ class PluginApi:
         self._batch_client = self._client.prepare(version=BATCH_VERSION)
 
     def get_ready_devices(self) -> list[str]:
-        """Ids of every load balancer scheduled to this agent (including ones being deleted)."""
-        return list(self._client.call({}, "get_ready_devices", host=self.host))
+        """Ids of every load balancer scheduled to this agent (including ones being deleted).
+
+        A short timeout: a call whose reply was lost (the broker restarted meanwhile) must not
+        hold up the sync that repairs what the restart lost."""
+        return list(self._client.prepare(timeout=READY_TIMEOUT).call(
+            {}, "get_ready_devices", host=self.host))
 
     def get_loadbalancer(self, lb_id: str) -> LoadBalancerTree | None:
         """The current tree of ``lb_id``, or None if the server no longer knows it.
@@ -80,5 +86,8 @@ class PluginApi:
         self._client.call({}, "loadbalancer_destroyed", loadbalancer_id=lb_id)
 
     def report_state(self, state: dict[str, Any]) -> None:
-        """Heartbeat: ``{"host", "configurations": {"bridge_mappings", "load_balancers", …}}``."""
-        self._client.cast({}, "report_state", state=state)
+        """Heartbeat: ``{"host", "configurations": {"bridge_mappings", "load_balancers", …}}``.
+
+        Not retried: a heartbeat that cannot be sent fails at once (MessageDeliveryFailure), so
+        the agent learns that it lost the server and syncs in full when it is back."""
+        self._client.prepare(retry=0).cast({}, "report_state", state=state)

@@ -21,10 +21,17 @@ def make_transport(conf: cfg.ConfigOpts) -> messaging.RPCTransport:
     return messaging.get_rpc_transport(conf, url=conf.transport_url)
 
 
+CAST_RETRIES = 2
+"""Reconnection attempts of a cast before it fails, instead of oslo.messaging's default of
+retrying forever: an API request must not hang while the broker restarts. A cast lost that way
+is repaired by the agent, which syncs in full when it reaches the server again."""
+
+
 def make_client(transport: messaging.RPCTransport, topic: str, version: str,
-                timeout: int = 30) -> messaging.RPCClient:
+                timeout: int = 30, retry: int | None = CAST_RETRIES) -> messaging.RPCClient:
+    """A client of ``topic``; ``retry`` reconnection attempts per message (None: forever)."""
     target = messaging.Target(topic=topic, namespace=RPC_NAMESPACE, version=version)
-    return messaging.get_rpc_client(transport, target, timeout=timeout)
+    return messaging.get_rpc_client(transport, target, timeout=timeout, retry=retry)
 
 
 def make_server(transport: messaging.RPCTransport, topic: str, server: str,

@@ -145,5 +145,22 @@ def test_report_state_payload(agent: Agent) -> None:
                 "load_balancers": 1,
                 "device_drivers": ["haproxy_ns"],
             },
+            "start_flag": True,  # the first heartbeat: the agent (re)started
         }
     ]
+    agent.manager.report_state()
+    assert "start_flag" not in agent.server.reports[1]
+
+
+def test_heartbeat_back_after_a_failure_asks_for_a_full_sync(agent: Agent) -> None:
+    """Casts sent while the agent was unreachable (a broker restart drops them) are repaired by
+    a full sync as soon as a heartbeat gets through again."""
+    agent.manager.report_state()
+    agent.manager.needs_resync = False
+    agent.server.down = True
+    agent.manager.report_state()
+    assert not agent.manager.needs_resync  # nothing to sync with while the server is away
+    agent.server.down = False
+    agent.manager.report_state()
+    assert agent.manager.needs_resync
+    assert len(agent.server.reports) == 2
