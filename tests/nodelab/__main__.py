@@ -45,8 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--nodes", type=int, default=3)
     up.add_argument("--servers", type=int, default=2)
     up.add_argument("--workers", type=int, default=1, help="[api] workers of each server")
-    up.add_argument("--agent-down-time", type=int, default=10,
-                    help="[housekeeping] agent_down_time of the servers")
+    up.add_argument("--agent-down-time", type=int, default=None,
+                    help="[housekeeping] agent_down_time of the servers (default: lbaas's)")
     up.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     up.add_argument("--no-demo", action="store_true", help="no demo load balancer")
     return parser
@@ -152,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     print(f"starting a lab of {args.nodes} nodes and {args.servers} servers ...", flush=True)
     lab = NodeLab(nodes=args.nodes, servers=args.servers, api_workers=args.workers,
-                  housekeeping={"agent_down_time": args.agent_down_time},
+                  housekeeping={} if args.agent_down_time is None
+                  else {"agent_down_time": args.agent_down_time},
                   keep_workdir=args.keep)
     try:
         lab.start()

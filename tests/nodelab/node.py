@@ -42,6 +42,8 @@ LOCAL_BRIDGE = "brprov"
 """The node-local bridge of the provider network (``[agent] bridge_mappings``)."""
 STARTED_LINE = "lbaas agent started on host"
 """What the agent logs once it serves (``lbaas/agent/service.py``)."""
+PREPARED_LINE = "prepared its host"
+"""What the agent logs once its host is prepared (stale copies fenced), before it connects."""
 
 BROKER_DOWN = re.compile(r"impl_rabbit .*Connection failed")
 """What oslo.messaging logs while the broker is unreachable."""
@@ -244,15 +246,15 @@ class Node:
         self.lost = True
 
     def come_back(self, cut_for: float = 30.0, timeout: float = 60.0,
-                  line: str = STARTED_LINE) -> str:
+                  line: str = PREPARED_LINE) -> str:
         """A lost node returns: its agent starts with the network still cut (what it does
         first, such as fencing stale copies, happens before it hears anything); the network is
         restored once the agent logged ``line`` or is seen blocked on the broker (oslo.messaging
         logs a failed connection: nothing more happens offline), at the latest after ``cut_for``
         seconds; returns when the server lists it alive again.
 
-        Returns what ended the cut: ``"line"``, ``"broker"`` or ``"timeout"``. (Today's agent
-        connects to the broker before it logs :data:`STARTED_LINE`: ``"broker"``.)"""
+        Returns what ended the cut: ``"line"``, ``"broker"`` or ``"timeout"``. (The agent logs
+        :data:`PREPARED_LINE` before it connects to the broker: ``"line"``.)"""
         since = utc_now()
         offset = self.spawn_agent()
 
