@@ -39,12 +39,16 @@ def _start() -> str:
     shutil.chown(sock, "postgres", "postgres")
     _run_as_postgres(str(_PG_BIN / "initdb"), "-D", data, "-A", "trust", "-U", "postgres",
                      "--no-sync")
-    _run_as_postgres(str(_PG_BIN / "pg_ctl"), "-D", data, "-w", "-l",
-                     os.path.join(base, "pg.log"), "-o",
-                     f"-c listen_addresses='' -c unix_socket_directories='{sock}' "
-                     "-c fsync=off -c max_connections=200", "start")
     _server.update(base=base, data=data, socket_dir=sock)
+    _pg_ctl_start()
     return sock
+
+
+def _pg_ctl_start() -> None:
+    _run_as_postgres(str(_PG_BIN / "pg_ctl"), "-D", _server["data"], "-w", "-l",
+                     os.path.join(_server["base"], "pg.log"), "-o",
+                     f"-c listen_addresses='' -c unix_socket_directories='{_server['socket_dir']}' "
+                     "-c fsync=off -c max_connections=200", "start")
 
 
 def stop_postgres() -> None:
@@ -63,13 +67,15 @@ def server_base() -> str | None:
     return _server.get("base")
 
 
-def restart_postgres() -> None:
+def restart_postgres(down_for: float = 0.0) -> None:
     """Restart the running server (fast shutdown: open connections are cut) on the same data,
-    socket and options; returns once it accepts connections again."""
+    socket and options, after ``down_for`` seconds stopped; returns once it accepts connections
+    again."""
     if "data" not in _server:
         raise RuntimeError("no PostgreSQL server runs")
-    _run_as_postgres(str(_PG_BIN / "pg_ctl"), "-D", _server["data"], "-m", "fast", "-w", "-l",
-                     os.path.join(_server["base"], "pg.log"), "restart")
+    _run_as_postgres(str(_PG_BIN / "pg_ctl"), "-D", _server["data"], "-m", "fast", "-w", "stop")
+    time.sleep(down_for)
+    _pg_ctl_start()
 
 
 def database_name(url: str) -> str:

@@ -373,9 +373,10 @@ class NodeLab:
                                       interval=0.2)
         return found
 
-    def restart_postgres(self) -> None:
-        """Restart the PostgreSQL server (open connections are cut)."""
-        pg.restart_postgres()
+    def restart_postgres(self, down_for: float = 0.0) -> None:
+        """Restart the PostgreSQL server (open connections are cut), stopped ``down_for``
+        seconds."""
+        pg.restart_postgres(down_for)
 
     # -- the end -----------------------------------------------------------------------------
 

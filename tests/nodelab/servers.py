@@ -72,6 +72,11 @@ class Servers:
 
     # -- the processes -----------------------------------------------------------------------
 
+    def pid(self, i: int) -> int | None:
+        """The process id of server ``i`` while it runs (the cgroup wrapper execs it)."""
+        proc = self._procs.get(i)
+        return proc.pid if proc is not None and proc.poll() is None else None
+
     def running(self, i: int) -> bool:
         proc = self._procs.get(i)
         return proc is not None and proc.poll() is None
