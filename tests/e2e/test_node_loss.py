@@ -12,20 +12,24 @@ agent or a whole node is lost, with lbaas's default timings (agents dead after
   every moved VIP answered by exactly one MAC, its new copy's (the old copy was fenced before
   the node's network returned), and the node removes its stale namespaces.
 * **Failover API**: ``PUT /loadbalancers/{id}/failover`` rebuilds on another live node, whose
-  copy answers, and the old node's copy is gone.
+  copy answers, and the old node's copy is gone; ``lbaas loadbalancer agent`` and ``agents``
+  show where it runs.
 
 The lab is shared by the module; the tests run in this order and each leaves every node alive.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from lbaas.cli.commands import loadbalancer
 from tests.e2e.arpwatch import ArpWatch
 from tests.netlab import skip_unless_root_and_tools
 from tests.nodelab import LabApi, NodeLab, cgroups, rabbitmq
@@ -195,3 +199,13 @@ def test_failover_rebuilds_on_another_node(lab: NodeLab) -> None:
     wait_until(lambda: f"qlbaas-{lb['id']}" not in old.namespaces(), 30,
                "the old node to remove its copy")
     assert f"qlbaas-{lb['id']}" in new.namespaces()
+    # The lbaas CLI shows where it runs now, and every node with what it holds.
+    env = {"OS_ENDPOINT": lab.servers.url(1), "OS_TOKEN": lab.admin_token}
+    shown = CliRunner().invoke(loadbalancer.app, ["agent", lb["id"], "-f", "json"], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["host"] == new.name
+    listed = CliRunner().invoke(loadbalancer.app, ["agents", "-f", "json"], env=env)
+    assert listed.exit_code == 0, listed.output
+    holding = {a["host"]: a["load_balancers"] for a in json.loads(listed.stdout)}
+    assert set(holding) == {node.name for node in lab.nodes}
+    assert holding[new.name] >= 1
