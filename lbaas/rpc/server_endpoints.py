@@ -85,4 +85,4 @@ class PluginEndpoints:
 
     def report_state(self, ctx: Any, state: dict[str, Any]) -> None:
         with write_session(self._sessions) as session:
-            agents.report_state(session, state)
+            agents.report_state(session, state, self._conf.housekeeping.agent_down_time)

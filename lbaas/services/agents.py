@@ -15,20 +15,27 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lbaas.core.errors import Conflict, NotFound, ServiceUnavailable
+from lbaas.core.status import Operating
 from lbaas.db import models
 from lbaas.schemas.agent import AgentUpdate
-from lbaas.services import availability_zones, views
+from lbaas.services import availability_zones, operating, statuses, views
 from lbaas.services.state import get_scoped
 
 DEFAULT_ZONE = "nova"
 """The zone of an agent that reports none (neutron's default)."""
 
 
-def report_state(session: Session, state: dict[str, Any]) -> models.Agent:
-    """Record a heartbeat, registering the agent the first time it reports."""
+def report_state(session: Session, state: dict[str, Any], down_time: int | None = None
+                 ) -> models.Agent:
+    """Record a heartbeat, registering the agent the first time it reports. An agent back from
+    the dead (silent for ``down_time``) has the operating statuses of its load balancers
+    recomputed from what is known of their members (housekeeping may have marked them ERROR
+    meanwhile)."""
     host = str(state["host"])
     agent = session.scalars(select(models.Agent).where(models.Agent.host == host)).first()
     now = models.utcnow()
+    if agent is not None and down_time is not None and not is_alive(agent, down_time):
+        _recompute_operating(session, agent.id)
     if agent is None:
         agent = models.Agent(id=models.new_id(), host=host, started_at=now, created_at=now)
         session.add(agent)
@@ -40,6 +47,14 @@ def report_state(session: Session, state: dict[str, Any]) -> models.Agent:
     agent.availability_zone = str(state.get("availability_zone") or DEFAULT_ZONE)
     agent.heartbeat_timestamp = now
     return agent
+
+
+def _recompute_operating(session: Session, agent_id: str) -> None:
+    lbs = session.scalars(select(models.LoadBalancer)
+                          .where(models.LoadBalancer.agent_id == agent_id,
+                                 models.LoadBalancer.operating_status == Operating.ERROR))
+    for lb in lbs:
+        statuses.apply_operating(lb, operating.rollup(lb, statuses.known_health(lb)))
 
 
 def is_alive(agent: models.Agent, down_time: int) -> bool:

@@ -15,7 +15,9 @@ every pass, and by the failover of a load balancer whose agent is dead
   ``agent_id`` changes by compare-and-set (two servers never move it twice), it goes to
   ``PENDING_UPDATE`` with ``operating_status`` ``ERROR`` (it serves nothing meanwhile), and the
   new agent's report closes the change and recomputes the operating status.
-* No live agent maps the network (nobody can probe, nobody could host it): nothing moves.
+* No live agent maps the network (nobody can probe, nobody could host it): nothing moves. A
+  silent load balancer that no live agent may host (its zone has none left) stays, with
+  ``operating_status`` ERROR until its agent reports again.
 
 When the dead node comes back, its agent fences every copy whose haproxy is not running before
 it hears from the server (``HaproxyNamespaceDriver.fence_stopped`` in
@@ -117,6 +119,19 @@ def silent(probe: AddressProbe, prober: str, lbs: Iterable[Stranded]) -> list[St
     return [lb for lb in group if not heard.intersection(lb.addresses)]
 
 
+def mark_unreachable(session: Session, lb_id: str, from_agent: str) -> bool:
+    """``operating_status`` ERROR for ``lb_id``, silent on a dead agent with nowhere to go (its
+    agent reporting again recomputes it: :func:`lbaas.services.agents.report_state`); whether it
+    changed."""
+    result = session.execute(
+        update(models.LoadBalancer)
+        .where(models.LoadBalancer.id == lb_id, models.LoadBalancer.agent_id == from_agent,
+               models.LoadBalancer.operating_status != Operating.ERROR)
+        .values(operating_status=Operating.ERROR)
+        .execution_options(synchronize_session=False))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def move(session: Session, conf: cfg.ConfigOpts, lb_id: str, from_agent: str
          ) -> models.Agent | None:
     """Rebind ``lb_id`` from ``from_agent`` to the least loaded live agent that may host it
@@ -186,6 +201,9 @@ class Rescheduler:
             with write_session(self._sessions) as session:
                 target = move(session, self._conf, lb.id, lb.agent_id)
                 if target is None:
+                    if mark_unreachable(session, lb.id, lb.agent_id):
+                        LOG.error("agent of load balancer %s is dead and its VIP is silent, "
+                                  "but no live agent may host it: it serves nothing", lb.id)
                     continue
                 LOG.warning("agent of load balancer %s is dead and its VIP is silent: "
                             "rebuilding it on %s", lb.id, target.host)

@@ -119,3 +119,29 @@ def test_dead_agents_load_balancers_move_within_their_zone(haproxy_api: Api) -> 
     wait_for(lambda: agents(api), lambda found: len(found) == 3)
     keeper.move_from_dead_agents()
     assert host_of(api, in_zone) == "node-b2"
+
+
+def test_silent_load_balancer_with_nowhere_to_go_is_error_until_its_agent_returns(
+        haproxy_api: Api) -> None:
+    """Its zone has no live agent left: it cannot move, and it serves nothing (its VIP is
+    silent), so its operating status says ERROR; when its agent reports again, the status is
+    recomputed from what is known of it."""
+    api = haproxy_api
+    report(api, "node-b1", "rack-b")
+    wait_for(lambda: agents(api), lambda found: len(found) == 1)
+    zone(api, "zone-b", "rack-b")
+    lb_id = create(api, availability_zone="zone-b").json()["loadbalancer"]["id"]
+    with write_session(api.services.sessions) as s:
+        row = s.get(models.LoadBalancer, lb_id)
+        assert row is not None
+        row.provisioning_status, row.operating_status = "ACTIVE", "ONLINE"
+    report(api, "node-a", "rack-a")  # alive, maps the network: it can probe, not host
+    wait_for(lambda: agents(api), lambda found: len(found) == 2)
+    kill(api, "node-b1")
+    Housekeeper(api.services.conf, api.services.sessions, api.services.providers,
+                api.services.status, Probe()).move_from_dead_agents()
+    lb = api.member.get(f"/loadbalancers/{lb_id}").json()["loadbalancer"]
+    assert (host_of(api, lb_id), lb["operating_status"]) == ("node-b1", "ERROR")
+    report(api, "node-b1", "rack-b")
+    wait_for(lambda: api.member.get(f"/loadbalancers/{lb_id}").json()["loadbalancer"],
+             lambda found: found["operating_status"] == "ONLINE")
