@@ -187,8 +187,7 @@ def postgres_database() -> Iterator[str]:
         raise BenchError(f"PostgreSQL benchmarks need the dev dependencies: {exc}") from exc
     already_running = bool(pg._server)  # read-only peek: do not stop a server we did not start
     try:
-        # postgres_url_factory does not use its pytest request argument.
-        url = pg.postgres_url_factory(None)  # type: ignore[arg-type]
+        url = pg.postgres_url_factory()
     except pytest.skip.Exception as exc:
         raise BenchError(f"PostgreSQL is not available: {exc}") from None
     except subprocess.CalledProcessError as exc:

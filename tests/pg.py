@@ -54,7 +54,7 @@ def stop_postgres() -> None:
         _server.clear()
 
 
-def postgres_url_factory(request: pytest.FixtureRequest) -> str:
+def postgres_url_factory(request: pytest.FixtureRequest | None = None) -> str:
     """A URL of a new, empty database on the session's PostgreSQL server."""
     sock = _start()
     name = "lbaas_" + uuid.uuid4().hex[:12]
