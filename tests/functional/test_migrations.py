@@ -1,4 +1,4 @@
-"""Alembic migrations build the schema the models describe, on SQLite and PostgreSQL."""
+"""Alembic migrations build the schema the models describe, on SQLite, PostgreSQL and MariaDB."""
 
 from __future__ import annotations
 
@@ -6,19 +6,34 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect
 
 from lbaas.db.engine import make_engine
 from lbaas.db.migrate import alembic_config, upgrade
 from lbaas.db.models import Base
-from tests.pg import postgres_url_factory
+from tests.databases import DATABASES, database_url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=DATABASES)
 def empty_db_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
-    if request.param == "postgres":
-        return postgres_url_factory(request)
-    return f"sqlite:///{tmp_path}/empty.sqlite"
+    return database_url(request.param, f"sqlite:///{tmp_path}/empty.sqlite")
+
+
+def _schema_diff(engine: Engine) -> list[object]:
+    """How the database's schema differs from the models'."""
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    # Only the listener->pool foreign key is absent on SQLite (it cannot be ALTERed in).
+    return [d for d in diff if not (d[0] == "add_fk" and d[1].name == "fk_listener_default_pool"
+                                    and engine.dialect.name == "sqlite")]
+
+
+def _downgrade(engine: Engine, revision: str) -> None:
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
 
 
 def test_upgrade_empty_database_matches_models(empty_db_url: str) -> None:
@@ -26,12 +41,7 @@ def test_upgrade_empty_database_matches_models(empty_db_url: str) -> None:
     try:
         upgrade(engine)
         assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
-        with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-        # Only the listener->pool foreign key is absent on SQLite (it cannot be ALTERed in).
-        diff = [d for d in diff if not (d[0] == "add_fk" and d[1].name == "fk_listener_default_pool"
-                                        and engine.dialect.name == "sqlite")]
-        assert diff == []
+        assert _schema_diff(engine) == []
         upgrade(engine)  # idempotent
     finally:
         engine.dispose()
@@ -42,12 +52,29 @@ def test_downgrade_to_base_removes_every_table_and_upgrade_rebuilds_them(
     engine = make_engine(empty_db_url)
     try:
         upgrade(engine)
-        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "base")
+        _downgrade(engine, "base")
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         upgrade(engine)
         assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_each_downgrade_undoes_its_upgrade(empty_db_url: str) -> None:
+    """From head down to base, one revision at a time: each downgrade leaves the schema its
+    upgrade found, so that upgrading again works (and ends where the models say)."""
+    script = ScriptDirectory.from_config(alembic_config(empty_db_url))
+    engine = make_engine(empty_db_url)
+    try:
+        upgrade(engine)
+        for rev in script.walk_revisions():  # head first
+            below = rev.down_revision or "base"
+            assert isinstance(below, str)
+            _downgrade(engine, below)
+            upgrade(engine, rev.revision)
+            _downgrade(engine, below)
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+        upgrade(engine)
+        assert _schema_diff(engine) == []
     finally:
         engine.dispose()
