@@ -7,7 +7,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import DateTime, Engine, inspect
 
 from lbaas.db.engine import make_engine
 from lbaas.db.migrate import alembic_config, upgrade
@@ -76,5 +76,24 @@ def test_each_downgrade_undoes_its_upgrade(empty_db_url: str) -> None:
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         upgrade(engine)
         assert _schema_diff(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_every_timestamp_keeps_microseconds(empty_db_url: str) -> None:
+    """Creation order within a second is kept (MySQL's plain DATETIME holds whole seconds;
+    Alembic's comparison does not see the difference)."""
+    engine = make_engine(empty_db_url)
+    try:
+        upgrade(engine)
+        inspector = inspect(engine)
+        seconds_only = []
+        for table in Base.metadata.sorted_tables:
+            reflected = {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
+            seconds_only += [f"{table.name}.{column.name}" for column in table.columns
+                             if isinstance(column.type, DateTime)
+                             and engine.dialect.name == "mysql"
+                             and getattr(reflected[column.name], "fsp", None) != 6]
+        assert seconds_only == []
     finally:
         engine.dispose()
