@@ -6,7 +6,8 @@ instead of failing on lock upgrade; reads start deferred and run concurrently un
 of one process also queue on an in-process lock first: SQLite's own busy handler polls with
 sleeps of up to 100 ms, so a writer that finds the database locked would otherwise wait far
 longer than the few milliseconds the holder needs.
-PostgreSQL and MySQL get row locks (``SELECT … FOR UPDATE``) from the repositories instead.
+PostgreSQL and MySQL get row locks (``SELECT … FOR UPDATE``) from the repositories instead,
+both at READ COMMITTED.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy import exc as exc_mod
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,7 +42,15 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         _configure_sqlite(engine)
         _SQLITE_WRITE_LOCKS[engine] = threading.RLock()
         return engine
-    engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=3600)
+    options: dict[str, Any] = {}
+    if make_url(url).get_backend_name() in ("mysql", "mariadb"):
+        # PostgreSQL's default level, which the guards are written for: each statement sees
+        # what was committed before it ran. Under MySQL's REPEATABLE READ a count made after
+        # taking a row lock (quotas) would still see the snapshot of the transaction's first
+        # read, without the rows of the transaction it waited for.
+        options["isolation_level"] = "READ COMMITTED"
+    engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=3600,
+                           **options)
     _ping_idle_connections(engine)
     return engine
 
