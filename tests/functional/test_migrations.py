@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -80,20 +82,41 @@ def test_each_downgrade_undoes_its_upgrade(empty_db_url: str) -> None:
         engine.dispose()
 
 
-def test_every_timestamp_keeps_microseconds(empty_db_url: str) -> None:
-    """Creation order within a second is kept (MySQL's plain DATETIME holds whole seconds;
-    Alembic's comparison does not see the difference)."""
-    engine = make_engine(empty_db_url)
+@pytest.fixture
+def mariadb_engine() -> Iterator[Engine]:
+    """An engine on a new MariaDB database brought to head."""
+    engine = make_engine(database_url("mariadb"))
     try:
         upgrade(engine)
-        inspector = inspect(engine)
-        seconds_only = []
-        for table in Base.metadata.sorted_tables:
-            reflected = {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
-            seconds_only += [f"{table.name}.{column.name}" for column in table.columns
-                             if isinstance(column.type, DateTime)
-                             and engine.dialect.name == "mysql"
-                             and getattr(reflected[column.name], "fsp", None) != 6]
-        assert seconds_only == []
+        yield engine
     finally:
         engine.dispose()
+
+
+@pytest.mark.mariadb
+def test_every_timestamp_keeps_microseconds(mariadb_engine: Engine) -> None:
+    """Creation order within a second is kept (MySQL's plain DATETIME holds whole seconds;
+    Alembic's comparison does not see the difference)."""
+    inspector = inspect(mariadb_engine)
+    seconds_only = []
+    for table in Base.metadata.sorted_tables:
+        reflected = {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
+        seconds_only += [f"{table.name}.{column.name}" for column in table.columns
+                         if isinstance(column.type, DateTime)
+                         and getattr(reflected[column.name], "fsp", None) != 6]
+    assert seconds_only == []
+
+
+@pytest.mark.mariadb
+def test_every_string_compares_exactly(mariadb_engine: Engine) -> None:
+    """Every string column has a binary collation, and so will the tables of later migrations
+    (the database's default): MySQL's default collations ignore case and trailing spaces."""
+    with mariadb_engine.connect() as conn:
+        columns = conn.exec_driver_sql(
+            "SELECT table_name, column_name, collation_name FROM information_schema.columns "
+            "WHERE table_schema = DATABASE() AND collation_name IS NOT NULL "
+            "AND table_name <> 'alembic_version'").all()
+        default = conn.exec_driver_sql("SELECT @@collation_database").scalar_one()
+    assert default == "utf8mb4_nopad_bin"
+    assert {table for table, _, _ in columns} >= set(Base.metadata.tables)
+    assert [c for c in columns if c[2] != "utf8mb4_nopad_bin"] == []
