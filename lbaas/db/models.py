@@ -44,6 +44,11 @@ Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 (and with them creation order within a second)."""
 
 
+Double = Float().with_variant(mysql.DOUBLE(asdecimal=False), "mysql", "mariadb")
+"""A float column as SQLite and PostgreSQL store it (8 bytes): MySQL's FLOAT has 4, and 1.1
+read back from it equals no 1.1 in a filter."""
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
 
@@ -218,7 +223,7 @@ class HealthMonitor(_Common, Base):
     http_method: Mapped[str | None] = mapped_column(String(16), nullable=True)
     url_path: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     expected_codes: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    http_version: Mapped[float | None] = mapped_column(Float, nullable=True)
+    http_version: Mapped[float | None] = mapped_column(Double, nullable=True)
     domain_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
     tag_rows: Mapped[list[Tag]] = _tags_relationship("HealthMonitor")

@@ -110,6 +110,19 @@ def test_children_list_filters(api: Api) -> None:
     assert len(r.json()["members"]) == 1
 
 
+def test_float_filters_match_what_was_stored(api: Api) -> None:
+    from tests.functional.tree import create_tree
+
+    ids = create_tree(api)
+    r = api.member.put(f"/healthmonitors/{ids['hm']}", {"healthmonitor": {
+        "http_version": 1.1, "domain_name": "example.com"}})
+    assert r.status_code == 200, r.text
+    api.wait_active(api.member, f"/loadbalancers/{ids['lb']}", "loadbalancer")
+    r = api.member.get("/healthmonitors?http_version=1.1")
+    assert [h["id"] for h in r.json()["healthmonitors"]] == [ids["hm"]]
+    assert r.json()["healthmonitors"][0]["http_version"] == 1.1
+
+
 def _flavor_objects(api: Api) -> tuple[list[str], list[str]]:
     """Three flavor profiles and three flavors named c, a, b (ids, created in that order)."""
     profiles, flavors = [], []
