@@ -1,8 +1,8 @@
 # lbaas developer entry points. Every target installs what it needs first (Debian 12, as root).
 SHELL := /bin/bash
 UV_VERSION := 0.13.9
-APT_PACKAGES := haproxy keepalived iproute2 postgresql nginx-light wrk curl python3-venv \
-	python3-pip util-linux procps rabbitmq-server
+APT_PACKAGES := haproxy keepalived iproute2 postgresql mariadb-server nginx-light wrk curl \
+	python3-venv python3-pip util-linux procps rabbitmq-server
 TOOLS := $(CURDIR)/.tools
 UV := $(TOOLS)/bin/uv
 export UV_LINK_MODE := copy

@@ -1,6 +1,7 @@
 """API benchmark: create, show and list load balancers over HTTP against the real server.
 
-Runs ``lbaas server`` (noop provider) as a subprocess on SQLite and/or a throwaway PostgreSQL,
+Runs ``lbaas server`` (noop provider) as a subprocess on SQLite and/or a throwaway PostgreSQL
+(or MariaDB, the database of the Octavia numbers quoted, with ``--db mariadb`` or ``all``),
 and drives it with httpx clients (keep-alive, one connection per client thread) from 1 and from 4
 concurrent clients, with 0, 200 and 1,000 load balancers in the project. For each operation it
 reports p50/p99 latency and requests/s, and two ratios:
@@ -14,7 +15,7 @@ The goal is ten times Octavia on each operation (p50, and requests/s where Octav
 Benchmarks never fail on goals: the exit status is 0 unless something broke (server did not start,
 requests failed, a phase timed out).
 
-    uv run python -m bench.api                 # both databases, full counts
+    uv run python -m bench.api                 # SQLite and PostgreSQL, full counts
     uv run python -m bench.api --quick --db sqlite
 """
 
@@ -34,7 +35,13 @@ from rich.console import Console
 from bench.api_driver import ApiDriver
 from bench.api_report import TABLE_WIDTH, print_result, write_json
 from bench.api_results import FULL, MAX_CLIENTS, OPERATIONS, QUICK, DatabaseResult, Profile
-from bench.common import BenchError, lbaas_server, postgres_database, sigterm_exits
+from bench.common import (
+    BenchError,
+    lbaas_server,
+    mariadb_database,
+    postgres_database,
+    sigterm_exits,
+)
 
 # What callers read from the entry point (tests/functional/test_bench_smoke.py).
 __all__ = ["FULL", "MAX_CLIENTS", "OPERATIONS", "QUICK", "main"]
@@ -50,7 +57,7 @@ def database_url(database: str) -> Iterator[str]:
     if database == "sqlite":
         yield ""
     else:
-        with postgres_database() as url:
+        with (postgres_database() if database == "postgres" else mariadb_database()) as url:
             yield url
 
 
@@ -96,8 +103,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="small counts (CI smoke test, well under a minute per database)")
-    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both",
-                        help="database(s) to benchmark (default: both)")
+    parser.add_argument("--db", choices=("sqlite", "postgres", "mariadb", "both", "all"),
+                        default="both",
+                        help="database(s) to benchmark: both is SQLite and PostgreSQL (the "
+                             "default), all adds MariaDB")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="set [api] workers = N for the server (reported if unsupported)")
     parser.add_argument("--levels", default=None, metavar="N,N,...",
@@ -125,7 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     profile = QUICK if args.quick else FULL
     if args.levels is not None:
         profile = Profile(**{**asdict(profile), "levels": args.levels})
-    databases = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    databases = {"both": ["sqlite", "postgres"], "all": ["sqlite", "postgres", "mariadb"]
+                 }.get(args.db, [args.db])
     console = Console()
     if not console.is_terminal:  # files and pipes: do not squeeze the table into 80 columns
         console = Console(width=TABLE_WIDTH)

@@ -1,5 +1,5 @@
-"""Helpers shared by the benchmarks: percentiles, rich result tables, a throwaway PostgreSQL
-server, and the real ``lbaas server`` run as a subprocess on a free loopback port.
+"""Helpers shared by the benchmarks: percentiles, rich result tables, throwaway PostgreSQL and
+MariaDB servers, and the real ``lbaas server`` run as a subprocess on a free loopback port.
 
 Everything that starts something is a context manager that stops and deletes it on the way out,
 also when the benchmark fails or is interrupted (Ctrl-C, or SIGTERM under :func:`sigterm_exits`).
@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,38 +168,59 @@ def process_cpu_seconds(pid: int) -> float:
 
 
 # --------------------------------------------------------------------------------------------
-# PostgreSQL
+# PostgreSQL and MariaDB
 
 
 @contextlib.contextmanager
-def postgres_database() -> Iterator[str]:
-    """A new, empty database on a throwaway PostgreSQL 15 server; yields its SQLAlchemy URL.
+def _server_database(label: str, server: Mapping[str, Any], new_database: Callable[[], str],
+                     stop: Callable[[], None]) -> Iterator[str]:
+    """A database from ``new_database`` of a test-suite server manager (``tests/pg.py``,
+    ``tests/mariadb.py``; ``server`` is its state); yields its SQLAlchemy URL. The server is
+    stopped and its directory deleted on exit, unless it was already running when the block
+    started (a pytest session owns it)."""
+    import pytest
 
-    Reuses the test suite's server manager (``tests.pg``: initdb + pg_ctl as user ``postgres``,
-    Unix socket only, in a temporary directory). The server is stopped and its directory deleted
-    on exit, unless it was already running when the block started (a pytest session owns it).
-    """
+    already_running = bool(server)  # read-only peek: do not stop a server we did not start
     try:
-        import pytest
-
-        from tests import pg
-    except ImportError as exc:  # pragma: no cover - dev dependencies missing
-        raise BenchError(f"PostgreSQL benchmarks need the dev dependencies: {exc}") from exc
-    already_running = bool(pg._server)  # read-only peek: do not stop a server we did not start
-    try:
-        # postgres_url_factory does not use its pytest request argument.
-        url = pg.postgres_url_factory(None)  # type: ignore[arg-type]
+        url = new_database()
     except pytest.skip.Exception as exc:
-        raise BenchError(f"PostgreSQL is not available: {exc}") from None
-    except subprocess.CalledProcessError as exc:
+        raise BenchError(f"{label} is not available: {exc}") from None
+    except (subprocess.CalledProcessError, RuntimeError) as exc:
         if not already_running:
-            pg.stop_postgres()
-        raise BenchError(f"PostgreSQL did not start: {exc.stderr or exc}") from exc
+            stop()
+        detail = exc.stderr if isinstance(exc, subprocess.CalledProcessError) else None
+        raise BenchError(f"{label} did not start: {detail or exc}") from exc
     try:
         yield url
     finally:
         if not already_running:
-            pg.stop_postgres()
+            stop()
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A new, empty database on a throwaway PostgreSQL 15 server (``tests.pg``: initdb + pg_ctl
+    as user ``postgres``, Unix socket only, in a temporary directory); yields its URL."""
+    try:
+        from tests import pg
+    except ImportError as exc:  # pragma: no cover - dev dependencies missing
+        raise BenchError(f"PostgreSQL benchmarks need the dev dependencies: {exc}") from exc
+    with _server_database("PostgreSQL", pg._server, pg.postgres_url_factory,
+                          pg.stop_postgres) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def mariadb_database() -> Iterator[str]:
+    """A new, empty database on a throwaway MariaDB server (``tests.mariadb``: mariadbd as user
+    ``mysql``, Unix socket only, in a temporary directory); yields its URL."""
+    try:
+        from tests import mariadb
+    except ImportError as exc:  # pragma: no cover - dev dependencies missing
+        raise BenchError(f"MariaDB benchmarks need the dev dependencies: {exc}") from exc
+    with _server_database("MariaDB", mariadb._server, mariadb.mariadb_url_factory,
+                          mariadb.stop_mariadb) as url:
+        yield url
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Shared fixtures: the API under test on SQLite (always) and PostgreSQL (started by the tests),
-and a real Keystone (``keystone``, started on first use)."""
+"""Shared fixtures: the API under test on SQLite (always), PostgreSQL and MariaDB (servers started
+by the tests, ``tests/databases.py``), and a real Keystone (``keystone``, started on first use)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,16 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.databases import DATABASES, database_url, stop_servers
 from tests.functional.harness import Api, build_api, close_api
 from tests.keystone_server import KeystoneServer, peers_available
-from tests.pg import postgres_url_factory
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=DATABASES)
 def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     """A fresh API with tokens and a subnet, on each database."""
     state = tmp_path_factory.mktemp("state")
-    url = ""
-    if request.param == "postgres":
-        url = postgres_url_factory(request)
-    built = build_api(str(state), url)
+    built = build_api(str(state), database_url(request.param))
     try:
         yield built
     finally:
@@ -47,6 +44,4 @@ def keystone() -> Iterator[KeystoneServer]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    from tests.pg import stop_postgres
-
-    stop_postgres()
+    stop_servers()

@@ -91,7 +91,7 @@ def drop_database(url: str) -> None:
                      "--if-exists", "--force", database_name(url))
 
 
-def postgres_url_factory(request: pytest.FixtureRequest) -> str:
+def postgres_url_factory(request: pytest.FixtureRequest | None = None) -> str:
     """A URL of a new, empty database on the session's PostgreSQL server."""
     return create_database()
 

@@ -6,7 +6,8 @@ instead of failing on lock upgrade; reads start deferred and run concurrently un
 of one process also queue on an in-process lock first: SQLite's own busy handler polls with
 sleeps of up to 100 ms, so a writer that finds the database locked would otherwise wait far
 longer than the few milliseconds the holder needs.
-PostgreSQL and MySQL get row locks (``SELECT … FOR UPDATE``) from the repositories instead.
+PostgreSQL and MySQL get row locks (``SELECT … FOR UPDATE``) from the repositories instead,
+both at READ COMMITTED.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Dialect, Engine, create_engine, event, make_url
 from sqlalchemy import exc as exc_mod
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,7 +42,15 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         _configure_sqlite(engine)
         _SQLITE_WRITE_LOCKS[engine] = threading.RLock()
         return engine
-    engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=3600)
+    options: dict[str, Any] = {}
+    if make_url(url).get_backend_name() in ("mysql", "mariadb"):
+        # PostgreSQL's default level, which the guards are written for: each statement sees
+        # what was committed before it ran. Under MySQL's REPEATABLE READ a count made after
+        # taking a row lock (quotas) would still see the snapshot of the transaction's first
+        # read, without the rows of the transaction it waited for.
+        options["isolation_level"] = "READ COMMITTED"
+    engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=3600,
+                           **options)
     _ping_idle_connections(engine)
     return engine
 
@@ -114,26 +123,35 @@ def write_session(factory: sessionmaker[Session]) -> Iterator[Session]:
             raise
 
 
+def _autocommit_is_free(dialect: Dialect) -> bool:
+    """Whether a connection of ``dialect`` switches to autocommit and back without a round trip
+    to the server (psycopg's is a client-side flag). PyMySQL sends SET AUTOCOMMIT each way, and
+    the isolation level again on the way back: more than the COMMIT or ROLLBACK it saves. And
+    on a connection the server has dropped, that SET fails outside SQLAlchemy's error handling:
+    a raw PyMySQL error, a 500 instead of the 503 of a lost connection."""
+    return dialect.name == "postgresql"
+
+
 @contextmanager
 def single_statement(factory: sessionmaker[Session]) -> Iterator[Connection]:
     """A connection for one write statement that is atomic by itself: in autocommit on
-    PostgreSQL and MySQL (no BEGIN and COMMIT round trips), under the writer lock on SQLite."""
+    PostgreSQL (no BEGIN and COMMIT round trips), under the writer lock on SQLite."""
     bind = factory.kw.get("bind")
     assert isinstance(bind, Engine)
     lock = _SQLITE_WRITE_LOCKS.get(bind)
     with lock or contextlib.nullcontext(), bind.connect() as conn:
-        if lock is None:
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        else:
+        if lock is not None:
             conn = conn.execution_options(**{WRITE_OPTION: True})
+        elif _autocommit_is_free(bind.dialect):
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         yield conn
         conn.commit()
 
 
 @contextmanager
 def read_session(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A short read-only session."""
+    """A short read-only session (in autocommit on PostgreSQL: no BEGIN and ROLLBACK)."""
     with factory() as session:
-        if session.get_bind().dialect.name != "sqlite":
+        if _autocommit_is_free(session.get_bind().dialect):
             session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         yield session

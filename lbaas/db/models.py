@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from lbaas.core import kinds
@@ -36,6 +37,16 @@ def utcnow() -> dt.datetime:
     """Naive UTC timestamp, stored without a zone as Octavia does. Microseconds are kept so that
     the default list order (created_at, id) is creation order; responses show seconds."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+"""The column type of :func:`utcnow` values: MySQL's plain DATETIME would drop the microseconds
+(and with them creation order within a second)."""
+
+
+Double = Float().with_variant(mysql.DOUBLE(asdecimal=False), "mysql", "mariadb")
+"""A float column as SQLite and PostgreSQL store it (8 bytes): MySQL's FLOAT has 4, and 1.1
+read back from it equals no 1.1 in a filter."""
 
 
 class Base(DeclarativeBase):
@@ -70,8 +81,9 @@ class _Common:
                                                      default=Provisioning.PENDING_CREATE)
     operating_status: Mapped[str] = mapped_column(String(16), default=Operating.OFFLINE)
     admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
-    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, onupdate=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(Timestamp, nullable=True,
+                                                          onupdate=utcnow)
 
     @property
     def tags(self) -> list[str]:
@@ -98,7 +110,7 @@ class LoadBalancer(_Common, Base):
     availability_zone: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
     topology: Mapped[str] = mapped_column(String(16), default="SINGLE")
     agent_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
-    status_changed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    status_changed_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     # Bumped by every change; an agent reports which revision it applied, so a late report
     # about an older change can never close a newer one.
     revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
@@ -211,7 +223,7 @@ class HealthMonitor(_Common, Base):
     http_method: Mapped[str | None] = mapped_column(String(16), nullable=True)
     url_path: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     expected_codes: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    http_version: Mapped[float | None] = mapped_column(Float, nullable=True)
+    http_version: Mapped[float | None] = mapped_column(Double, nullable=True)
     domain_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
     tag_rows: Mapped[list[Tag]] = _tags_relationship("HealthMonitor")
@@ -278,8 +290,8 @@ class Token(Base):
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     project_id: Mapped[str] = mapped_column(String(255))
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(Timestamp, nullable=True)
 
 
 class Network(Base):
@@ -290,7 +302,7 @@ class Network(Base):
     shared: Mapped[bool] = mapped_column(Boolean, default=True)
     admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
     mtu: Mapped[int] = mapped_column(Integer, default=1500)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     subnets: Mapped[list[Subnet]] = relationship(
         back_populates="network", cascade="all, delete-orphan", lazy="selectin")
 
@@ -305,7 +317,7 @@ class Subnet(Base):
     ip_version: Mapped[int] = mapped_column(Integer, default=4)
     gateway_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     allocation_pools: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     network: Mapped[Network] = relationship(back_populates="subnets")
 
 
@@ -323,7 +335,7 @@ class Port(Base):
     mac_address: Mapped[str] = mapped_column(String(17))
     device_owner: Mapped[str] = mapped_column(String(64), default="lbaas:vip")
     device_id: Mapped[str] = mapped_column(String(36), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
 
 
 class FlavorProfile(Base):
@@ -381,9 +393,9 @@ class Agent(Base):
     # The agent's [agent] availability_zone, as neutron agents report theirs.
     availability_zone: Mapped[str] = mapped_column(String(255), default="nova",
                                                    server_default="nova")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    heartbeat_timestamp: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    started_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    heartbeat_timestamp: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
 
 
 class Lease(Base):
@@ -393,7 +405,7 @@ class Lease(Base):
     __tablename__ = "leases"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(255))
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(Timestamp)
 
 
 class LoadBalancerStats(Base):

@@ -10,8 +10,8 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, bindparam, insert, inspect, select
-from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy import Connection, Select, Table, bindparam, exc, insert, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 _Shape = tuple[tuple[Table, tuple[str, ...]], ...]
 """Which columns of which table each row of a linked insert sets."""
@@ -34,17 +34,33 @@ def _insert_unless_taken(conn: Connection, table: Table, values: dict[str, Any])
     """INSERT ``values`` unless a row with one of the same unique keys exists; return whether
     the row was inserted. A concurrent insert of the same key is waited for, not overwritten."""
     dialect = conn.dialect.name
-    key = next(iter(table.primary_key.columns))
     if dialect in ("postgresql", "sqlite"):
         # RETURNING, not rowcount: SQLAlchemy does not report rowcount for an INSERT.
+        key = next(iter(table.primary_key.columns))
         module: Any = postgresql if dialect == "postgresql" else sqlite
         stmt = module.insert(table).on_conflict_do_nothing().returning(key)
         return conn.execute(stmt, values).first() is not None
-    # MySQL and MariaDB, the other supported databases: a no-op update on a duplicate key,
-    # for which MySQL reports 0 affected rows.
-    upsert = mysql.insert(table)
-    upsert = upsert.on_duplicate_key_update({key.name: upsert.inserted[key.name]})
-    return bool(conn.execute(upsert, values).rowcount == 1)
+    # MySQL and MariaDB, the other supported databases, have no DO NOTHING. ON DUPLICATE KEY
+    # UPDATE writes to the row that holds the key (it gave another load balancer's port this
+    # port's id when their address was the key taken), and counts a no-op update as a row
+    # inserted (SQLAlchemy connects with CLIENT_FOUND_ROWS). INSERT IGNORE would also let a
+    # broken foreign key pass. A failed INSERT undoes only itself there, not the transaction.
+    try:
+        conn.execute(insert(table), values)
+    except exc.IntegrityError as error:
+        if _mysql_error_code(error) != _ER_DUP_ENTRY:
+            raise
+        return False
+    return True
+
+
+_ER_DUP_ENTRY = 1062
+"""MySQL's error code for a unique key that is taken."""
+
+
+def _mysql_error_code(error: exc.DBAPIError) -> int | None:
+    args = getattr(error.orig, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
 
 
 def insert_linked(conn: Connection, head: Any, dependents: Sequence[Any] = ()) -> bool:

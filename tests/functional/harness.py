@@ -1,4 +1,4 @@
-"""Builds an API under test: a fresh database (SQLite file or a PostgreSQL database), tokens for
+"""Builds an API under test: a fresh database (SQLite file, PostgreSQL or MariaDB), tokens for
 several projects and roles, and a registered network/subnet to take VIPs from."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from lbaas.config import load_config
 from lbaas.db.engine import write_session
 from lbaas.rpc.transport import make_transport
 from lbaas.services.tokens import create_token
-from tests.pg import postgres_url_factory
+from tests.databases import database_url
 
 
 @dataclass
@@ -145,10 +145,10 @@ def build_api(state_path: str, db_url: str = "", overrides: dict[str, dict[str, 
 def api_with_completion_delay(request: pytest.FixtureRequest,
                               tmp_path_factory: pytest.TempPathFactory, delay: float
                               ) -> Iterator[Api]:
-    """For a fixture parametrised by database ("sqlite"/"postgres"): an API whose noop provider
-    waits ``delay`` seconds before finishing a change, so objects stay PENDING_* meanwhile."""
-    url = postgres_url_factory(request) if request.param == "postgres" else ""
-    built = build_api(str(tmp_path_factory.mktemp("state")), url,
+    """For a fixture parametrised by database (``tests.databases.DATABASES``): an API whose noop
+    provider waits ``delay`` seconds before finishing a change, so objects stay PENDING_*
+    meanwhile."""
+    built = build_api(str(tmp_path_factory.mktemp("state")), database_url(request.param),
                       overrides={"noop_provider": {"completion_delay": delay}})
     try:
         yield built

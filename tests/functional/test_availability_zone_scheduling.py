@@ -15,16 +15,15 @@ from lbaas.db import models
 from lbaas.db.engine import write_session
 from lbaas.rpc.plugin_api import PluginApi
 from lbaas.services.housekeeping import Housekeeper
+from tests.databases import DATABASES, database_url
 from tests.functional.harness import Api, build_api, close_api, wait_for
 from tests.functional.probe_double import Probe
-from tests.pg import postgres_url_factory
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=DATABASES)
 def haproxy_api(request: pytest.FixtureRequest,
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    url = postgres_url_factory(request) if request.param == "postgres" else ""
-    built = build_api(str(tmp_path_factory.mktemp("state")), url,
+    built = build_api(str(tmp_path_factory.mktemp("state")), database_url(request.param),
                       overrides={"api": {"default_provider": "haproxy"}})
     try:
         yield built

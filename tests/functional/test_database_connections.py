@@ -1,5 +1,5 @@
-"""Pooled PostgreSQL connections that the server dropped: pinged away when idle, else a 503 that
-the next request recovers from."""
+"""Pooled connections that the database server dropped (PostgreSQL, MariaDB): pinged away when
+idle, else a 503 that the next request recovers from."""
 
 from __future__ import annotations
 
@@ -10,16 +10,15 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from lbaas.db import engine as engine_module
+from tests.databases import database_url
 from tests.functional.harness import Api, build_api, close_api
-from tests.pg import postgres_url_factory
-
-pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture
-def pg_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+@pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres),
+                        pytest.param("mariadb", marks=pytest.mark.mariadb)])
+def server_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[tuple[Api, str]]:
-    url = postgres_url_factory(request)
+    url = database_url(request.param)
     built = build_api(str(tmp_path_factory.mktemp("state")), url)
     try:
         yield built, url
@@ -28,21 +27,28 @@ def pg_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 def _drop_server_connections(url: str) -> int:
-    """Terminate every other session on the test database, as a restart would."""
+    """End every other session on the test database, as a restart would."""
     admin = create_engine(url)
     try:
         with admin.connect() as conn:
-            dropped = conn.execute(text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar_one()
+            if admin.dialect.name == "postgresql":
+                return int(conn.execute(text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )).scalar_one())
+            others = conn.execute(text(
+                "SELECT id FROM information_schema.processlist "
+                "WHERE db = DATABASE() AND id <> CONNECTION_ID()")).scalars().all()
+            for session_id in others:
+                conn.execute(text(f"KILL {int(session_id)}"))
+            return len(others)
     finally:
         admin.dispose()
-    return int(dropped)
 
 
 def test_idle_dropped_connections_are_replaced_before_use(
-        pg_api: tuple[Api, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    api, url = pg_api
+        server_api: tuple[Api, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    api, url = server_api
     api.create_lb(name="before")
     assert _drop_server_connections(url) >= 1
     monkeypatch.setattr(engine_module, "IDLE_PING_S", 0.0)  # every pooled connection is "idle"
@@ -55,8 +61,8 @@ def test_idle_dropped_connections_are_replaced_before_use(
 
 
 def test_connection_dropped_while_busy_gives_503_then_recovers(
-        pg_api: tuple[Api, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    api, url = pg_api
+        server_api: tuple[Api, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    api, url = server_api
     api.create_lb(name="before")
     monkeypatch.setattr(engine_module, "IDLE_PING_S", 3600.0)  # no ping: as if just used
     api.member.get("/loadbalancers")

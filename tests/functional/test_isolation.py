@@ -74,6 +74,16 @@ def test_lists_filters_and_markers_stay_in_project(api: Api) -> None:
     assert other.get("/loadbalancers?name=tree").json()["loadbalancers"] == []
 
 
+def test_project_ids_that_differ_only_in_case_are_other_projects(api: Api) -> None:
+    """Project ids compare exactly on every database (MySQL's default collations ignore
+    case: there, PROJECT-A listed project-a's load balancers)."""
+    lb = api.create_lb(name="mine")
+    shouting = api.caller("PROJECT-A", "member")
+    assert shouting.get("/loadbalancers").json()["loadbalancers"] == []
+    assert _refused(shouting.get(f"/loadbalancers/{lb['id']}"))
+    assert api.member.get("/loadbalancers").json()["loadbalancers"][0]["id"] == lb["id"]
+
+
 def test_member_of_another_pool_is_404(api: Api) -> None:
     a = create_tree(api)
     b = create_tree(api)

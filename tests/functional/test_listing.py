@@ -63,6 +63,20 @@ def test_tag_filters(api: Api, five: list[dict]) -> None:  # type: ignore[type-a
     assert _names(api.member.get("/loadbalancers?not-tags-any=red,blue")) == ["lb3"]
 
 
+def test_strings_compare_exactly(api: Api) -> None:
+    """Case and trailing spaces count, in filters, tag filters, tags and ids, on every database
+    (MySQL's default collations ignore both)."""
+    web = api.create_lb(name="Web", tags=["Blue", "blue"], wait=False)
+    api.create_lb(name="Web ", wait=False)
+    assert web["tags"] == ["Blue", "blue"]
+    assert _names(api.member.get("/loadbalancers?name=web")) == []
+    assert _names(api.member.get("/loadbalancers?name=Web")) == ["Web"]
+    assert _names(api.member.get("/loadbalancers?tags=BLUE")) == []
+    assert _names(api.member.get("/loadbalancers?tags=blue")) == ["Web"]
+    assert _names(api.member.get("/loadbalancers?sort=name:desc")) == ["Web ", "Web"]
+    assert api.member.get(f"/loadbalancers/{web['id'].upper()}").status_code == 404
+
+
 def test_fields_selects_attributes(api: Api, five: list[dict]) -> None:  # type: ignore[type-arg]
     r = api.member.get("/loadbalancers?fields=id&fields=name")
     assert all(set(lb) == {"id", "name"} for lb in r.json()["loadbalancers"])
@@ -94,6 +108,19 @@ def test_children_list_filters(api: Api) -> None:
     assert [h["id"] for h in r.json()["healthmonitors"]] == [ids["hm"]]
     r = api.member.get(f"/pools/{ids['pool']}/members?address=10.20.1.2")
     assert len(r.json()["members"]) == 1
+
+
+def test_float_filters_match_what_was_stored(api: Api) -> None:
+    from tests.functional.tree import create_tree
+
+    ids = create_tree(api)
+    r = api.member.put(f"/healthmonitors/{ids['hm']}", {"healthmonitor": {
+        "http_version": 1.1, "domain_name": "example.com"}})
+    assert r.status_code == 200, r.text
+    api.wait_active(api.member, f"/loadbalancers/{ids['lb']}", "loadbalancer")
+    r = api.member.get("/healthmonitors?http_version=1.1")
+    assert [h["id"] for h in r.json()["healthmonitors"]] == [ids["hm"]]
+    assert r.json()["healthmonitors"][0]["http_version"] == 1.1
 
 
 def _flavor_objects(api: Api) -> tuple[list[str], list[str]]:

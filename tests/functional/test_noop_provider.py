@@ -9,10 +9,11 @@ import pytest
 
 from lbaas.db import models
 from lbaas.db.engine import read_session
+from tests.databases import DATABASES
 from tests.functional.harness import Api, api_with_completion_delay
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=DATABASES)
 def parked_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                ) -> Iterator[Api]:
     """The noop provider waits a minute: changes stay pending until a test closes them."""

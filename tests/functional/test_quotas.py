@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+from sqlalchemy import select
+
+from lbaas.core.errors import QuotaExceeded
+from lbaas.db import models
+from lbaas.db.engine import write_session
+from lbaas.services import quotas
 from tests.functional.harness import Api
 
 
@@ -54,6 +61,20 @@ def test_concurrent_creates_do_not_overshoot(api: Api) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         codes = list(pool.map(create, range(8)))
     assert codes.count(201) == 3 and codes.count(403) == 5
+
+
+def test_count_sees_what_committed_after_the_transaction_began(api: Api) -> None:
+    """The count behind a quota check is of the rows committed when it runs, not when the
+    transaction first read (the check's row lock waits for a concurrent create, whose rows must
+    then be counted): REPEATABLE READ, MySQL's default, let the concurrent test overshoot."""
+    if api.services.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite runs one write transaction at a time")
+    api.admin.put("/quotas/project-a", {"quota": {"load_balancer": 1}})
+    with write_session(api.services.sessions) as session:
+        session.execute(select(models.Quota)).all()  # the transaction's first read
+        api.create_lb(wait=False)  # committed by another transaction meanwhile
+        with pytest.raises(QuotaExceeded):
+            quotas.check(session, api.services.conf, "project-a", {models.LoadBalancer: 1})
 
 
 def test_reset_returns_to_defaults(api: Api) -> None:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from bench.common import descendants, lbaas_server
+from tests.databases import DATABASES, database_url
 
 WORKERS = 2
 
@@ -23,14 +24,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres",
-                                                             marks=pytest.mark.postgres)])
-def test_two_workers_serve_one_api(database: str, request: pytest.FixtureRequest) -> None:
-    url = ""
-    if database == "postgres":
-        from tests.pg import postgres_url_factory
-
-        url = postgres_url_factory(request)
+@pytest.mark.parametrize("database", DATABASES)
+def test_two_workers_serve_one_api(database: str) -> None:
+    url = database_url(database)
     config: dict[str, dict[str, object]] = {"api": {"workers": WORKERS,
                                                     "default_provider": "noop"}}
     with lbaas_server(url, config) as server:

@@ -9,10 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.databases import DATABASES
 from tests.functional.harness import Api, api_with_completion_delay, wait_for
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=DATABASES)
 def slow_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
              ) -> Iterator[Api]:
     """The noop provider takes 2 s to finish, so objects stay PENDING_* long enough to race."""

@@ -1,6 +1,6 @@
-"""VIP address allocation when another server takes the chosen address first, on SQLite and
-on PostgreSQL: the (subnet, address) unique key decides, and the create picks another address
-instead of failing."""
+"""VIP address allocation when another server takes the chosen address first, on every database:
+the (subnet, address) unique key decides, and the create picks another address instead of
+failing (leaving the port that holds the address as it was)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ def first_choice_taken(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[li
     addresses that are already taken, as if another API server had inserted them just before
     our insert. ``api.extra["stale_choices"]`` says how many (default 1). Yields every address
     handed out, probes included."""
-    taken = api.create_lb()["vip_address"]
+    first = api.create_lb()
+    taken = first["vip_address"]
     handed: list[str] = []
 
     def stale_then(real: Callable[..., str]) -> Callable[..., str]:
@@ -32,7 +33,7 @@ def first_choice_taken(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[li
 
     monkeypatch.setattr(networks, "_random_address", stale_then(networks._random_address))
     monkeypatch.setattr(networks, "_free_address", stale_then(networks._free_address))
-    api.extra["taken"] = taken
+    api.extra["taken"], api.extra["taken_port"] = taken, first["vip_port_id"]
     yield handed
 
 
@@ -42,8 +43,8 @@ def test_taken_choice_is_replaced_by_another_address(api: Api,
     assert first_choice_taken[0] == api.extra["taken"]
     assert lb["vip_address"] == first_choice_taken[-1] != api.extra["taken"]
     ports = api.member.get("/v2.0/ports").json()["ports"]
-    assert sorted(p["fixed_ips"][0]["ip_address"] for p in ports) == sorted(
-        [api.extra["taken"], lb["vip_address"]])
+    assert {p["fixed_ips"][0]["ip_address"]: p["id"] for p in ports} == {
+        api.extra["taken"]: api.extra["taken_port"], lb["vip_address"]: lb["vip_port_id"]}
 
 
 def test_every_choice_taken_is_409_and_writes_nothing(api: Api,

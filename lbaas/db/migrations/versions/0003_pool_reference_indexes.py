@@ -10,6 +10,7 @@ Revises: 0002
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
@@ -26,7 +27,26 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "mysql":
+        _downgrade_mysql()
+        return
     with op.batch_alter_table("l7policies") as batch:
         batch.drop_index(batch.f("ix_l7policies_redirect_pool_id"))
     with op.batch_alter_table("listeners") as batch:
         batch.drop_index(batch.f("ix_listeners_default_pool_id"))
+
+
+def _downgrade_mysql() -> None:
+    """MySQL refuses to drop an index a foreign key needs. It had made one of its own for each
+    of these foreign keys, and dropped it when these indexes were created: the foreign keys
+    are made again without them, which gives them their own index back."""
+    inspector = sa.inspect(op.get_bind())
+    for table, column in (("l7policies", "redirect_pool_id"), ("listeners", "default_pool_id")):
+        fks = [fk for fk in inspector.get_foreign_keys(table)
+               if fk["constrained_columns"] == [column]]
+        for fk in fks:
+            op.drop_constraint(str(fk["name"]), table, type_="foreignkey")
+        op.drop_index(op.f(f"ix_{table}_{column}"), table_name=table)
+        for fk in fks:
+            op.create_foreign_key(fk["name"], table, fk["referred_table"], [column],
+                                  fk["referred_columns"])

@@ -49,7 +49,7 @@ def downgrade() -> None:
         batch.drop_column("availability_zone")
     with op.batch_alter_table("load_balancers") as batch:
         batch.drop_index(batch.f("ix_load_balancers_availability_zone"))
-    op.drop_index(op.f("ix_availability_zones_availability_zone_profile_id"),
-                  table_name="availability_zones")
+    # The zone table's index goes with it: MySQL refuses to drop it alone, as the foreign
+    # key to the profiles needs it.
     op.drop_table("availability_zones")
     op.drop_table("availability_zone_profiles")

@@ -3,17 +3,18 @@
 Several ``lbaas server`` processes share the database; each runs housekeeping, but only the
 holder of the ``housekeeping`` lease acts, and another takes over when the holder stops renewing.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0008
+Revises: 0007
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql
 
-revision = "0005"
-down_revision = "0004"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -23,7 +24,8 @@ def upgrade() -> None:
         "leases",
         sa.Column("name", sa.String(64), primary_key=True),
         sa.Column("holder", sa.String(255), nullable=False),
-        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql",
+                                                           "mariadb"), nullable=False),
     )
 
 
