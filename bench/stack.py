@@ -156,6 +156,27 @@ class BenchStack:
     def lb(self, lb_id: str) -> dict[str, Any]:
         return dict(self.api.member.get(f"/loadbalancers/{lb_id}").json()["loadbalancer"])
 
+    def wait_all_active(self, lb_ids: Sequence[str], timeout: float = 60) -> float:
+        """Poll the project's list (one request per poll whatever the count; at most one page
+        of 1,000) until every load balancer of ``lb_ids`` is ACTIVE; returns the
+        ``time.monotonic()`` when that was seen. RuntimeError if one went to ERROR."""
+        wanted = set(lb_ids)
+
+        def statuses() -> dict[str, str]:
+            r = self.api.member.get("/loadbalancers",
+                                    params={"fields": "id,provisioning_status"})
+            return {lb["id"]: lb["provisioning_status"] for lb in r.json()["loadbalancers"]
+                    if lb["id"] in wanted}
+
+        found: dict[str, str] = wait_for(
+            statuses, lambda s: len(s) == len(wanted) and (
+                all(v == "ACTIVE" for v in s.values()) or "ERROR" in s.values()), timeout)
+        seen = time.monotonic()
+        failed = sorted(lb_id for lb_id, status in found.items() if status != "ACTIVE")
+        if failed:
+            raise RuntimeError(f"load balancers in ERROR: {', '.join(failed[:5])}")
+        return seen
+
     def wait_active(self, lb_id: str, timeout: float = 60) -> dict[str, Any]:
         lb: dict[str, Any] = wait_for(lambda: self.lb(lb_id),
                                       lambda o: o["provisioning_status"] in ("ACTIVE", "ERROR"),
@@ -234,10 +255,15 @@ def full_tree(members: Sequence[tuple[str, int]], *, name: str = "bench",
 
 
 @contextlib.contextmanager
-def bench_stack(agent_options: dict[str, Any] | None = None,
-                log_level: str = "WARNING") -> Iterator[BenchStack]:
+def bench_stack(agent_options: dict[str, Any] | None = None, log_level: str = "WARNING",
+                transport_url: str | None = None) -> Iterator[BenchStack]:
     """Build the lab bridge, the API (SQLite) with the bench network registered and mapped to
-    the bridge, and a started agent; tear all of it down on the way out."""
+    the bridge, and a started agent; tear all of it down on the way out.
+
+    ``transport_url`` sets ``[DEFAULT] transport_url`` (default: the in-process ``fake:/``).
+    The API and the agent then share one transport object of that kind, but with a broker
+    (``rabbit://…``) every cast, call and reply goes through it; the transport's connections
+    are closed on the way out, after the agent and the API stopped."""
     check_environment()
     raise_nofile()
     quiet_imports()
@@ -255,12 +281,17 @@ def bench_stack(agent_options: dict[str, Any] | None = None,
         state_path.mkdir(mode=0o700)
         agent_group: dict[str, Any] = {"bridge_mappings": [f"{NETWORK_NAME}:{bridge}"]}
         agent_group.update(agent_options or {})
+        defaults: dict[str, Any] = {"host": f"bench-{lab.tag}", "log_level": log_level}
+        if transport_url is not None:
+            defaults["transport_url"] = transport_url
         api = build_api(
             str(state_path),
-            overrides={"DEFAULT": {"host": f"bench-{lab.tag}", "log_level": log_level},
+            overrides={"DEFAULT": defaults,
                        "api": {"default_provider": "haproxy"},
                        "agent": agent_group},
             network=("bench-unused", "10.20.0.0/16", "10.20.0.1"))
+        if transport_url is not None:
+            stack.callback(_close_transport, api.extra["transport"])
         stack.callback(close_api, api)
         net = api.admin.post("/v2.0/networks", {"network": {"name": NETWORK_NAME}})
         net_id = net.json()["network"]["id"]
@@ -286,6 +317,19 @@ def bench_stack(agent_options: dict[str, Any] | None = None,
         finally:
             with shielded():
                 stack.close()
+
+
+def _close_transport(transport: Any) -> None:
+    """Close a broker transport's connections. The broker cancels the consumers of the queues
+    that go away meanwhile, and py-amqp warns about each cancel arriving on a closing channel:
+    noise at the end of a benchmark's output, so its logger is raised to ERROR meanwhile."""
+    amqp_logger = logging.getLogger("amqp")
+    level = amqp_logger.level
+    amqp_logger.setLevel(logging.ERROR)
+    try:
+        transport.cleanup()
+    finally:
+        amqp_logger.setLevel(level)
 
 
 def _undeploy_all(state_path: Path) -> None:
