@@ -290,8 +290,10 @@ def bench_stack(agent_options: dict[str, Any] | None = None, log_level: str = "W
                        "api": {"default_provider": "haproxy"},
                        "agent": agent_group},
             network=("bench-unused", "10.20.0.0/16", "10.20.0.1"))
+        amqp_logger = logging.getLogger("amqp")
         if transport_url is not None:
-            stack.callback(_close_transport, api.extra["transport"])
+            stack.callback(amqp_logger.setLevel, amqp_logger.level)
+            stack.callback(api.extra["transport"].cleanup)
         stack.callback(close_api, api)
         net = api.admin.post("/v2.0/networks", {"network": {"name": NETWORK_NAME}})
         net_id = net.json()["network"]["id"]
@@ -309,6 +311,10 @@ def bench_stack(agent_options: dict[str, Any] | None = None, log_level: str = "W
                            state_path=state_path, conf=conf, agent=agent, driver=driver,
                            subnet_id=sub.json()["subnet"]["id"])
         stack.callback(lambda: built.agent.stop())
+        if transport_url is not None:
+            # From here on, py-amqp warns about every consumer cancel the broker sends to a
+            # channel being closed while the RPC servers stop: noise in a benchmark's output.
+            stack.callback(amqp_logger.setLevel, logging.ERROR)
         agent.start()
         wait_for(lambda: api.admin.get("/v2.0/agents").json()["agents"],
                  lambda agents: any(a["alive"] for a in agents), 30)
@@ -317,19 +323,6 @@ def bench_stack(agent_options: dict[str, Any] | None = None, log_level: str = "W
         finally:
             with shielded():
                 stack.close()
-
-
-def _close_transport(transport: Any) -> None:
-    """Close a broker transport's connections. The broker cancels the consumers of the queues
-    that go away meanwhile, and py-amqp warns about each cancel arriving on a closing channel:
-    noise at the end of a benchmark's output, so its logger is raised to ERROR meanwhile."""
-    amqp_logger = logging.getLogger("amqp")
-    level = amqp_logger.level
-    amqp_logger.setLevel(logging.ERROR)
-    try:
-        transport.cleanup()
-    finally:
-        amqp_logger.setLevel(level)
 
 
 def _undeploy_all(state_path: Path) -> None:
