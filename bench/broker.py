@@ -47,6 +47,18 @@ class Broker:
     def transport_url(self) -> str:
         return self.rabbit.transport_url
 
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by every process of the broker's group (epmd, the Erlang VM
+        and its helpers): ``usage_usec`` of the group's ``cpu.stat``; 0 when it is not there."""
+        try:
+            for line in (self.cgroup.path / "cpu.stat").read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "usage_usec":
+                    return int(value) / 1e6
+        except (OSError, ValueError):
+            pass
+        return 0.0
+
     def pids(self) -> list[tuple[int, int | None]]:
         """(pid, start time) of every epmd and Erlang VM it ran."""
         return list(self.rabbit.pids_seen)
