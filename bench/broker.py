@@ -2,7 +2,7 @@
 (``bench.transports``): ``tests.nodelab.rabbitmq.RabbitMQ`` (Debian's ``rabbitmq-server`` with
 its own ``epmd``, data directory, node name and ports) on ``127.0.0.1``, its processes in a
 cgroup of their own; :func:`private_broker` starts it (timed) and removes all of it on the way
-out, also on errors, Ctrl-C and SIGTERM (a second Ctrl-C during the teardown is ignored).
+out, also on errors, Ctrl-C and SIGTERM (a Ctrl-C during the teardown waits until it is done).
 
 The cgroup is ``<cgroup2 mount>/lbaas-bench-<tag>``, not the node lab's ``lbaas-lab-<tag>``
 (``tests.nodelab.cgroups.lab_group``): a node lab that starts meanwhile (the e2e tests) sweeps

@@ -1,12 +1,12 @@
 """The in-process lbaas stack the data-plane benchmarks measure: the API (SQLite, the functional
 tests' harness) with the benchmark's network registered and mapped to the lab bridge, and one
-agent (in-process messaging) whose load balancers plug into that bridge; :func:`bench_stack`
-builds it and :class:`BenchStack` adds backends and a client to the lab, creates load balancers
-through the API and waits for them.
+agent (in-process messaging by default, or through a broker) whose load balancers plug into
+that bridge; :func:`bench_stack` builds it and :class:`BenchStack` adds backends and a client to
+the lab, creates load balancers through the API and waits for them.
 
 Everything :func:`bench_stack` starts is undone on the way out, in reverse order, also on
-errors, Ctrl-C and SIGTERM (a second Ctrl-C during the teardown is ignored): haproxies of the
-stack are undeployed, then the lab's processes, namespaces and bridge go, then the work
+errors, Ctrl-C and SIGTERM (a Ctrl-C during the teardown waits until it is done): haproxies of
+the stack are undeployed, then the lab's processes, namespaces and bridge go, then the work
 directory. Before it starts, it sweeps what benchmark runs killed with SIGKILL left
 (``bench.sweep``).
 
@@ -16,7 +16,7 @@ host as its own (``deployed_ids``), so two agents (or a test suite running next 
 on one host remove each other's load balancers as orphans.
 
 Used by every data-plane benchmark (``bench.dataplane``, ``bench.provisioning``,
-``bench.member_update``, ``bench.reload``, ``bench.density``).
+``bench.member_update``, ``bench.reload``, ``bench.density``, ``bench.transports``).
 """
 
 from __future__ import annotations
