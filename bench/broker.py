@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -31,6 +32,9 @@ GROUP_PREFIX = "lbaas-bench-"
 CGROUP_FILE = "cgroup"
 """The file in the work directory that names the group (for ``bench.sweep``)."""
 ADDRESS = "127.0.0.1"
+ATTEMPTS = 3
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +45,12 @@ class Broker:
     cgroup: Cgroup
     workdir: Path
     start_s: float
-    """Seconds from spawning epmd until ``rabbitmqctl wait`` said the broker accepts work."""
+    """Seconds from spawning epmd until ``rabbitmqctl wait`` said the broker accepts work (the
+    attempt that succeeded)."""
+    attempts: int
+    """Starts it took (see :func:`private_broker`)."""
+    failed_pids: tuple[tuple[int, int | None], ...] = ()
+    """(pid, start time) of the processes of attempts that failed (stopped since)."""
 
     @property
     def transport_url(self) -> str:
@@ -60,8 +69,8 @@ class Broker:
         return 0.0
 
     def pids(self) -> list[tuple[int, int | None]]:
-        """(pid, start time) of every epmd and Erlang VM it ran."""
-        return list(self.rabbit.pids_seen)
+        """(pid, start time) of every epmd and Erlang VM it ran, failed attempts included."""
+        return [*self.failed_pids, *self.rabbit.pids_seen]
 
 
 def check_broker_environment() -> None:
@@ -94,7 +103,12 @@ def sweep_group(workdir: Path) -> str | None:
 @contextlib.contextmanager
 def private_broker() -> Iterator[Broker]:
     """Start a private broker on 127.0.0.1 and yield it; stop it, its epmd and every process of
-    its cgroup, remove the group and the work directory on the way out."""
+    its cgroup, remove the group and the work directory on the way out.
+
+    A broker that exits while starting is started again with new ports, up to
+    :data:`ATTEMPTS` times: its ports are chosen free (``free_port``) seconds before the Erlang
+    VM binds them, and on a busy host something else may take one meanwhile (seen once in
+    about ten starts: ``dist_port_already_used``)."""
     check_broker_environment()
     with contextlib.ExitStack() as stack:
         workdir = make_workdir()
@@ -104,11 +118,24 @@ def private_broker() -> Iterator[Broker]:
         (workdir / CGROUP_FILE).write_text(str(group.path))
         group.create()
         stack.callback(group.remove)
-        rabbit = RabbitMQ(workdir / "rabbitmq", ADDRESS, group, f"bench-{tag}")
-        stack.callback(rabbit.close)
         try:
-            start_s = rabbit.start()
-            yield Broker(rabbit=rabbit, cgroup=group, workdir=workdir, start_s=start_s)
+            failed: list[tuple[int, int | None]] = []
+            for attempt in range(1, ATTEMPTS + 1):
+                rabbit = RabbitMQ(workdir / f"rabbitmq-{attempt}", ADDRESS, group,
+                                  f"bench-{tag}-{attempt}")
+                stack.callback(rabbit.close)
+                try:
+                    start_s = rabbit.start()
+                    break
+                except RuntimeError as exc:
+                    if attempt == ATTEMPTS:
+                        raise
+                    LOG.warning("RabbitMQ did not start (attempt %d of %d), trying new ports: "
+                                "%s", attempt, ATTEMPTS, str(exc).splitlines()[0])
+                    rabbit.close()
+                    failed += rabbit.pids_seen
+            yield Broker(rabbit=rabbit, cgroup=group, workdir=workdir, start_s=start_s,
+                         attempts=attempt, failed_pids=tuple(failed))
         finally:
             with shielded():
                 stack.close()

@@ -116,8 +116,9 @@ def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
                     break
                 measured = measure_transport(urls[name], params, deadline, broker)
                 rounds.append({"round": index + 1, "transport": name, **measured})
-        info = {"start_s": broker.start_s, "cgroup": str(broker.cgroup.path),
-                "pids": broker.pids(), "node": broker.rabbit.node_name}
+        info = {"start_s": broker.start_s, "attempts": broker.attempts,
+                "cgroup": str(broker.cgroup.path), "pids": broker.pids(),
+                "node": broker.rabbit.node_name}
     return {"broker": info, "rounds": rounds}
 
 
@@ -215,7 +216,8 @@ def print_summary(summary: dict[str, Any]) -> None:
         "through the VIP)", columns, cells, console=console, row_styles=[None, None, "bold"],
         caption=(
             f"Broker start (epmd + rabbitmq-server until it accepts work): "
-            f"{broker['start_s']:.2f} s. Order: {', '.join(summary['order'])}. Burst wall: "
+            f"{broker['start_s']:.2f} s{_attempts(broker['attempts'])}. Order: "
+            f"{', '.join(summary['order'])}. Burst wall: "
             "first POST → every VIP answered and every load balancer ACTIVE (median of the "
             f"rounds); all POSTs answered after {fmt(fake['burst']['posted_s'])} s "
             f"(in-process) and {fmt(rabbit['burst']['posted_s'])} s (RabbitMQ). CPU per load "
@@ -235,6 +237,10 @@ def print_summary(summary: dict[str, Any]) -> None:
                 "indented steps are parts of the step above them. The in-process transport "
                 "polls its queues every 50 ms (oslo.messaging's fake driver): a cast or call "
                 "waits 25 ms on average before it is picked up.")
+
+
+def _attempts(attempts: int) -> str:
+    return "" if attempts == 1 else f" (attempt {attempts}: the ones before exited while starting)"
 
 
 def main(argv: list[str] | None = None) -> int:
