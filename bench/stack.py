@@ -312,6 +312,7 @@ def bench_stack(agent_options: dict[str, Any] | None = None, log_level: str = "W
                            state_path=state_path, conf=conf, agent=agent, driver=driver,
                            subnet_id=sub.json()["subnet"]["id"])
         stack.callback(lambda: built.agent.stop())
+        stack.callback(_stop_housekeeping, api)
         if transport_url is not None:
             # From here on, py-amqp warns about every consumer cancel the broker sends to a
             # channel being closed while the RPC servers stop: noise in a benchmark's output.
@@ -324,6 +325,17 @@ def bench_stack(agent_options: dict[str, Any] | None = None, log_level: str = "W
         finally:
             with shielded():
                 stack.close()
+
+
+def _stop_housekeeping(api: Api) -> None:
+    """Stop the server's housekeeping before the agent: during a long undeploy (100 load
+    balancers and more) it would take the stopped agent for dead and try to move each of its
+    load balancers (one warning each). The API's shutdown stops it again (a no-op)."""
+    from lbaas.services.housekeeping import Housekeeper
+
+    for task in api.services.background:
+        if isinstance(task, Housekeeper):
+            task.stop()
 
 
 def _wait_rpc_servers(api: Api) -> None:
