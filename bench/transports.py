@@ -166,9 +166,11 @@ def summarize(measured: dict[str, Any]) -> dict[str, Any]:
                                          fake["cpu_ms_per_lb"]["process"])
     ratios["cpu_per_lb_total"] = ratio(sum(rabbit["cpu_ms_per_lb"].values()),
                                        sum(fake["cpu_ms_per_lb"].values()))
-    complete = all(s[phase]["n"] > 0 and s[phase]["answered"] == s[phase]["n"]
+    complete = all(s["sequential"]["n"] > 0 and s[phase]["answered"] == s[phase]["n"]
                    for s in by_transport.values() for phase in ("sequential", "burst"))
-    met = complete and all(ratios[f"{phase}_{key}"] <= GOAL_RATIO for phase, key in GOAL_ON)
+    measured_ratios = [ratios[f"{phase}_{key}"] for phase, key in GOAL_ON
+                       if phase == "sequential" or fake[phase]["n"] or rabbit[phase]["n"]]
+    met = complete and all(r <= GOAL_RATIO for r in measured_ratios)
     steps = []
     fake_steps, rabbit_steps = (_steps(measured["rounds"], name) for name in TRANSPORTS)
     for (label, _, _), a, b in zip(STEPS, fake_steps, rabbit_steps, strict=True):
