@@ -14,8 +14,9 @@ Address plan on the benchmark's own bridge (``lbt<tag>br``, no address in the ro
 
 :func:`open_lab` registers the removal of the lab (its processes, namespaces and bridge) and then
 of the work directory on an ``ExitStack``; :func:`shielded` keeps a second Ctrl-C from
-interrupting that teardown. A run killed with SIGKILL leaves its work directory (with an
-``owner.pid`` file) behind; the next benchmark run sweeps what it holds (``bench.sweep``).
+interrupting that teardown and delivers it afterwards. A run killed with SIGKILL leaves its work
+directory (with an ``owner.pid`` file) behind; the next benchmark run sweeps what it holds
+(``bench.sweep``).
 
 Used by ``bench.stack`` (which builds the lbaas stack on the lab) and by the benchmarks for
 addresses, raw namespaces (``bench.provisioning``) and the backlog (``bench.density``).
@@ -171,16 +172,32 @@ def _close_lab(lab: Lab) -> None:
 
 @contextlib.contextmanager
 def shielded() -> Iterator[None]:
-    """Ignore SIGINT/SIGTERM while cleaning up (a second Ctrl-C must not strand namespaces)."""
+    """Hold SIGINT/SIGTERM while cleaning up (a second Ctrl-C must not strand namespaces), then
+    deliver them to the handlers in force before: a Ctrl-C during the teardown of one stack of
+    a run that builds several (``bench.transports``) still stops the run once that teardown is
+    done. A held signal whose handler was the default raises SystemExit instead of killing the
+    process, so that the cleanups around this one still run."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    held: list[int] = []
+
+    def hold(signum: int, _frame: object) -> None:
+        if signum not in held:
+            held.append(signum)
+
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        for sig in held:
+            handler = previous[sig]
+            if callable(handler):  # e.g. KeyboardInterrupt, or SystemExit (sigterm_exits)
+                handler(sig, None)
+            elif handler == signal.SIG_DFL:
+                raise SystemExit(128 + sig)
 
 
 # --------------------------------------------------------------------------------------------

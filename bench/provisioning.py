@@ -29,7 +29,8 @@ import dataclasses
 import sys
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ GOAL_P99_S = 2.0
 # are parts of the step above them.
 STEPS = (
     ("POST (API answers 201)", "post", "posted"),
-    ("POST sent → cast reaches the agent (in-process transport)", "post", "scheduled"),
+    ("POST sent → cast reaches the agent", "post", "scheduled"),
     ("agent's queue → refresh starts", "scheduled", "refresh"),
     ("fetch tree (RPC get_loadbalancer)", "fetch", "fetched"),
     ("  · server side: database → tree", "srv_fetch", "srv_fetched"),
@@ -86,18 +87,35 @@ def _tree() -> dict[str, Any]:
     return full_tree(backend_members(2))
 
 
-def create_one(st: BenchStack, prober: Prober, timeline: Timeline) -> dict[str, Any]:
-    """POST one tree and wait for its first answer; returns its timings."""
+def post_one(st: BenchStack, prober: Prober, timeline: Timeline, timeout: float = 60
+             ) -> tuple[dict[str, Any], Future[tuple[bool, float, int]]]:
+    """POST one tree and start waiting for its first answer through the VIP (the prober tries
+    from the moment the POST returned, for ``timeout`` seconds); returns its row (without the
+    answer yet) and the prober's future, for :func:`await_answer`."""
     t0 = time.monotonic()
     lb = st.post_lb(_tree())
     posted = time.monotonic()
     timeline.mark(lb["id"], "post", t0)
     timeline.mark(lb["id"], "posted", posted)
-    answered, when, _ = prober.start(lb["vip_address"], "ok", timeout=60).result(70)
+    row = {"id": lb["id"], "vip": lb["vip_address"], "post_s": posted - t0,
+           "first_answer_s": None}
+    return row, prober.start(lb["vip_address"], "ok", timeout=timeout)
+
+
+def await_answer(row: dict[str, Any], waiting: Future[tuple[bool, float, int]],
+                 timeline: Timeline, timeout: float = 60) -> dict[str, Any]:
+    """Wait for the answer :func:`post_one` started waiting for; fills ``first_answer_s``
+    (seconds since the POST was sent, None when the VIP never answered)."""
+    answered, when, _ = waiting.result(timeout + 10)
     if answered:
-        timeline.mark(lb["id"], "answered", when)
-    return {"id": lb["id"], "vip": lb["vip_address"], "post_s": posted - t0,
-            "first_answer_s": (when - t0) if answered else None}
+        timeline.mark(row["id"], "answered", when)
+        row["first_answer_s"] = when - timeline.marks[row["id"]]["post"]
+    return row
+
+
+def create_one(st: BenchStack, prober: Prober, timeline: Timeline) -> dict[str, Any]:
+    """POST one tree and wait for its first answer; returns its timings."""
+    return await_answer(*post_one(st, prober, timeline), timeline)
 
 
 def sequential(st: BenchStack, prober: Prober, timeline: Timeline, count: int,
@@ -114,15 +132,28 @@ def sequential(st: BenchStack, prober: Prober, timeline: Timeline, count: int,
     return results
 
 
-def burst(st: BenchStack, prober: Prober, timeline: Timeline, count: int
-          ) -> tuple[list[dict[str, Any]], float]:
+def burst(st: BenchStack, prober: Prober, timeline: Timeline, count: int,
+          timeout: float | None = None) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """POST ``count`` trees at once: 4 client threads only POST, and each load balancer is
+    timed from its own POST to its first answer (``timeout``: how long each may take, default
+    60 s + 1 s per load balancer). Then wait until all are ACTIVE.
+
+    Returns the rows and the walls, seconds since the first POST was sent: ``posted_s`` (every
+    POST answered 201), ``answered_s`` (every VIP answered; NaN if one never did) and
+    ``active_s`` (every VIP answered and every load balancer is ACTIVE, seen by polling the
+    list after the last answer)."""
+    timeout = 60 + count if timeout is None else timeout
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="bench-post") as pool:
-        results = list(pool.map(lambda _: create_one(st, prober, timeline), range(count)))
-    wall = time.monotonic() - started
-    for result in results:
-        st.wait_active(result["id"], timeout=120)
-    return results, wall
+        waiting = list(pool.map(lambda _: post_one(st, prober, timeline, timeout), range(count)))
+    posted = time.monotonic()
+    rows = [await_answer(row, fut, timeline, timeout) for row, fut in waiting]
+    answers = [timeline.marks[row["id"]].get("answered") for row in rows]
+    last = max((a for a in answers if a is not None), default=float("nan"))
+    answered = last - started if all(a is not None for a in answers) else float("nan")
+    active = st.wait_all_active([row["id"] for row in rows], timeout) - started
+    return rows, {"posted_s": posted - started, "answered_s": answered,
+                  "active_s": active if answered == answered else float("nan")}
 
 
 def by_hand(st: BenchStack, prober: Prober, count: int, deadline: Deadline
@@ -147,6 +178,25 @@ def by_hand(st: BenchStack, prober: Prober, count: int, deadline: Deadline
     return results
 
 
+def step_timings(marks: dict[str, dict[str, float]], lb_ids: Sequence[str],
+                 steps: Sequence[tuple[str, str, str]] = STEPS) -> list[dict[str, Any]]:
+    """Per step (label, start mark, end mark) of ``steps``: over the load balancers ``lb_ids``,
+    how many it was seen for, p50/p99 of its duration and the p50 of when it ended after the
+    POST (ms), for :func:`bench.report.print_steps`."""
+    timings = []
+    for label, start, end in steps:
+        durations, ends = [], []
+        for lb_id in lb_ids:
+            lb_marks = marks.get(lb_id, {})
+            if start in lb_marks and end in lb_marks and "post" in lb_marks:
+                durations.append(lb_marks[end] - lb_marks[start])
+                ends.append(lb_marks[end] - lb_marks["post"])
+        p50, p99 = p50_p99(durations)
+        timings.append({"step": label, "n": len(durations), "p50_ms": p50 * 1000,
+                        "p99_ms": p99 * 1000, "ends_at_p50_ms": p50_p99(ends)[0] * 1000})
+    return timings
+
+
 def summarize(measured: dict[str, Any]) -> dict[str, Any]:
     def firsts(rows: list[dict[str, Any]]) -> list[float]:
         return [r["first_answer_s"] for r in rows if r["first_answer_s"] is not None]
@@ -167,18 +217,7 @@ def summarize(measured: dict[str, Any]) -> dict[str, Any]:
                          and len(values) == len(measured[phase]))
             if phase == "sequential" else None,
         })
-    seq_ids = [r["id"] for r in measured["sequential"]]
-    steps = []
-    for label, start, end in STEPS:
-        durations, ends = [], []
-        for lb_id in seq_ids:
-            marks = measured["marks"].get(lb_id, {})
-            if start in marks and end in marks and "post" in marks:
-                durations.append(marks[end] - marks[start])
-                ends.append(marks[end] - marks["post"])
-        p50, p99 = p50_p99(durations)
-        steps.append({"step": label, "n": len(durations), "p50_ms": p50 * 1000,
-                      "p99_ms": p99 * 1000, "ends_at_p50_ms": p50_p99(ends)[0] * 1000})
+    steps = step_timings(measured["marks"], [r["id"] for r in measured["sequential"]])
     post = [r["post_s"] for r in measured["sequential"]]
     active = [r["active_s"] for r in measured["sequential"]]
     return {"rows": rows, "steps": steps, "burst_wall_s": measured["burst_wall_s"],
@@ -217,11 +256,12 @@ def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
             warm = create_one(st, prober, timeline)
             st.wait_active(warm["id"])
             seq = sequential(st, prober, timeline, params.count, deadline)
-            burst_rows, burst_wall = burst(st, prober, timeline, params.burst) \
-                if params.burst and not deadline.expired() else ([], float("nan"))
+            burst_rows, walls = burst(st, prober, timeline, params.burst) \
+                if params.burst and not deadline.expired() else ([], {})
         hand = by_hand(st, prober, params.count, deadline)
         st.check_intact([r["id"] for r in seq + burst_rows])
-    return {"sequential": seq, "burst": burst_rows, "burst_wall_s": burst_wall,
+    return {"sequential": seq, "burst": burst_rows,
+            "burst_wall_s": walls.get("answered_s", float("nan")),
             "by_hand": hand, "marks": timeline.marks}
 
 

@@ -1,12 +1,12 @@
 """The in-process lbaas stack the data-plane benchmarks measure: the API (SQLite, the functional
 tests' harness) with the benchmark's network registered and mapped to the lab bridge, and one
-agent (in-process messaging) whose load balancers plug into that bridge; :func:`bench_stack`
-builds it and :class:`BenchStack` adds backends and a client to the lab, creates load balancers
-through the API and waits for them.
+agent (in-process messaging by default, or through a broker) whose load balancers plug into
+that bridge; :func:`bench_stack` builds it and :class:`BenchStack` adds backends and a client to
+the lab, creates load balancers through the API and waits for them.
 
 Everything :func:`bench_stack` starts is undone on the way out, in reverse order, also on
-errors, Ctrl-C and SIGTERM (a second Ctrl-C during the teardown is ignored): haproxies of the
-stack are undeployed, then the lab's processes, namespaces and bridge go, then the work
+errors, Ctrl-C and SIGTERM (a Ctrl-C during the teardown waits until it is done): haproxies of
+the stack are undeployed, then the lab's processes, namespaces and bridge go, then the work
 directory. Before it starts, it sweeps what benchmark runs killed with SIGKILL left
 (``bench.sweep``).
 
@@ -16,7 +16,7 @@ host as its own (``deployed_ids``), so two agents (or a test suite running next 
 on one host remove each other's load balancers as orphans.
 
 Used by every data-plane benchmark (``bench.dataplane``, ``bench.provisioning``,
-``bench.member_update``, ``bench.reload``, ``bench.density``).
+``bench.member_update``, ``bench.reload``, ``bench.density``, ``bench.transports``).
 """
 
 from __future__ import annotations
@@ -156,6 +156,27 @@ class BenchStack:
     def lb(self, lb_id: str) -> dict[str, Any]:
         return dict(self.api.member.get(f"/loadbalancers/{lb_id}").json()["loadbalancer"])
 
+    def wait_all_active(self, lb_ids: Sequence[str], timeout: float = 60) -> float:
+        """Poll the project's list (one request per poll whatever the count; at most one page
+        of 1,000) until every load balancer of ``lb_ids`` is ACTIVE; returns the
+        ``time.monotonic()`` when that was seen. RuntimeError if one went to ERROR."""
+        wanted = set(lb_ids)
+
+        def statuses() -> dict[str, str]:
+            r = self.api.member.get("/loadbalancers",
+                                    params={"fields": "id,provisioning_status"})
+            return {lb["id"]: lb["provisioning_status"] for lb in r.json()["loadbalancers"]
+                    if lb["id"] in wanted}
+
+        found: dict[str, str] = wait_for(
+            statuses, lambda s: len(s) == len(wanted) and (
+                all(v == "ACTIVE" for v in s.values()) or "ERROR" in s.values()), timeout)
+        seen = time.monotonic()
+        failed = sorted(lb_id for lb_id, status in found.items() if status != "ACTIVE")
+        if failed:
+            raise RuntimeError(f"load balancers in ERROR: {', '.join(failed[:5])}")
+        return seen
+
     def wait_active(self, lb_id: str, timeout: float = 60) -> dict[str, Any]:
         lb: dict[str, Any] = wait_for(lambda: self.lb(lb_id),
                                       lambda o: o["provisioning_status"] in ("ACTIVE", "ERROR"),
@@ -234,10 +255,15 @@ def full_tree(members: Sequence[tuple[str, int]], *, name: str = "bench",
 
 
 @contextlib.contextmanager
-def bench_stack(agent_options: dict[str, Any] | None = None,
-                log_level: str = "WARNING") -> Iterator[BenchStack]:
+def bench_stack(agent_options: dict[str, Any] | None = None, log_level: str = "WARNING",
+                transport_url: str | None = None) -> Iterator[BenchStack]:
     """Build the lab bridge, the API (SQLite) with the bench network registered and mapped to
-    the bridge, and a started agent; tear all of it down on the way out."""
+    the bridge, and a started agent; tear all of it down on the way out.
+
+    ``transport_url`` sets ``[DEFAULT] transport_url`` (default: the in-process ``fake:/``).
+    The API and the agent then share one transport object of that kind, but with a broker
+    (``rabbit://…``) every cast, call and reply goes through it; the transport's connections
+    are closed on the way out, after the agent and the API stopped."""
     check_environment()
     raise_nofile()
     quiet_imports()
@@ -255,12 +281,20 @@ def bench_stack(agent_options: dict[str, Any] | None = None,
         state_path.mkdir(mode=0o700)
         agent_group: dict[str, Any] = {"bridge_mappings": [f"{NETWORK_NAME}:{bridge}"]}
         agent_group.update(agent_options or {})
+        defaults: dict[str, Any] = {"host": f"bench-{lab.tag}", "log_level": log_level}
+        if transport_url is not None:
+            defaults["transport_url"] = transport_url
         api = build_api(
             str(state_path),
-            overrides={"DEFAULT": {"host": f"bench-{lab.tag}", "log_level": log_level},
+            overrides={"DEFAULT": defaults,
                        "api": {"default_provider": "haproxy"},
                        "agent": agent_group},
             network=("bench-unused", "10.20.0.0/16", "10.20.0.1"))
+        amqp_logger = logging.getLogger("amqp")
+        if transport_url is not None:
+            stack.callback(amqp_logger.setLevel, amqp_logger.level)
+            stack.callback(api.extra["transport"].cleanup)
+            stack.callback(_wait_rpc_servers, api)
         stack.callback(close_api, api)
         net = api.admin.post("/v2.0/networks", {"network": {"name": NETWORK_NAME}})
         net_id = net.json()["network"]["id"]
@@ -278,6 +312,11 @@ def bench_stack(agent_options: dict[str, Any] | None = None,
                            state_path=state_path, conf=conf, agent=agent, driver=driver,
                            subnet_id=sub.json()["subnet"]["id"])
         stack.callback(lambda: built.agent.stop())
+        stack.callback(_stop_housekeeping, api)
+        if transport_url is not None:
+            # From here on, py-amqp warns about every consumer cancel the broker sends to a
+            # channel being closed while the RPC servers stop: noise in a benchmark's output.
+            stack.callback(amqp_logger.setLevel, logging.ERROR)
         agent.start()
         wait_for(lambda: api.admin.get("/v2.0/agents").json()["agents"],
                  lambda agents: any(a["alive"] for a in agents), 30)
@@ -286,6 +325,32 @@ def bench_stack(agent_options: dict[str, Any] | None = None,
         finally:
             with shielded():
                 stack.close()
+
+
+def _stop_housekeeping(api: Api) -> None:
+    """Stop the server's housekeeping before the agent: during a long undeploy (100 load
+    balancers and more) it would take the stopped agent for dead and try to move each of its
+    load balancers (one warning each). The API's shutdown stops it again (a no-op)."""
+    from lbaas.services.housekeeping import Housekeeper
+
+    for task in api.services.background:
+        if isinstance(task, Housekeeper):
+            task.stop()
+
+
+def _wait_rpc_servers(api: Api) -> None:
+    """Finish stopping the API's RPC servers once :func:`close_api` stopped them.
+
+    The API's shutdown only calls ``stop()``: on a broker, the listener's connection and its
+    consumer of the topic queue (``lbaas_plugin``, one queue per name on the broker, whatever
+    the exchange) stay until ``wait()`` closes them. The next stack on the same broker would
+    share that queue with the dead consumer, which takes every other message and never answers
+    (its agent's calls time out, load balancers stay PENDING_CREATE)."""
+    import oslo_messaging
+
+    for task in api.services.background:
+        if isinstance(task, oslo_messaging.MessageHandlingServer):
+            task.wait()
 
 
 def _undeploy_all(state_path: Path) -> None:

@@ -1,8 +1,8 @@
 """Removing load balancers and leftovers without the agent: :func:`undeploy_state` stops the
 haproxy and removes the namespace of every load balancer under a state directory (as the driver
 would, in parallel); :func:`sweep_stale` removes what benchmark runs killed with SIGKILL left
-(haproxies, ``qlbaas-`` namespaces, lab processes and namespaces, work directories), recognised
-by an ``owner.pid`` whose process is gone.
+(haproxies, ``qlbaas-`` namespaces, lab processes and namespaces, private brokers with their
+cgroups, work directories), recognised by an ``owner.pid`` whose process is gone.
 
 Used by ``bench.stack``: sweeping before a stack is built, undeploying when it is torn down.
 """
@@ -101,9 +101,10 @@ def _kill_in_namespace(name: str) -> None:
 
 def sweep_stale() -> list[str]:
     """Remove what benchmark runs killed with SIGKILL left: their haproxies, ``qlbaas-``
-    namespaces (found through their state directories), the processes of their lab (by work
-    directory in the command line and by namespace) and lab namespaces (``lab.tag`` file), then
-    their temporary directories. Runs whose owner process lives are left alone."""
+    namespaces (found through their state directories), the cgroup of their private broker
+    (``bench.broker``: broker and epmd killed), the processes of their lab (by work directory
+    in the command line and by namespace) and lab namespaces (``lab.tag`` file), then their
+    temporary directories. Runs whose owner process lives are left alone."""
     swept: list[str] = []
     for workdir in Path(tempfile.gettempdir()).glob(f"{TMP_PREFIX}*"):
         try:
@@ -113,6 +114,15 @@ def sweep_stale() -> list[str]:
         if _pid_alive(pid):
             continue
         count = undeploy_state(workdir / "state")
+        from bench.broker import sweep_group  # heavy (tests.nodelab): only for a dead run
+
+        try:
+            group = sweep_group(workdir)  # a private broker and its epmd (bench.broker)
+        except Exception:  # the rest of this run's leftovers must still go
+            LOG.exception("removing the broker cgroup of %s failed", workdir)
+        else:
+            if group:
+                swept.append(group)
         _kill_matching(str(workdir))
         with contextlib.suppress(OSError):
             tag = (workdir / "lab.tag").read_text().strip()

@@ -25,7 +25,6 @@ from tests.nodelab.procs import (
     free_port,
     process_start_time,
     reap,
-    run,
     spawn_logged,
     tail,
     wait_until,
@@ -99,6 +98,8 @@ class RabbitMQ:
             "RABBITMQ_DIST_PORT": str(self.dist_port),
             "RABBITMQ_PID_FILE": str(self.pid_file),
             "ERL_EPMD_PORT": str(self.epmd_port),
+            # A VM that dies writes its crash dump here, not into the caller's directory.
+            "ERL_CRASH_DUMP": str(d / "erl_crash.dump"),
         }
 
     def running(self) -> bool:
@@ -120,15 +121,36 @@ class RabbitMQ:
             self.pid_file.unlink()
         self._broker = spawn_logged([str(RABBIT_BIN / "rabbitmq-server")], self.log,
                                     self._broker_group, self.env())
-        try:
-            run([str(RABBIT_BIN / "rabbitmqctl"), "-n", self.node_name, "--timeout",
-                 str(int(timeout)), "wait", str(self.pid_file)], timeout=timeout + 10,
-                env=self.env())
-        except (RuntimeError, subprocess.TimeoutExpired) as exc:
-            raise RuntimeError(f"RabbitMQ did not start: {exc}\n{tail(self.log)}") from None
+        self._wait_ready(self._broker, timeout)
         beam = int(self.pid_file.read_text().strip())
         self.pids_seen.append((beam, process_start_time(beam)))
         return time.monotonic() - started
+
+    def _wait_ready(self, broker: subprocess.Popen[bytes], timeout: float) -> None:
+        """``rabbitmqctl wait`` until the broker accepts work; RuntimeError with the end of its
+        log as soon as the broker exits instead (a port taken meanwhile: ``rabbitmqctl`` alone
+        would wait for the whole ``timeout``)."""
+        ctl = subprocess.Popen(
+            [str(RABBIT_BIN / "rabbitmqctl"), "-n", self.node_name, "--timeout",
+             str(int(timeout)), "wait", str(self.pid_file)], stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env())
+        deadline = time.monotonic() + timeout + 10
+        try:
+            while ctl.poll() is None:
+                if broker.poll() is not None:
+                    raise RuntimeError(f"RabbitMQ exited while starting (status "
+                                       f"{broker.returncode}):\n{tail(self.log)}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"RabbitMQ did not start in {timeout:.0f} s:\n"
+                                       f"{tail(self.log)}")
+                time.sleep(0.1)
+        finally:
+            if ctl.poll() is None:
+                ctl.kill()
+            output = ctl.communicate()[0]
+        if ctl.returncode != 0:
+            raise RuntimeError(f"RabbitMQ did not start: rabbitmqctl wait failed "
+                               f"({ctl.returncode}): {output[-2000:]}\n{tail(self.log)}")
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the broker (SIGTERM: a clean shutdown that keeps its data; SIGKILL of its
