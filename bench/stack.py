@@ -294,7 +294,6 @@ def bench_stack(agent_options: dict[str, Any] | None = None, log_level: str = "W
         if transport_url is not None:
             stack.callback(amqp_logger.setLevel, amqp_logger.level)
             stack.callback(api.extra["transport"].cleanup)
-            stack.callback(_wait_rpc_servers, api)
         stack.callback(close_api, api)
         net = api.admin.post("/v2.0/networks", {"network": {"name": NETWORK_NAME}})
         net_id = net.json()["network"]["id"]
@@ -336,21 +335,6 @@ def _stop_housekeeping(api: Api) -> None:
     for task in api.services.background:
         if isinstance(task, Housekeeper):
             task.stop()
-
-
-def _wait_rpc_servers(api: Api) -> None:
-    """Finish stopping the API's RPC servers once :func:`close_api` stopped them.
-
-    The API's shutdown only calls ``stop()``: on a broker, the listener's connection and its
-    consumer of the topic queue (``lbaas_plugin``, one queue per name on the broker, whatever
-    the exchange) stay until ``wait()`` closes them. The next stack on the same broker would
-    share that queue with the dead consumer, which takes every other message and never answers
-    (its agent's calls time out, load balancers stay PENDING_CREATE)."""
-    import oslo_messaging
-
-    for task in api.services.background:
-        if isinstance(task, oslo_messaging.MessageHandlingServer):
-            task.wait()
 
 
 def _undeploy_all(state_path: Path) -> None:

@@ -42,7 +42,7 @@ from lbaas.providers.registry import ProviderRegistry
 from lbaas.rpc.agent_api import AgentApi
 from lbaas.rpc.server_endpoints import PluginEndpoints
 from lbaas.rpc.topics import PLUGIN_TOPIC
-from lbaas.rpc.transport import make_server, make_transport
+from lbaas.rpc.transport import ServerTask, make_server, make_transport
 from lbaas.services.housekeeping import Housekeeper
 from lbaas.services.statuses import StatusCallbacks
 
@@ -70,8 +70,8 @@ def build_services(conf: cfg.ConfigOpts, migrate: bool = True,
         probe = HaproxyProvider(status, conf, sessions, AgentApi(transport))
         registry.add(probe)
         endpoints = PluginEndpoints(conf, sessions, status)
-        background.append(make_server(transport, PLUGIN_TOPIC, conf.host or socket.gethostname(),
-                                      [endpoints]))
+        background.append(ServerTask(make_server(
+            transport, PLUGIN_TOPIC, conf.host or socket.gethostname(), [endpoints])))
     background.append(Housekeeper(conf, sessions, registry, status, probe))
     return AppServices(conf=conf, engine=engine, sessions=sessions, policy=Policy(conf),
                        providers=registry, authenticator=make_authenticator(conf, sessions),

@@ -40,3 +40,20 @@ def make_server(transport: messaging.RPCTransport, topic: str, server: str,
     target = messaging.Target(topic=topic, server=server)
     return messaging.get_rpc_server(transport, target, list(endpoints),
                                     access_policy=messaging.DefaultRPCAccessPolicy)
+
+
+class ServerTask:
+    """An RPC server as one of the API's background tasks (``start``/``stop``): ``stop`` also
+    waits until the server's consumers are gone. Only stopped, a server on a broker keeps its
+    consumer on the topic's queue, and a later server of the same topic would share the queue
+    with a consumer that never answers."""
+
+    def __init__(self, server: messaging.MessageHandlingServer) -> None:
+        self.server = server
+
+    def start(self) -> None:
+        self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.server.wait()
