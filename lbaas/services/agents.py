@@ -23,6 +23,9 @@ from lbaas.services.state import get_scoped
 
 DEFAULT_ZONE = "nova"
 """The zone of an agent that reports none (neutron's default)."""
+BUS_OUTAGE_FACTOR = 10
+"""While no agent at all is heard, new load balancers may still go to agents heard within this
+many ``agent_down_time``s (a broker restart silences every agent at once)."""
 
 
 def report_state(session: Session, state: dict[str, Any], down_time: int | None = None
@@ -76,16 +79,19 @@ def hosted_counts(session: Session) -> dict[str, int]:
 
 
 def eligible_agents(session: Session, conf: cfg.ConfigOpts, network_id: str | None,
-                    exclude: str | None = None, zone: str | None = None) -> list[models.Agent]:
+                    exclude: str | None = None, zone: str | None = None,
+                    down_time: int | None = None) -> list[models.Agent]:
     """Live, enabled agents that can reach ``network_id`` (and run in agents' zone ``zone``,
-    when given), least loaded first."""
+    when given), least loaded first; live = heard within ``down_time`` (default
+    ``[housekeeping] agent_down_time``)."""
     network = session.get(models.Network, network_id) if network_id else None
     stmt = select(models.Agent)
     if zone is not None:
         stmt = stmt.where(models.Agent.availability_zone == zone)
+    window = conf.housekeeping.agent_down_time if down_time is None else down_time
     agents = [a for a in session.scalars(stmt)
               if a.admin_state_up and a.id != exclude
-              and is_alive(a, conf.housekeeping.agent_down_time) and _maps_network(a, network)]
+              and is_alive(a, window) and _maps_network(a, network)]
     load = hosted_counts(session)
     return sorted(agents, key=lambda a: (load.get(a.id, 0), a.host))
 
@@ -98,9 +104,26 @@ def agents_for(session: Session, conf: cfg.ConfigOpts, lb: models.LoadBalancer,
                            availability_zones.agents_zone(session, lb.availability_zone))
 
 
+def any_alive(session: Session, conf: cfg.ConfigOpts) -> bool:
+    """Whether any agent at all was heard within ``agent_down_time``."""
+    down = conf.housekeeping.agent_down_time
+    return any(is_alive(a, down) for a in session.scalars(select(models.Agent)))
+
+
 def schedule(session: Session, conf: cfg.ConfigOpts, lb: models.LoadBalancer) -> models.Agent:
-    """Bind ``lb`` to the least-loaded eligible agent (503 when there is none)."""
+    """Bind ``lb`` to the least-loaded eligible agent (503 when there is none).
+
+    When no agent at all has been heard for ``agent_down_time``, the message bus (or this
+    server's link to it) is more likely down than every agent: one heard within
+    :data:`BUS_OUTAGE_FACTOR` times that is chosen instead, and gets the load balancer when it
+    reaches the server again (an agent syncs in full then). Moving load balancers off agents
+    stays strict (:mod:`lbaas.services.rescheduling`)."""
     agents = agents_for(session, conf, lb)
+    if not agents and not any_alive(session, conf):
+        agents = eligible_agents(
+            session, conf, lb.vip_network_id,
+            zone=availability_zones.agents_zone(session, lb.availability_zone),
+            down_time=conf.housekeeping.agent_down_time * BUS_OUTAGE_FACTOR)
     if not agents:
         zone = (f" in availability zone {lb.availability_zone}"
                 if lb.availability_zone else "")

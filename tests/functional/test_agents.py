@@ -191,3 +191,39 @@ def test_work_lost_for_too_long_ends_in_error_not_pending(haproxy_api: Api) -> N
     after = api.member.get(f"/loadbalancers/{lb['id']}").json()["loadbalancer"]
     assert after["provisioning_status"] == "ERROR"
     assert api.member.delete(f"/loadbalancers/{lb['id']}").status_code == 204
+
+
+@pytest.mark.parametrize(("silent_for", "created"), [(20, True), (120, False)])
+def test_when_no_agent_is_heard_a_recent_one_still_gets_new_load_balancers(
+        haproxy_api: Api, silent_for: int, created: bool) -> None:
+    """Every agent silent at once is a message bus down (a broker restart), not every agent
+    dead: a create goes to an agent heard within ten agent_down_times (it syncs it when the bus
+    is back). Silent for longer, the agent is dead: 503."""
+    api = haproxy_api
+    _report(api, "node-a", {"public": "br-pub"})
+    wait_for(lambda: _agents(api), lambda agents: len(agents) == 1)
+    with write_session(api.services.sessions) as s:
+        agent = s.query(models.Agent).filter_by(host="node-a").one()
+        agent.heartbeat_timestamp = models.utcnow() - dt.timedelta(seconds=silent_for)
+    assert _agents(api)["node-a"]["alive"] is False  # the API says what it knows
+    r = api.member.post("/loadbalancers", {"loadbalancer": {"vip_subnet_id": api.subnet_id}})
+    if created:
+        assert r.status_code == 201, r.text
+        assert _host(api, r.json()["loadbalancer"]["id"]) == "node-a"
+    else:
+        assert r.status_code == 503
+        assert "No live load balancer agent" in r.json()["faultstring"]
+
+
+def test_a_live_agent_elsewhere_means_the_silent_one_is_dead(haproxy_api: Api) -> None:
+    """Another agent is heard (on another network): the bus works, the silent one is dead."""
+    api = haproxy_api
+    _report(api, "node-a", {"public": "br-pub"})
+    wait_for(lambda: _agents(api), lambda agents: len(agents) == 1)
+    with write_session(api.services.sessions) as s:
+        agent = s.query(models.Agent).filter_by(host="node-a").one()
+        agent.heartbeat_timestamp = models.utcnow() - dt.timedelta(seconds=20)
+    _report(api, "node-x", {"elsewhere": "br-x"})
+    wait_for(lambda: _agents(api), lambda agents: len(agents) == 2)
+    r = api.member.post("/loadbalancers", {"loadbalancer": {"vip_subnet_id": api.subnet_id}})
+    assert r.status_code == 503, r.text
