@@ -113,6 +113,11 @@ def test_lab_config_files_carry_the_readme_options(lab: NodeLab, tmp_path: Path)
     (tmp_path / "readme.conf").write_text(block)
     conf = load_config([str(tmp_path / "readme.conf")])
     assert "#" not in conf.host and all("#" not in m for m in conf.agent.bridge_mappings)
+    raw = configparser.ConfigParser(interpolation=None)
+    raw.read_string(block)
+    commented = [f"[{name}] {key}" for name in [raw.default_section, *raw.sections()]
+                 for key, value in raw[name].items() if "#" in value]
+    assert commented == [], f"inline comments are read as part of the value: {commented}"
     for path in lab.servers.configs:
         conf = load_config([str(path)])
         assert conf.transport_url == lab.broker.transport_url
