@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -38,6 +37,7 @@ from bench.common import Column, fmt, print_table, sigterm_exits
 from bench.prober import Prober
 from bench.report import goal, p50_p99, ratio, wide_console
 from bench.run import finish
+from tests.nodelab.procs import Repeating
 
 GOAL_P50_S = 10.0
 GOAL_MAX_S = 20.0
@@ -66,29 +66,17 @@ def hosted_by(lab: Any, lbs: list[dict[str, Any]], host: str) -> list[dict[str, 
     return [lb for lb in lbs if lab.hosting_node(lb["id"]).name == host]
 
 
-class DeathWatch:
+class DeathWatch(Repeating):
     """Polls ``GET /v2.0/agents`` on a thread; records when ``host`` is first shown dead."""
 
     def __init__(self, lab: Any, host: str) -> None:
+        super().__init__(0.1, "bench-deathwatch")
         self.lab, self.host = lab, host
         self.dead_at: float | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bench-deathwatch", daemon=True)
 
-    def __enter__(self) -> DeathWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        while self.dead_at is None and not self._stop.wait(0.1):
-            try:
-                agent = self.lab.agent_view(self.host)
-            except Exception:
-                continue
+    def step(self) -> None:
+        if self.dead_at is None:
+            agent = self.lab.agent_view(self.host)
             if agent is not None and not agent["alive"]:
                 self.dead_at = time.monotonic()
 

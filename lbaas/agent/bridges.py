@@ -35,12 +35,21 @@ def parse_bridge_mappings(entries: Iterable[str]) -> dict[str, str]:
     return mappings
 
 
-def bridge_for(mappings: Mapping[str, str], tree: LoadBalancerTree) -> str:
-    """The bridge carrying the VIP network of ``tree``, by network id or else by name."""
-    network_id, network_name = tree.vip_network_id, tree.vip_network_name
+def bridge_of(mappings: Mapping[str, str], network_id: str | None,
+              network_name: str | None) -> str | None:
+    """The bridge carrying a network, mapped by its id or else by its name; None if neither."""
     for key in (network_id, network_name):
         if key and key in mappings:
             return mappings[key]
+    return None
+
+
+def bridge_for(mappings: Mapping[str, str], tree: LoadBalancerTree) -> str:
+    """The bridge carrying the VIP network of ``tree``, by network id or else by name."""
+    network_id, network_name = tree.vip_network_id, tree.vip_network_name
+    bridge = bridge_of(mappings, network_id, network_name)
+    if bridge is not None:
+        return bridge
     raise NoBridge(
         f"no bridge_mappings entry for the VIP network {network_name or network_id!r} "
         "on this agent"

@@ -37,7 +37,7 @@ import oslo_messaging as messaging
 from oslo_config import cfg
 from pyroute2.netlink.exceptions import NetlinkError
 
-from lbaas.agent.bridges import bridge_for, parse_bridge_mappings
+from lbaas.agent.bridges import bridge_for, bridge_of, parse_bridge_mappings
 from lbaas.agent.ports import Driver, Plugin
 from lbaas.agent.prefetch import PrefetchedTrees
 from lbaas.agent.retries import Retries
@@ -349,10 +349,8 @@ class AgentManager:
         """Which of ``addresses`` some host answers for on the bridge of the network (by id, or
         else by name); None when this agent maps no bridge to it. The server asks before it
         moves a dead agent's VIPs (:mod:`lbaas.drivers.interface.probe`)."""
-        for key in (network_id, network_name):
-            if key and key in self.bridge_mappings:
-                return sorted(self.driver.answering(self.bridge_mappings[key], addresses))
-        return None
+        bridge = bridge_of(self.bridge_mappings, network_id, network_name)
+        return None if bridge is None else sorted(self.driver.answering(bridge, addresses))
 
     def agent_state(self) -> dict[str, Any]:
         """The heartbeat payload."""

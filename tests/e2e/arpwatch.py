@@ -18,7 +18,7 @@ import time
 from collections import defaultdict
 
 from lbaas.drivers.interface.garp import ETH_P_ARP
-from lbaas.drivers.interface.probe import ARPOP_REPLY, bridge_mac, build_arp_probe
+from lbaas.drivers.interface.probe import arp_reply_sender, bridge_mac, build_arp_probe
 
 
 class ArpWatch:
@@ -67,9 +67,9 @@ class ArpWatch:
                 self._record(self._sock.recv(2048))
 
     def _record(self, frame: bytes) -> None:
-        if len(frame) < 42 or int.from_bytes(frame[20:22], "big") != ARPOP_REPLY:
+        sender_ip = arp_reply_sender(frame)
+        if sender_ip is None:
             return
         sender_mac = ":".join(f"{b:02x}" for b in frame[22:28])
-        sender_ip = str(ipaddress.IPv4Address(frame[28:32]))
         with self._lock:
-            self.replies[sender_ip].add(sender_mac)
+            self.replies[str(sender_ip)].add(sender_mac)

@@ -19,6 +19,9 @@ from typing import Any
 
 import httpx
 
+from tests.api_client import ApiClient
+from tests.nodelab.procs import wait_until
+
 NETWORK = "faults-net"
 SUBNET = "10.243.0.0/24"
 GATEWAY = "10.243.0.1"
@@ -47,20 +50,10 @@ def eventually(check: Callable[[], Any], timeout: float, what: str,
                interval: float = 0.1) -> Any:
     """Call ``check`` until it returns something truthy (returned); AssertionError after
     ``timeout`` seconds, naming ``what`` and the last error or value."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        try:
-            value = check()
-        except Exception as exc:  # the condition may raise while things converge
-            value, last = None, exc
-        else:
-            if value:
-                return value
-            last = value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-        time.sleep(interval)
+    try:
+        return wait_until(check, timeout, what, interval)
+    except TimeoutError as exc:
+        raise AssertionError(str(exc)) from None
 
 
 def pending_statuses(value: Any, where: str = "") -> list[str]:
@@ -90,32 +83,12 @@ def pending_in_database(state_path: Path) -> list[str]:
     return found
 
 
-class Api:
-    """The Octavia API of one ``lbaas up`` as admin (paths without ``/v2.0`` go under
+class Api(ApiClient):
+    """The Octavia API of one ``lbaas up`` as admin (paths without ``/v2`` go under
     ``/v2/lbaas``)."""
 
     def __init__(self, endpoint: str, token: str) -> None:
-        self.client = httpx.Client(base_url=endpoint, headers={"X-Auth-Token": token},
-                                   timeout=15)
-
-    def close(self) -> None:
-        self.client.close()
-
-    @staticmethod
-    def _path(path: str) -> str:
-        return path if path.startswith(("/v2.0", "/healthcheck")) else f"/v2/lbaas{path}"
-
-    def get(self, path: str, **params: Any) -> httpx.Response:
-        return self.client.get(self._path(path), params=params or None)
-
-    def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        return self.client.post(self._path(path), json=body)
-
-    def put(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        return self.client.put(self._path(path), json=body)
-
-    def delete(self, path: str) -> httpx.Response:
-        return self.client.delete(self._path(path))
+        super().__init__(endpoint, token, timeout=15)
 
     def lb(self, lb_id: str) -> dict[str, Any]:
         r = self.get(f"/loadbalancers/{lb_id}")

@@ -21,7 +21,6 @@ The lab is shared by the module; the tests run in this order and each leaves eve
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -34,7 +33,7 @@ from tests.e2e.arpwatch import ArpWatch
 from tests.netlab import skip_unless_root_and_tools
 from tests.nodelab import LabApi, NodeLab, cgroups, rabbitmq
 from tests.nodelab.node import Node
-from tests.nodelab.procs import wait_until
+from tests.nodelab.procs import Repeating, wait_until
 
 pytestmark = [
     pytest.mark.e2e,
@@ -68,35 +67,24 @@ def statuses(lab: NodeLab, lb_id: str) -> tuple[str, str]:
     return lb["provisioning_status"], lb["operating_status"]
 
 
-class StatusWatch:
+class StatusWatch(Repeating):
     """Records every (provisioning, operating) status pair the API shows for some load
     balancers, polling the list every 50 ms on a thread (a rebuild may take well under a
     second)."""
 
     def __init__(self, lab: NodeLab, lb_ids: list[str]) -> None:
+        super().__init__(0.05, "status-watch")
         self.api = LabApi(lab.servers.url(1), lab.admin_token)
         self.seen: dict[str, set[tuple[str, str]]] = {lb_id: set() for lb_id in lb_ids}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="status-watch", daemon=True)
-
-    def __enter__(self) -> StatusWatch:
-        self._thread.start()
-        return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(10)
+        super().__exit__(*exc)
         self.api.close()
 
-    def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            try:
-                found = self.api.get("/loadbalancers").json()["loadbalancers"]
-            except Exception:
-                continue  # a server busy or restarting: the next poll
-            for lb in found:
-                if lb["id"] in self.seen:
-                    self.seen[lb["id"]].add((lb["provisioning_status"], lb["operating_status"]))
+    def step(self) -> None:
+        for lb in self.api.get("/loadbalancers").json()["loadbalancers"]:
+            if lb["id"] in self.seen:
+                self.seen[lb["id"]].add((lb["provisioning_status"], lb["operating_status"]))
 
 
 def one_per_node(lab: NodeLab, prefix: str) -> dict[str, dict[str, Any]]:

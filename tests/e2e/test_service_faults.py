@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 
 from tests.netlab import skip_unless_root_and_tools
 from tests.nodelab import LabApi, NodeLab, body_of, cgroups, rabbitmq
-from tests.nodelab.procs import wait_until
+from tests.nodelab.procs import Repeating, wait_until
 
 pytestmark = [
     pytest.mark.e2e,
@@ -43,32 +43,21 @@ def lab() -> Iterator[NodeLab]:
         yield built
 
 
-class Traffic:
+class Traffic(Repeating):
     """A client that connects through a VIP again and again on a thread, counting answers by
     body and failures."""
 
     def __init__(self, lab: NodeLab, vip: str) -> None:
+        super().__init__(0.02, "traffic")
         self.lab, self.vip = lab, vip
         self.bodies: Counter[str] = Counter()
         self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="traffic", daemon=True)
 
-    def __enter__(self) -> Traffic:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.bodies[self.lab.answers(self.vip, 1)[0]] += 1
-            except Exception as exc:
-                self.failures.append(repr(exc))
-            time.sleep(0.02)
+    def step(self) -> None:
+        try:
+            self.bodies[self.lab.answers(self.vip, 1)[0]] += 1
+        except Exception as exc:
+            self.failures.append(repr(exc))
 
 
 def pending(api: LabApi) -> list[str]:

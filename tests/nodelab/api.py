@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from tests.api_client import ApiClient
 from tests.nodelab.procs import wait_until
 
 
@@ -20,38 +21,8 @@ class ApiError(AssertionError):
     """A request the lab expected to succeed did not."""
 
 
-class LabApi:
+class LabApi(ApiClient):
     """The API of one server as the holder of ``token``."""
-
-    def __init__(self, base_url: str, token: str, timeout: float = 30.0) -> None:
-        self.base_url = base_url
-        self.client = httpx.Client(base_url=base_url, headers={"X-Auth-Token": token},
-                                   timeout=timeout)
-
-    def __enter__(self) -> LabApi:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.client.close()
-
-    @staticmethod
-    def _path(path: str) -> str:
-        return path if path.startswith(("/v2", "/healthcheck")) else f"/v2/lbaas{path}"
-
-    def get(self, path: str, **params: Any) -> httpx.Response:
-        return self.client.get(self._path(path), params=params or None)
-
-    def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        return self.client.post(self._path(path), json=body)
-
-    def put(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        return self.client.put(self._path(path), json=body)
-
-    def delete(self, path: str) -> httpx.Response:
-        return self.client.delete(self._path(path))
 
     def ok(self, response: httpx.Response) -> Any:
         """The JSON of a 2xx answer (ApiError with the body otherwise)."""

@@ -7,11 +7,13 @@ Used by every module of :mod:`tests.nodelab`. Everything here is bounded in time
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Any, TypeVar
 from tests.nodelab.cgroups import Cgroup
 
 T = TypeVar("T")
+R = TypeVar("R", bound="Repeating")
 
 LBAAS = str(Path(sys.executable).with_name("lbaas"))
 """The ``lbaas`` command of this virtualenv."""
@@ -147,3 +150,31 @@ def run(argv: list[str], timeout: float = 60.0, env: dict[str, str] | None = Non
         raise RuntimeError(f"{' '.join(argv[:4])} failed ({done.returncode}): "
                            f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
     return done
+
+
+class Repeating:
+    """Calls :meth:`step` every ``interval`` seconds on a thread while its ``with`` block runs
+    (the first call at once). A call that raises is dropped: the next one tries again.
+    Subclasses say what a step does (watchers and traffic of the lab's tests and benchmarks)."""
+
+    def __init__(self, interval: float, name: str) -> None:
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: R) -> R:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(Exception):
+                self.step()
+            self._stop.wait(self.interval)
