@@ -41,6 +41,10 @@ API_OPTS = [
                     "API-only deployment)."),
     cfg.ListOpt("enabled_providers", default=["noop", "haproxy"],
                 help="Providers tenants may choose."),
+    cfg.StrOpt("default_topology", default="SINGLE", choices=["SINGLE", "ACTIVE_STANDBY"],
+               help="Topology of a load balancer whose flavor does not say "
+                    "(loadbalancer_topology): SINGLE (one copy) or ACTIVE_STANDBY (two copies "
+                    "on two agents, keepalived moving the VIP between them)."),
     cfg.IntOpt("pagination_max_limit", default=1000, min=1,
                help="Largest page a list request returns."),
     cfg.StrOpt("public_endpoint", default="",
@@ -102,6 +106,26 @@ AGENT_OPTS = [
                help="Upper bound of maxconn per haproxy (file descriptors are limited)."),
 ]
 
+KEEPALIVED_OPTS = [
+    cfg.StrOpt("keepalived_bin", default="keepalived", help="The keepalived executable."),
+    cfg.FloatOpt("advert_interval", default=1.0, min=0.1, max=40.0,
+                 help="Seconds between VRRP advertisements of an ACTIVE_STANDBY pair (VRRP "
+                      "version 3: hundredths of a second allowed). The standby takes over "
+                      "after three missed advertisements when the active copy's node is lost, "
+                      "at once when the active copy's haproxy check fails."),
+    cfg.FloatOpt("check_interval", default=1.0, min=0.1,
+                 help="Seconds between keepalived's checks that this copy's haproxy answers "
+                      "on its stats socket."),
+    cfg.IntOpt("check_fall", default=1, min=1,
+               help="Failed checks in a row after which a copy gives up the VIP."),
+    cfg.IntOpt("check_rise", default=2, min=1,
+               help="Passed checks in a row after which a failed copy may hold the VIP "
+                    "again."),
+    cfg.FloatOpt("role_interval", default=0.5, min=0.1,
+                 help="Seconds between the agent's reads of each copy's VRRP role (changes "
+                      "are reported to the server)."),
+]
+
 OSLO_POLICY_GROUP = "oslo_policy"
 
 
@@ -115,6 +139,7 @@ def list_opts() -> list[tuple[str | None, list[Any]]]:
         ("noop_provider", NOOP_OPTS),
         ("housekeeping", HOUSEKEEPING_OPTS),
         ("agent", AGENT_OPTS),
+        ("keepalived", KEEPALIVED_OPTS),
     ]
 
 

@@ -146,6 +146,19 @@ class SourceAddressNode(_Node):
     subnet: SubnetNode
 
 
+class AmphoraNode(_Node):
+    """One copy of an ACTIVE_STANDBY load balancer (:mod:`lbaas.core.amphora`). The agent on
+    ``host`` builds it: the VIP interface holds ``vrrp_ip``, keepalived moves the VIP between
+    this copy and the other one."""
+
+    id: str
+    position: int  # 0 or 1
+    host: str | None = None  # the agent building it; None while no live agent may
+    vrrp_ip: str
+    vrrp_priority: int
+    status: str = "PENDING_CREATE"  # PENDING_CREATE ALLOCATED ERROR
+
+
 class LoadBalancerTree(_Node):
     """Everything an agent needs to build one load balancer."""
 
@@ -170,7 +183,24 @@ class LoadBalancerTree(_Node):
     """On a dual-stack VIP network: the load balancer's address of the other family."""
     agent_host: str | None = None
     """The host of the agent the server places the load balancer on. An agent handed the tree
-    of a load balancer placed elsewhere removes its own copy (it was moved away)."""
+    of a load balancer placed elsewhere removes its own copy (it was moved away). None for an
+    ACTIVE_STANDBY load balancer: its copies name their hosts."""
+    amphorae: list[AmphoraNode] = Field(default_factory=list)
+    """ACTIVE_STANDBY: its two copies, by position (empty for SINGLE)."""
+
+    def copy_on(self, host: str) -> AmphoraNode | None:
+        """The copy ``host`` builds (ACTIVE_STANDBY), if any."""
+        return next((a for a in self.amphorae if a.host == host), None)
+
+    def peer_of(self, copy: AmphoraNode) -> AmphoraNode | None:
+        """The other copy of the pair."""
+        return next((a for a in self.amphorae if a.id != copy.id), None)
+
+    def placed_on(self, host: str) -> bool:
+        """Whether the server wants a copy of this load balancer on ``host``."""
+        if self.amphorae:
+            return self.copy_on(host) is not None
+        return self.agent_host in (None, host)
 
     def statuses(self) -> Iterator[str]:
         """The provisioning status of every object of the tree, the load balancer's first."""

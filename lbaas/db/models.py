@@ -122,6 +122,38 @@ class LoadBalancer(_Common, Base):
     pools: Mapped[list[Pool]] = relationship(
         back_populates="load_balancer", cascade="all, delete-orphan", lazy="selectin",
         order_by="Pool.created_at")
+    amphorae: Mapped[list[Amphora]] = relationship(
+        back_populates="load_balancer", cascade="all, delete-orphan", lazy="selectin",
+        order_by="Amphora.position")
+
+
+class Amphora(Base):
+    """One copy of an ACTIVE_STANDBY load balancer (:mod:`lbaas.core.amphora`): the agent it runs
+    on, its own address on the VIP subnet for VRRP, and the role and status its agent reports.
+
+    A copy keeps its id, position, VRRP port and priority for the life of its load balancer;
+    when its agent is lost, the copy is rebuilt on another agent (``agent_id`` changes), so the
+    surviving copy's keepalived peer never changes."""
+
+    __tablename__ = "amphorae"
+    __table_args__ = (UniqueConstraint("load_balancer_id", "position"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    load_balancer_id: Mapped[str] = mapped_column(ForeignKey("load_balancers.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    agent_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="PENDING_CREATE")
+    # MASTER / BACKUP / FAULT as its agent last saw it; None before the first report.
+    role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    vrrp_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    vrrp_port_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    vrrp_priority: Mapped[int] = mapped_column(Integer, default=100)
+    # The load balancer revision this copy last applied (the change closes when both have).
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(Timestamp, nullable=True,
+                                                          onupdate=utcnow)
+
+    load_balancer: Mapped[LoadBalancer] = relationship(back_populates="amphorae")
 
 
 class Listener(_Common, Base):

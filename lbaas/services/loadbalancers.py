@@ -39,15 +39,16 @@ def owner_project(ctx: RequestContext, data: Any) -> str:
     return str(asked or ctx.project_id)
 
 
-def _topology(session: Session, flavor_id: str | None) -> str:
+def _topology(session: Session, flavor_id: str | None, default: str) -> str:
+    """The flavor's ``loadbalancer_topology``, else ``[api] default_topology``."""
     if flavor_id is None:
-        return "SINGLE"
+        return default
     flavor = session.get(models.Flavor, flavor_id)
     if flavor is None or not flavor.enabled:
         raise InvalidInput(f"Flavor {flavor_id} could not be found or is disabled.")
     profile = session.get(models.FlavorProfile, flavor.flavor_profile_id)
     data = json.loads(profile.flavor_data) if profile else {}
-    return str(data.get("loadbalancer_topology", "SINGLE"))
+    return str(data.get("loadbalancer_topology", default))
 
 
 def _vip_source(session: Session, data: LoadBalancerCreate, lb_id: str
@@ -173,7 +174,7 @@ def create(work: Work, conf: cfg.ConfigOpts, providers: Providers,
     provider = providers.get(data.provider)
     zone = ({} if data.availability_zone is None
             else availability_zones.zone_data(session, provider, data.availability_zone))
-    topology = _topology(work.session, data.flavor_id)
+    topology = _topology(work.session, data.flavor_id, conf.api.default_topology)
     check_supported(provider, [*requested(LOADBALANCER, data),
                                Requested(LOADBALANCER, "topology", topology)])
     counts = _graph_counts(data)

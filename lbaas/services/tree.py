@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lbaas.core.tree import (
+    AmphoraNode,
     ListenerNode,
     LoadBalancerTree,
     PoolNode,
@@ -59,7 +60,16 @@ def build_tree(session: Session, lb: models.LoadBalancer) -> LoadBalancerTree:
         "vip_network_name": network.name if network else None,
         "source_addresses": _source_addresses(session, lb),
         "agent_host": _agent_host(session, lb),
+        "amphorae": [_amphora_node(session, amphora) for amphora in lb.amphorae],
     })
+
+
+def _amphora_node(session: Session, amphora: models.Amphora) -> AmphoraNode:
+    agent = session.get(models.Agent, amphora.agent_id) if amphora.agent_id else None
+    return AmphoraNode(id=amphora.id, position=amphora.position,
+                       host=agent.host if agent is not None else None,
+                       vrrp_ip=str(amphora.vrrp_ip), vrrp_priority=amphora.vrrp_priority,
+                       status=amphora.status)
 
 
 def _agent_host(session: Session, lb: models.LoadBalancer) -> str | None:
