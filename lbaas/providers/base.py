@@ -54,6 +54,13 @@ class ProviderDriver(ABC):
         load balancer was taken); may refuse with an API error. Where it is, by default."""
         return None
 
+    def place_amphora_failover(self, session: Session, lb: models.LoadBalancer,
+                               amphora: models.Amphora) -> None:
+        """Choose where a failover of one copy of ``lb`` rebuilds it (inside the failover
+        transaction, after the load balancer was taken); may refuse with an API error. By
+        default the whole load balancer fails over (:meth:`place_failover`)."""
+        self.place_failover(session, lb)
+
     def supports(self, asked: Requested) -> str | None:
         """None when this provider applies ``asked``, else why not (the 400 says it)."""
         limit = self.limits.get((asked.kind, asked.attribute))
