@@ -23,7 +23,7 @@ from pathlib import Path
 
 import jinja2
 
-from lbaas.core.tree import LoadBalancerTree
+from lbaas.core.tree import AmphoraNode, LoadBalancerTree
 from lbaas.drivers.haproxy import escaping as esc
 from lbaas.drivers.haproxy.view import DEFAULT_MAX_CONNECTIONS, ConfigRuntimePaths, build_view
 
@@ -35,14 +35,17 @@ def render_haproxy_config(
     paths: ConfigRuntimePaths,
     *,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    copy: AmphoraNode | None = None,
 ) -> str:
     """Return the text of haproxy.cfg for ``tree``.
 
     ``max_connections`` caps the process-wide ``maxconn`` and is the limit of listeners whose
-    connection_limit is unlimited. Raises :class:`.escaping.UnsafeConfigValue` when a value cannot
-    be written safely.
+    connection_limit is unlimited. ``copy`` is the copy of an ACTIVE_STANDBY load balancer
+    (one of ``tree.amphorae``) this config is for: its stick tables are then replicated to the
+    other copy through a ``peers`` section (:mod:`.view`); None for a SINGLE load balancer.
+    Raises :class:`.escaping.UnsafeConfigValue` when a value cannot be written safely.
     """
-    view = build_view(tree, paths, max_connections=max_connections)
+    view = build_view(tree, paths, max_connections=max_connections, copy=copy)
     return _environment().get_template("base.j2").render(view=view)
 
 

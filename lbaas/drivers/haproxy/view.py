@@ -14,6 +14,23 @@ The work is shared out by section:
 * :mod:`.view_frontends`: one frontend per listener, L7 policies and rules as ACLs;
 * :mod:`.view_backends`: one backend per pool, with members, health monitor and persistence.
 
+An ACTIVE_STANDBY load balancer runs two copies (:class:`lbaas.core.tree.AmphoraNode`), each
+rendered with ``copy`` naming itself. Their stick tables (SOURCE_IP and APP_COOKIE persistence)
+are replicated by a ``peers`` section, so that a client keeps its member when keepalived moves
+the VIP to the other copy:
+
+* ``peers lbaas_peers`` lists every copy of the tree (a copy whose peer has no host yet still
+  lists it: its ``vrrp_ip`` does not change) as ``peer <amphora id> <vrrp_ip>:1025``, in
+  position order, so the two copies' configs differ only in their ``localpeer`` line;
+* ``localpeer <own amphora id>`` in ``global`` (HAProxy 2.2 and later; the process manager passes
+  no ``-L``) makes the copy's own ``peer`` line the address it listens on for its peer, and the
+  other line the peer it connects to. The copy's ``vrrp_ip`` must be on its namespace's VIP
+  interface when haproxy starts;
+* every ``stick-table`` line ends with ``peers lbaas_peers``. On a reload the old worker hands
+  its tables to the new one through the same local peer.
+
+Without ``copy`` (a SINGLE load balancer) none of this is rendered.
+
 A disabled load balancer keeps its ``global`` section and backends but has no frontends: the
 stats socket keeps a config without frontends valid and running.
 """
@@ -22,7 +39,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lbaas.core.tree import LoadBalancerTree
+from lbaas.core.tree import AmphoraNode, LoadBalancerTree
 from lbaas.drivers.haproxy import escaping as esc
 from lbaas.drivers.haproxy.view_backends import (
     DEFAULT_TIMEOUT_CONNECT_MS,
@@ -37,7 +54,15 @@ from lbaas.drivers.haproxy.view_selection import (
     served_listeners,
 )
 
-__all__ = ["DEFAULT_MAX_CONNECTIONS", "ConfigRuntimePaths", "View", "build_view"]
+__all__ = [
+    "DEFAULT_MAX_CONNECTIONS",
+    "PEERS_SECTION",
+    "PEER_PORT",
+    "ConfigRuntimePaths",
+    "View",
+    "build_view",
+    "peer_name",
+]
 
 # Cap of the global maxconn, and the maxconn of an unlimited frontend. HAProxy needs about two
 # file descriptors per connection and refuses to start when the hard RLIMIT_NOFILE is lower
@@ -46,6 +71,8 @@ DEFAULT_MAX_CONNECTIONS = 8000
 MIN_GLOBAL_MAXCONN = 1000
 HARD_STOP_AFTER = "2m"  # how long an old worker may drain connections after a reload
 DEFAULT_TIMEOUT_CHECK_MS = 5000
+PEERS_SECTION = "lbaas_peers"  # the peers section of an ACTIVE_STANDBY pair's stick tables
+PEER_PORT = 1025  # TCP port of the peers protocol on each copy's vrrp_ip (as Octavia)
 
 
 @dataclass(frozen=True)
@@ -62,11 +89,18 @@ def build_view(
     paths: ConfigRuntimePaths,
     *,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    copy: AmphoraNode | None = None,
 ) -> View:
-    """Transform ``tree`` into the plain, validated dicts the templates render."""
+    """Transform ``tree`` into the plain, validated dicts the templates render.
+
+    ``copy``: the copy of an ACTIVE_STANDBY load balancer this config is for (one of
+    ``tree.amphorae``); its stick tables are then shared with the other copies through a
+    ``peers`` section. None for a SINGLE load balancer (no ``peers`` section).
+    """
     esc.int_in_range(max_connections, 1, 2**31 - 1, "max_connections")
     lb_id = esc.config_id(tree.id, "load balancer id")
     vip = esc.ip_address(tree.vip_address, "VIP address")
+    peers = _transform_peers(tree, copy) if copy is not None else None
     pools = rendered_pools(tree.pools)
     listeners = served_listeners(tree)
     esc.check_unique((listener.protocol_port for listener in listeners), "listener protocol_port")
@@ -75,16 +109,24 @@ def build_view(
     ]
     esc.check_unique((frontend["id"] for frontend in frontends), "listener id")
     backends = [
-        transform_pool(pool, listeners_using(pool.id, listeners, pools), vip)
+        transform_pool(
+            pool,
+            listeners_using(pool.id, listeners, pools),
+            vip,
+            peers=None if peers is None else peers["name"],
+        )
         for pool in pools.values()
     ]
     view = {
-        "global": _transform_global(lb_id, paths, frontends, max_connections),
+        "global": _transform_global(
+            lb_id, paths, frontends, max_connections, None if peers is None else peers["local"]
+        ),
         "defaults": {
             "timeout_connect": DEFAULT_TIMEOUT_CONNECT_MS,
             "timeout_data": DEFAULT_TIMEOUT_DATA_MS,
             "timeout_check": DEFAULT_TIMEOUT_CHECK_MS,
         },
+        "peers": peers,
         "frontends": frontends,
         "backends": backends,
     }
@@ -92,12 +134,47 @@ def build_view(
     return view
 
 
+def peer_name(copy: AmphoraNode) -> str:
+    """The name of ``copy`` in the ``peers`` section (and its ``localpeer``): its amphora id."""
+    return esc.config_id(copy.id, "amphora id")
+
+
+def _transform_peers(tree: LoadBalancerTree, copy: AmphoraNode) -> View:
+    """The ``peers`` section of ``copy``: every copy of the tree at its vrrp_ip, and which of them
+    this haproxy is."""
+    local = peer_name(copy)
+    copies = sorted(tree.amphorae, key=lambda amphora: (amphora.position, amphora.id))
+    names = [peer_name(amphora) for amphora in copies]
+    addresses = [
+        esc.ip_address(amphora.vrrp_ip, f"vrrp_ip of amphora {amphora.id!r}") for amphora in copies
+    ]
+    esc.check_unique(names, "amphora id")
+    esc.check_unique(addresses, "amphora vrrp_ip")
+    if local not in names:
+        raise esc.UnsafeConfigValue(
+            f"amphora {local!r} is not a copy of load balancer {tree.id!r}"
+        )
+    return {
+        "name": PEERS_SECTION,
+        "local": local,
+        "peers": [
+            {"name": name, "address": esc.format_host_port(address, PEER_PORT)}
+            for name, address in zip(names, addresses, strict=True)
+        ],
+    }
+
+
 def _transform_global(
-    lb_id: str, paths: ConfigRuntimePaths, frontends: list[View], max_connections: int
+    lb_id: str,
+    paths: ConfigRuntimePaths,
+    frontends: list[View],
+    max_connections: int,
+    local_peer: str | None,
 ) -> View:
     wanted = sum(frontend["maxconn"] for frontend in frontends)
     return {
         "lb_id": lb_id,
+        "local_peer": local_peer,
         "maxconn": min(max_connections, max(MIN_GLOBAL_MAXCONN, wanted)),
         "hard_stop_after": HARD_STOP_AFTER,
         "stats_socket": esc.runtime_path(

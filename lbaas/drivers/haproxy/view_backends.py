@@ -10,6 +10,8 @@ this module (:mod:`.escaping`).
 * PING monitors become TCP connect checks (HAProxy cannot send ICMP); UDP-CONNECT and SCTP
   monitors render no check. Cookie persistence is only rendered in ``mode http`` backends.
 * Members in PENDING_DELETE are left out; disabled members stay, as ``disabled`` servers.
+* The stick table of SOURCE_IP and APP_COOKIE persistence names the ``peers`` section of an
+  ACTIVE_STANDBY pair, when there is one (:mod:`.view`).
 """
 
 from __future__ import annotations
@@ -53,9 +55,14 @@ def _pool_server_options(pool: PoolNode) -> list[str]:
 
 
 def transform_pool(
-    pool: PoolNode, listeners: list[ListenerNode], vip: esc.IPAddress
+    pool: PoolNode,
+    listeners: list[ListenerNode],
+    vip: esc.IPAddress,
+    *,
+    peers: str | None = None,
 ) -> View:
-    """The backend of a rendered ``pool``; ``listeners`` are the served ones that route to it."""
+    """The backend of a rendered ``pool``; ``listeners`` are the served ones that route to it.
+    ``peers``: the name of the ``peers`` section its stick table is shared through, if any."""
     balance = BALANCE.get(pool.lb_algorithm)
     if balance is None:
         raise UnsafeConfigValue(f"pool {pool.id!r} has unknown lb_algorithm {pool.lb_algorithm!r}")
@@ -79,7 +86,7 @@ def transform_pool(
             (esc.timeout_ms(li.timeout_member_data, "timeout_member_data") for li in listeners),
             default=DEFAULT_TIMEOUT_DATA_MS,
         ),
-        "persistence": _transform_persistence(pool.session_persistence, mode, vip),
+        "persistence": _transform_persistence(pool.session_persistence, mode, vip, peers),
         "monitor": _transform_monitor(pool.healthmonitor),
         "server_options": _pool_server_options(pool),
         "servers": servers,
@@ -87,7 +94,10 @@ def transform_pool(
 
 
 def _transform_persistence(
-    persistence: SessionPersistenceNode | None, mode: str, vip: esc.IPAddress
+    persistence: SessionPersistenceNode | None,
+    mode: str,
+    vip: esc.IPAddress,
+    peers: str | None,
 ) -> View | None:
     if persistence is None:
         return None
@@ -109,6 +119,7 @@ def _transform_persistence(
         "expire": expire,
         "table_type": "ipv6" if vip.version == 6 else "ip",
         "cookie_name": cookie_name,
+        "peers": None if peers is None else esc.config_id(peers, "peers section name"),
     }
 
 
