@@ -26,8 +26,9 @@ the VIP to the other copy:
   no ``-L``) makes the copy's own ``peer`` line the address it listens on for its peer, and the
   other line the peer it connects to. The copy's ``vrrp_ip`` must be on its namespace's VIP
   interface when haproxy starts;
-* every ``stick-table`` line ends with ``peers lbaas_peers``. On a reload the old worker hands
-  its tables to the new one through the same local peer.
+* every ``stick-table`` line ends with ``peers lbaas_peers``: an entry learnt by one copy is
+  pushed to the other at once, and a copy whose haproxy starts afresh asks its peer for the
+  whole table (``tests/functional/test_haproxy_peers.py`` shows both).
 
 Without ``copy`` (a SINGLE load balancer) none of this is rendered.
 
