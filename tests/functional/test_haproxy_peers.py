@@ -35,7 +35,8 @@ from lbaas.drivers.interface.namespaces import write_sysctl
 from tests.netlab import Host, Lab, skip_unless_root_and_tools, stop_process
 from tests.nodelab.procs import wait_until
 
-pytestmark = skip_unless_root_and_tools("ip", "haproxy")
+# Real haproxy in network namespaces: marked as the tests of tests/e2e are (``-m "not e2e"``).
+pytestmark = [pytest.mark.e2e, skip_unless_root_and_tools("ip", "haproxy")]
 
 SUBNET = "10.233.7"
 VIP = f"{SUBNET}.100"
