@@ -123,7 +123,6 @@ class Copy:
 class PairLab:
     lab: Lab
     tree: LoadBalancerTree
-    members: dict[str, str]  # member id -> name
     copies: dict[str, Copy]
     clients: dict[str, Host]
     procs: list[subprocess.Popen[str]]  # every process started, stopped by the lab
@@ -178,8 +177,7 @@ def pair() -> Iterator[PairLab]:
                                            copy=amphora)
             copies[name] = Copy(name, host, amphora, config, stats)
         copies["a"].host.run(["ip", "addr", "add", f"{VIP}/24", "dev", "eth0"])
-        built = PairLab(lab, tree, {v: k for k, v in member_ids.items()}, copies, clients, procs)
-        yield built
+        yield PairLab(lab, tree, copies, clients, procs)
     finally:
         lab.close()  # stops every process it started, deletes links and namespaces, checks
         assert lab.leftovers() == []
@@ -225,7 +223,8 @@ def test_a_client_keeps_its_member_when_the_vip_moves_to_the_other_copy(pair: Pa
     wait_until(lambda: b.table(backend) == learnt, WAIT, "copy a's entries on restarted b")
 
     # Takeover: copy a's haproxy dies, the VIP moves to copy b. Each client reaches the member
-    # it had, asked in the other order than on copy a (a fresh round robin could not match).
+    # it had, asked in the other order than on copy a (a fresh round robin would
+    # give the second client the first member).
     assert a.proc is not None
     stop_process(a.proc)
     pair.move_vip("a", "b")
