@@ -8,6 +8,9 @@
   FAULT or STOP) into the copy's state file, atomically (a temporary file, then ``mv``), where
   :meth:`lbaas.drivers.keepalived.process.KeepalivedProcess.role` reads it. keepalived appends
   ``INSTANCE <name> <state> <priority>`` to the configured arguments (the state file path).
+  keepalived does not wait for one notify to finish before the next: two changes within a few
+  milliseconds could land out of order (VRRP's own changes are an advert interval apart or
+  more).
 
 Both are POSIX sh with a fixed PATH (keepalived passes its own environment on), written 0700
 root into a directory of root's that nobody else may write (``enable_script_security``). They
