@@ -1,7 +1,7 @@
 # lbaas developer entry points. Every target installs what it needs first (Debian 12, as root).
 SHELL := /bin/bash
 UV_VERSION := 0.13.9
-APT_PACKAGES := haproxy keepalived iproute2 postgresql mariadb-server nginx-light wrk curl \
+APT_PACKAGES := haproxy keepalived socat iproute2 postgresql mariadb-server nginx-light wrk curl \
 	python3-venv python3-pip util-linux procps rabbitmq-server
 TOOLS := $(CURDIR)/.tools
 UV := $(TOOLS)/bin/uv
