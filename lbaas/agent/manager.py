@@ -22,8 +22,8 @@ arrived since the chunk was fetched. Failures fall in three classes:
 * bugs (any other exception): logged with its traceback and retried like a temporary failure,
   never turned into ERROR: an ordinary coding error must not pass for a tenant's mistake.
 
-A haproxy that fails to start or reload is both permanent and temporary: ERROR with the reason,
-and retried.
+A haproxy or keepalived that fails to start or reload is both permanent and temporary: ERROR with
+the reason, and retried.
 """
 
 from __future__ import annotations
@@ -43,13 +43,16 @@ from lbaas.agent.prefetch import PrefetchedTrees
 from lbaas.agent.retries import Retries
 from lbaas.agent.stats_ledger import StatsLedger
 from lbaas.agent.workqueue import WorkQueue
+from lbaas.core.amphora import AmphoraStatus, Role
 from lbaas.core.status import Provisioning
-from lbaas.core.tree import LoadBalancerTree, TreeRejected
+from lbaas.core.tree import AmphoraNode, LoadBalancerTree, TreeRejected
 from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
 from lbaas.drivers.haproxy.namespace_driver import DEVICE_DRIVER_NAME
 from lbaas.drivers.haproxy.process import ConfigRejected, HaproxyError
 from lbaas.drivers.haproxy.stats import StatsError
 from lbaas.drivers.interface.vip_plug import InterfaceError
+from lbaas.drivers.keepalived.process import ConfigRejected as KeepalivedConfigRejected
+from lbaas.drivers.keepalived.process import KeepalivedError
 from lbaas.rpc.topics import agent_topic
 
 LOG = logging.getLogger(__name__)
@@ -64,6 +67,7 @@ PREFETCH_CHUNK = 50
 
 PERMANENT_ERRORS: tuple[type[Exception], ...] = (
     ConfigRejected,
+    KeepalivedConfigRejected,
     UnsafeConfigValue,
     TreeRejected,
     InterfaceError,
@@ -112,6 +116,7 @@ class AgentManager:
         self._rebuild: set[str] = set()  # to undeploy before deploying (failover)
         self._deployed: dict[str, Deployed] = {}  # what this process last deployed, per LB
         self._sent = StatsLedger()  # the stats last sent, per LB
+        self._roles: dict[str, str] = {}  # the VRRP role last reported, per copy of a pair
 
     # -- scheduling ----------------------------------------------------------------------------
 
@@ -162,25 +167,24 @@ class AgentManager:
             self._failed(lb_id, "fetching its tree", exc)
             self._restart_known(lb_id)
             return
-        if tree is not None and tree.agent_host not in (None, self.plugin.host):
-            LOG.info("load balancer %s now runs on %s: removing this host's copy", lb_id,
-                     tree.agent_host)
+        if tree is not None and not tree.placed_on(self.plugin.host):
+            LOG.info("load balancer %s now runs elsewhere: removing this host's copy", lb_id)
             self.remove_orphan(lb_id)
             return
         if tree is None or tree.provisioning_status == Provisioning.PENDING_DELETE:
             self._destroy(lb_id)
             return
+        copy = tree.copy_on(self.plugin.host)
         try:
             bridge = bridge_for(self.bridge_mappings, tree)
             if rebuild:
-                self._forget(lb_id)
-                self.driver.undeploy(lb_id)
-            self.driver.deploy(tree, bridge)
+                self._start_over(tree, copy)
+            self.driver.deploy(tree, bridge, copy)
         except PERMANENT_ERRORS as exc:
             self._report(lb_id, tree, Provisioning.ERROR, tree.revision, reason=str(exc))
             self._keep_if_serving(lb_id)
             return
-        except HaproxyError as exc:
+        except (HaproxyError, KeepalivedError) as exc:
             self._report(lb_id, tree, Provisioning.ERROR, tree.revision, reason=str(exc))
             self._failed(lb_id, "running haproxy", exc)
             self._keep_if_serving(lb_id)
@@ -198,6 +202,20 @@ class AgentManager:
                 self._sent.resend(lb_id)
         self._report(lb_id, tree, Provisioning.ACTIVE, tree.revision)
 
+    def _start_over(self, tree: LoadBalancerTree, copy: AmphoraNode | None) -> None:
+        """A failover: a SINGLE load balancer, or a copy being rebuilt (its status is not
+        ALLOCATED: an amphora failover), is removed and built again from scratch; the copy of
+        a whole pair that holds the VIP hands it to the other copy (a planned switch)."""
+        if copy is None or copy.status != AmphoraStatus.ALLOCATED:
+            self._forget(tree.id)
+            self.driver.undeploy(tree.id)
+            return
+        peer = tree.peer_of(copy)
+        if (peer is not None and peer.status == AmphoraStatus.ALLOCATED
+                and self.driver.copy_role(tree.id) == Role.MASTER):
+            LOG.info("load balancer %s: handing the VIP over to the other copy", tree.id)
+            self.driver.hand_over(tree.id)
+
     def _keep_if_serving(self, lb_id: str) -> None:
         """After a failed refresh: if the previous haproxy still serves, keep watching it (stats,
         restarts); otherwise forget it, so the stats pass does not retry it in a loop (syncs
@@ -212,7 +230,7 @@ class AgentManager:
         if known is None or self.driver.is_healthy(lb_id):
             return
         try:
-            self.driver.deploy(known.tree, known.bridge)
+            self.driver.deploy(known.tree, known.bridge, known.tree.copy_on(self.plugin.host))
         except Exception as exc:
             LOG.error("cannot restart load balancer %s on its last tree: %s", lb_id, exc)
         else:
@@ -226,9 +244,14 @@ class AgentManager:
         revision: int | None,
         reason: str | None = None,
     ) -> None:
-        """Tell the server the outcome unless the tree already says so (resyncs stay quiet)."""
+        """Tell the server the outcome unless the tree already says so (resyncs stay quiet). A
+        copy of a pair reports on itself (the pair's change closes when both copies did)."""
         if reason is not None:
             LOG.error("load balancer %s is in ERROR: %s", lb_id, reason)
+        copy = tree.copy_on(self.plugin.host) if tree is not None else None
+        if tree is not None and copy is not None:
+            self._report_copy(tree, copy, status == Provisioning.ACTIVE, reason)
+            return
         if tree is not None and tree.provisioning_status == status and not tree.has_pending():
             return
         try:
@@ -238,6 +261,17 @@ class AgentManager:
             )
         except Exception as exc:
             self._failed(lb_id, f"reporting {status}", exc)
+
+    def _report_copy(self, tree: LoadBalancerTree, copy: AmphoraNode, built: bool,
+                     reason: str | None) -> None:
+        if built and copy.status == AmphoraStatus.ALLOCATED and not tree.has_pending():
+            return
+        try:
+            self.plugin.update_amphora(
+                tree.id, status=AmphoraStatus.ALLOCATED if built else AmphoraStatus.ERROR,
+                revision=tree.revision, reason=reason)
+        except Exception as exc:
+            self._failed(tree.id, "reporting its copy", exc)
 
     def _destroy(self, lb_id: str) -> None:
         """The server deleted ``lb_id`` (or is deleting it): remove it, then confirm."""
@@ -273,6 +307,7 @@ class AgentManager:
         with self._lock:
             self._deployed.pop(lb_id, None)
             self._sent.forget(lb_id)
+            self._roles.pop(lb_id, None)
 
     def _failed(self, lb_id: str, doing: str, exc: BaseException) -> None:
         """A temporary failure or a bug: log it (a bug with its traceback) and retry later."""
@@ -352,6 +387,36 @@ class AgentManager:
         bridge = bridge_of(self.bridge_mappings, network_id, network_name)
         return None if bridge is None else sorted(self.driver.answering(bridge, addresses))
 
+    def watch_roles(self) -> None:
+        """One pass over this host's copies of pairs (every ``[keepalived] role_interval``).
+
+        A copy whose keepalived is not running is refreshed (the driver takes away the VIP a
+        killed keepalived left behind and starts it again); a VRRP role that changed since the
+        last report goes to the server, which shows it in the amphora API. Copies with work
+        queued or running are skipped."""
+        with self._lock:
+            paired = [lb_id for lb_id, known in self._deployed.items() if known.tree.amphorae]
+        for lb_id in paired:
+            if self.queue.busy(lb_id):
+                continue
+            role = self.driver.copy_role(lb_id)
+            if role is None:
+                LOG.warning("keepalived of load balancer %s is not running: restarting it",
+                            lb_id)
+                self.queue.submit(lb_id)
+                continue
+            with self._lock:
+                if self._roles.get(lb_id) == role:
+                    continue
+            try:
+                self.plugin.update_amphora(lb_id, role=role)
+            except Exception as exc:
+                LOG.warning("cannot report the role of load balancer %s: %s", lb_id, exc)
+                continue
+            with self._lock:
+                if lb_id in self._deployed:
+                    self._roles[lb_id] = role
+
     def agent_state(self) -> dict[str, Any]:
         """The heartbeat payload."""
         try:
@@ -411,6 +476,10 @@ class AgentManager:
                 LOG.warning("haproxy of load balancer %s is not running: restarting it", lb_id)
                 self.queue.submit(lb_id)
                 continue
+            with self._lock:
+                standby = bool(tree.amphorae) and self._roles.get(lb_id) != Role.MASTER
+            if standby:
+                continue  # the copy holding the VIP speaks for the pair
             try:
                 stats = self.driver.collect(tree)
             except (OSError, StatsError) as exc:

@@ -74,6 +74,8 @@ class AgentService:
         self._spawn("report", self._every(agent.report_interval, self.manager.report_state))
         self._spawn("sync", self._sync_loop)
         self._spawn("stats", self._every(agent.stats_interval, self.manager.collect_stats))
+        self._spawn("roles", self._every(self.conf.keepalived.role_interval,
+                                         self.manager.watch_roles))
         LOG.info("lbaas agent started on host %s", self.host)
 
     def stop(self, timeout: float = 30.0) -> None:

@@ -49,6 +49,11 @@ class ProviderDriver(ABC):
         """Place a new load balancer (inside its create transaction); nothing by default."""
         return None
 
+    def place_copies(self, session: Session, lb: models.LoadBalancer) -> None:
+        """Create the copies a new ``lb`` runs as (its topology's), once its row and VIP exist
+        (same transaction). Nothing by default: the provider keeps no copies."""
+        return None
+
     def place_failover(self, session: Session, lb: models.LoadBalancer) -> None:
         """Choose where a failover rebuilds ``lb`` (inside the failover transaction, after the
         load balancer was taken); may refuse with an API error. Where it is, by default."""

@@ -15,6 +15,7 @@ import logging
 from oslo_config import cfg
 from sqlalchemy.orm import Session, sessionmaker
 
+from lbaas.core.amphora import AmphoraStatus
 from lbaas.core.context import RequestContext
 from lbaas.core.errors import Conflict, ServiceUnavailable
 from lbaas.core.kinds import (
@@ -30,7 +31,7 @@ from lbaas.db import models
 from lbaas.db.engine import read_session
 from lbaas.providers.base import Change, ProviderDriver
 from lbaas.rpc.agent_api import AgentApi
-from lbaas.services import agents, rescheduling
+from lbaas.services import agents, copies, rescheduling
 from lbaas.services.availability_zones import AGENTS_ZONE, VALID_VIP_NETWORKS
 from lbaas.services.capabilities import (
     NOT_APPLIED,
@@ -47,7 +48,7 @@ LOG = logging.getLogger(__name__)
 FORWARDED_HEADERS = frozenset({"X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto"})
 
 LIMITS: dict[tuple[Kind, str], Limit] = {
-    (LOADBALANCER, "topology"): one_of("SINGLE"),
+    (LOADBALANCER, "topology"): one_of("SINGLE", "ACTIVE_STANDBY"),
     (LOADBALANCER, "vip_qos_policy_id"): NOT_APPLIED,
     (LISTENER, "protocol"): one_of("HTTP", "HTTPS", "TCP"),
     (LISTENER, "insert_headers"): Limit(
@@ -71,7 +72,7 @@ LIMITS: dict[tuple[Kind, str], Limit] = {
     (L7RULE, "type"): one_of("COOKIE", "FILE_TYPE", "HEADER", "HOST_NAME", "PATH"),
 }
 """What HAProxy in a namespace does not build (yet): TLS termination and re-encryption, UDP and
-SCTP, keepalived pairs, QoS. Everything not listed is rendered into haproxy.cfg."""
+SCTP, QoS. Everything not listed is rendered into haproxy.cfg."""
 
 
 ZONE_KEYS: dict[str, ZoneKey] = {
@@ -98,14 +99,35 @@ class HaproxyProvider(ProviderDriver):
         self._released: dict[str, str] = {}  # lb id -> host of the agent a failover left
 
     def schedule(self, session: Session, lb: models.LoadBalancer) -> None:
+        if copies.is_pair(lb):
+            copies.check_pair_placeable(session, self._conf, lb)  # 503 before anything is made
+            lb.agent_id = None
+            return
         agents.schedule(session, self._conf, lb)
+
+    def place_copies(self, session: Session, lb: models.LoadBalancer) -> None:
+        if copies.is_pair(lb):
+            copies.place_pair(session, self._conf, lb)
 
     def place_failover(self, session: Session, lb: models.LoadBalancer) -> None:
         """Move ``lb`` to the least loaded other live agent that may host it, if there is one
         (else it is rebuilt where it is). Its old agent, if alive, is told to remove its copy
         (:meth:`refresh`). Off a dead agent only when the VIP is silent
         (:mod:`lbaas.services.rescheduling`): 409 otherwise; 503 when no other agent may host
-        it."""
+        it.
+
+        A pair stays where it is: its failover is a planned switch, the copy holding the VIP
+        hands it to the other one (its agent restarts its keepalived: the other copy takes
+        over at once, established connections finish on the old haproxy)."""
+        if copies.is_pair(lb):
+            down = self._conf.housekeeping.agent_down_time
+            running = [a.agent_id for a in lb.amphorae if a.agent_id]
+            found = (session.get(models.Agent, agent_id) for agent_id in running)
+            if sum(1 for agent in found if agent and agents.is_alive(agent, down)) < 2:
+                raise Conflict(f"Load Balancer {lb.id}: a planned switch needs both copies "
+                               "running; one is being rebuilt. Fail over the lost copy "
+                               "(amphora failover) or wait until the pair is whole.")
+            return
         old = session.get(models.Agent, lb.agent_id) if lb.agent_id else None
         candidates = agents.agents_for(session, self._conf, lb, exclude=lb.agent_id)
         alive = old is not None and agents.is_alive(old, self._conf.housekeeping.agent_down_time)
@@ -126,22 +148,64 @@ class HaproxyProvider(ProviderDriver):
             self._released[lb.id] = old.host
         lb.agent_id = candidates[0].id
 
+    def place_amphora_failover(self, session: Session, lb: models.LoadBalancer,
+                               amphora: models.Amphora) -> None:
+        """Rebuild one copy of a pair on the least loaded live agent that runs neither copy
+        (else where it is, if its agent lives). Off a dead agent only when the copy's VRRP
+        address is silent: 409 otherwise; 503 when no live agent may host it."""
+        if not copies.is_pair(lb):
+            self.place_failover(session, lb)
+            return
+        old = session.get(models.Agent, amphora.agent_id) if amphora.agent_id else None
+        alive = old is not None and agents.is_alive(old, self._conf.housekeeping.agent_down_time)
+        taken = {a.agent_id for a in lb.amphorae if a.agent_id}
+        candidates = [a for a in agents.agents_for(session, self._conf, lb)
+                      if a.id not in taken]
+        if not candidates:
+            if alive:
+                amphora.status = AmphoraStatus.PENDING_CREATE
+                return
+            raise ServiceUnavailable(f"Amphora {amphora.id} has no live agent to fail over to; "
+                                     "try again when one is running.")
+        if old is not None and not alive:
+            quiet = rescheduling.silent(self, candidates[0].host,
+                                        [rescheduling.describe_copy(session, lb, amphora)])
+            if not quiet:
+                raise Conflict(f"Amphora {amphora.id}: its agent on {old.host} is not "
+                               "reporting, but its VRRP address still answers (or cannot be "
+                               "probed); try again when that node is down or its agent "
+                               "reports again.")
+        if old is not None:
+            self._released[lb.id] = old.host
+        amphora.agent_id = candidates[0].id
+        amphora.status = AmphoraStatus.PENDING_CREATE
+        amphora.role = None
+
     def refresh(self, ctx: RequestContext, change: Change) -> None:
         with read_session(self._sessions) as session:
-            lb = session.get(models.LoadBalancer, change.lb_id)
-            agent = session.get(models.Agent, lb.agent_id) if lb and lb.agent_id else None
-            host = agent.host if agent else None
+            hosts = self._hosts(session, change.lb_id)
         if change.action == FAILOVER:
             released = self._released.pop(change.lb_id, None)
-            if released is not None and released != host:
+            if released is not None and released not in hosts:
                 # The old agent fetches the tree, sees another host named, removes its copy.
                 self._agents.cast(released, change.method, change.obj_id, change.lb_id,
                                   ctx.request_id)
-        if host is None:
+        if not hosts:
             LOG.warning("load balancer %s has no agent; housekeeping will reschedule it",
                         change.lb_id, extra={"request_id": ctx.request_id})
             return
-        self._agents.cast(host, change.method, change.obj_id, change.lb_id, ctx.request_id)
+        for host in hosts:
+            self._agents.cast(host, change.method, change.obj_id, change.lb_id, ctx.request_id)
+
+    @staticmethod
+    def _hosts(session: Session, lb_id: str) -> list[str]:
+        """The hosts of the agents running ``lb_id`` (both copies' of a pair)."""
+        lb = session.get(models.LoadBalancer, lb_id)
+        if lb is None:
+            return []
+        agent_ids = [a.agent_id for a in lb.amphorae] if lb.amphorae else [lb.agent_id]
+        found = (session.get(models.Agent, agent_id) for agent_id in agent_ids if agent_id)
+        return [agent.host for agent in found if agent is not None]
 
     def answering(self, host: str, network_id: str, network_name: str | None,
                   addresses: list[str]) -> set[str] | None:

@@ -4,6 +4,7 @@ Version history:
     1.0 - get_ready_devices, get_loadbalancer, update_status, update_loadbalancer_stats,
           loadbalancer_destroyed (and the other *_destroyed), report_state
     1.1 - get_loadbalancers (many trees in one call, for full syncs)
+    1.2 - update_amphora (a copy of an ACTIVE_STANDBY load balancer: built, failed, its role)
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ READY_TIMEOUT = 10
 """Seconds :meth:`PluginApi.get_ready_devices` waits for its answer."""
 BATCH_VERSION = "1.1"
 """Needed by :meth:`PluginApi.get_loadbalancers` (a 1.0 server refuses it: UnsupportedVersion)."""
+COPIES_VERSION = "1.2"
+"""Needed by :meth:`PluginApi.update_amphora`."""
 
 
 class PluginApi:
@@ -31,6 +34,7 @@ class PluginApi:
         self.host = host
         self._client = make_client(transport, PLUGIN_TOPIC, VERSION)
         self._batch_client = self._client.prepare(version=BATCH_VERSION)
+        self._copies_client = self._client.prepare(version=COPIES_VERSION)
 
     def get_ready_devices(self) -> list[str]:
         """Ids of every load balancer scheduled to this agent (including ones being deleted).
@@ -72,6 +76,14 @@ class PluginApi:
         self._client.call({}, "update_status", obj_type=obj_type, obj_id=obj_id,
                           provisioning_status=provisioning_status,
                           operating_status=operating_status, revision=revision, reason=reason)
+
+    def update_amphora(self, lb_id: str, status: str | None = None, role: str | None = None,
+                       revision: int | None = None, reason: str | None = None) -> None:
+        """Report on this host's copy of ACTIVE_STANDBY load balancer ``lb_id``: built
+        (``status`` ALLOCATED, at ``revision``) or failed (ERROR, with ``reason``), and/or its
+        VRRP ``role`` as keepalived now sees it (MASTER, BACKUP, FAULT)."""
+        self._copies_client.call({}, "update_amphora", host=self.host, loadbalancer_id=lb_id,
+                                 status=status, role=role, revision=revision, reason=reason)
 
     def update_loadbalancer_stats(self, lb_id: str, stats: dict[str, Any]) -> None:
         """Counters per listener and member health, as read from HAProxy.

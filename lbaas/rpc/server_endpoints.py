@@ -10,12 +10,13 @@ from oslo_config import cfg
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from lbaas.core.amphora import AmphoraStatus
 from lbaas.core.kinds import LOADBALANCER
-from lbaas.core.status import Provisioning
+from lbaas.core.status import PENDING, Provisioning
 from lbaas.db import models
 from lbaas.db.engine import read_session, write_session
 from lbaas.rpc import plugin_api
-from lbaas.services import agents
+from lbaas.services import agents, copies, operating, statuses
 from lbaas.services.statuses import StatusCallbacks
 from lbaas.services.tree import build_tree
 
@@ -28,7 +29,7 @@ MAX_IDS_PER_QUERY = 500
 class PluginEndpoints:
     """What agents call (see ``lbaas.rpc.plugin_api`` for the client side)."""
 
-    target = messaging.Target(version=plugin_api.BATCH_VERSION, namespace="lbaas")
+    target = messaging.Target(version=plugin_api.COPIES_VERSION, namespace="lbaas")
 
     def __init__(self, conf: cfg.ConfigOpts, sessions: sessionmaker[Session],
                  status: StatusCallbacks) -> None:
@@ -41,8 +42,7 @@ class PluginEndpoints:
             agent = session.scalars(select(models.Agent).where(models.Agent.host == host)).first()
             if agent is None:
                 return []
-            return list(session.scalars(select(models.LoadBalancer.id)
-                                        .where(models.LoadBalancer.agent_id == agent.id)))
+            return agents.hosted_ids(session, agent.id)
 
     def get_loadbalancer(self, ctx: Any, loadbalancer_id: str) -> dict[str, Any] | None:
         """The tree of ``loadbalancer_id`` in its JSON form (None once it is gone)."""
@@ -74,6 +74,29 @@ class PluginEndpoints:
         if provisioning_status in (Provisioning.ACTIVE, Provisioning.ERROR):
             self._status.finish_changes(obj_id, ok=provisioning_status == Provisioning.ACTIVE,
                                         reason=reason, revision=revision)
+
+    def update_amphora(self, ctx: Any, host: str, loadbalancer_id: str,
+                       status: str | None = None, role: str | None = None,
+                       revision: int | None = None, reason: str | None = None) -> None:
+        """A copy of a pair reports: once every working copy applied ``revision`` the pair's
+        change closes (ACTIVE); a failed copy fails it (ERROR, with the reason); otherwise the
+        operating status follows the copies (DEGRADED while one is not built)."""
+        with write_session(self._sessions) as session:
+            amphora = copies.record_report(session, loadbalancer_id, host, status, role,
+                                           revision)
+            if amphora is None:
+                return
+            lb = amphora.load_balancer
+            pending = lb.provisioning_status in PENDING
+            done = (status == AmphoraStatus.ALLOCATED and revision is not None and pending
+                    and copies.pair_applied(lb, revision))
+            if not pending and status is not None:
+                statuses.apply_operating(lb, operating.rollup(lb, statuses.known_health(lb)))
+        if status == AmphoraStatus.ERROR:
+            self._status.finish_changes(loadbalancer_id, ok=False, reason=reason,
+                                        revision=revision)
+        elif done:
+            self._status.finish_changes(loadbalancer_id, ok=True, revision=revision)
 
     def update_loadbalancer_stats(self, ctx: Any, loadbalancer_id: str,
                                   stats: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from oslo_config import cfg
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lbaas.core.amphora import Role
 from lbaas.core.errors import Conflict, NotFound, ServiceUnavailable
 from lbaas.core.status import Operating
 from lbaas.db import models
@@ -72,10 +73,23 @@ def _maps_network(agent: models.Agent, network: models.Network | None) -> bool:
 
 
 def hosted_counts(session: Session) -> dict[str, int]:
-    rows = session.execute(select(models.LoadBalancer.agent_id, func.count())
-                           .where(models.LoadBalancer.agent_id.is_not(None))
-                           .group_by(models.LoadBalancer.agent_id))
-    return {str(agent_id): int(n) for agent_id, n in rows}
+    """Load balancer copies per agent: SINGLE load balancers and copies of pairs."""
+    counts: dict[str, int] = {}
+    for column in (models.LoadBalancer.agent_id, models.Amphora.agent_id):
+        rows = session.execute(select(column, func.count()).where(column.is_not(None))
+                               .group_by(column))
+        for agent_id, n in rows:
+            counts[str(agent_id)] = counts.get(str(agent_id), 0) + int(n)
+    return counts
+
+
+def hosted_ids(session: Session, agent_id: str) -> list[str]:
+    """The load balancers agent ``agent_id`` runs (a copy of), oldest first."""
+    paired = select(models.Amphora.load_balancer_id).where(models.Amphora.agent_id == agent_id)
+    return list(session.scalars(
+        select(models.LoadBalancer.id)
+        .where((models.LoadBalancer.agent_id == agent_id) | models.LoadBalancer.id.in_(paired))
+        .order_by(models.LoadBalancer.created_at)))
 
 
 def eligible_agents(session: Session, conf: cfg.ConfigOpts, network_id: str | None,
@@ -188,17 +202,23 @@ def delete_agent(session: Session, agent_id: str) -> None:
 def agent_loadbalancers(session: Session, agent_id: str) -> list[dict[str, Any]]:
     """The load balancers an agent hosts, oldest first (404 for an unknown agent)."""
     _agent(session, agent_id)
-    lbs = session.scalars(select(models.LoadBalancer)
-                          .where(models.LoadBalancer.agent_id == agent_id)
+    ids = hosted_ids(session, agent_id)
+    lbs = session.scalars(select(models.LoadBalancer).where(models.LoadBalancer.id.in_(ids))
                           .order_by(models.LoadBalancer.created_at))
     return [views.loadbalancer_of(lb) for lb in lbs]
 
 
 def hosting_agent(session: Session, conf: cfg.ConfigOpts, lb_id: str,
                   scope_project: str | None) -> dict[str, Any] | None:
-    """The agent hosting load balancer ``lb_id`` (None while unscheduled); 404 when the caller
-    cannot see the load balancer."""
+    """The agent hosting load balancer ``lb_id`` (None while unscheduled; for a pair, the agent
+    of the copy holding the VIP as last reported); 404 when the caller cannot see the load
+    balancer."""
     lb = get_scoped(session, models.LoadBalancer, lb_id, scope_project)
-    if lb.agent_id is None:
+    agent_id = lb.agent_id
+    if lb.amphorae:
+        masters = [a for a in lb.amphorae if a.role == Role.MASTER and a.agent_id]
+        placed = masters or [a for a in lb.amphorae if a.agent_id]
+        agent_id = placed[0].agent_id if placed else None
+    if agent_id is None:
         return None
-    return _view(session, conf, _agent(session, lb.agent_id))
+    return _view(session, conf, _agent(session, agent_id))

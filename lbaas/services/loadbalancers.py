@@ -193,6 +193,7 @@ def create(work: Work, conf: cfg.ConfigOpts, providers: Providers,
     bare = not (data.listeners or data.pools)
     _place(session, provider, data, lb, project_id, bare, zone)
     if bare:
+        provider.place_copies(session, lb)
         work.notify(lb, "create", lb)
         return views.loadbalancer_of(lb)
     session.add(lb)
@@ -206,6 +207,7 @@ def create(work: Work, conf: cfg.ConfigOpts, providers: Providers,
     for li_data in data.listeners:
         build_listener_graph(lb, li_data, named)
     session.flush()
+    provider.place_copies(session, lb)
     work.notify(lb, "create", lb)
     return views.loadbalancer_of(lb, full=bool(data.listeners or data.pools))
 

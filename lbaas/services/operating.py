@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from lbaas.core.amphora import AmphoraStatus
 from lbaas.core.status import Operating
 from lbaas.db import models
 
@@ -101,4 +102,18 @@ def rollup(lb: models.LoadBalancer, member_health: Mapping[str, str],
         out[lb.id] = Operating.DEGRADED
     else:
         out[lb.id] = Operating.ONLINE
+    out[lb.id] = _with_copies(lb, out[lb.id])
     return out
+
+
+def _with_copies(lb: models.LoadBalancer, computed: str) -> str:
+    """An ACTIVE_STANDBY load balancer with a copy not built (lost, being rebuilt) serves
+    through one copy only: DEGRADED; with no copy built, ERROR."""
+    if not lb.amphorae or computed not in (Operating.ONLINE, Operating.DEGRADED):
+        return computed
+    built = [a for a in lb.amphorae if a.status == AmphoraStatus.ALLOCATED]
+    if not built:
+        return Operating.ERROR
+    if len(built) < len(lb.amphorae):
+        return Operating.DEGRADED
+    return computed

@@ -37,10 +37,11 @@ from oslo_config import cfg
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from lbaas.core.amphora import AmphoraStatus
 from lbaas.core.status import Operating, Provisioning
 from lbaas.db import models
 from lbaas.db.engine import read_session, write_session
-from lbaas.services import agents
+from lbaas.services import agents, operating, statuses
 from lbaas.services.networks import source_port_id
 
 LOG = logging.getLogger(__name__)
@@ -63,7 +64,9 @@ class AddressProbe(Protocol):
 
 @dataclass(frozen=True)
 class Stranded:
-    """A load balancer whose agent is dead."""
+    """A load balancer whose agent is dead, or one copy of a pair whose agent is dead
+    (``amphora_id``; its addresses: the copy's VRRP address, not the VIP the other copy
+    holds)."""
 
     id: str
     provider: str
@@ -71,6 +74,7 @@ class Stranded:
     network_id: str
     network_name: str | None
     addresses: tuple[str, ...]
+    amphora_id: str | None = None
 
 
 def stranded(session: Session, conf: cfg.ConfigOpts) -> list[Stranded]:
@@ -82,7 +86,14 @@ def stranded(session: Session, conf: cfg.ConfigOpts) -> list[Stranded]:
     lbs = session.scalars(select(models.LoadBalancer)
                           .where(models.LoadBalancer.agent_id.in_(dead))
                           .order_by(models.LoadBalancer.created_at))
-    return [describe(session, lb) for lb in lbs if lb.agent_id and lb.vip_network_id]
+    found = [describe(session, lb) for lb in lbs if lb.agent_id and lb.vip_network_id]
+    lost = session.scalars(select(models.Amphora)
+                           .where(models.Amphora.agent_id.in_(dead))
+                           .order_by(models.Amphora.created_at))
+    found += [describe_copy(session, amphora.load_balancer, amphora) for amphora in lost
+              if amphora.load_balancer.vip_network_id
+              and amphora.load_balancer.provisioning_status != Provisioning.PENDING_DELETE]
+    return found
 
 
 def describe(session: Session, lb: models.LoadBalancer) -> Stranded:
@@ -93,6 +104,16 @@ def describe(session: Session, lb: models.LoadBalancer) -> Stranded:
     return Stranded(id=lb.id, provider=lb.provider, agent_id=str(lb.agent_id),
                     network_id=str(lb.vip_network_id),
                     network_name=network.name if network else None, addresses=addresses)
+
+
+def describe_copy(session: Session, lb: models.LoadBalancer, amphora: models.Amphora
+                  ) -> Stranded:
+    """What probing and moving one copy of pair ``lb`` needs to know of it."""
+    network = session.get(models.Network, lb.vip_network_id)
+    return Stranded(id=lb.id, provider=lb.provider, agent_id=str(amphora.agent_id),
+                    network_id=str(lb.vip_network_id),
+                    network_name=network.name if network else None,
+                    addresses=(str(amphora.vrrp_ip),), amphora_id=amphora.id)
 
 
 def prober_for(session: Session, conf: cfg.ConfigOpts, network_id: str,
@@ -130,6 +151,44 @@ def mark_unreachable(session: Session, lb_id: str, from_agent: str) -> bool:
         .values(operating_status=Operating.ERROR)
         .execution_options(synchronize_session=False))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_copy_lost(session: Session, amphora_id: str, from_agent: str) -> bool:
+    """Copy ``amphora_id``, silent on a dead agent with nowhere to go, is ERROR (its pair
+    DEGRADED) until its agent reports again; whether it changed."""
+    amphora = session.get(models.Amphora, amphora_id, with_for_update=True)
+    if amphora is None or amphora.agent_id != from_agent:
+        return False
+    changed = amphora.status != AmphoraStatus.ERROR
+    amphora.status, amphora.role = AmphoraStatus.ERROR, None
+    _recompute(session, amphora.load_balancer)
+    return changed
+
+
+def move_copy(session: Session, conf: cfg.ConfigOpts, amphora_id: str, from_agent: str
+              ) -> models.Agent | None:
+    """Rebind copy ``amphora_id`` from dead agent ``from_agent`` to the least loaded live agent
+    that may host its load balancer and does not run its other copy (compare-and-set on its
+    agent). The copy is rebuilt from the current tree (PENDING_CREATE, the load balancer stays
+    ACTIVE and DEGRADED until it reports); the new agent, or None."""
+    amphora = session.get(models.Amphora, amphora_id, with_for_update=True,
+                          populate_existing=True)
+    if amphora is None or amphora.agent_id != from_agent:
+        return None
+    lb = amphora.load_balancer
+    taken = {a.agent_id for a in lb.amphorae}
+    candidates = [a for a in agents.agents_for(session, conf, lb) if a.id not in taken]
+    if not candidates:
+        return None
+    amphora.agent_id = candidates[0].id
+    amphora.status, amphora.role = AmphoraStatus.PENDING_CREATE, None
+    _recompute(session, lb)
+    return candidates[0]
+
+
+def _recompute(session: Session, lb: models.LoadBalancer) -> None:
+    session.flush()
+    statuses.apply_operating(lb, operating.rollup(lb, statuses.known_health(lb)))
 
 
 def move(session: Session, conf: cfg.ConfigOpts, lb_id: str, from_agent: str
@@ -199,13 +258,31 @@ class Rescheduler:
         moved = []
         for lb in movable:
             with write_session(self._sessions) as session:
-                target = move(session, self._conf, lb.id, lb.agent_id)
-                if target is None:
-                    if mark_unreachable(session, lb.id, lb.agent_id):
-                        LOG.error("agent of load balancer %s is dead and its VIP is silent, "
-                                  "but no live agent may host it: it serves nothing", lb.id)
-                    continue
-                LOG.warning("agent of load balancer %s is dead and its VIP is silent: "
-                            "rebuilding it on %s", lb.id, target.host)
+                if lb.amphora_id is not None:
+                    if not self._move_copy(session, lb):
+                        continue
+                else:
+                    target = move(session, self._conf, lb.id, lb.agent_id)
+                    if target is None:
+                        if mark_unreachable(session, lb.id, lb.agent_id):
+                            LOG.error("agent of load balancer %s is dead and its VIP is "
+                                      "silent, but no live agent may host it: it serves "
+                                      "nothing", lb.id)
+                        continue
+                    LOG.warning("agent of load balancer %s is dead and its VIP is silent: "
+                                "rebuilding it on %s", lb.id, target.host)
             moved.append(lb)
         return moved
+
+    def _move_copy(self, session: Session, lost: Stranded) -> bool:
+        assert lost.amphora_id is not None
+        target = move_copy(session, self._conf, lost.amphora_id, lost.agent_id)
+        if target is None:
+            if mark_copy_lost(session, lost.amphora_id, lost.agent_id):
+                LOG.error("copy %s of load balancer %s is lost (dead agent, silent VRRP "
+                          "address) and no other live agent may host it: the pair runs on "
+                          "one copy", lost.amphora_id, lost.id)
+            return False
+        LOG.warning("copy %s of load balancer %s is lost (dead agent, silent VRRP address): "
+                    "rebuilding it on %s", lost.amphora_id, lost.id, target.host)
+        return True

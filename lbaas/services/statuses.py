@@ -116,10 +116,11 @@ _LB = models.LoadBalancer.__table__
 _BARE_STATE = (
     select(_LB.c.provisioning_status, _LB.c.revision, _LB.c.admin_state_up,
            exists().where(models.Listener.load_balancer_id == _LB.c.id),
-           exists().where(models.Pool.load_balancer_id == _LB.c.id))
+           exists().where(models.Pool.load_balancer_id == _LB.c.id),
+           exists().where(models.Amphora.load_balancer_id == _LB.c.id))
     .where(_LB.c.id == bindparam("id")).with_for_update(of=_LB))
 """A load balancer's row (locked): what closing its pending work without loading the tree
-needs."""
+needs (a pair's copies count as children: its operating status depends on them)."""
 
 
 def _finish_bare(session: Session, lb_id: str, ok: bool, revision: int | None,
@@ -133,8 +134,8 @@ def _finish_bare(session: Session, lb_id: str, ok: bool, revision: int | None,
     row = session.connection().execute(_BARE_STATE, {"id": lb_id}).first()
     if row is None:
         return False
-    status, current_revision, admin_state_up, has_listeners, has_pools = row
-    if has_listeners or has_pools or status == Provisioning.PENDING_DELETE:
+    status, current_revision, admin_state_up, has_listeners, has_pools, has_copies = row
+    if has_listeners or has_pools or has_copies or status == Provisioning.PENDING_DELETE:
         return None
     if revision is not None and current_revision != revision:
         return None  # the general path logs and ignores it
@@ -225,6 +226,7 @@ def delete_loadbalancer_rows(session: Session, lb: models.LoadBalancer) -> None:
     session.execute(delete(models.LoadBalancerStats)
                     .where(models.LoadBalancerStats.load_balancer_id == lb.id))
     ports = [networks.source_port_id(lb.id)] + ([lb.vip_port_id] if lb.vip_port_id else [])
+    ports += [amphora.vrrp_port_id for amphora in lb.amphorae if amphora.vrrp_port_id]
     session.execute(delete(models.Port).where(models.Port.id.in_(ports)))
     session.delete(lb)
 

@@ -24,7 +24,7 @@ import oslo_messaging as messaging
 from lbaas.agent.endpoint import AgentRpcEndpoint
 from lbaas.agent.manager import AgentManager
 from lbaas.config import load_config
-from lbaas.core.tree import LoadBalancerTree, TreeRejected, parse_tree
+from lbaas.core.tree import AmphoraNode, LoadBalancerTree, TreeRejected, parse_tree
 
 WAIT = 5.0
 HOST = "node-1"
@@ -67,6 +67,8 @@ class Server:
     reports: list[dict[str, Any]] = field(default_factory=list)
     fetched: list[str] = field(default_factory=list)
     batches: list[list[str]] = field(default_factory=list)
+    copy_reports: list[tuple[str, str | None, str | None, int | None, str | None]] = field(
+        default_factory=list)  # (lb id, status, role, revision, reason) of update_amphora
     batch_error: Exception | None = None  # raised by get_loadbalancers (an older server)
     after_batch_read: Callable[[], None] | None = None  # runs before the batch is answered
     down: bool = False
@@ -120,6 +122,11 @@ class Server:
         if obj_id in self.trees and provisioning_status:
             self.trees[obj_id]["provisioning_status"] = provisioning_status
 
+    def update_amphora(self, lb_id: str, status: str | None = None, role: str | None = None,
+                       revision: int | None = None, reason: str | None = None) -> None:
+        self._check()
+        self.copy_reports.append((lb_id, status, role, revision, reason))
+
     def update_loadbalancer_stats(self, lb_id: str, stats: dict[str, Any]) -> None:
         self._check()
         self.stats.append((lb_id, stats))
@@ -148,22 +155,37 @@ class Device:
     gate: threading.Event | None = None
     prepared: bool = False
     heard: set[str] = field(default_factory=set)  # addresses a probe finds answering
+    copies: dict[str, AmphoraNode | None] = field(default_factory=dict)  # lb id -> copy built
+    roles: dict[str, str | None] = field(default_factory=dict)  # lb id -> keepalived's role
 
     def prepare_host(self) -> None:
         self.prepared = True
 
-    def deploy(self, tree: LoadBalancerTree, bridge: str) -> None:
+    def deploy(self, tree: LoadBalancerTree, bridge: str,
+               copy: AmphoraNode | None = None) -> None:
         if self.gate is not None:
             assert self.gate.wait(WAIT)
         self.log.append(("deploy", tree.id))
         if tree.id in self.errors:
             raise self.errors[tree.id]
         self.deployed[tree.id] = (tree, bridge)
+        self.copies[tree.id] = copy
         self.healthy.add(tree.id)
+        if copy is not None and self.roles.get(tree.id) is None:
+            self.roles[tree.id] = "BACKUP"  # keepalived (re)started
+
+    def hand_over(self, lb_id: str) -> None:
+        self.log.append(("hand_over", lb_id))
+        self.roles[lb_id] = "BACKUP"
+
+    def copy_role(self, lb_id: str) -> str | None:
+        return self.roles.get(lb_id)
 
     def undeploy(self, lb_id: str) -> None:
         self.log.append(("undeploy", lb_id))
         self.deployed.pop(lb_id, None)
+        self.copies.pop(lb_id, None)
+        self.roles.pop(lb_id, None)
         self.healthy.discard(lb_id)
 
     def deployed_ids(self) -> set[str]:

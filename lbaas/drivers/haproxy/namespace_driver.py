@@ -6,7 +6,10 @@ the VIP into namespace ``qlbaas-<lb_id>`` (:mod:`lbaas.drivers.interface.vip_plu
 turns the tree into haproxy.cfg (:mod:`.render`, from the view built by :mod:`.view`), the
 process manager validates, installs and starts or reloads haproxy inside the namespace
 (:mod:`.process`, files laid out by :mod:`.state_paths`), and the stats client reads it back
-(:mod:`.stats`).
+(:mod:`.stats`). A copy of an ACTIVE_STANDBY load balancer also runs keepalived
+(:mod:`lbaas.drivers.keepalived`): its VIP interface holds the copy's own VRRP address, and
+keepalived moves the VIP between the two copies; haproxy shares its stick tables with the other
+copy (``peers``).
 
 Every method is idempotent: :meth:`HaproxyNamespaceDriver.deploy` is "exists -> update, else
 create" (an unchanged config with haproxy running is a no-op), :meth:`undeploy` of something
@@ -25,8 +28,9 @@ from typing import Any
 
 from oslo_config import cfg
 
+from lbaas.core.amphora import Role
 from lbaas.core.status import Operating
-from lbaas.core.tree import LoadBalancerTree
+from lbaas.core.tree import AmphoraNode, LoadBalancerTree
 from lbaas.drivers.haproxy import render
 from lbaas.drivers.haproxy.process import Action, HaproxyProcess
 from lbaas.drivers.haproxy.state_paths import write_private
@@ -34,6 +38,8 @@ from lbaas.drivers.haproxy.stats import ServerStatus, StatsSnapshot
 from lbaas.drivers.haproxy.view import ConfigRuntimePaths
 from lbaas.drivers.interface import probe, vip_plug
 from lbaas.drivers.interface.namespaces import namespace_path
+from lbaas.drivers.keepalived.config import VrrpSettings, render_keepalived_config
+from lbaas.drivers.keepalived.process import KeepalivedProcess
 
 LOG = logging.getLogger(__name__)
 
@@ -58,6 +64,8 @@ class HaproxyNamespaceDriver:
         self.state_path = Path(conf.state_path)
         self.haproxy_bin: str = conf.agent.haproxy_bin
         self.max_connections: int = conf.agent.haproxy_max_connections
+        self.keepalived_bin: str = conf.keepalived.keepalived_bin
+        self.vrrp = VrrpSettings.from_conf(conf)
 
     @property
     def lbs_dir(self) -> Path:
@@ -72,6 +80,12 @@ class HaproxyNamespaceDriver:
             exec_prefix=vip_plug.netns_exec_argv(lb_id),
             haproxy_bin=self.haproxy_bin,
         )
+
+    def keepalived(self, lb_id: str) -> KeepalivedProcess:
+        """The keepalived of this host's copy of ``lb_id`` (an object; nothing is started)."""
+        return KeepalivedProcess(lb_id, self.state_path,
+                                 exec_prefix=vip_plug.netns_exec_argv(lb_id),
+                                 keepalived_bin=self.keepalived_bin)
 
     def prepare_host(self) -> None:
         """Once at agent start, before the agent hears from the server: raise the
@@ -105,8 +119,14 @@ class HaproxyNamespaceDriver:
 
     # -- changes -------------------------------------------------------------------------------
 
-    def deploy(self, tree: LoadBalancerTree, bridge: str) -> Action:
+    def deploy(self, tree: LoadBalancerTree, bridge: str,
+               copy: AmphoraNode | None = None) -> Action:
         """Make ``tree`` run: VIP plugged into ``bridge``, haproxy serving its config.
+
+        ``copy``: this host's copy of an ACTIVE_STANDBY load balancer. Its VIP interface then
+        holds the copy's VRRP address, the VIP floats (keepalived adds it on the copy that
+        holds it), and keepalived runs with the other copy as its peer; a keepalived found dead
+        first gives up the VIP it may have left behind.
 
         The config is rendered before anything is touched, so a tree that cannot be rendered
         (UnsafeConfigValue) changes nothing. A load balancer with admin_state_up False keeps its
@@ -121,7 +141,13 @@ class HaproxyNamespaceDriver:
             stats_socket=str(proc.paths.stats_socket),
             server_state_file=str(proc.paths.servers_state),
         )
-        text = render.render_haproxy_config(tree, paths, max_connections=self.max_connections)
+        text = render.render_haproxy_config(tree, paths, max_connections=self.max_connections,
+                                            copy=copy)
+        keepalived = self.keepalived(tree.id) if copy is not None else None
+        vrrp_text = None
+        if copy is not None and keepalived is not None:
+            vrrp_text = render_keepalived_config(tree, copy, tree.peer_of(copy),
+                                                 keepalived.paths, self.vrrp)
         subnet = ipaddress.ip_network(tree.vip_subnet.cidr, strict=False)
         # The state directory first: every namespace this driver makes has one (deployed_ids).
         proc.ensure_directory()
@@ -134,9 +160,10 @@ class HaproxyNamespaceDriver:
         vip_plug.plug_vip(
             tree.id,
             bridge,
-            tree.vip_address,
+            copy.vrrp_ip if copy is not None else tree.vip_address,
             subnet.prefixlen,
             tree.vip_subnet.gateway_ip,
+            floating=[tree.vip_address] if copy is not None else (),
             sources=[
                 (
                     source.address,
@@ -158,12 +185,38 @@ class HaproxyNamespaceDriver:
             action = Action.RELOADED
         if marked != digest:
             write_private(mark, digest)
+        if keepalived is not None and vrrp_text is not None:
+            if not keepalived.is_running():
+                keepalived.release_vip(self._floating(tree))
+            keepalived.apply(vrrp_text)
         if action is not Action.UNCHANGED:
             LOG.info("load balancer %s deployed on %s (haproxy %s)", tree.id, bridge, action)
         return action
 
+    @staticmethod
+    def _floating(tree: LoadBalancerTree) -> list[str]:
+        return [tree.vip_address, *(source.address for source in tree.source_addresses)]
+
+    def hand_over(self, lb_id: str) -> None:
+        """A planned switch: this copy's keepalived stops (SIGTERM: it sends a priority 0
+        advert, so the other copy takes the VIP at once) and starts again as BACKUP. haproxy
+        keeps running: established connections finish."""
+        keepalived = self.keepalived(lb_id)
+        keepalived.stop(graceful=True)
+        keepalived.start()
+
+    def copy_role(self, lb_id: str) -> str | None:
+        """This copy's VRRP role (MASTER, BACKUP, FAULT; BACKUP while keepalived has not said
+        yet); None when its keepalived does not run."""
+        keepalived = self.keepalived(lb_id)
+        if not keepalived.is_running():
+            return None
+        return keepalived.role() or Role.BACKUP
+
     def undeploy(self, lb_id: str) -> None:
-        """Stop haproxy, remove the VIP and namespace, delete the state directory. Idempotent."""
+        """Stop keepalived (a copy of a pair: the other copy takes over at once) and haproxy,
+        remove the VIP and namespace, delete the state directory. Idempotent."""
+        self.keepalived(lb_id).stop(graceful=True)
         proc = self.process(lb_id)
         proc.stop()
         vip_plug.unplug_vip(lb_id)

@@ -12,6 +12,7 @@ import ipaddress
 import logging
 import socket
 import time
+from collections.abc import Collection
 from typing import Any
 
 from pyroute2 import IPRoute
@@ -26,6 +27,7 @@ RT_TABLE_MAIN = 254
 RTN_UNICAST = 1
 
 IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def get_link(ipr: IPRoute, ifname: str) -> Any | None:
@@ -144,11 +146,13 @@ def addresses(ipr: IPRoute, index: int) -> set[IPInterface]:
     return current
 
 
-def ensure_addresses(ipr: IPRoute, index: int, wanted: list[IPInterface]) -> None:
-    """Make ``wanted`` the only addresses of link ``index`` (IPv6 link-local ones are kept)."""
+def ensure_addresses(ipr: IPRoute, index: int, wanted: list[IPInterface],
+                     floating: Collection[IPAddress] = ()) -> None:
+    """Make ``wanted`` the only addresses of link ``index`` (IPv6 link-local ones are kept, and
+    so are the ``floating`` ones, which another process adds and removes: keepalived)."""
     current = addresses(ipr, index)
     for stale in current - set(wanted):
-        if stale.version == 6 and stale.ip.is_link_local:
+        if (stale.version == 6 and stale.ip.is_link_local) or stale.ip in floating:
             continue
         LOG.info("removing stale address %s from link %d", stale, index)
         try:

@@ -16,7 +16,6 @@ netlink dumps and the sysctls.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from lbaas.drivers.interface.namespaces import namespace_path, read_sysctls, run
 from lbaas.drivers.interface.rtnl import LinkInfo, RtnlSocket
 
 IFF_UP = 0x1
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPAddress = links.IPAddress
 
 
 @dataclass(frozen=True)
@@ -90,6 +89,9 @@ class WantedVip:
     sysctls: Mapping[str, int] = field(default_factory=dict)  # key -> value inside
     sources: tuple[tuple[links.IPInterface, IPAddress | None], ...] = ()
     """Source addresses of the other IP family, each with its subnet's gateway (or None)."""
+    floating: frozenset[IPAddress] = frozenset()
+    """Addresses keepalived adds and removes (an ACTIVE_STANDBY copy's VIP, whose interface
+    holds the copy's own VRRP address): neither wanted nor stale."""
 
     def addresses(self) -> set[links.IPInterface]:
         """The VIP and the source addresses: every address ``eth0`` should hold."""
@@ -138,7 +140,8 @@ def differences(wanted: WantedVip, state: VipState) -> list[str]:
             problems.append("VIP interface not up")
     if state.lo is None or not state.lo.up:
         problems.append("lo down")
-    kept = {a for a in state.addresses if not (a.version == 6 and a.ip.is_link_local)}
+    kept = {a for a in state.addresses
+            if not (a.version == 6 and a.ip.is_link_local) and a.ip not in wanted.floating}
     if kept != wanted.addresses():
         problems.append("addresses differ")
     oif = inner.index if inner is not None else None

@@ -151,6 +151,7 @@ def plug_vip(
     gateway: str | None,
     mac: str | None = None,
     sources: Sequence[SourceAddress] = (),
+    floating: Sequence[str] = (),
 ) -> bool:
     """Make namespace ``qlbaas-<lb_id>`` hold ``vip_address/prefixlen`` on a veth into ``bridge``.
 
@@ -162,6 +163,9 @@ def plug_vip(
     that family's default route), from which haproxy reaches members of that family. Then
     announces the MAC of every address (:func:`announce_vip`: gratuitous ARP or unsolicited
     neighbour advertisement).
+
+    ``floating`` addresses (an ACTIVE_STANDBY copy: ``vip_address`` is then the copy's own VRRP
+    address, and the VIP floats) are left as they are, present or not: keepalived moves them.
 
     When a read-only look finds all of that already in place (:mod:`.plugged`), nothing is
     written and nothing is announced. Returns False then, True when it plugged.
@@ -183,7 +187,8 @@ def plug_vip(
         IPV6_PROC_DIR
     ):
         raise InterfaceError(f"cannot plug IPv6 addresses into {name}: IPv6 is disabled here")
-    wanted = plugged.WantedVip(vip, gw, mac, WANTED_SYSCTLS, extra)
+    wanted = plugged.WantedVip(vip, gw, mac, WANTED_SYSCTLS, extra,
+                               frozenset(ipaddress.ip_address(a) for a in floating))
     gateways: dict[int, str] = {g.version: str(g) for g in wanted.gateways()}
     try:
         state = plugged.read_vip_state(name, bridge, outer, VIP_IFNAME, WANTED_SYSCTLS)
@@ -214,7 +219,8 @@ def plug_vip(
             links.ensure_link(root, outer_index, master=bridge_link["index"], mtu=mtu)
             _set_namespace_sysctls(name, VIP_LINK_SYSCTLS)
             links.ensure_link(inner, inner_index, mtu=mtu, address=mac)
-            links.ensure_addresses(inner, inner_index, [vip, *(s for s, _ in extra)])
+            links.ensure_addresses(inner, inner_index, [vip, *(s for s, _ in extra)],
+                                   wanted.floating)
             for version, family in ((4, socket.AF_INET), (6, socket.AF_INET6)):
                 links.ensure_default_route(inner, inner_index, family, gateways.get(version))
             inner_mac = str(inner.link("get", index=inner_index)[0].get_attr("IFLA_ADDRESS"))
