@@ -232,9 +232,18 @@ class Node:
         self._set_uplinks("up")
         self.lost = False
 
-    def _set_uplinks(self, state: str) -> None:
+    def cut_provider(self) -> None:
+        """Set only the provider uplink down: the node keeps its management network (its agent
+        reports, nothing moves) but is cut from the VIP network and the other nodes' copies (a
+        partition between two keepalived peers)."""
+        self._set_uplinks("down", (self.provider_outer,))
+
+    def restore_provider(self) -> None:
+        self._set_uplinks("up", (self.provider_outer,))
+
+    def _set_uplinks(self, state: str, outers: tuple[str, ...] | None = None) -> None:
         with iproute() as root:
-            for outer in (self.mgmt_outer, self.provider_outer):
+            for outer in outers or (self.mgmt_outer, self.provider_outer):
                 root.link("set", index=root.link_lookup(ifname=outer)[0], state=state)
 
     def lose(self) -> None:

@@ -1,0 +1,344 @@
+"""End to end, by traffic, on three network nodes (``tests/nodelab``): ACTIVE_STANDBY load
+balancers, two copies on two nodes with keepalived moving the VIP between them.
+
+A client sends a new connection through the VIP every 10 ms while, one at a time:
+
+* the **agent** of the copy holding the VIP is killed: no takeover, no failed request;
+* its **haproxy** is killed: the other copy takes over (keepalived's check), the agent restarts
+  the haproxy, which stays BACKUP (no takeover back);
+* its **keepalived** is killed with SIGKILL: the other copy takes over, the agent gives up the
+  VIP the dead keepalived left and starts keepalived again: one holder of the VIP at the end;
+* a **planned failover** (``PUT /loadbalancers/{id}/failover``) moves the VIP: no failed request;
+* **sticky sessions** (SOURCE_IP) keep their member across a takeover (haproxy ``peers``);
+* the **node** holding the VIP is lost: the other copy takes over, the load balancer stays
+  ACTIVE (DEGRADED), a replacement copy is built on the third node without a takeover back, and
+  the next loss is survived too;
+* a **partition** between the two copies' nodes (both hold the VIP) heals: one yields and the
+  roles stay put.
+
+Roles are read from the amphora API (what the agents report) and checked against the VIP on each
+node's interface. The lab is shared by the module; each test leaves every node alive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from lbaas.drivers.haproxy.process import HaproxyProcess
+from lbaas.drivers.keepalived.paths import KeepalivedPaths
+from tests.netlab import skip_unless_root_and_tools
+from tests.nodelab import NodeLab, cgroups, rabbitmq
+from tests.nodelab.api import lb_tree
+from tests.nodelab.node import Node
+from tests.nodelab.procs import Repeating, wait_until
+
+pytestmark = [
+    pytest.mark.e2e,
+    skip_unless_root_and_tools("ip", "haproxy", "keepalived", "socat", "nsenter", "unshare",
+                               "epmd"),
+    pytest.mark.skipif(not rabbitmq.installed(), reason="rabbitmq-server is not installed"),
+    pytest.mark.skipif(not cgroups.available(), reason="no cgroup2 hierarchy"),
+]
+
+CHANGE_TIMEOUT = 90.0  # generous on a busy 2-core machine; bench/takeover.py measures times
+QUIET = 4.0  # seconds the roles must stay put to count as settled (4 VRRP advertisements)
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[NodeLab]:
+    with NodeLab(nodes=3, servers=1) as built:
+        yield built
+
+
+@pytest.fixture(scope="module")
+def flavor_id(lab: NodeLab) -> str:
+    api = lab.api(1, "admin")
+    profile = api.ok(api.post("/flavorprofiles", {"flavorprofile": {
+        "name": "ha", "provider_name": "haproxy",
+        "flavor_data": json.dumps({"loadbalancer_topology": "ACTIVE_STANDBY"})}}))
+    flavor = api.ok(api.post("/flavors", {"flavor": {
+        "name": "ha", "flavor_profile_id": profile["flavorprofile"]["id"]}}))
+    return str(flavor["flavor"]["id"])
+
+
+def create_pair(lab: NodeLab, flavor_id: str, name: str,
+                persistence: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = lb_tree(name, lab.subnet_id, lab.members())
+    body["flavor_id"] = flavor_id
+    if persistence is not None:
+        body["listeners"][0]["default_pool"]["session_persistence"] = persistence
+    lb: dict[str, Any] = lab.api(1, "member").create_lb(body, timeout=CHANGE_TIMEOUT)
+    lab.wait_serving(lb["vip_address"])
+    return lb
+
+
+def copies(lab: NodeLab, lb_id: str) -> list[dict[str, Any]]:
+    """The load balancer's copies as the amphora API shows them."""
+    api = lab.live_api()
+    return list(api.ok(api.get("/v2/octavia/amphorae", loadbalancer_id=lb_id))["amphorae"])
+
+
+def holders(lab: NodeLab, lb: dict[str, Any]) -> list[str]:
+    """The nodes whose copy of ``lb`` has the VIP on its interface."""
+    found = []
+    for node in lab.nodes:
+        if node.lost or f"qlbaas-{lb['id']}" not in node.namespaces():
+            continue
+        out = node.run(["ip", "-n", f"qlbaas-{lb['id']}", "-o", "addr", "show", "dev", "eth0"],
+                       check=False).stdout
+        if f" {lb['vip_address']}/" in out:
+            found.append(node.name)
+    return found
+
+
+def settled_master(lab: NodeLab, lb: dict[str, Any]) -> Node:
+    """The node holding the VIP once exactly one does and the amphora API says that copy is
+    MASTER and the other BACKUP, all of it unchanged for :data:`QUIET` seconds."""
+
+    def view() -> tuple[str, tuple[tuple[str, str], ...]] | None:
+        held = holders(lab, lb)
+        roles = tuple(sorted((c["agent_host"], c["role"]) for c in copies(lab, lb["id"])))
+        if len(held) != 1 or sorted(r for _, r in roles) != ["BACKUP", "MASTER"]:
+            return None
+        if (held[0], "MASTER") not in roles:
+            return None
+        return held[0], roles
+
+    first = wait_until(view, CHANGE_TIMEOUT, "one copy to hold the VIP as MASTER")
+    deadline = time.monotonic() + QUIET
+    while time.monotonic() < deadline:
+        assert view() == first, f"roles moved: {first} then {view()}"
+        time.sleep(0.25)
+    return lab.node_named(first[0])
+
+
+class Paced(Repeating):
+    """A new connection through the VIP every 10 ms; each attempt's outcome, in order."""
+
+    def __init__(self, lab: NodeLab, vip: str, timeout: float = 1.0) -> None:
+        super().__init__(0.01, "paced-client")
+        self.lab, self.vip, self.timeout = lab, vip, timeout
+        self.outcomes: list[tuple[float, str | None]] = []  # (time, body or None: failed)
+
+    def step(self) -> None:
+        now = time.monotonic()
+        try:
+            body: str | None = self.lab.answers(self.vip, 1, timeout=self.timeout)[0]
+        except Exception:
+            body = None
+        self.outcomes.append((now, body))
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for _, body in self.outcomes if body is None)
+
+    def outage(self) -> float | None:
+        """Seconds from the first failed attempt to the first success after it."""
+        first = next((t for t, body in self.outcomes if body is None), None)
+        if first is None:
+            return None
+        after = next((t for t, body in self.outcomes if t > first and body is not None), None)
+        return None if after is None else after - first
+
+    def served_after(self, moment: float) -> bool:
+        return any(body is not None for t, body in self.outcomes if t > moment)
+
+    def failures_after(self, moment: float) -> int:
+        return sum(1 for t, body in self.outcomes if t > moment and body is None)
+
+
+def statuses(lab: NodeLab, lb_id: str) -> tuple[str, str]:
+    lb = lab.live_api().lb(lb_id)
+    return lb["provisioning_status"], lb["operating_status"]
+
+
+def haproxy_pids(node: Node, lb_id: str) -> list[int]:
+    info = HaproxyProcess(lb_id, node.state_path).proc_info()
+    assert info is not None, f"no haproxy of {lb_id} on {node.name}"
+    return [info.master_pid, *(pid for pid, _ in info.workers)]
+
+
+def keepalived_pids(node: Node, lb_id: str) -> list[int]:
+    paths = KeepalivedPaths.for_load_balancer(node.state_path, lb_id)
+    pids = []
+    for path in (paths.pid, paths.vrrp_pid):
+        try:
+            pid = int(path.read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if os.path.exists(f"/proc/{pid}"):
+            pids.append(pid)
+    return pids
+
+
+def test_a_pair_serves_from_one_copy_and_the_api_shows_both(lab: NodeLab,
+                                                           flavor_id: str) -> None:
+    lb = create_pair(lab, flavor_id, "pair-show")
+    master = settled_master(lab, lb)
+    pair = copies(lab, lb["id"])
+    assert len(pair) == 2 and len({c["agent_host"] for c in pair}) == 2
+    assert {c["ha_ip"] for c in pair} == {lb["vip_address"]}
+    assert {c["status"] for c in pair} == {"ALLOCATED"}
+    assert all(c["vrrp_ip"] and c["vrrp_ip"] != lb["vip_address"] for c in pair)
+    assert lab.hosting_node(lb["id"]).name == master.name
+    assert statuses(lab, lb["id"]) == ("ACTIVE", "ONLINE")
+
+
+def test_agent_death_on_the_master_changes_nothing(lab: NodeLab, flavor_id: str) -> None:
+    lb = create_pair(lab, flavor_id, "pair-agent")
+    master = settled_master(lab, lb)
+    with Paced(lab, lb["vip_address"]) as traffic:
+        master.kill_agent()
+        wait_until(lambda: lab.agent_view(master.name)["alive"] is False, 60,
+                   f"the servers to see {master.name}'s agent dead")
+        time.sleep(3 * 2.0)  # several housekeeping passes with the agent dead
+    assert traffic.failed == 0 and len(traffic.outcomes) > 100
+    assert holders(lab, lb) == [master.name]
+    assert {c["agent_host"] for c in copies(lab, lb["id"])} >= {master.name}
+    master.start_agent()
+    assert settled_master(lab, lb).name == master.name
+
+
+def test_the_masters_haproxy_killed(lab: NodeLab, flavor_id: str) -> None:
+    lb = create_pair(lab, flavor_id, "pair-haproxy")
+    master = settled_master(lab, lb)
+    with Paced(lab, lb["vip_address"]) as traffic:
+        killed_at = time.monotonic()
+        for pid in haproxy_pids(master, lb["id"]):
+            os.kill(pid, signal.SIGKILL)
+        new = settled_master(lab, lb)
+        wait_until(lambda: traffic.served_after(killed_at + 0.5), 30, "traffic to resume")
+    assert new.name != master.name
+    print(f"haproxy killed: outage {traffic.outage()} s, {traffic.failed} failed")
+    # The agent restarted the haproxy; that copy stays BACKUP (no takeover back).
+    wait_until(lambda: HaproxyProcess(lb["id"], master.state_path).is_running(), 30,
+               "the agent to restart haproxy")
+    assert settled_master(lab, lb).name == new.name
+    assert statuses(lab, lb["id"]) == ("ACTIVE", "ONLINE")
+
+
+def test_the_masters_keepalived_killed(lab: NodeLab, flavor_id: str) -> None:
+    lb = create_pair(lab, flavor_id, "pair-keepalived")
+    master = settled_master(lab, lb)
+    before = keepalived_pids(master, lb["id"])
+    assert len(before) == 2
+    with Paced(lab, lb["vip_address"]) as traffic:
+        killed_at = time.monotonic()
+        for pid in before:
+            os.kill(pid, signal.SIGSTOP)  # both at once: a lone child would clean up
+        for pid in before:
+            os.kill(pid, signal.SIGKILL)
+        # The agent starts keepalived again, without the VIP the dead one left behind.
+        wait_until(lambda: (pids := keepalived_pids(master, lb["id"])) and
+                   not set(pids) & set(before), 60, "the agent to restart keepalived")
+        settled_master(lab, lb)
+        wait_until(lambda: traffic.served_after(killed_at + 0.5), 30, "traffic to resume")
+    assert len(holders(lab, lb)) == 1
+    print(f"keepalived killed: outage {traffic.outage()} s, {traffic.failed} failed")
+    assert statuses(lab, lb["id"]) == ("ACTIVE", "ONLINE")
+
+
+def test_a_planned_failover_fails_no_request(lab: NodeLab, flavor_id: str) -> None:
+    lb = create_pair(lab, flavor_id, "pair-planned")
+    master = settled_master(lab, lb)
+    api = lab.api(1, "admin")
+    # A connect timeout above TCP's first SYN retransmission (1 s): a SYN sent to the old
+    # copy's MAC in the instant of the switch is repeated, not failed.
+    with Paced(lab, lb["vip_address"], timeout=3.0) as traffic:
+        time.sleep(0.5)
+        assert api.put(f"/loadbalancers/{lb['id']}/failover", {}).status_code == 202
+        api.wait_active(lb["id"], timeout=CHANGE_TIMEOUT)
+        new = settled_master(lab, lb)
+        time.sleep(0.5)
+    assert new.name != master.name
+    assert traffic.failed == 0, traffic.outcomes
+    assert statuses(lab, lb["id"]) == ("ACTIVE", "ONLINE")
+
+
+def test_sticky_sessions_keep_their_member_across_a_takeover(lab: NodeLab,
+                                                           flavor_id: str) -> None:
+    lb = create_pair(lab, flavor_id, "pair-sticky", persistence={"type": "SOURCE_IP"})
+    master = settled_master(lab, lb)
+    vip = lb["vip_address"]
+    # Pin the client to the member round robin would not give first on a fresh table.
+    first = lab.answers(vip, 1)[0]
+    assert set(lab.answers(vip, 6)) == {first}
+    api = lab.api(1, "admin")
+    assert api.put(f"/loadbalancers/{lb['id']}/failover", {}).status_code == 202
+    api.wait_active(lb["id"], timeout=CHANGE_TIMEOUT)
+    assert settled_master(lab, lb).name != master.name
+    assert set(lab.answers(vip, 8)) == {first}
+
+
+def test_losing_the_masters_node_then_the_next_one(lab: NodeLab, flavor_id: str) -> None:
+    lb = create_pair(lab, flavor_id, "pair-node")
+    master = settled_master(lab, lb)
+    backup = next(lab.node_named(c["agent_host"]) for c in copies(lab, lb["id"])
+                  if c["agent_host"] != master.name)
+    third = next(n for n in lab.nodes if n.name not in (master.name, backup.name))
+    seen: set[tuple[str, str]] = set()
+    try:
+        with Paced(lab, lb["vip_address"]) as traffic:
+            lost_at = time.monotonic()
+            master.lose()
+            assert settled_master(lab, lb).name == backup.name
+            wait_until(lambda: traffic.served_after(lost_at + 0.5), 30, "traffic to resume")
+            recovered_at = max(t for t, body in traffic.outcomes if body is not None)
+
+            def rebuilt() -> bool:
+                seen.add(statuses(lab, lb["id"]))
+                hosts = {c["agent_host"]: c["status"] for c in copies(lab, lb["id"])}
+                return hosts.get(third.name) == "ALLOCATED"
+
+            wait_until(rebuilt, CHANGE_TIMEOUT, f"a replacement copy on {third.name}")
+            seen.add(statuses(lab, lb["id"]))
+            assert settled_master(lab, lb).name == backup.name  # no takeover back
+        assert traffic.failures_after(recovered_at) == 0  # the rebuild interrupted nothing
+        print(f"node lost: outage {traffic.outage()} s, {traffic.failed} failed")
+        assert {p for p, _ in seen} == {"ACTIVE"}, seen
+        assert ("ACTIVE", "DEGRADED") in seen or statuses(lab, lb["id"])[1] == "ONLINE"
+        wait_until(lambda: statuses(lab, lb["id"]) == ("ACTIVE", "ONLINE"), CHANGE_TIMEOUT,
+                   "the pair to be whole again")
+        # Redundancy is back: the next loss is survived too.
+        with Paced(lab, lb["vip_address"]) as traffic:
+            lost_at = time.monotonic()
+            backup.lose()
+            assert settled_master(lab, lb).name == third.name
+            wait_until(lambda: traffic.served_after(lost_at + 0.5), 30, "traffic to resume")
+        lab.wait_serving(lb["vip_address"])
+    finally:
+        for node in (master, backup):
+            if node.lost:
+                node.come_back()
+    # The nodes that came back removed their stale copies of the moved load balancer.
+    for node in (master, backup):
+        placed = {c["agent_host"] for c in copies(lab, lb["id"])}
+        if node.name not in placed:
+            wait_until(lambda n=node: f"qlbaas-{lb['id']}" not in n.namespaces(), 60,
+                       f"{node.name} to remove its stale copy")
+    assert len(holders(lab, lb)) == 1
+
+
+def test_a_partition_between_the_copies_heals_without_flapping(lab: NodeLab,
+                                                              flavor_id: str) -> None:
+    lb = create_pair(lab, flavor_id, "pair-partition")
+    master = settled_master(lab, lb)
+    backup = next(lab.node_named(c["agent_host"]) for c in copies(lab, lb["id"])
+                  if c["agent_host"] != master.name)
+    backup.cut_provider()  # its agent still reports: only VRRP (and the VIP network) is cut
+    try:
+        wait_until(lambda: sorted(holders(lab, lb)) == sorted([master.name, backup.name]),
+                   CHANGE_TIMEOUT, "both copies to hold the VIP (split brain)")
+    finally:
+        backup.restore_provider()
+    winner = settled_master(lab, lb)
+    assert winner.name in (master.name, backup.name)
+    lab.wait_serving(lb["vip_address"])
+    assert statuses(lab, lb["id"]) == ("ACTIVE", "ONLINE")
