@@ -20,6 +20,7 @@ from lbaas.api.openapi import install_openapi
 from lbaas.api.policy import Policy
 from lbaas.api.routes import (
     agents,
+    amphorae,
     availability_zones,
     flavors,
     healthmonitors,
@@ -49,6 +50,8 @@ from lbaas.services.statuses import StatusCallbacks
 LBAAS_ROUTERS = (loadbalancers.router, listeners.router, pools.router, members.router,
                  healthmonitors.router, l7policies.router, quotas.router, flavors.router,
                  availability_zones.router)
+OCTAVIA_ROUTERS = (amphorae.router,)
+"""Octavia's operator API under /v2/octavia (amphorae)."""
 
 
 def build_services(conf: cfg.ConfigOpts, migrate: bool = True,
@@ -126,6 +129,9 @@ def create_app(conf: cfg.ConfigOpts, services: AppServices | None = None) -> Fas
         add_routes(app, router, prefix="/v2/lbaas")
     for router in LBAAS_ROUTERS:
         add_routes(app, router, prefix="/v2.0/lbaas", include_in_schema=False)
+    for router in OCTAVIA_ROUTERS:
+        add_routes(app, router, prefix="/v2/octavia")
+        add_routes(app, router, prefix="/v2.0/octavia", include_in_schema=False)
     add_routes(app, networks.router, prefix="/v2.0")
     add_routes(app, networks.router, prefix="/v2", include_in_schema=False)
     add_routes(app, agents.router)

@@ -7,6 +7,7 @@ honour is a 400 that says which parameter is wrong.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,7 +15,14 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
 from lbaas.core.errors import InvalidInput
-from lbaas.db.listing import ALIASES, ListError, ListQuery, coerce, filterable_columns
+from lbaas.db.listing import (
+    ALIASES,
+    ListError,
+    ListQuery,
+    coerce,
+    coerce_value,
+    filterable_columns,
+)
 
 PAGING_PARAMS = {"limit", "marker", "page_reverse", "sort", "sort_key", "sort_dir", "fields"}
 TAG_PARAMS = {"tags": "tags_all", "tags-any": "tags_any", "not-tags": "not_tags_all",
@@ -48,15 +56,43 @@ def parse_list_query(params: QueryParams, model: type, max_limit: int,
             if column not in cols or (key not in view_fields and key not in aliases):
                 raise ListError(f"'{key}' is not an attribute that can be filtered on")
             q.filters[column] = coerce(cols[column], params[key])
-        fields = _split(params.getlist("fields"))
-        if fields:
-            unknown = [f for f in fields if f not in view_fields]
-            if unknown:
-                raise ListError(f"unknown field(s) in fields: {', '.join(unknown)}")
-            q.fields = fields
+        _parse_fields(params, q, view_fields)
     except ListError as exc:
         raise InvalidInput(f"Invalid list query: {exc}.") from None
     return q
+
+
+def parse_view_query(params: QueryParams, max_limit: int, field_types: Mapping[str, type],
+                     extra_filters: Mapping[str, type] | None = None) -> ListQuery:
+    """A ListQuery over views computed in Python (:func:`lbaas.db.listing.list_items`): sort
+    keys and equality filters are the view's fields (``field_types``: name -> Python type of
+    its values) and ``extra_filters`` (filters the service applies itself); 400 otherwise."""
+    filterable = {**field_types, **(extra_filters or {})}
+    q = ListQuery()
+    try:
+        _parse_paging(params, q, max_limit)
+        _parse_sort(params, q, field_types, {})
+        for key in params:
+            if key in PAGING_PARAMS:
+                continue
+            if key in TAG_PARAMS:
+                raise ListError("these objects have no tags")
+            if key not in filterable:
+                raise ListError(f"'{key}' is not an attribute that can be filtered on")
+            q.filters[key] = coerce_value(filterable[key], params[key])
+        _parse_fields(params, q, set(field_types))
+    except ListError as exc:
+        raise InvalidInput(f"Invalid list query: {exc}.") from None
+    return q
+
+
+def _parse_fields(params: QueryParams, q: ListQuery, view_fields: set[str]) -> None:
+    fields = _split(params.getlist("fields"))
+    if fields:
+        unknown = [f for f in fields if f not in view_fields]
+        if unknown:
+            raise ListError(f"unknown field(s) in fields: {', '.join(unknown)}")
+        q.fields = fields
 
 
 def _parse_paging(params: QueryParams, q: ListQuery, max_limit: int) -> None:
@@ -79,8 +115,8 @@ def _parse_paging(params: QueryParams, q: ListQuery, max_limit: int) -> None:
         q.page_reverse = reverse.lower() == "true"
 
 
-def _parse_sort(params: QueryParams, q: ListQuery, cols: dict[str, Any],
-                aliases: dict[str, str]) -> None:
+def _parse_sort(params: QueryParams, q: ListQuery, cols: Mapping[str, Any],
+                aliases: Mapping[str, str]) -> None:
     pairs: list[tuple[str, str]] = []
     if "sort" in params:
         for item in _split(params.getlist("sort")):

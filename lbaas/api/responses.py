@@ -17,7 +17,7 @@ from lbaas.api.listing import page_links, parse_list_query, select_fields
 from lbaas.core.context import RequestContext
 from lbaas.core.errors import InvalidInput
 from lbaas.db.engine import read_session
-from lbaas.db.listing import DEFAULT_SORT, ListError, run_list
+from lbaas.db.listing import DEFAULT_SORT, ListError, ListQuery, run_list
 
 
 class JSONBody(Response):
@@ -89,6 +89,14 @@ def list_page(request: Request, services: AppServices, ctx: RequestContext, mode
         else:
             assert view is not None
             items = [view(r) for r in rows]
+    return page_answer(request, services, collection, items, q, more, shape)
+
+
+def page_answer(request: Request, services: AppServices, collection: str,
+                items: list[dict[str, Any]], q: ListQuery, more: bool,
+                shape: ListShape = PROJECT_OWNED) -> JSONBody:
+    """The answer of a list request: the page's ``items`` cut to ``fields``, and its links
+    (also for a collection listed in Python, :func:`lbaas.db.listing.list_items`)."""
     links = page_links(request, collection, items, q, more, base_url(services, request),
                        shape.key)
     return ok({collection: select_fields(items, q.fields),

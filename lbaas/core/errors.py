@@ -48,8 +48,10 @@ class QuotaExceeded(ServiceError):
 class NotFound(ServiceError):
     status_code = 404
 
-    def __init__(self, resource: str, obj_id: str) -> None:
-        super().__init__(f"{resource} {obj_id} could not be found.")
+    def __init__(self, resource: str, obj_id: str, words: str = "could not be found") -> None:
+        """``<resource> <obj_id> could not be found.``; the amphora API says ``not found``,
+        Octavia's own words."""
+        super().__init__(f"{resource} {obj_id} {words}.")
 
 
 class Conflict(ServiceError):

@@ -19,6 +19,9 @@ READ_ADMIN = {"get_all": "read", "get_one": "read", "post": "admin", "put": "adm
 """Policy actions of an operator's catalog that every role may read (flavors, zones)."""
 ADMIN_ONLY = {action: "admin" for action in READ_ADMIN}
 """Policy actions of an operator's catalog only admins see (flavor and zone profiles)."""
+AMPHORA_ACTIONS = {action: "admin" for action in (
+    "get_all", "get_one", "delete", "put_config", "put_failover", "get_stats")}
+"""Policy actions of the amphora API (Octavia's: all admin-only by default)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,9 +87,15 @@ AVAILABILITY_ZONE = Kind(
     "availability_zone", "Availability Zone", "availability_zone", "availability_zones",
     "availability-zone", "", command="", policy_actions=dict(READ_ADMIN))
 
-CATALOG_KINDS = (AVAILABILITY_ZONE_PROFILE, AVAILABILITY_ZONE)
-"""Operator-defined objects outside any load balancer's tree and any project (no quota, no
-agent RPC): their policy rules and labels come from here."""
+AMPHORA = Kind("amphora", "Amphora", "amphora", "amphorae", "amphora", "", command="",
+               named=False, policy_actions=dict(AMPHORA_ACTIONS))
+"""A copy of a load balancer as operators see it (Octavia's amphora API,
+:mod:`lbaas.core.amphora`)."""
+
+CATALOG_KINDS = (AVAILABILITY_ZONE_PROFILE, AVAILABILITY_ZONE, AMPHORA)
+"""The operator's objects outside any load balancer's tree and any project (no quota, no
+agent RPC): the catalog (availability zones and their profiles) and the load balancers' copies
+(amphorae); their policy rules and labels come from here."""
 
 TREE_KINDS = (LOADBALANCER, LISTENER, POOL, HEALTH_MONITOR, MEMBER, L7POLICY, L7RULE)
 """Every kind of a load balancer's tree, root first."""

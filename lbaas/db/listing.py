@@ -1,14 +1,15 @@
 """Generic list queries: filters, tag filters, multi-key sort and keyset pagination.
 
 Used by every collection GET. ``ListQuery`` is built (and validated) from query parameters by
-``lbaas.api.listing``; ``run_list`` turns it into one SELECT confined to the caller's project.
+``lbaas.api.listing``; ``run_list`` turns it into one SELECT confined to the caller's project;
+``list_items`` applies it, with the same order and markers, to objects computed in Python.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,7 +68,11 @@ def filterable_columns(model: type) -> dict[str, InstrumentedAttribute[Any]]:
 
 def coerce(column: InstrumentedAttribute[Any], raw: str) -> Any:
     """Convert a query-string value to the column's type, or raise ListError."""
-    py = column.property.columns[0].type.python_type
+    return coerce_value(column.property.columns[0].type.python_type, raw)
+
+
+def coerce_value(py: type, raw: str) -> Any:
+    """Convert a query-string value to the Python type ``py``, or raise ListError."""
     if py is bool:
         low = raw.lower()
         if low in ("true", "1", "yes"):
@@ -132,6 +137,19 @@ DEFAULT_SORT = (("created_at", "asc"),)
 """The order of a list that asks for none: creation order (then the key)."""
 
 
+def _order(q: ListQuery, key: str, default_sort: Sequence[tuple[str, str]]
+           ) -> list[tuple[str, str]]:
+    """The (attribute, direction) pairs a page is read in: those asked for (else
+    ``default_sort``), then ``key``, all reversed for ``page_reverse``."""
+    keys = ([(k, d) for k, d in q.sort if k != key]
+            or [(k, d) for k, d in default_sort if k != key])
+    keys.append((key, q.sort[-1][1] if q.sort and q.sort[-1][0] == key
+                 else keys[0][1] if keys else "asc"))
+    if q.page_reverse:
+        keys = [(k, "desc" if d == "asc" else "asc") for k, d in keys]
+    return keys
+
+
 def run_list(session: Session, model: Any, q: ListQuery, scope_project: str | None,
              where: Sequence[ColumnElement[bool]] = (),
              options: Sequence[ExecutableOption] = (), plain: bool = False,
@@ -154,12 +172,7 @@ def run_list(session: Session, model: Any, q: ListQuery, scope_project: str | No
         raise ListError("these objects have no tags")
     conds += _tag_conditions(model, q)
 
-    keys = ([(k, d) for k, d in q.sort if k != key]
-            or [(k, d) for k, d in default_sort if k != key])
-    keys.append((key, q.sort[-1][1] if q.sort and q.sort[-1][0] == key
-                 else keys[0][1] if keys else "asc"))
-    if q.page_reverse:
-        keys = [(k, "desc" if d == "asc" else "asc") for k, d in keys]
+    keys = _order(q, key, default_sort)
 
     if q.marker is not None:
         marker_q = select(model).where(getattr(model, key) == q.marker)
@@ -185,6 +198,52 @@ def run_list(session: Session, model: Any, q: ListQuery, scope_project: str | No
     else:
         orm_stmt = select(model).where(*conds).order_by(*order).options(*options).limit(limit)
         rows = [*session.scalars(orm_stmt).unique()]
+    more = q.limit is not None and len(rows) > q.limit
+    if more:
+        rows = rows[: q.limit]
+    if q.page_reverse:
+        rows.reverse()
+    return rows, more
+
+
+def _compare(a: Mapping[str, Any], b: Mapping[str, Any], keys: Sequence[tuple[str, str]]
+             ) -> int:
+    """-1, 0 or 1: ``a`` before, with or after ``b`` in the order of ``keys`` (NULLs first
+    ascending, last descending, as :func:`run_list` orders them)."""
+    for name, direction in keys:
+        x, y = a.get(name), b.get(name)
+        if x == y:
+            continue
+        before = x is None or (y is not None and x < y)
+        return (-1 if before else 1) * (1 if direction == "asc" else -1)
+    return 0
+
+
+def list_items(items: Iterable[dict[str, Any]], q: ListQuery,
+               find_marker: Callable[[str], Mapping[str, Any] | None],
+               key: str = "id", default_sort: Sequence[tuple[str, str]] = DEFAULT_SORT
+               ) -> tuple[list[dict[str, Any]], bool]:
+    """:func:`run_list` over objects computed in Python (a collection that is no table):
+    ``items`` (views) matching ``q``'s equality filters, in its order, the page after its
+    marker; also whether more follow. The marker is looked up among ``items``, else by
+    ``find_marker`` (it may be an object the filters leave out, as with :func:`run_list`)."""
+    if q.tags_all or q.tags_any or q.not_tags_all or q.not_tags_any:
+        raise ListError("these objects have no tags")
+    matching = [item for item in items
+                if all(item.get(name) == value for name, value in q.filters.items())]
+    keys = _order(q, key, default_sort)
+    def compare(a: Mapping[str, Any], b: Mapping[str, Any]) -> int:
+        return _compare(a, b, keys)
+
+    rows = sorted(matching, key=functools.cmp_to_key(compare))
+    if q.marker is not None:
+        marker: Mapping[str, Any] | None = next(
+            (item for item in matching if item.get(key) == q.marker), None)
+        if marker is None:
+            marker = find_marker(q.marker)
+        if marker is None:
+            raise ListError(f"marker {q.marker} could not be found")
+        rows = [row for row in rows if _compare(row, marker, keys) > 0]
     more = q.limit is not None and len(rows) > q.limit
     if more:
         rows = rows[: q.limit]

@@ -49,6 +49,7 @@ from schemathesis.specs.openapi.checks import (
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lbaas.api.app import create_app
+from lbaas.services.amphorae import standalone_id
 from tests.functional.harness import Api, build_api, close_api
 
 MAX_EXAMPLES = 25
@@ -83,7 +84,7 @@ def _created(response: Any, key: str) -> str:
 
 def _seed(api: Api) -> tuple[dict[str, str], str]:
     """A full tree in project-a plus a flavor and an availability zone; path-parameter name ->
-    id of a real object."""
+    id of a real object (the amphora: the seeded load balancer's one STANDALONE copy)."""
     member = api.member
     lb = api.create_lb(name="fuzz-lb")
     lb_path = f"/loadbalancers/{lb['id']}"
@@ -131,7 +132,7 @@ def _seed(api: Api) -> tuple[dict[str, str], str]:
            "profile_id": profile_id, "flavor_id": flavor_id, "az_profile_id": az_profile_id,
            "az_name": az_name, "project_id": "project-a",
            "provider": "noop", "network_id": api.network_id, "subnet_id": api.subnet_id,
-           "port_id": lb["vip_port_id"]}
+           "port_id": lb["vip_port_id"], "amphora_id": standalone_id(lb["id"])}
     return ids, batch_pool_id
 
 
@@ -287,7 +288,9 @@ def test_plain_text_endpoints_document_their_content_type(fuzzed: Fuzzed, path: 
 
 
 BODILESS_202_PUTS = ("/v2/lbaas/loadbalancers/{lb_id}/failover",
-                     "/v2/lbaas/pools/{pool_id}/members")
+                     "/v2/lbaas/pools/{pool_id}/members",
+                     "/v2/octavia/amphorae/{amphora_id}/failover",
+                     "/v2/octavia/amphorae/{amphora_id}/config")
 """The PUTs that only start work and answer 202 without a body, as in Octavia."""
 ACCEPTED_PUTS = frozenset({*BODILESS_202_PUTS, "/v2/lbaas/quotas/{project_id}"})
 """Every PUT that answers 202 (Octavia's quota update does too); any other PUT answers 200 with
@@ -300,7 +303,8 @@ def _put_success_code(path: str) -> int:
 
 def test_every_put_documents_octavias_success_code() -> None:
     """The document gives each PUT exactly one success status: 202 for those that Octavia
-    answers 202 (failover, batch member update, quota update), 200 for every other one."""
+    answers 202 (failovers, amphora configuration, batch member update, quota update), 200 for
+    every other one."""
     documented = {path: sorted(code for code in operations["put"]["responses"]
                                if code.startswith("2"))
                   for path, operations in FULL_SCHEMA.raw_schema["paths"].items()
@@ -312,9 +316,11 @@ def test_every_put_documents_octavias_success_code() -> None:
 
 @pytest.mark.parametrize("path", BODILESS_202_PUTS)
 def test_bodiless_202_is_documented_as_such(fuzzed: Fuzzed, path: str) -> None:
-    """The 202 of failover and of a batch member update matches its documentation."""
+    """The 202 of a failover (of a load balancer, of an amphora), of an amphora's
+    configuration refresh and of a batch member update matches its documentation."""
     fuzzed.settle()
-    params = {"lb_id": fuzzed.ids["lb_id"], "pool_id": fuzzed.batch_pool_id}
+    params = {"lb_id": fuzzed.ids["lb_id"], "pool_id": fuzzed.batch_pool_id,
+              "amphora_id": fuzzed.ids["amphora_id"]}
     kwargs: dict[str, Any] = {"path_parameters": {k: v for k, v in params.items()
                                                   if f"{{{k}}}" in path}}
     if path.endswith("/members"):
@@ -332,7 +338,8 @@ def test_bodiless_202_is_documented_as_such(fuzzed: Fuzzed, path: str) -> None:
     ("/v2/lbaas/pools/{pool_id}/members", "members", "id,name"),
     ("/v2/lbaas/flavors", "flavors", "id,name"),
     ("/v2/lbaas/flavorprofiles", "flavorprofiles", "id,name"),
-    ("/v2/lbaas/providers", "providers", "name")])
+    ("/v2/lbaas/providers", "providers", "name"),
+    ("/v2/octavia/amphorae", "amphorae", "id,role")])
 def test_a_list_with_fields_matches_its_schema(fuzzed: Fuzzed, path: str, collection: str,
                                                fields: str) -> None:
     """?fields= trims every object of a list page, and the page's schema allows that."""

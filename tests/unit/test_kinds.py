@@ -43,3 +43,12 @@ def test_cli_kinds_use_the_registry_names() -> None:
     assert cli_kinds.MEMBER.path("p1") == "/pools/p1/members"
     assert cli_kinds.L7POLICY.label == "L7 policy"
     assert not cli_kinds.L7RULE.named
+
+
+def test_the_amphora_rules_are_octavias_and_admin_only() -> None:
+    rules = {rule.name: str(rule.check_str) for rule in list_rules()}
+    for action in ("get_all", "get_one", "delete", "put_config", "put_failover", "get_stats"):
+        assert rules[f"os_load-balancer_api:amphora:{action}"] == "rule:load-balancer:admin"
+    for kind in kinds.CATALOG_KINDS:
+        for action in kind.policy_actions:
+            assert f"os_load-balancer_api:{kind.policy}:{action}" in rules
