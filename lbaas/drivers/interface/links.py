@@ -147,12 +147,12 @@ def addresses(ipr: IPRoute, index: int) -> set[IPInterface]:
 
 
 def ensure_addresses(ipr: IPRoute, index: int, wanted: list[IPInterface],
-                     floating: Collection[IPAddress] = ()) -> None:
+                     kept: Collection[IPAddress] = ()) -> None:
     """Make ``wanted`` the only addresses of link ``index`` (IPv6 link-local ones are kept, and
-    so are the ``floating`` ones, which another process adds and removes: keepalived)."""
+    so are ``kept`` ones: what keepalived adds and removes, loopback's own)."""
     current = addresses(ipr, index)
     for stale in current - set(wanted):
-        if (stale.version == 6 and stale.ip.is_link_local) or stale.ip in floating:
+        if (stale.version == 6 and stale.ip.is_link_local) or stale.ip in kept:
             continue
         LOG.info("removing stale address %s from link %d", stale, index)
         try:

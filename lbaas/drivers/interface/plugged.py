@@ -16,6 +16,7 @@ netlink dumps and the sysctls.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -75,6 +76,7 @@ class VipState:
     lo: Link | None = None
     inner: Link | None = None
     addresses: frozenset[links.IPInterface] = frozenset()
+    lo_addresses: frozenset[links.IPInterface] = frozenset()  # other than 127.0.0.1 and ::1
     default_routes: tuple[Route, ...] = ()  # both families
     sysctls: Mapping[str, str | None] = field(default_factory=dict)
 
@@ -91,7 +93,11 @@ class WantedVip:
     """Source addresses of the other IP family, each with its subnet's gateway (or None)."""
     floating: frozenset[IPAddress] = frozenset()
     """Addresses keepalived adds and removes (an ACTIVE_STANDBY copy's VIP, whose interface
-    holds the copy's own VRRP address): neither wanted nor stale."""
+    holds the copy's own VRRP address): neither wanted nor stale there; held on ``lo``."""
+
+    def loopback(self) -> set[links.IPInterface]:
+        """The floating addresses as ``lo`` holds them (one host each)."""
+        return {ipaddress.ip_interface(f"{a}/{a.max_prefixlen}") for a in self.floating}
 
     def addresses(self) -> set[links.IPInterface]:
         """The VIP and the source addresses: every address ``eth0`` should hold."""
@@ -140,6 +146,8 @@ def differences(wanted: WantedVip, state: VipState) -> list[str]:
             problems.append("VIP interface not up")
     if state.lo is None or not state.lo.up:
         problems.append("lo down")
+    if state.lo_addresses != wanted.loopback():
+        problems.append("addresses on lo differ")
     kept = {a for a in state.addresses
             if not (a.version == 6 and a.ip.is_link_local) and a.ip not in wanted.floating}
     if kept != wanted.addresses():
@@ -178,6 +186,7 @@ def read_vip_state(
         lo=inside.lo,
         inner=inside.inner,
         addresses=inside.addresses,
+        lo_addresses=inside.lo_addresses,
         default_routes=inside.default_routes,
         sysctls=inside.sysctls,
     )
@@ -190,12 +199,15 @@ def _read_inside(inner: str, sysctl_keys: list[str]) -> VipState:
         by_name = {info.name: info for info in ns.links()}
         inner_link = Link.from_info(by_name.get(inner))
         addresses = ns.addresses(inner_link.index) if inner_link is not None else set()
+        lo_link = by_name.get("lo")
+        on_lo = ns.addresses(lo_link.index) if lo_link is not None else set()
         routes = tuple(Route(route.gateway, route.oif) for route in ns.default_routes())
     return VipState(
         namespace=True,
         lo=Link.from_info(by_name.get("lo")),
         inner=inner_link,
         addresses=frozenset(addresses),
+        lo_addresses=frozenset(a for a in on_lo if not a.ip.is_loopback),
         default_routes=routes,
         sysctls=read_sysctls(sysctl_keys),
     )

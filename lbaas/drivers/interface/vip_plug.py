@@ -64,6 +64,9 @@ IPV6_PROC_DIR = "/proc/sys/net/ipv6"
 _LB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _MAC = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 
+LOOPBACK = frozenset({ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")})
+"""The addresses ``lo`` keeps whatever else it holds."""
+
 NEIGH_GC_THRESH = {"gc_thresh1": 1024, "gc_thresh2": 4096, "gc_thresh3": 8192}
 """Neighbour-table limits for hosts running hundreds of namespaces (defaults: 128/512/1024)."""
 
@@ -90,8 +93,11 @@ reload; the IPv6 ones as :data:`_IPV6_LINK_SETTINGS`."""
 
 VIP_LINK_SYSCTLS: dict[str, int] = {
     f"net.ipv6.conf.{VIP_IFNAME}.{key}": value for key, value in _IPV6_LINK_SETTINGS.items()
-}
-"""The same IPv6 settings on the VIP interface itself (it may predate ``default``'s values)."""
+} | {f"net.ipv4.conf.{VIP_IFNAME}.arp_ignore": 1, f"net.ipv4.conf.{VIP_IFNAME}.arp_announce": 2}
+"""The same IPv6 settings on the VIP interface itself (it may predate ``default``'s values).
+ARP answers only for the interface's own addresses (``arp_ignore``), and asks from them
+(``arp_announce``): a copy of an ACTIVE_STANDBY load balancer holds the VIP on ``lo`` too, and
+must not answer ARP for it while the other copy holds it."""
 
 WANTED_SYSCTLS = {**NAMESPACE_SYSCTLS, **VIP_LINK_SYSCTLS}
 """Every sysctl a plugged namespace holds (what :mod:`.plugged` verifies)."""
@@ -165,7 +171,10 @@ def plug_vip(
     neighbour advertisement).
 
     ``floating`` addresses (an ACTIVE_STANDBY copy: ``vip_address`` is then the copy's own VRRP
-    address, and the VIP floats) are left as they are, present or not: keepalived moves them.
+    address, and the VIP floats) are left as they are on ``eth0``, present or not: keepalived
+    moves them. They are also held on ``lo`` (without ARP: see :data:`VIP_LINK_SYSCTLS`), so
+    that the copy accepts packets for the VIP in the instant after keepalived took it away
+    (a planned switch): connections open then finish instead of being dropped.
 
     When a read-only look finds all of that already in place (:mod:`.plugged`), nothing is
     written and nothing is announced. Returns False then, True when it plugged.
@@ -214,6 +223,8 @@ def plug_vip(
             lo = inner.link_lookup(ifname="lo")
             if lo:
                 links.ensure_link(inner, lo[0])
+                links.ensure_addresses(inner, lo[0], sorted(wanted.loopback(), key=str),
+                                       LOOPBACK)
             outer_index, inner_index = links.ensure_veth_pair(root, inner, outer, VIP_IFNAME, name)
             mtu = bridge_link.get_attr("IFLA_MTU")
             links.ensure_link(root, outer_index, master=bridge_link["index"], mtu=mtu)

@@ -322,6 +322,9 @@ class KeepalivedProcess:
         paths = self.paths
         with contextlib.suppress(FileNotFoundError):
             paths.state.unlink()
+        # keepalived refuses to start while its pid files name a process that exists, and a
+        # killed one may linger as a zombie (not every init reaps daemons promptly).
+        self._remove_stale_pid_files()
         argv = [
             *self.exec_prefix,
             self.keepalived_bin,
@@ -396,6 +399,9 @@ class KeepalivedProcess:
             else:
                 raise KeepalivedError(f"keepalived of {self.lb_id} (pids {pids}) does not die")
             LOG.info("stopped keepalived of %s", self.lb_id)
+        self._remove_stale_pid_files()
+
+    def _remove_stale_pid_files(self) -> None:
         for path in (self.paths.pid, self.paths.vrrp_pid):
             if self._own_pid(path, any_namespace=True) is None:
                 with contextlib.suppress(FileNotFoundError):
