@@ -49,7 +49,7 @@ from bench.lab import (
 )
 from bench.servers import nginx_backend
 from bench.sweep import sweep_stale, undeploy_state
-from lbaas.core.tree import LoadBalancerTree
+from lbaas.core.tree import AmphoraNode, LoadBalancerTree
 from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
 from lbaas.drivers.haproxy.process import Action, HaproxyProcess
 from lbaas.drivers.interface import vip_plug
@@ -94,8 +94,9 @@ class ScopedDriver(HaproxyNamespaceDriver):
         except FileNotFoundError:
             return set()
 
-    def deploy(self, tree: LoadBalancerTree, bridge: str) -> Action:
-        action = super().deploy(tree, bridge)
+    def deploy(self, tree: LoadBalancerTree, bridge: str,
+               copy: AmphoraNode | None = None) -> Action:
+        action = super().deploy(tree, bridge, copy)
         with self._lock:
             self.deploys.setdefault(tree.id, []).append((time.monotonic(), str(action)))
         return action
