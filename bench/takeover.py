@@ -74,6 +74,7 @@ from bench.procstat import Memory, meminfo, total_memory
 from bench.rawpair import measured, raw_pair, wait_recovered
 from bench.report import goal, p50_p99, ratio, wide_console
 from bench.run import finish
+from bench.sweep import sweep_stale
 from lbaas.config import KEEPALIVED_OPTS
 from lbaas.drivers.haproxy.process import HaproxyProcess
 from lbaas.drivers.keepalived.paths import KeepalivedPaths
@@ -425,6 +426,8 @@ def measure(params: Params) -> dict[str, Any]:
 
     errors: list[str] = []
     result: dict[str, Any] = {"errors": errors, "load_start": os.getloadavg()}
+    for swept in sweep_stale():  # what benchmark runs killed with SIGKILL left
+        _log(f"swept {swept}")
     _log("starting the node lab")
     with NodeLab(nodes=params.nodes, servers=1) as lab:
         _log(f"lab up: {lab.timings}")
