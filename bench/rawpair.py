@@ -26,6 +26,7 @@ Ctrl-C and SIGTERM (under ``bench.common.sigterm_exits``).
 from __future__ import annotations
 
 import contextlib
+import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,6 +50,11 @@ SETTLE_TIMEOUT = 60.0
 RECOVERY_TIMEOUT = 30.0
 AFTER_RECOVERY_S = 0.5
 """Seconds the client keeps going after traffic came back (late failures would count)."""
+JITTER_S = 1.0
+"""A fault comes 0.2 s plus up to this many seconds (uniformly drawn) after the client started:
+otherwise the repetitions' fixed rhythm would cut at the same phase of the VRRP adverts (and
+of keepalived's checks and the agent's passes) every time (measured: a link cut 2.92-3.07 s in
+20 repetitions, where the phase alone spreads it over a whole advert interval)."""
 FAILURES_KEPT = 10
 """Failed attempts kept per repetition in the results: (start after the fault, seconds it took,
 why), the first ones."""
@@ -161,6 +167,7 @@ class RawPair:
         10 ms; then the link is restored and the pair settles again."""
         master, backup = self.settled()
         with OpenPaced(self.client, VIP, timeout=1.0) as traffic:
+            jitter()
             began = time.monotonic()
             master.set_link(False)
             try:
@@ -175,6 +182,7 @@ class RawPair:
         is started again and the pair settles."""
         master, backup = self.settled()
         with OpenPaced(self.client, VIP, timeout=1.0) as traffic:
+            jitter()
             began = time.monotonic()
             try:
                 master.keepalived.stop()  # SIGTERM, waits for the exit
@@ -184,6 +192,11 @@ class RawPair:
                 if not master.keepalived.is_running():
                     master.keepalived.apply(self.render(master))
         return {**measured(traffic, began, recovered), "master": master.name}
+
+
+def jitter() -> None:
+    """Wait a random part of :data:`JITTER_S` before a fault (after 0.2 s of traffic)."""
+    time.sleep(0.2 + random.uniform(0.0, JITTER_S))
 
 
 def wait_recovered(traffic: OpenPaced, began: float, moved: Callable[[], bool],

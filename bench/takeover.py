@@ -13,8 +13,10 @@ ACTIVE_STANDBY) takes every fault, one repetition after another, each starting f
 pair (one copy holds the VIP as MASTER, the other is BACKUP, the API agrees, ACTIVE/ONLINE).
 The client (``bench.paced``, a process in the client namespace) opens a new connection through
 the VIP every 10 ms, open loop, each allowed 1 s (3 s for the planned failover, so a SYN
-retransmitted once is not a failure). Per repetition: failed attempts, and the outage: from the
-first failed attempt to the first successful one after it (0 when nothing failed).
+retransmitted once is not a failure). The fault comes 0.2 s plus a random 0-1 s after the
+client started, so that the repetitions do not all hit the same phase of the VRRP adverts (or of
+keepalived's checks and the agent's passes). Per repetition: failed attempts, and the outage:
+from the first failed attempt to the first successful one after it (0 when nothing failed).
 
 1. **Node loss** (``Node.lose()`` on the MASTER's node: its uplinks cut and its agent, haproxies
    and keepalived killed at once), ``--reps`` times (20; quick 2). The same repetition measures
@@ -23,9 +25,11 @@ first failed attempt to the first successful one after it (0 when nothing failed
    agent dead and when the replacement copy was ALLOCATED. Then the lost node comes back
    (``Node.come_back()``, its stale copy removed) so that a third node is free for the next
    loss; the client keeps going meanwhile and what it lost then is reported apart.
-2. **haproxy death**: SIGKILL of the MASTER's haproxy master and workers. Recorded each time:
-   which recovery served again, the agent restarting the haproxy in place (the same copy is
-   MASTER afterwards) or the other copy taking over (keepalived's check).
+2. **haproxy death**: SIGKILL of the MASTER's haproxy master and workers. Recorded each time
+   (10 ms marks from the files of both copies): which recovery came first, the agent
+   restarting the haproxy in place (its stats pass finds it dead) or the other copy's
+   keepalived becoming MASTER (the MASTER's check failed and it gave the VIP up), and whether
+   the VIP moved all the same after an in-place restart.
 3. **Planned failover**: ``PUT /v2/lbaas/loadbalancers/{id}/failover``; also the time from the
    PUT until the other copy holds the VIP.
 4. **Memory** (last, on fresh load balancers): ``--memory-count`` SINGLE load balancers and as
@@ -71,7 +75,7 @@ from bench.common import Column, fmt, print_table, sigterm_exits
 from bench.failover import DeathWatch
 from bench.paced import OpenPaced
 from bench.procstat import Memory, meminfo, total_memory
-from bench.rawpair import measured, raw_pair, wait_recovered
+from bench.rawpair import jitter, measured, raw_pair, wait_recovered
 from bench.report import goal, p50_p99, ratio, wide_console
 from bench.run import finish
 from bench.sweep import sweep_stale
@@ -92,6 +96,15 @@ SETTLE_TIMEOUT = 120.0
 REDUNDANCY_TIMEOUT = 180.0
 RECOVERY_TIMEOUT = 60.0
 AFTER_RECOVERY_S = 1.0
+
+IN_PLACE = "restarted in place"
+"""haproxy death: the agent restarted the haproxy and the VIP stayed."""
+OTHER_COPY = "other copy took over"
+"""haproxy death: the BACKUP became MASTER before the agent restarted the haproxy."""
+IN_PLACE_THEN_MOVED = "restarted in place, then the VIP moved"
+"""haproxy death: the agent restarted the haproxy first, then the VIP moved all the same
+(keepalived's check had failed meanwhile)."""
+RECOVERY_MARK = {IN_PLACE: "I", OTHER_COPY: "O", IN_PLACE_THEN_MOVED: "M"}
 """Seconds the client keeps going after traffic came back (a late failure still counts)."""
 
 
@@ -211,6 +224,7 @@ def node_loss(lab: Any, lb: dict[str, Any], quiet: float) -> dict[str, Any]:
     replacement: dict[str, float] = {}
     with OpenPaced(lab.client, lb["vip_address"]) as traffic, \
             DeathWatch(lab, master_name) as watch, Watch(lb["id"], master, backup) as roles:
+        jitter()
         began = time.monotonic()
         try:
             master.lose()
@@ -269,6 +283,7 @@ def haproxy_death(lab: Any, lb: dict[str, Any], quiet: float) -> dict[str, Any]:
     killed = haproxy_pids(master, lb["id"])
     with OpenPaced(lab.client, lb["vip_address"]) as traffic, \
             Watch(lb["id"], master, backup, killed) as marks:
+        jitter()
         began = time.monotonic()
         for pid in killed:
             os.kill(pid, signal.SIGKILL)
@@ -280,12 +295,17 @@ def haproxy_death(lab: Any, lb: dict[str, Any], quiet: float) -> dict[str, Any]:
         new_master, _ = settle(lab, lb, quiet)
     taken_over = marks.after(began, marks.backup_master_at)
     restarted = marks.after(began, marks.haproxy_back_at)
-    first_other = taken_over is not None and (restarted is None or taken_over <= restarted)
+    if taken_over is None:
+        recovery = IN_PLACE
+    elif restarted is None or taken_over <= restarted:
+        recovery = OTHER_COPY
+    else:
+        recovery = IN_PLACE_THEN_MOVED
     return {
         **measured(traffic, began, recovered), "master": master_name,
-        "recovery": "other copy took over" if first_other else "restarted in place",
-        "vip_moved": taken_over is not None, "master_after": new_master,
+        "recovery": recovery, "master_after": new_master,
         "backup_master_s": taken_over, "haproxy_back_s": restarted,
+        "failed_after_recovery": traffic.failures_after(recovered) if recovered else 0,
     }
 
 
@@ -300,7 +320,7 @@ def planned_failover(lab: Any, lb: dict[str, Any], quiet: float) -> dict[str, An
     api = lab.api(1, "admin")
     with OpenPaced(lab.client, lb["vip_address"], timeout=3.0) as traffic, \
             Watch(lb["id"], master, backup) as marks:
-        time.sleep(0.3)
+        jitter()
         began = time.monotonic()
         status = api.put(f"/loadbalancers/{lb['id']}/failover", {}).status_code
         if status != 202:
@@ -314,7 +334,8 @@ def planned_failover(lab: Any, lb: dict[str, Any], quiet: float) -> dict[str, An
     return {
         **measured(traffic, began, traffic.recovered_after(began)),
         "master": master_name, "master_after": new_master,
-        "switched_s": marks.after(began, marks.backup_master_at), "active_s": active - began,
+        "backup_master_s": marks.after(began, marks.backup_master_at),
+        "active_s": active - began,
     }
 
 
@@ -488,7 +509,6 @@ ROW_LABELS = {
     "haproxy_death": "lbaas: MASTER's haproxy killed (÷ raw SIGTERM)",
     "planned": "lbaas: planned failover, 3 s timeout (÷ raw SIGTERM)",
 }
-RECOVERY_MARK = {"restarted in place": "I", "other copy took over": "O"}
 BASELINE_OF = {"node_loss": "link", "haproxy_death": "sigterm", "planned": "sigterm"}
 
 
@@ -527,6 +547,8 @@ def summarize(measured_: dict[str, Any], params: Params) -> dict[str, Any]:
                                  for how, v in recoveries.items()}
             row["recovery_sequence"] = [r["recovery"] for r in reps]
             row["haproxy_back_p50_s"] = _p50([r.get("haproxy_back_s") for r in reps])
+            row["failed_after_recovery_max"] = max(
+                (float(r["failed_after_recovery"]) for r in reps), default=float("nan"))
         else:
             row["goal"] = "0 failed"
             row["goal_met"] = bool(reps) and row["failed_max"] == 0
@@ -625,6 +647,7 @@ def print_summary(summary: dict[str, Any], measured_: dict[str, Any], params: Pa
                             for how, v in sorted(haproxy.get("recoveries", {}).items()))
     sequence = " ".join(RECOVERY_MARK.get(how, "?")
                         for how in haproxy.get("recovery_sequence", []))
+    late = _count(haproxy.get("failed_after_recovery_max", float("nan")))
     planned: dict[str, Any] = next((r for r in summary["rows"] if r["key"] == "planned"), {})
     lost: dict[str, Any] = next((r for r in summary["rows"] if r["key"] == "node_loss"), {})
     print_table(
@@ -643,8 +666,10 @@ def print_summary(summary: dict[str, Any], measured_: dict[str, Any], params: Pa
                  f"{fmt(haproxy.get('backup_master_p50_s'))} s (when it moved), planned "
                  f"failover {fmt(planned.get('backup_master_p50_s'))} s after the PUT. haproxy "
                  f"death, which recovery came first each time (I: the agent restarted it in "
-                 f"place, p50 {fmt(haproxy.get('haproxy_back_p50_s'))} s; O: the other copy "
-                 f"took over): {sequence or '—'} ({by_recovery or '—'}). {load}."))
+                 f"place, p50 {fmt(haproxy.get('haproxy_back_p50_s'))} s, and the VIP stayed; "
+                 f"M: restarted in place, then the VIP moved all the same; O: the other copy "
+                 f"took over first): {sequence or '—'} ({by_recovery or '—'}; failed after "
+                 f"traffic came back, max {late}). {load}."))
 
     red = summary["redundancy"]
     print_table(
