@@ -26,6 +26,7 @@ Ctrl-C and SIGTERM (under ``bench.common.sigterm_exits``).
 from __future__ import annotations
 
 import contextlib
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -43,6 +44,8 @@ from lbaas.drivers.keepalived.config import VrrpSettings, render_keepalived_conf
 from lbaas.drivers.keepalived.process import KeepalivedProcess
 from tests.netlab import Host, Lab
 from tests.nodelab.procs import wait_until
+
+LOG = logging.getLogger(__name__)
 
 LB_ID = "rawpair"
 VIP = raw_ip(10)
@@ -94,10 +97,18 @@ class RawCopy:
         return self.keepalived.role()
 
     def set_link(self, up: bool) -> None:
-        """The root end of this copy's veth, up or down (down: its link is cut)."""
+        """The root end of this copy's veth, up or down (down: its link is cut). RuntimeError
+        if the veth is gone (something outside the run removed it)."""
         with iproute() as root:
-            root.link("set", index=root.link_lookup(ifname=self.host.outer)[0],
-                      state="up" if up else "down")
+            found = root.link_lookup(ifname=self.host.outer)
+            if not found:
+                raise RuntimeError(f"{self.host.outer} (the veth of copy {self.name}) is gone")
+            root.link("set", index=found[0], state="up" if up else "down")
+
+    def restore_link(self) -> None:
+        """For the cleanup: the link up again, if the veth still exists."""
+        with contextlib.suppress(RuntimeError):
+            self.set_link(True)
 
 
 class RawPair:
@@ -169,12 +180,13 @@ class RawPair:
         with OpenPaced(self.client, VIP, timeout=1.0) as traffic:
             jitter()
             began = time.monotonic()
-            master.set_link(False)
             try:
+                master.set_link(False)
                 recovered = wait_recovered(traffic, began, lambda: backup.holds_vip())
                 time.sleep(AFTER_RECOVERY_S)
             finally:
-                master.set_link(True)
+                master.restore_link()  # never raises: the error in flight, if any, goes on
+            master.set_link(True)  # says so if the veth vanished
         return {**measured(traffic, began, recovered), "master": master.name}
 
     def keepalived_sigterm(self) -> dict[str, Any]:
@@ -188,10 +200,16 @@ class RawPair:
                 master.keepalived.stop()  # SIGTERM, waits for the exit
                 recovered = wait_recovered(traffic, began, lambda: backup.holds_vip())
                 time.sleep(AFTER_RECOVERY_S)
-            finally:
-                if not master.keepalived.is_running():
-                    master.keepalived.apply(self.render(master))
+            except BaseException:
+                with contextlib.suppress(Exception):  # the error in flight goes on
+                    self._restart(master)
+                raise
+            self._restart(master)
         return {**measured(traffic, began, recovered), "master": master.name}
+
+    def _restart(self, copy: RawCopy) -> None:
+        if not copy.keepalived.is_running():
+            copy.keepalived.apply(self.render(copy))
 
 
 def jitter() -> None:
@@ -237,14 +255,23 @@ def measured(traffic: OpenPaced, began: float, recovered: float | None) -> dict[
 
 @contextlib.contextmanager
 def raw_pair(advert_interval: float = 1.0) -> Iterator[RawPair]:
-    """The hand-built pair on its own bridge, settled; removed on the way out."""
-    with contextlib.ExitStack() as stack:
-        try:
-            lab, bridge, workdir = open_lab(stack)
-            yield _build(lab, bridge, workdir, advert_interval)
-        finally:
-            with shielded():
+    """The hand-built pair on its own bridge, settled; removed on the way out. When the block
+    ends with an exception (SIGTERM's SystemExit, Ctrl-C's KeyboardInterrupt), a failing
+    cleanup is logged and that exception goes on: a cleanup error must not turn an interrupted
+    run into one that carries on."""
+    stack = contextlib.ExitStack()
+    try:
+        lab, bridge, workdir = open_lab(stack)
+        yield _build(lab, bridge, workdir, advert_interval)
+    except BaseException:
+        with shielded():
+            try:
                 stack.close()
+            except Exception:
+                LOG.exception("removing the raw keepalived pair failed")
+        raise
+    with shielded():
+        stack.close()
 
 
 def _build(lab: Lab, bridge: str, workdir: Path, advert_interval: float) -> RawPair:
@@ -273,7 +300,7 @@ def _build(lab: Lab, bridge: str, workdir: Path, advert_interval: float) -> RawP
         # Stopped before the lab deletes the namespaces (cleanups run last first).
         lab.defer(copy.haproxy.stop, 5.0, False)
         lab.defer(copy.keepalived.stop, True, 5.0)
-        lab.defer(copy.set_link, True)
+        lab.defer(copy.restore_link)
         copies.append(copy)
     pair = RawPair(lab, tree, copies[0], copies[1], client)
     for copy in copies:

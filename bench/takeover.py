@@ -242,10 +242,13 @@ def node_loss(lab: Any, lb: dict[str, Any], quiet: float) -> dict[str, Any]:
             wait_until(restored, REDUNDANCY_TIMEOUT, "the pair to be whole again",
                        interval=0.2)
             restored_at = time.monotonic()
-        finally:
-            returned = time.monotonic()
+        except Exception:  # the node comes back for what follows; the error goes on
             if master.lost:
-                master.come_back()
+                with contextlib.suppress(Exception):
+                    master.come_back()
+            raise
+        returned = time.monotonic()
+        master.come_back()
         placed = {c["agent_host"] for c in copies(lab, lb["id"])}
         if master_name not in placed:
             wait_until(lambda: f"qlbaas-{lb['id']}" not in master.namespaces(), 60,
