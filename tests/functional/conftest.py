@@ -16,6 +16,7 @@ import uvicorn
 from typer.testing import CliRunner
 
 from lbaas.api.app import create_app
+from tests.databases import DATABASES, database_url
 from tests.functional.cli_harness import Cli, Served
 from tests.functional.harness import Api, build_api, close_api
 
@@ -84,3 +85,16 @@ def web(cli: Cli, request: pytest.FixtureRequest) -> dict[str, Any]:
     listener = cli.json("listener", "create", name, "--name", f"{name}-http", "--protocol",
                         "HTTP", "--protocol-port", "80", "--wait")
     return {"lb": lb, "listener": listener, "name": name}
+
+
+@pytest.fixture(params=DATABASES)
+def haproxy_api(request: pytest.FixtureRequest,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """An API whose default provider is haproxy (agents are heartbeats sent by the test), once
+    per database."""
+    built = build_api(str(tmp_path_factory.mktemp("state")), database_url(request.param),
+                      overrides={"api": {"default_provider": "haproxy"}})
+    try:
+        yield built
+    finally:
+        close_api(built)

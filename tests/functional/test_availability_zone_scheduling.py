@@ -6,29 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from lbaas.db import models
 from lbaas.db.engine import write_session
 from lbaas.rpc.plugin_api import PluginApi
 from lbaas.services.housekeeping import Housekeeper
-from tests.databases import DATABASES, database_url
-from tests.functional.harness import Api, build_api, close_api, wait_for
+from tests.functional.harness import Api, wait_for
 from tests.functional.probe_double import Probe
-
-
-@pytest.fixture(params=DATABASES)
-def haproxy_api(request: pytest.FixtureRequest,
-                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    built = build_api(str(tmp_path_factory.mktemp("state")), database_url(request.param),
-                      overrides={"api": {"default_provider": "haproxy"}})
-    try:
-        yield built
-    finally:
-        close_api(built)
 
 
 def report(api: Api, host: str, zone: str | None) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,7 +21,7 @@ from lbaas.db import models
 from lbaas.db.engine import read_session
 from lbaas.rpc.plugin_api import PluginApi
 from lbaas.services.housekeeping import Housekeeper
-from tests.databases import DATABASES, database_url
+from tests.databases import database_url
 from tests.functional.harness import Api, build_api, close_api, wait_for
 from tests.functional.probe_double import Probe
 from tests.functional.test_availability_zone_scheduling import (
@@ -32,17 +31,6 @@ from tests.functional.test_availability_zone_scheduling import (
     kill,
     report,
 )
-
-
-@pytest.fixture(params=DATABASES)
-def pair_api(request: pytest.FixtureRequest,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    built = build_api(str(tmp_path_factory.mktemp("state")), database_url(request.param),
-                      overrides={"api": {"default_provider": "haproxy"}})
-    try:
-        yield built
-    finally:
-        close_api(built)
 
 
 def start_agents(api: Api, *hosts: str) -> None:
@@ -108,8 +96,8 @@ def keeper(api: Api, probe: Probe) -> Housekeeper:
                        api.services.status, probe)
 
 
-def test_a_pair_gets_two_agents_and_two_vrrp_addresses(pair_api: Api) -> None:
-    api = pair_api
+def test_a_pair_gets_two_agents_and_two_vrrp_addresses(haproxy_api: Api) -> None:
+    api = haproxy_api
     start_agents(api, "node-1", "node-2", "node-3")
     lb = create_pair(api)
     assert lb["provisioning_status"] == "PENDING_CREATE"
@@ -132,8 +120,8 @@ def test_a_pair_gets_two_agents_and_two_vrrp_addresses(pair_api: Api) -> None:
     assert "node-3" in {c["host"] for c in second}
 
 
-def test_a_pair_needs_two_live_agents(pair_api: Api) -> None:
-    api = pair_api
+def test_a_pair_needs_two_live_agents(haproxy_api: Api) -> None:
+    api = haproxy_api
     start_agents(api, "node-1")
     r = api.member.post("/loadbalancers", {"loadbalancer": {
         "vip_subnet_id": api.subnet_id, "flavor_id": pair_flavor(api)}})
@@ -142,8 +130,8 @@ def test_a_pair_needs_two_live_agents(pair_api: Api) -> None:
     assert api.member.get("/loadbalancers").json()["loadbalancers"] == []
 
 
-def test_the_change_closes_when_both_copies_applied_it(pair_api: Api) -> None:
-    api = pair_api
+def test_the_change_closes_when_both_copies_applied_it(haproxy_api: Api) -> None:
+    api = haproxy_api
     start_agents(api, "node-1", "node-2")
     lb = create_pair(api)
     first, second = copies(api, lb["id"])
@@ -162,8 +150,8 @@ def test_the_change_closes_when_both_copies_applied_it(pair_api: Api) -> None:
     assert lb_state(api, lb["id"]) == ("ACTIVE", "ONLINE")
 
 
-def test_a_failed_copy_fails_the_change(pair_api: Api) -> None:
-    api = pair_api
+def test_a_failed_copy_fails_the_change(haproxy_api: Api) -> None:
+    api = haproxy_api
     start_agents(api, "node-1", "node-2")
     lb = create_pair(api)
     first, _second = copies(api, lb["id"])
@@ -180,8 +168,8 @@ def active_pair(api: Api) -> tuple[str, list[dict[str, Any]]]:
     return lb_id, copies(api, lb_id)
 
 
-def test_a_lost_copy_is_rebuilt_on_a_third_agent(pair_api: Api) -> None:
-    api = pair_api
+def test_a_lost_copy_is_rebuilt_on_a_third_agent(haproxy_api: Api) -> None:
+    api = haproxy_api
     start_agents(api, "node-1", "node-2")
     lb_id, (first, second) = active_pair(api)
     start_agents(api, "node-3")
@@ -201,8 +189,8 @@ def test_a_lost_copy_is_rebuilt_on_a_third_agent(pair_api: Api) -> None:
     assert lb_state(api, lb_id) == ("ACTIVE", "ONLINE")
 
 
-def test_a_lost_copy_with_nowhere_to_go_waits_for_its_node(pair_api: Api) -> None:
-    api = pair_api
+def test_a_lost_copy_with_nowhere_to_go_waits_for_its_node(haproxy_api: Api) -> None:
+    api = haproxy_api
     start_agents(api, "node-1", "node-2")
     lb_id, (first, _second) = active_pair(api)
     kill(api, first["host"])
@@ -219,8 +207,8 @@ def test_a_lost_copy_with_nowhere_to_go_waits_for_its_node(pair_api: Api) -> Non
     assert lb_state(api, lb_id) == ("ACTIVE", "ONLINE")
 
 
-def test_a_planned_switch_keeps_the_copies_where_they_are(pair_api: Api) -> None:
-    api = pair_api
+def test_a_planned_switch_keeps_the_copies_where_they_are(haproxy_api: Api) -> None:
+    api = haproxy_api
     start_agents(api, "node-1", "node-2", "node-3")
     lb_id, pair = active_pair(api)
     r = api.admin.put(f"/loadbalancers/{lb_id}/failover", None)
@@ -233,8 +221,8 @@ def test_a_planned_switch_keeps_the_copies_where_they_are(pair_api: Api) -> None
     assert lb_state(api, lb_id)[0] == "ACTIVE"
 
 
-def test_deleting_a_pair_removes_its_copies_and_vrrp_ports(pair_api: Api) -> None:
-    api = pair_api
+def test_deleting_a_pair_removes_its_copies_and_vrrp_ports(haproxy_api: Api) -> None:
+    api = haproxy_api
     start_agents(api, "node-1", "node-2")
     lb_id, pair = active_pair(api)
     assert api.member.delete(f"/loadbalancers/{lb_id}").status_code == 204

@@ -209,9 +209,10 @@ class HaproxyNamespaceDriver:
         """This copy's VRRP role (MASTER, BACKUP, FAULT; BACKUP while keepalived has not said
         yet); None when its keepalived does not run."""
         keepalived = self.keepalived(lb_id)
-        if not keepalived.is_running():
-            return None
-        return keepalived.role() or Role.BACKUP
+        role = keepalived.role()  # None as well when keepalived does not run
+        if role is not None:
+            return role
+        return Role.BACKUP if keepalived.is_running() else None
 
     def undeploy(self, lb_id: str) -> None:
         """Stop keepalived (a copy of a pair: the other copy takes over at once) and haproxy,

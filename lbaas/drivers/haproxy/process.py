@@ -39,6 +39,7 @@ from pathlib import Path
 from lbaas.drivers.haproxy.master_cli import ProcInfo, request_reload, show_proc
 from lbaas.drivers.haproxy.state_paths import StatePaths, write_private
 from lbaas.drivers.haproxy.stats import StatsClient, StatsError
+from lbaas.drivers.pids import pid_alive, wait_gone
 
 LOG = logging.getLogger(__name__)
 
@@ -63,16 +64,6 @@ class Action(enum.StrEnum):
     STARTED = "started"
     RELOADED = "reloaded"
     UNCHANGED = "unchanged"
-
-
-def _pid_alive(pid: int) -> bool:
-    """True when ``pid`` runs (zombies count as dead: not every init reaps daemons promptly)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            state = stat.read().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 class HaproxyProcess:
@@ -127,7 +118,7 @@ class HaproxyProcess:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except (OSError, ValueError, IndexError):
             return None
-        if os.fsencode(self.paths.config) in cmdline and _pid_alive(pid):
+        if os.fsencode(self.paths.config) in cmdline and pid_alive(pid):
             return pid
         return None
 
@@ -313,7 +304,7 @@ class HaproxyProcess:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, sig)
                 wait = timeout if step == 0 else 2.0
-                if self._wait_gone(pids, wait):
+                if wait_gone(pids, wait):
                     break
             else:
                 raise HaproxyError(f"haproxy for {self.lb_id} (pids {pids}) does not die")
@@ -321,15 +312,6 @@ class HaproxyProcess:
         for path in (self.paths.master_socket, self.paths.stats_socket, self.paths.pid):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-
-    @staticmethod
-    def _wait_gone(pids: list[int], timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while any(_pid_alive(pid) for pid in pids):
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.02)
-        return True
 
     def remove_state(self) -> None:
         """Stop haproxy if it runs, then delete the state directory."""

@@ -54,6 +54,7 @@ from lbaas.drivers.interface.vip_plug import namespace_name
 from lbaas.drivers.keepalived.config import checked_id
 from lbaas.drivers.keepalived.paths import KeepalivedPaths, insecure_component
 from lbaas.drivers.keepalived.scripts import install_scripts
+from lbaas.drivers.pids import pid_alive, wait_gone
 
 LOG = logging.getLogger(__name__)
 
@@ -75,16 +76,6 @@ class ConfigRejected(KeepalivedError):
     def __init__(self, output: str) -> None:
         super().__init__(f"keepalived rejected the configuration: {output.strip()}")
         self.output = output
-
-
-def _pid_alive(pid: int) -> bool:
-    """True when ``pid`` runs (a zombie is dead)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            state = stat.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 def _environment() -> dict[str, str]:
@@ -133,7 +124,7 @@ class KeepalivedProcess:
             return None
         if os.path.basename(cmdline[0]) != os.path.basename(os.fsencode(self.keepalived_bin)):
             return None
-        if os.fsencode(self.paths.config) not in cmdline or not _pid_alive(pid):
+        if os.fsencode(self.paths.config) not in cmdline or not pid_alive(pid):
             return None
         if not any_namespace and not self._in_namespace(pid):
             return None
@@ -394,7 +385,7 @@ class KeepalivedProcess:
                 for pid in targets:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, sig)
-                if sig != signal.SIGSTOP and self._wait_gone(pids, wait):
+                if sig != signal.SIGSTOP and wait_gone(pids, wait):
                     break
             else:
                 raise KeepalivedError(f"keepalived of {self.lb_id} (pids {pids}) does not die")
@@ -406,15 +397,6 @@ class KeepalivedProcess:
             if self._own_pid(path, any_namespace=True) is None:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
-
-    @staticmethod
-    def _wait_gone(pids: list[int], timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while any(_pid_alive(pid) for pid in pids):
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.02)
-        return True
 
     def remove_state(self) -> None:
         """Stop keepalived if it runs, then delete its files (haproxy's stay; the directory
