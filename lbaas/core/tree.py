@@ -13,7 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
 from lbaas.core.status import PENDING, Provisioning
 
@@ -48,6 +56,28 @@ class L7PolicyNode(_Node):
     rules: list[L7RuleNode] = Field(default_factory=list)
 
 
+class CertificateNode(_Node):
+    """A certificate haproxy presents, with its private key: a TERMINATED_HTTPS listener's (its
+    default or an SNI one) or a pool's client certificate towards its members. Read by the server
+    from the secret store for the tree only; the key never shows in a repr or a log line."""
+
+    id: str
+    """The secret's (or container's) id: the agent names the certificate's file after it."""
+    certificate: str
+    """PEM: the certificate, then its intermediates."""
+    private_key: SecretStr
+    """PEM, unencrypted."""
+
+    @field_serializer("private_key", when_used="json")
+    def _reveal_key(self, key: SecretStr) -> str:
+        """The tree's JSON form (the agents' RPC) carries the key itself."""
+        return key.get_secret_value()
+
+
+def _none_as_empty(value: Any) -> Any:
+    return [] if value is None else value
+
+
 class ListenerNode(_Node):
     id: str
     name: str = ""
@@ -64,6 +94,21 @@ class ListenerNode(_Node):
     allowed_cidrs: list[str] = Field(default_factory=list)
     provisioning_status: str = Provisioning.ACTIVE
     l7policies: list[L7PolicyNode] = Field(default_factory=list)
+    # TERMINATED_HTTPS (the certificates and CA material are read from the secret store)
+    default_tls: CertificateNode | None = None
+    sni_tls: list[CertificateNode] = Field(default_factory=list)
+    client_authentication: str = "NONE"  # NONE OPTIONAL MANDATORY
+    client_ca: str | None = None  # PEM: the CAs a client certificate must chain to
+    client_crl: str | None = None  # PEM: the CRLs of those CAs
+    tls_ciphers: str | None = None  # OpenSSL cipher string (TLS 1.2 and below)
+    tls_versions: list[str] = Field(default_factory=list)  # SSLv3 TLSv1 TLSv1.1 TLSv1.2 TLSv1.3
+    alpn_protocols: list[str] = Field(default_factory=list)  # h2 http/1.1 http/1.0
+    hsts_max_age: int | None = None  # seconds; None: no Strict-Transport-Security header
+    hsts_include_subdomains: bool = False
+    hsts_preload: bool = False
+
+    _lists = field_validator("sni_tls", "tls_versions", "alpn_protocols",
+                             mode="before")(_none_as_empty)
 
     @field_validator("insert_headers", mode="before")
     @classmethod
@@ -127,6 +172,16 @@ class PoolNode(_Node):
     healthmonitor: HealthMonitorNode | None = None
     members: list[MemberNode] = Field(default_factory=list)
     provisioning_status: str = Provisioning.ACTIVE
+    # re-encryption towards the members (the certificates are read from the secret store)
+    tls_enabled: bool = False
+    tls_certificate: CertificateNode | None = None  # the client certificate members may ask for
+    ca_certificate: str | None = None  # PEM: the CAs a member's certificate must chain to
+    crl: str | None = None  # PEM: the CRLs of those CAs
+    tls_ciphers: str | None = None
+    tls_versions: list[str] = Field(default_factory=list)
+    alpn_protocols: list[str] = Field(default_factory=list)
+
+    _lists = field_validator("tls_versions", "alpn_protocols", mode="before")(_none_as_empty)
 
 
 class SubnetNode(_Node):
