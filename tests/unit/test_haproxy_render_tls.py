@@ -382,3 +382,14 @@ def test_tls_pool_checks_sent_elsewhere_stay_on_tls() -> None:
                      members=[make_member(monitor_address="192.0.2.99", monitor_port=9443)])
     line = server_lines(render(make_tree(pools=[pool])))[0]
     assert line.endswith(" check-ssl addr 192.0.2.99 port 9443")
+
+
+@pytest.mark.parametrize(("listener_protocol", "option"), [
+    ("TERMINATED_HTTPS", "send-proxy-v2-ssl-cn"), ("HTTP", "send-proxy-v2")])
+def test_proxyv2_pool_behind_tls_sends_the_ssl_facts(listener_protocol: str, option: str) -> None:
+    listener = (make_tls_listener() if listener_protocol == "TERMINATED_HTTPS"
+                else make_listener())
+    tree = make_tree(listeners=[listener], pools=[make_pool(protocol="PROXYV2")])
+    assert server_lines(render(tree)) == [
+        f"server member-1 192.0.2.11:8080 weight 1 {option}"
+    ]

@@ -55,10 +55,16 @@ UNCHECKED_MONITOR_TYPES = frozenset({"UDP-CONNECT", "SCTP"})
 HTTP_VERSIONS = {None: "1.0", 1.0: "1.0", 1.1: "1.1"}
 
 
-def _pool_server_options(pool: PoolNode) -> list[str]:
-    """Keywords every server line of the pool carries (HAProxy keywords and numbers only)."""
+def _pool_server_options(pool: PoolNode, listeners: list[ListenerNode]) -> list[str]:
+    """Keywords every server line of the pool carries (HAProxy keywords and numbers only).
+    A PROXYV2 pool behind a TERMINATED_HTTPS listener also tells its members the TLS facts
+    and the client certificate's CN (``send-proxy-v2-ssl-cn``, as Octavia)."""
     options = []
     send_proxy = SEND_PROXY.get(pool.protocol)
+    if send_proxy == "send-proxy-v2" and any(
+        listener.protocol == "TERMINATED_HTTPS" for listener in listeners
+    ):
+        send_proxy = "send-proxy-v2-ssl-cn"
     if send_proxy is not None:
         options.append(send_proxy)
     return options
@@ -100,7 +106,7 @@ def transform_pool(
         ),
         "persistence": _transform_persistence(pool.session_persistence, mode, vip, peers),
         "monitor": _transform_monitor(pool.healthmonitor, pool.tls_enabled),
-        "server_options": _pool_server_options(pool),
+        "server_options": _pool_server_options(pool, listeners),
         "tls": _transform_tls(pool, tls_files) if pool.tls_enabled else None,
         "servers": servers,
     }
