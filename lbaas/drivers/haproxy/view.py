@@ -12,7 +12,10 @@ The work is shared out by section:
   listener ports and ids, no line break anywhere in the view);
 * :mod:`.view_selection`: which listeners, pools and L7 policies are rendered, in which order;
 * :mod:`.view_frontends`: one frontend per listener, L7 policies and rules as ACLs;
-* :mod:`.view_backends`: one backend per pool, with members, health monitor and persistence.
+* :mod:`.view_backends`: one backend per pool, with members, health monitor and persistence;
+* :mod:`.view_tls`: the TLS versions, ALPN and ciphers of TERMINATED_HTTPS frontends and
+  re-encrypting pools, whose certificate files (:mod:`.tls_files`) the caller plans and passes
+  in as ``tls_files``.
 
 An ACTIVE_STANDBY load balancer runs two copies (:class:`lbaas.core.tree.AmphoraNode`), each
 rendered with ``copy`` naming itself. Their stick tables (SOURCE_IP and APP_COOKIE persistence)
