@@ -460,8 +460,9 @@ def test_tls_versions_limit_the_handshake(
 # --- re-encryption ------------------------------------------------------------------------------
 
 
-def reencrypting_tree(lb_id: str, members: list[MemberNode], **pool: Any) -> LoadBalancerTree:
-    monitor = HealthMonitorNode(id="hm-1", type="HTTP", delay=1, timeout=1, max_retries=1,
+def reencrypting_tree(lb_id: str, members: list[MemberNode], monitor_type: str = "HTTP",
+                      **pool: Any) -> LoadBalancerTree:
+    monitor = HealthMonitorNode(id="hm-1", type=monitor_type, delay=1, timeout=1, max_retries=1,
                                 max_retries_down=1)
     tls_pool = PoolNode(id="pool-tls", protocol="HTTP", lb_algorithm="ROUND_ROBIN",
                         members=members, healthmonitor=monitor, tls_enabled=True, **pool)
@@ -494,6 +495,21 @@ def test_reencryption_reaches_tls_members_and_checks_their_certificates(
     driver.deploy(unverified, net.bridge)
     both = {"m-signed": "ONLINE", "m-unsigned": "ONLINE"}
     assert wait_until(lambda: member_health(driver, unverified) == both)
+
+
+def test_tls_hello_check_of_a_tls_pool_speaks_its_own_hello(
+    driver: HaproxyNamespaceDriver, net: TlsLab, lb_id: str, pki: Pki
+) -> None:
+    """TLS-HELLO writes a ClientHello on a plain connection (no-check-ssl): wrapped in the
+    pool's TLS it would reach nginx as garbage inside a session, and fail."""
+    member_host = net.lab.host("n1", net.bridge, f"{SUBNET}.21/24")
+    nginx(net, member_host, "hello", pki.member_ca.issue("member"))
+    members = [MemberNode(id="m-hello", address=member_host.address, protocol_port=443)]
+    tree = reencrypting_tree(lb_id, members, monitor_type="TLS-HELLO",
+                             ca_certificate=pki.member_ca.cert_pem)
+    driver.deploy(tree, net.bridge)
+    assert wait_until(lambda: member_health(driver, tree) == {"m-hello": "ONLINE"})
+    assert http_get(net)[0] == 200
 
 
 def test_pool_client_certificate_reaches_a_member_that_requires_one(

@@ -13,7 +13,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from lbaas.core.tree import CertificateNode, LoadBalancerTree
+from lbaas.core.tree import AmphoraNode, CertificateNode, LoadBalancerTree
 from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
 from lbaas.drivers.haproxy.render import render_haproxy_config
 from lbaas.drivers.haproxy.tls_files import plan_tls_files, prune_tls_files, write_tls_files
@@ -393,3 +393,18 @@ def test_proxyv2_pool_behind_tls_sends_the_ssl_facts(listener_protocol: str, opt
     assert server_lines(render(tree)) == [
         f"server member-1 192.0.2.11:8080 weight 1 {option}"
     ]
+
+
+def test_both_copies_of_a_pair_name_the_same_files() -> None:
+    copies = [
+        AmphoraNode(id=f"amp-{n}", position=n, host=f"host-{n}", vrrp_ip=f"203.0.113.{11 + n}",
+                    vrrp_priority=100 - n)
+        for n in (0, 1)
+    ]
+    tree = make_tree(listeners=[make_tls_listener()], pools=[make_pool(tls_enabled=True)],
+                     topology="ACTIVE_STANDBY", amphorae=copies)
+    configs = [
+        render_haproxy_config(tree, PATHS, copy=copy, tls_files=tls_plan(tree)) for copy in copies
+    ]
+    assert configs[0].replace("localpeer amp-0", "localpeer amp-1") == configs[1]
+    assert "ssl crt-list" in configs[0]
