@@ -8,6 +8,7 @@ sections, the golden text of the minimal tree, and hostile strings.
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from lbaas.core.tree import (
+    CertificateNode,
     HealthMonitorNode,
     L7PolicyNode,
     L7RuleNode,
@@ -24,7 +26,9 @@ from lbaas.core.tree import (
     PoolNode,
 )
 from lbaas.drivers.haproxy.render import render_haproxy_config
+from lbaas.drivers.haproxy.tls_files import TlsFiles, plan_tls_files
 from lbaas.drivers.haproxy.view import ConfigRuntimePaths
+from tests.tls_material import Authority
 
 PATHS = ConfigRuntimePaths(
     stats_socket="/var/lib/lbaas/lbaas/lb-1/haproxy.sock",
@@ -34,6 +38,7 @@ HAPROXY = shutil.which("haproxy") or (
     "/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None
 )
 needs_haproxy = pytest.mark.skipif(HAPROXY is None, reason="haproxy is not installed")
+CERTS_DIR = "/var/lib/lbaas/lbaas/lb-1/certs"
 
 
 # --- sample factories -------------------------------------------------------------------------
@@ -109,8 +114,37 @@ def make_tree(**overrides: Any) -> LoadBalancerTree:
     return LoadBalancerTree(**(fields | overrides))
 
 
+def tls_plan(tree: LoadBalancerTree) -> TlsFiles:
+    """The TLS files of ``tree`` planned in :data:`CERTS_DIR` (nothing is written)."""
+    return plan_tls_files(tree, CERTS_DIR)
+
+
 def render(tree: LoadBalancerTree) -> str:
-    return render_haproxy_config(tree, PATHS)
+    return render_haproxy_config(tree, PATHS, tls_files=tls_plan(tree))
+
+
+# --- TLS material (made once per test session) ---------------------------------------------
+
+
+@functools.cache
+def sample_authority() -> Authority:
+    return Authority.create("lbaas render test CA")
+
+
+@functools.cache
+def make_cert(cert_id: str = "cert-1", common_name: str = "www.example.com") -> CertificateNode:
+    """A real certificate (signed by :func:`sample_authority`) with its key."""
+    issued = sample_authority().issue(common_name)
+    return CertificateNode(
+        id=cert_id, certificate=issued.cert_pem + issued.chain_pem, private_key=issued.key_pem
+    )
+
+
+def make_tls_listener(**overrides: Any) -> ListenerNode:
+    """A TERMINATED_HTTPS listener on 443 with a default certificate."""
+    fields: dict[str, Any] = {"protocol": "TERMINATED_HTTPS", "protocol_port": 443,
+                              "default_tls": make_cert()}
+    return make_listener(**(fields | overrides))
 
 
 STATE_OFF = "load-server-state-from-file none"

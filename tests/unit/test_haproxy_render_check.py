@@ -14,19 +14,23 @@ from lbaas.core.tree import (
     SessionPersistenceNode,
 )
 from lbaas.drivers.haproxy.render import render_haproxy_config
+from lbaas.drivers.haproxy.tls_files import plan_tls_files, write_tls_files
 from lbaas.drivers.haproxy.view import ConfigRuntimePaths
 from tests.unit.haproxy_samples import (
     HAPROXY,
     QUOTABLE,
+    make_cert,
     make_listener,
     make_member,
     make_monitor,
     make_policy,
     make_pool,
     make_rule,
+    make_tls_listener,
     make_tree,
     needs_haproxy,
     render,
+    sample_authority,
     section_headers,
 )
 
@@ -124,7 +128,24 @@ def rich_tree() -> LoadBalancerTree:
         make_listener(
             id="listener-off", protocol_port=8080, admin_state_up=False, default_pool_id="pool-rr"
         ),
-        make_listener(id="listener-tls", protocol="TERMINATED_HTTPS", protocol_port=8444),
+        make_tls_listener(
+            id="listener-tls",
+            protocol_port=8444,
+            default_pool_id="pool-tls",
+            sni_tls=[make_cert("cert-sni", "api.example.com")],
+            client_authentication="MANDATORY",
+            client_ca=sample_authority().cert_pem,
+            client_crl=sample_authority().crl_pem(),
+            tls_ciphers="ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256",
+            tls_versions=["TLSv1.2", "TLSv1.3"],
+            alpn_protocols=["h2", "http/1.1"],
+            hsts_max_age=31536000,
+            hsts_include_subdomains=True,
+            hsts_preload=True,
+            insert_headers={"X-Forwarded-Proto": "true", "X-SSL-Client-Verify": "true",
+                            "X-SSL-Client-DN": "true", "X-SSL-Client-SHA1": "true"},
+            l7policies=[make_policy(id="p-tls", rules=all_rules[10:13])],
+        ),
         make_listener(id="listener-udp", protocol="UDP", protocol_port=53),
     ]
     members = [
@@ -189,6 +210,18 @@ def rich_tree() -> LoadBalancerTree:
             healthmonitor=make_monitor(admin_state_up=False),
             members=members,
         ),
+        make_pool(
+            id="pool-tls",
+            healthmonitor=make_monitor(type="HTTP"),
+            members=members,
+            tls_enabled=True,
+            ca_certificate=sample_authority().cert_pem,
+            crl=sample_authority().crl_pem(),
+            tls_certificate=make_cert("cert-client", "lbaas client"),
+            tls_ciphers="ECDHE-ECDSA-AES128-GCM-SHA256",
+            tls_versions=["TLSv1.2"],
+            alpn_protocols=["http/1.1"],
+        ),
         make_pool(id="pool-off", admin_state_up=False),
         make_pool(id="pool-udp", protocol="UDP", healthmonitor=make_monitor(type="UDP-CONNECT")),
     ]
@@ -207,7 +240,9 @@ def haproxy_check(config: str, tmp_path: Path) -> subprocess.CompletedProcess[st
 def render_for_check(tree: LoadBalancerTree, tmp_path: Path) -> str:
     (tmp_path / "servers.state").write_text("1\n")  # an empty state file: version line only
     paths = ConfigRuntimePaths(str(tmp_path / "haproxy.sock"), str(tmp_path / "servers.state"))
-    return render_haproxy_config(tree, paths)
+    tls_files = plan_tls_files(tree, tmp_path / "certs")
+    write_tls_files(tls_files)
+    return render_haproxy_config(tree, paths, tls_files=tls_files)
 
 
 def test_rich_tree_renders_every_supported_section() -> None:
@@ -219,12 +254,14 @@ def test_rich_tree_renders_every_supported_section() -> None:
         "frontend listener-tcp",
         "frontend listener-https",
         "frontend listener-proxy",
+        "frontend listener-tls",
         "backend pool-rr",
         "backend pool-lc",
         "backend pool-src",
         "backend pool-hash",
         "backend pool-v2",
         "backend pool-nohm",
+        "backend pool-tls",
     ]
 
 

@@ -19,6 +19,7 @@ import pytest
 from lbaas.core.tree import AmphoraNode, LoadBalancerTree, SessionPersistenceNode
 from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
 from lbaas.drivers.haproxy.render import render_haproxy_config
+from lbaas.drivers.haproxy.tls_files import plan_tls_files, write_tls_files
 from lbaas.drivers.haproxy.view import (
     PEER_PORT,
     PEERS_SECTION,
@@ -37,6 +38,7 @@ from tests.unit.haproxy_samples import (
     render,
     section,
     section_headers,
+    tls_plan,
 )
 from tests.unit.test_haproxy_render_check import haproxy_check, rich_tree
 
@@ -80,7 +82,7 @@ def pair_tree(
 
 def render_copy(tree: LoadBalancerTree, copy_id: str = AMP_A) -> str:
     copy = next(amphora for amphora in tree.amphorae if amphora.id == copy_id)
-    return render_haproxy_config(tree, PATHS, copy=copy)
+    return render_haproxy_config(tree, PATHS, copy=copy, tls_files=tls_plan(tree))
 
 
 SOURCE_IP = SessionPersistenceNode(type="SOURCE_IP", persistence_timeout=60)
@@ -339,7 +341,9 @@ def runtime_paths(tmp_path: Path) -> ConfigRuntimePaths:
 def check_tree(tree: LoadBalancerTree, copy_id: str, tmp_path: Path) -> None:
     paths = runtime_paths(tmp_path)
     copy = next(amphora for amphora in tree.amphorae if amphora.id == copy_id)
-    config = render_haproxy_config(tree, paths, copy=copy)
+    tls_files = plan_tls_files(tree, tmp_path / "certs")
+    write_tls_files(tls_files)
+    config = render_haproxy_config(tree, paths, copy=copy, tls_files=tls_files)
     assert "localpeer" in config
     result = haproxy_check(config, tmp_path)
     output = result.stdout + result.stderr

@@ -36,6 +36,7 @@ __all__ = [
     "dn_field",
     "domain_name",
     "expected_codes",
+    "file_stem",
     "format_host",
     "format_host_port",
     "http_method",
@@ -48,6 +49,7 @@ __all__ = [
     "regex",
     "runtime_path",
     "timeout_ms",
+    "tls_ciphers",
     "url_path",
 ]
 
@@ -61,6 +63,8 @@ _DN_FIELD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,63}")
 _LABEL_RE = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
 _STATUS_RE = re.compile(r"[1-5][0-9][0-9]")
 _VISIBLE_ASCII_RE = re.compile(r"[\x21-\x7e]+")
+# OpenSSL cipher strings: names, ``:`` separators, ``+ ! -`` operators, ``@SECLEVEL=n``.
+_CIPHERS_RE = re.compile(r"[A-Za-z0-9_:+!@=.-]{1,2048}")
 _HTTP_METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH"}
 )
@@ -278,4 +282,23 @@ def runtime_path(value: object, what: str, max_len: int = 4096) -> str:
     refuse_control_chars(value, what)
     if len(value.encode()) > max_len:
         raise UnsafeConfigValue(f"{what} is longer than {max_len} bytes: {_show(value)}")
+    return value
+
+
+def file_stem(value: object, what: str) -> str:
+    """Return ``value`` if it may start a file name the agent writes: an id (:func:`config_id`)
+    without ``..`` (so never ``.``, ``..`` or a path: no ``/`` can pass either)."""
+    stem = config_id(value, what)
+    if ".." in stem:
+        raise UnsafeConfigValue(f"{what} must not contain '..', got {_show(value)}")
+    return stem
+
+
+def tls_ciphers(value: object, what: str) -> str:
+    """Return ``value`` if it is an OpenSSL cipher string: letters, digits and ``-_:+!@=.``
+    only (no spaces: another keyword cannot follow it on the line)."""
+    if not isinstance(value, str) or not _CIPHERS_RE.fullmatch(value):
+        raise UnsafeConfigValue(
+            f"{what} must be 1-2048 characters of [A-Za-z0-9-_:+!@=.], got {_show(value)}"
+        )
     return value

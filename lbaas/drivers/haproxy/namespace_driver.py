@@ -5,7 +5,9 @@ per load balancer. It glues together the pieces that each do one job: the interf
 the VIP into namespace ``qlbaas-<lb_id>`` (:mod:`lbaas.drivers.interface.vip_plug`), the renderer
 turns the tree into haproxy.cfg (:mod:`.render`, from the view built by :mod:`.view`), the
 process manager validates, installs and starts or reloads haproxy inside the namespace
-(:mod:`.process`, files laid out by :mod:`.state_paths`), and the stats client reads it back
+(:mod:`.process`, files laid out by :mod:`.state_paths`; the certificates, keys, CA and CRL
+files the config names are written first by :mod:`.tls_files`, and those it no longer names
+removed once haproxy runs it), and the stats client reads it back
 (:mod:`.stats`). A copy of an ACTIVE_STANDBY load balancer also runs keepalived
 (:mod:`lbaas.drivers.keepalived`): its VIP interface holds the copy's own VRRP address, and
 keepalived moves the VIP between the two copies; haproxy shares its stick tables with the other
@@ -31,7 +33,7 @@ from oslo_config import cfg
 from lbaas.core.amphora import Role
 from lbaas.core.status import Operating
 from lbaas.core.tree import AmphoraNode, LoadBalancerTree
-from lbaas.drivers.haproxy import render
+from lbaas.drivers.haproxy import render, tls_files
 from lbaas.drivers.haproxy.process import Action, HaproxyProcess
 from lbaas.drivers.haproxy.state_paths import write_private
 from lbaas.drivers.haproxy.stats import ServerStatus, StatsSnapshot
@@ -129,8 +131,10 @@ class HaproxyNamespaceDriver:
         first gives up the VIP it may have left behind.
 
         The config is rendered before anything is touched, so a tree that cannot be rendered
-        (UnsafeConfigValue) changes nothing. A load balancer with admin_state_up False keeps its
-        namespace and a haproxy without frontends (serving nothing).
+        (UnsafeConfigValue) changes nothing. Its TLS files are written before ``haproxy -c``
+        and the ones the new config no longer names removed after haproxy runs it. A load
+        balancer with admin_state_up False keeps its namespace and a haproxy without frontends
+        (serving nothing).
 
         Raises UnsafeConfigValue or ValueError (bad tree), ConfigRejected (``haproxy -c``
         refused it, with haproxy's message), vip_plug.InterfaceError (no such bridge), HaproxyError
@@ -141,8 +145,9 @@ class HaproxyNamespaceDriver:
             stats_socket=str(proc.paths.stats_socket),
             server_state_file=str(proc.paths.servers_state),
         )
+        files = tls_files.plan_tls_files(tree, proc.paths.certs)
         text = render.render_haproxy_config(tree, paths, max_connections=self.max_connections,
-                                            copy=copy)
+                                            copy=copy, tls_files=files)
         keepalived = self.keepalived(tree.id) if copy is not None else None
         vrrp_text = None
         if copy is not None and keepalived is not None:
@@ -173,6 +178,9 @@ class HaproxyNamespaceDriver:
                 for source in tree.source_addresses
             ],
         )
+        # New files under new names: the running config's files stay as they are until the new
+        # config runs (a rejected config or a failed reload leaves them in use).
+        tls_files.write_tls_files(files)
         # A master just seen in its namespace runs: apply need not ask again.
         action = proc.apply(text, running=True if in_own else None)
         digest = hashlib.sha256(text.encode()).hexdigest()
@@ -185,6 +193,7 @@ class HaproxyNamespaceDriver:
             action = Action.RELOADED
         if marked != digest:
             write_private(mark, digest)
+        tls_files.prune_tls_files(files)
         if keepalived is not None and vrrp_text is not None:
             if not keepalived.is_running():
                 keepalived.release_vip(self._floating(tree))

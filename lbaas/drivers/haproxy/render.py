@@ -25,6 +25,7 @@ import jinja2
 
 from lbaas.core.tree import AmphoraNode, LoadBalancerTree
 from lbaas.drivers.haproxy import escaping as esc
+from lbaas.drivers.haproxy.tls_files import TlsFiles
 from lbaas.drivers.haproxy.view import DEFAULT_MAX_CONNECTIONS, ConfigRuntimePaths, build_view
 
 __all__ = ["render_haproxy_config"]
@@ -36,6 +37,7 @@ def render_haproxy_config(
     *,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     copy: AmphoraNode | None = None,
+    tls_files: TlsFiles | None = None,
 ) -> str:
     """Return the text of haproxy.cfg for ``tree``.
 
@@ -43,9 +45,12 @@ def render_haproxy_config(
     connection_limit is unlimited. ``copy`` is the copy of an ACTIVE_STANDBY load balancer
     (one of ``tree.amphorae``) this config is for: its stick tables are then replicated to the
     other copy through a ``peers`` section (:mod:`.view`); None for a SINGLE load balancer.
+    ``tls_files``: the TLS files planned for ``tree`` (:func:`.tls_files.plan_tls_files`), whose
+    paths the config names.
     Raises :class:`.escaping.UnsafeConfigValue` when a value cannot be written safely.
     """
-    view = build_view(tree, paths, max_connections=max_connections, copy=copy)
+    view = build_view(tree, paths, max_connections=max_connections, copy=copy,
+                      tls_files=tls_files)
     return _environment().get_template("base.j2").render(view=view)
 
 

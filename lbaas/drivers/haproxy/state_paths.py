@@ -2,7 +2,8 @@
 
 Each load balancer has a state directory ``<state_path>/lbaas/<lb_id>/`` (mode 0700) with its
 config (``haproxy.cfg``, the candidate ``haproxy.cfg.new``, a refused ``haproxy.cfg-failed``), its
-pid file and its saved server state. Its two UNIX sockets (stats and master CLI) sit there too,
+pid file, its saved server state and its TLS files (``certs/``, written by :mod:`.tls_files`).
+Its two UNIX sockets (stats and master CLI) sit there too,
 unless that path is too long for AF_UNIX; they then move to ``/run/lbaas/<lb_id>/``.
 
 Used by the process manager (:mod:`.process`) and by the device driver (:mod:`.namespace_driver`),
@@ -66,6 +67,11 @@ class StatePaths:
     @property
     def servers_state(self) -> Path:
         return self.directory / "servers.state"
+
+    @property
+    def certs(self) -> Path:
+        """Certificates, keys, crt-lists, CA and CRL files (:mod:`.tls_files`); mode 0700."""
+        return self.directory / "certs"
 
 
 def write_private(path: Path, text: str) -> None:

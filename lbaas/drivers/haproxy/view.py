@@ -12,7 +12,10 @@ The work is shared out by section:
   listener ports and ids, no line break anywhere in the view);
 * :mod:`.view_selection`: which listeners, pools and L7 policies are rendered, in which order;
 * :mod:`.view_frontends`: one frontend per listener, L7 policies and rules as ACLs;
-* :mod:`.view_backends`: one backend per pool, with members, health monitor and persistence.
+* :mod:`.view_backends`: one backend per pool, with members, health monitor and persistence;
+* :mod:`.view_tls`: the TLS versions, ALPN and ciphers of TERMINATED_HTTPS frontends and
+  re-encrypting pools, whose certificate files (:mod:`.tls_files`) the caller plans and passes
+  in as ``tls_files``.
 
 An ACTIVE_STANDBY load balancer runs two copies (:class:`lbaas.core.tree.AmphoraNode`), each
 rendered with ``copy`` naming itself. Their stick tables (SOURCE_IP and APP_COOKIE persistence)
@@ -42,6 +45,7 @@ from dataclasses import dataclass
 
 from lbaas.core.tree import AmphoraNode, LoadBalancerTree
 from lbaas.drivers.haproxy import escaping as esc
+from lbaas.drivers.haproxy.tls_files import TlsFiles
 from lbaas.drivers.haproxy.view_backends import (
     DEFAULT_TIMEOUT_CONNECT_MS,
     DEFAULT_TIMEOUT_DATA_MS,
@@ -91,12 +95,15 @@ def build_view(
     *,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     copy: AmphoraNode | None = None,
+    tls_files: TlsFiles | None = None,
 ) -> View:
     """Transform ``tree`` into the plain, validated dicts the templates render.
 
     ``copy``: the copy of an ACTIVE_STANDBY load balancer this config is for (one of
     ``tree.amphorae``); its stick tables are then shared with the other copies through a
     ``peers`` section. None for a SINGLE load balancer (no ``peers`` section).
+    ``tls_files``: the TLS files planned for ``tree`` (:func:`.tls_files.plan_tls_files`);
+    a TERMINATED_HTTPS listener or a pool with tls_enabled cannot be rendered without them.
     """
     esc.int_in_range(max_connections, 1, 2**31 - 1, "max_connections")
     lb_id = esc.config_id(tree.id, "load balancer id")
@@ -106,7 +113,8 @@ def build_view(
     listeners = served_listeners(tree)
     esc.check_unique((listener.protocol_port for listener in listeners), "listener protocol_port")
     frontends = [
-        transform_listener(listener, vip, pools, max_connections) for listener in listeners
+        transform_listener(listener, vip, pools, max_connections, tls_files)
+        for listener in listeners
     ]
     esc.check_unique((frontend["id"] for frontend in frontends), "listener id")
     backends = [
@@ -115,6 +123,7 @@ def build_view(
             listeners_using(pool.id, listeners, pools),
             vip,
             peers=None if peers is None else peers["name"],
+            tls_files=tls_files,
         )
         for pool in pools.values()
     ]

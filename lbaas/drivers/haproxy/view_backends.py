@@ -12,6 +12,14 @@ this module (:mod:`.escaping`).
 * Members in PENDING_DELETE are left out; disabled members stay, as ``disabled`` servers.
 * The stick table of SOURCE_IP and APP_COOKIE persistence names the ``peers`` section of an
   ACTIVE_STANDBY pair, when there is one (:mod:`.view`).
+* A pool with ``tls_enabled`` re-encrypts: its server lines carry ``ssl``, ``verify required
+  ca-file <file>`` (and ``crl-file``) when it has a CA, ``verify none`` otherwise, ``crt <file>``
+  with a client certificate (files planned by :mod:`.tls_files`), ``ciphers``, the version range
+  and ``alpn`` (:mod:`.view_tls`). Its HTTP, HTTPS, TCP and PING checks say ``check-ssl``: over
+  TLS, verified as the traffic is, also when ``addr``/``port`` send them elsewhere (haproxy
+  drops TLS from checks sent elsewhere unless told). A TLS-HELLO check says ``no-check-ssl``:
+  it writes its own ClientHello on a plain connection. An HTTPS check of a plain pool stays
+  ``check-ssl verify none`` (as Octavia).
 """
 
 from __future__ import annotations
@@ -24,7 +32,9 @@ from lbaas.core.tree import (
     SessionPersistenceNode,
 )
 from lbaas.drivers.haproxy import escaping as esc
+from lbaas.drivers.haproxy import view_tls
 from lbaas.drivers.haproxy.escaping import MAX_TIMEOUT_MS, UnsafeConfigValue
+from lbaas.drivers.haproxy.tls_files import TlsFiles
 from lbaas.drivers.haproxy.view_selection import LISTENER_MODES, PENDING_DELETE, View
 
 __all__ = ["DEFAULT_TIMEOUT_CONNECT_MS", "DEFAULT_TIMEOUT_DATA_MS", "transform_pool"]
@@ -45,10 +55,16 @@ UNCHECKED_MONITOR_TYPES = frozenset({"UDP-CONNECT", "SCTP"})
 HTTP_VERSIONS = {None: "1.0", 1.0: "1.0", 1.1: "1.1"}
 
 
-def _pool_server_options(pool: PoolNode) -> list[str]:
-    """Keywords every server line of the pool carries (HAProxy keywords and numbers only)."""
+def _pool_server_options(pool: PoolNode, listeners: list[ListenerNode]) -> list[str]:
+    """Keywords every server line of the pool carries (HAProxy keywords and numbers only).
+    A PROXYV2 pool behind a TERMINATED_HTTPS listener also tells its members the TLS facts
+    and the client certificate's CN (``send-proxy-v2-ssl-cn``, as Octavia)."""
     options = []
     send_proxy = SEND_PROXY.get(pool.protocol)
+    if send_proxy == "send-proxy-v2" and any(
+        listener.protocol == "TERMINATED_HTTPS" for listener in listeners
+    ):
+        send_proxy = "send-proxy-v2-ssl-cn"
     if send_proxy is not None:
         options.append(send_proxy)
     return options
@@ -60,9 +76,11 @@ def transform_pool(
     vip: esc.IPAddress,
     *,
     peers: str | None = None,
+    tls_files: TlsFiles | None = None,
 ) -> View:
     """The backend of a rendered ``pool``; ``listeners`` are the served ones that route to it.
-    ``peers``: the name of the ``peers`` section its stick table is shared through, if any."""
+    ``peers``: the name of the ``peers`` section its stick table is shared through, if any;
+    ``tls_files``: the load balancer's planned TLS files (needed by a pool with tls_enabled)."""
     balance = BALANCE.get(pool.lb_algorithm)
     if balance is None:
         raise UnsafeConfigValue(f"pool {pool.id!r} has unknown lb_algorithm {pool.lb_algorithm!r}")
@@ -87,8 +105,9 @@ def transform_pool(
             default=DEFAULT_TIMEOUT_DATA_MS,
         ),
         "persistence": _transform_persistence(pool.session_persistence, mode, vip, peers),
-        "monitor": _transform_monitor(pool.healthmonitor),
-        "server_options": _pool_server_options(pool),
+        "monitor": _transform_monitor(pool.healthmonitor, pool.tls_enabled),
+        "server_options": _pool_server_options(pool, listeners),
+        "tls": _transform_tls(pool, tls_files) if pool.tls_enabled else None,
         "servers": servers,
     }
 
@@ -123,7 +142,36 @@ def _transform_persistence(
     }
 
 
-def _transform_monitor(monitor: HealthMonitorNode | None) -> View | None:
+def _transform_tls(pool: PoolNode, tls_files: TlsFiles | None) -> View:
+    """The TLS options of a re-encrypting pool's server lines."""
+    what = f"pool {pool.id!r}"
+    files = None if tls_files is None else tls_files.pools.get(pool.id)
+    if files is None:
+        raise UnsafeConfigValue(f"{what} has tls_enabled but no planned TLS files")
+    return {
+        "ca_file": None if files.ca is None else esc.runtime_path(files.ca, f"CA file of {what}"),
+        "crl_file": (
+            None if files.ca is None or files.crl is None
+            else esc.runtime_path(files.crl, f"CRL file of {what}")
+        ),
+        "crt": (
+            None if files.client_cert is None
+            else esc.runtime_path(files.client_cert, f"client certificate of {what}")
+        ),
+        "ciphers": view_tls.ciphers(pool.tls_ciphers, what),
+        "versions": view_tls.version_options(pool.tls_versions, what),
+        "alpn": view_tls.alpn(pool.alpn_protocols, what),
+    }
+
+
+def _check_ssl(monitor_type: str, tls_enabled: bool) -> str | None:
+    """The TLS keywords of a check (see the module's docstring)."""
+    if tls_enabled:
+        return "no-check-ssl" if monitor_type == "TLS-HELLO" else "check-ssl"
+    return "check-ssl verify none" if monitor_type == "HTTPS" else None
+
+
+def _transform_monitor(monitor: HealthMonitorNode | None, tls_enabled: bool) -> View | None:
     if monitor is None:
         return None
     if monitor.type not in MONITOR_TYPES:
@@ -139,6 +187,7 @@ def _transform_monitor(monitor: HealthMonitorNode | None) -> View | None:
         "rise": esc.int_in_range(monitor.max_retries, 1, 10, "monitor max_retries"),
         "fall": esc.int_in_range(monitor.max_retries_down, 1, 10, "monitor max_retries_down"),
         "http": _transform_http_check(monitor) if monitor.type in ("HTTP", "HTTPS") else None,
+        "ssl": _check_ssl(monitor.type, tls_enabled),
     }
 
 

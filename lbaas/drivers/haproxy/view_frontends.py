@@ -8,6 +8,13 @@ methods) and tenant strings that passed their grammar check, which the templates
 Each enabled rule of an active policy becomes one named ACL
 (``acl <rule id> <fetch>[(<key>)] <flags> -- <value>``); a policy refers to its rules by name.
 Only ``mode http`` frontends get insert_headers and L7 policies.
+
+A TERMINATED_HTTPS listener's frontend (``mode http``) binds with ``ssl crt-list <file>``, the
+files planned by :mod:`.tls_files`; with client authentication OPTIONAL or MANDATORY also
+``ca-file <file> verify optional|required`` (and ``crl-file``); then ``ciphers``, the version
+range and ``alpn`` (:mod:`.view_tls`). It alone gets the ``X-SSL-*`` insert_headers (the sample
+fetches Octavia sets them from) and the ``Strict-Transport-Security`` header, set on answers to
+TLS connections only.
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ from collections.abc import Iterator
 
 from lbaas.core.tree import L7PolicyNode, L7RuleNode, ListenerNode, PoolNode
 from lbaas.drivers.haproxy import escaping as esc
+from lbaas.drivers.haproxy import view_tls
 from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
+from lbaas.drivers.haproxy.tls_files import CLIENT_AUTH_VERIFY, TlsFiles
 from lbaas.drivers.haproxy.view_selection import (
     LISTENER_MODES,
     View,
@@ -39,6 +48,17 @@ MATCH_METHODS = {
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 DEFAULT_REDIRECT_CODE = 302
 TRUE_STRINGS = frozenset({"1", "t", "true", "on", "y", "yes"})  # as oslo's bool_from_string
+SSL_HEADERS = {
+    "X-SSL-Client-Verify": "%[ssl_c_verify]",
+    "X-SSL-Client-Has-Cert": "%[ssl_c_used]",
+    "X-SSL-Client-DN": "%{+Q}[ssl_c_s_dn]",
+    "X-SSL-Client-CN": "%{+Q}[ssl_c_s_dn(cn)]",
+    "X-SSL-Issuer": "%{+Q}[ssl_c_i_dn]",
+    "X-SSL-Client-SHA1": "%{+Q}[ssl_c_sha1,hex]",
+    "X-SSL-Client-Not-Before": "%{+Q}[ssl_c_notbefore]",
+    "X-SSL-Client-Not-After": "%{+Q}[ssl_c_notafter]",
+}
+"""The TLS insert_headers of a TERMINATED_HTTPS listener and their values (Octavia's fetches)."""
 
 
 def transform_listener(
@@ -46,8 +66,10 @@ def transform_listener(
     vip: esc.IPAddress,
     pools: dict[str, PoolNode],
     max_connections: int,
+    tls_files: TlsFiles | None = None,
 ) -> View:
-    """The frontend of a served ``listener`` bound to ``vip``; ``pools`` are the rendered ones."""
+    """The frontend of a served ``listener`` bound to ``vip``; ``pools`` are the rendered ones,
+    ``tls_files`` the load balancer's planned TLS files (needed by TERMINATED_HTTPS)."""
     mode = LISTENER_MODES[listener.protocol]
     port = esc.int_in_range(listener.protocol_port, 1, 65535, "listener protocol_port")
     limit = esc.int_in_range(listener.connection_limit, -1, 2**31 - 1, "connection_limit")
@@ -56,6 +78,7 @@ def transform_listener(
     acls = [_transform_rule(rule) for policy in policies for rule in enabled_rules(policy)]
     esc.check_unique((acl["id"] for acl in acls), f"L7 rule id in listener {listener.id!r}")
     cidrs = list(dict.fromkeys(esc.cidr(value) for value in listener.allowed_cidrs))
+    terminated = listener.protocol == "TERMINATED_HTTPS"
     return {
         "id": esc.config_id(listener.id, "listener id"),
         "mode": mode,
@@ -67,10 +90,54 @@ def transform_listener(
         "forwarded_for": "x-forwarded-for" in headers,
         "forwarded_port": "x-forwarded-port" in headers,
         "forwarded_proto": "x-forwarded-proto" in headers,
+        "ssl_headers": [
+            {"name": name, "value": value}
+            for name, value in SSL_HEADERS.items()
+            if terminated and name.lower() in headers
+        ],
+        "tls": _transform_tls(listener, tls_files) if terminated else None,
+        "hsts": _hsts(listener) if terminated else None,
         "acls": acls,
         "policies": [_transform_policy(policy) for policy in policies],
         "default_backend": default_pool_id(listener, pools),
     }
+
+
+def _transform_tls(listener: ListenerNode, tls_files: TlsFiles | None) -> View:
+    """The TLS options of a TERMINATED_HTTPS listener's ``bind`` line."""
+    what = f"listener {listener.id!r}"
+    files = None if tls_files is None else tls_files.listeners.get(listener.id)
+    if files is None:
+        raise UnsafeConfigValue(f"{what} is TERMINATED_HTTPS but has no planned certificate files")
+    verify = CLIENT_AUTH_VERIFY.get(listener.client_authentication)
+    if verify is not None and files.client_ca is None:
+        raise UnsafeConfigValue(f"{what} authenticates clients but has no client CA file")
+    return {
+        "crt_list": esc.runtime_path(files.crt_list, f"crt-list of {what}"),
+        "ca_file": None if verify is None else esc.runtime_path(files.client_ca, "client CA file"),
+        "verify": verify,
+        "crl_file": (
+            esc.runtime_path(files.client_crl, "client CRL file")
+            if verify is not None and files.client_crl is not None
+            else None
+        ),
+        "ciphers": view_tls.ciphers(listener.tls_ciphers, what),
+        "versions": view_tls.version_options(listener.tls_versions, what),
+        "alpn": view_tls.alpn(listener.alpn_protocols, what),
+    }
+
+
+def _hsts(listener: ListenerNode) -> str | None:
+    """The Strict-Transport-Security value, or None when the listener sets none."""
+    if listener.hsts_max_age is None:
+        return None
+    max_age = esc.int_in_range(listener.hsts_max_age, 0, 2**31 - 1, "hsts_max_age")
+    directives = [f"max-age={max_age}"]
+    if listener.hsts_include_subdomains:
+        directives.append("includeSubDomains")
+    if listener.hsts_preload:
+        directives.append("preload")
+    return "; ".join(directives)
 
 
 def _enabled_headers(insert_headers: dict[str, str]) -> set[str]:

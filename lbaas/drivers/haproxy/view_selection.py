@@ -2,8 +2,9 @@
 
 Shared by the view builders (:mod:`.view`, :mod:`.view_frontends`, :mod:`.view_backends`):
 
-* Listeners HTTP, TCP and HTTPS (TLS passthrough, ``mode tcp``) get a frontend; TERMINATED_HTTPS,
-  UDP, SCTP and PROMETHEUS listeners and UDP/SCTP pools are skipped without output. An unknown
+* Listeners HTTP, TERMINATED_HTTPS (``mode http`` behind TLS), TCP and HTTPS (TLS passthrough,
+  ``mode tcp``) get a frontend; UDP, SCTP and PROMETHEUS listeners and UDP/SCTP pools are
+  skipped without output. An unknown
   protocol raises :class:`.escaping.UnsafeConfigValue`. Disabled objects, objects in
   PENDING_DELETE and every frontend of a disabled load balancer are left out.
 * HAProxy runs a frontend's rules by directive, not by line, so L7 policies act as in Octavia:
@@ -44,8 +45,8 @@ View = dict[str, Any]
 
 PENDING_DELETE = Provisioning.PENDING_DELETE
 
-LISTENER_MODES = {"HTTP": "http", "TCP": "tcp", "HTTPS": "tcp"}
-SKIPPED_LISTENER_PROTOCOLS = frozenset({"TERMINATED_HTTPS", "UDP", "SCTP", "PROMETHEUS"})
+LISTENER_MODES = {"HTTP": "http", "TERMINATED_HTTPS": "http", "TCP": "tcp", "HTTPS": "tcp"}
+SKIPPED_LISTENER_PROTOCOLS = frozenset({"UDP", "SCTP", "PROMETHEUS"})
 POOL_PROTOCOLS = frozenset({"HTTP", "HTTPS", "TCP", "PROXY", "PROXYV2"})
 SKIPPED_POOL_PROTOCOLS = frozenset({"UDP", "SCTP"})
 POLICY_ORDER = {"REJECT": 0, "REDIRECT_TO_URL": 1, "REDIRECT_PREFIX": 1, "REDIRECT_TO_POOL": 2}
