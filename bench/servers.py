@@ -94,19 +94,26 @@ def nginx_backend(host: Host, workdir: Path, body: str, port: int = 80) -> subpr
     return proc
 
 
-def hand_config(bind: str, servers: Sequence[tuple[str, str]], *, weight: int | None = None) -> str:
-    """A minimal hand-written haproxy.cfg: HTTP, round robin over ``servers`` (name, ip:port)."""
+def hand_config(bind: str, servers: Sequence[tuple[str, str]], *, weight: int | None = None,
+                crt: Path | None = None, stats_socket: Path | None = None) -> str:
+    """A minimal hand-written haproxy.cfg: HTTP, round robin over ``servers`` (name, ip:port).
+
+    With ``crt`` (a PEM of certificate, intermediates and key) the bind line terminates TLS
+    (``ssl crt <file>``, haproxy's default ciphers and versions, as lbaas renders a
+    TERMINATED_HTTPS listener given none); with ``stats_socket`` haproxy has one (level admin),
+    e.g. to read its TLS counters."""
     lines = [
         "global",
         "    nbthread 1",
         "    maxconn 8000",
+        *([f"    stats socket {stats_socket} mode 600 level admin"] if stats_socket else []),
         "defaults",
         "    mode http",
         "    timeout connect 5s",
         "    timeout client 50s",
         "    timeout server 50s",
         "frontend fe",
-        f"    bind {bind}",
+        f"    bind {bind}" + (f" ssl crt {crt}" if crt is not None else ""),
         "    option idle-close-on-response",
         "    default_backend be",
         "backend be",
@@ -121,10 +128,11 @@ def hand_config(bind: str, servers: Sequence[tuple[str, str]], *, weight: int | 
 class HandHaproxy:
     """A hand-written haproxy in its own namespace, in the foreground in master-worker mode
     (``haproxy -W -f cfg``): SIGUSR2 to the master is a graceful reload; :meth:`restart` is the
-    naive stop/start."""
+    naive stop/start. ``port`` is the one :meth:`start` waits for."""
 
-    def __init__(self, host: Host, workdir: Path, name: str = "hand") -> None:
+    def __init__(self, host: Host, workdir: Path, name: str = "hand", port: int = 80) -> None:
         self.host = host
+        self.port = port
         self.directory = workdir / f"{name}-{host.namespace}"
         self.directory.mkdir(mode=0o700, exist_ok=True)
         self.config = self.directory / "haproxy.cfg"
@@ -143,7 +151,7 @@ class HandHaproxy:
         started = time.monotonic()
         self.proc = spawn_logged(self.host, ["haproxy", "-W", "-f", str(self.config)], self.log)
         if wait:
-            wait_listening(self.host, self.host.address, 80, proc=self.proc)
+            wait_listening(self.host, self.host.address, self.port, proc=self.proc)
         return time.monotonic() - started
 
     def stop(self) -> None:
