@@ -17,6 +17,7 @@ from lbaas.core.context import RequestContext
 from lbaas.core.kinds import Kind
 from lbaas.observability.logging import current_request_id
 from lbaas.providers.registry import ProviderRegistry
+from lbaas.services.secrets import SecretStore
 from lbaas.services.statuses import StatusCallbacks
 
 
@@ -31,6 +32,7 @@ class AppServices:
     providers: ProviderRegistry
     authenticator: Authenticator
     status: StatusCallbacks
+    secrets: SecretStore
     background: list[Background] = field(default_factory=list)
 
 

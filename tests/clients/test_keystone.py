@@ -35,6 +35,7 @@ from fastapi.testclient import TestClient
 
 from lbaas.api.app import build_services, create_app
 from lbaas.config import load_config
+from lbaas.services.secret_cipher import ensure_key_file
 from tests.clients.conftest import LiveApi, live_api
 from tests.clients.osc import OPENSTACK, Cli
 from tests.functional.harness import Api, build_api, close_api, wait_for
@@ -280,6 +281,7 @@ def test_unreachable_keystone_is_503(tmp_path: Path) -> None:
             "http_request_max_retries = 0\n")
         conf = load_config([str(tmp_path / "lbaas.conf")],
                            overrides={"DEFAULT": {"state_path": str(tmp_path)}})
+        ensure_key_file(conf.key_manager.encryption_key_file)
         services = build_services(conf)
         try:
             with TestClient(create_app(conf, services)) as client:
