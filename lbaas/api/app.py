@@ -15,6 +15,7 @@ from lbaas import __version__
 from lbaas.api.auth import make_authenticator
 from lbaas.api.deps import AppServices, Background
 from lbaas.api.errors import install_error_handlers
+from lbaas.api.key_manager import KeyManagerDispatch, create_key_manager_app
 from lbaas.api.middleware import RequestObservability
 from lbaas.api.openapi import install_openapi
 from lbaas.api.policy import Policy
@@ -141,5 +142,7 @@ def create_app(conf: cfg.ConfigOpts, services: AppServices | None = None) -> Fas
     add_routes(app, networks.router, prefix="/v2.0")
     add_routes(app, networks.router, prefix="/v2", include_in_schema=False)
     add_routes(app, agents.router)
+    # The secret store under /key-manager: Barbican's wire format and error bodies.
+    app.add_middleware(KeyManagerDispatch, key_manager=create_key_manager_app(services))
     app.add_middleware(RequestObservability, metrics=app.state.metrics)
     return app

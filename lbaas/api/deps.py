@@ -66,7 +66,8 @@ async def get_context(request: Request) -> RequestContext:
         identity = await run_in_threadpool(auth.authenticate, headers, request.method,
                                            request.url.path)
     return RequestContext(project_id=identity.project_id, roles=identity.roles,
-                          user_name=identity.token_name, request_id=current_request_id())
+                          user_name=identity.token_name, request_id=current_request_id(),
+                          user_id=identity.user_id)
 
 
 ContextDep = Annotated[RequestContext, Depends(get_context)]
