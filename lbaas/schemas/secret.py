@@ -148,10 +148,12 @@ def payload_bytes(body: SecretCreate, max_bytes: int) -> tuple[bytes, str] | Non
         raise SchemaViolation("payload", "If 'payload' specified, must be non empty")
     if encoding == "base64":
         try:
-            return base64.b64decode(text), stored_type  # newlines (base64(1)'s) are skipped
+            decoded = base64.b64decode(text)  # newlines (base64(1)'s) are skipped
         except (binascii.Error, ValueError):
-            raise SchemaViolation("payload", "Invalid payload for "
-                                             "payload_content_encoding") from None
+            decoded = b""
+        if not decoded:  # also nothing but characters outside the alphabet
+            raise SchemaViolation("payload", "Invalid payload for payload_content_encoding")
+        return decoded, stored_type
     return text.encode(), stored_type
 
 
