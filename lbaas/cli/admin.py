@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lbaas.cli.options import cli_config, config_paths
@@ -57,7 +58,7 @@ def server(config_file: ConfigOpt = None,
     try:
         load_cipher(conf.key_manager.encryption_key_file)
     except KeyFileError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
     serve(conf, paths, overrides)
 

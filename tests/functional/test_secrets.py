@@ -373,3 +373,32 @@ def test_payloads_never_reach_logs(sqlite_api: Api, caplog: pytest.LogCaptureFix
     assert encoded not in caplog.text
     rows = select(Secret)
     assert secret not in str(rows)
+
+
+def test_server_without_key_file_refuses_to_start_and_secret_key_create_makes_one(
+        tmp_path: Path) -> None:
+    """``lbaas server`` names the option and the command; ``lbaas secret-key create`` writes a
+    0600 key the server then accepts, and refuses to overwrite it."""
+    import subprocess
+    import sys
+
+    lbaas = str(Path(sys.executable).parent / "lbaas")
+    conf = tmp_path / "lbaas.conf"
+    conf.write_text(f"[DEFAULT]\nstate_path = {tmp_path}\nlog_json = false\n"
+                    "[api]\nbind_port = 1\n")
+    env = {**os.environ, "COLUMNS": "200"}
+    refused = subprocess.run([lbaas, "server", "-c", str(conf)], capture_output=True,
+                             text=True, timeout=60, env=env)
+    assert refused.returncode == 1
+    out = " ".join((refused.stdout + refused.stderr).split())
+    assert "[key_manager] encryption_key_file" in out and "lbaas secret-key create" in out
+    made = subprocess.run([lbaas, "secret-key", "create", "-c", str(conf)], capture_output=True,
+                          text=True, timeout=60, env=env)
+    assert made.returncode == 0, made.stdout
+    key = tmp_path / "secret.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    before = key.read_bytes()
+    again = subprocess.run([lbaas, "secret-key", "create", "-c", str(conf)],
+                           capture_output=True, text=True, timeout=60, env=env)
+    assert again.returncode == 1 and key.read_bytes() == before
+    assert before.strip().decode() not in made.stdout + again.stdout
