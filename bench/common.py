@@ -311,6 +311,10 @@ def lbaas_server(db_url: str = "", config: Mapping[str, Mapping[str, object]] | 
                                  capture_output=True, text=True, timeout=120)
         if upgrade.returncode != 0:
             raise BenchError(f"lbaas db upgrade failed: {upgrade.stderr.strip()}")
+        key = subprocess.run([*lbaas_command(), "secret-key", "create", "--config-file",
+                              str(conf)], capture_output=True, text=True, timeout=60)
+        if key.returncode != 0:
+            raise BenchError(f"lbaas secret-key create failed: {key.stdout.strip()}")
         log = state / "server.log"
         with open(log, "wb") as log_out:
             proc = subprocess.Popen([*lbaas_command(), "server", "--config-file", str(conf)],

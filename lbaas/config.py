@@ -128,6 +128,19 @@ KEEPALIVED_OPTS = [
                       "are reported to the server)."),
 ]
 
+KEY_MANAGER_OPTS = [
+    cfg.StrOpt("encryption_key_file", default="$state_path/secret.key",
+               help="File holding the key (Fernet, 32 random bytes in URL-safe base64) that "
+                    "encrypts the payloads of the built-in secret store at rest. 'lbaas up' "
+                    "creates it on first start; for 'lbaas server' create it once with "
+                    "'lbaas secret-key create' and give every server the same file (mode "
+                    "0600). Losing it loses every stored secret; rotation is not supported."),
+    cfg.IntOpt("max_allowed_secret_in_bytes", default=20000, min=1,
+               help="Largest payload a secret may have, as sent (Barbican's default)."),
+    cfg.IntOpt("max_allowed_request_size_in_bytes", default=25000, min=1,
+               help="Largest request body the secret store accepts (Barbican's default)."),
+]
+
 OSLO_POLICY_GROUP = "oslo_policy"
 
 
@@ -142,6 +155,7 @@ def list_opts() -> list[tuple[str | None, list[Any]]]:
         ("housekeeping", HOUSEKEEPING_OPTS),
         ("agent", AGENT_OPTS),
         ("keepalived", KEEPALIVED_OPTS),
+        ("key_manager", KEY_MANAGER_OPTS),
     ]
 
 

@@ -15,6 +15,7 @@ from lbaas import __version__
 from lbaas.api.auth import make_authenticator
 from lbaas.api.deps import AppServices, Background
 from lbaas.api.errors import install_error_handlers
+from lbaas.api.key_manager import KeyManagerDispatch, create_key_manager_app
 from lbaas.api.middleware import RequestObservability
 from lbaas.api.openapi import install_openapi
 from lbaas.api.policy import Policy
@@ -45,6 +46,8 @@ from lbaas.rpc.server_endpoints import PluginEndpoints
 from lbaas.rpc.topics import PLUGIN_TOPIC
 from lbaas.rpc.transport import ServerTask, make_server, make_transport
 from lbaas.services.housekeeping import Housekeeper
+from lbaas.services.secret_cipher import load_cipher
+from lbaas.services.secrets import SecretStore
 from lbaas.services.statuses import StatusCallbacks
 
 LBAAS_ROUTERS = (loadbalancers.router, listeners.router, pools.router, members.router,
@@ -57,7 +60,11 @@ OCTAVIA_ROUTERS = (amphorae.router,)
 def build_services(conf: cfg.ConfigOpts, migrate: bool = True,
                    transport: messaging.RPCTransport | None = None) -> AppServices:
     """Everything the API needs, wired once. ``transport`` is shared with an in-process agent
-    in the all-in-one; otherwise it is built from ``[DEFAULT] transport_url``."""
+    in the all-in-one; otherwise it is built from ``[DEFAULT] transport_url``.
+
+    Raises ``KeyFileError`` (``lbaas/services/secret_cipher.py``) when the secret store's key
+    file is missing or unsafe: the server does not start without it."""
+    secrets = SecretStore(load_cipher(conf.key_manager.encryption_key_file))
     engine = make_engine(database_url(conf), conf.database.pool_size)
     if migrate:
         upgrade(engine)
@@ -78,7 +85,7 @@ def build_services(conf: cfg.ConfigOpts, migrate: bool = True,
     background.append(Housekeeper(conf, sessions, registry, status, probe))
     return AppServices(conf=conf, engine=engine, sessions=sessions, policy=Policy(conf),
                        providers=registry, authenticator=make_authenticator(conf, sessions),
-                       status=status, background=background)
+                       status=status, secrets=secrets, background=background)
 
 
 def add_routes(app: FastAPI, router: APIRouter, prefix: str = "",
@@ -135,5 +142,7 @@ def create_app(conf: cfg.ConfigOpts, services: AppServices | None = None) -> Fas
     add_routes(app, networks.router, prefix="/v2.0")
     add_routes(app, networks.router, prefix="/v2", include_in_schema=False)
     add_routes(app, agents.router)
+    # The secret store under /key-manager: Barbican's wire format and error bodies.
+    app.add_middleware(KeyManagerDispatch, key_manager=create_key_manager_app(services))
     app.add_middleware(RequestObservability, metrics=app.state.metrics)
     return app

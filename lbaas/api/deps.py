@@ -17,6 +17,7 @@ from lbaas.core.context import RequestContext
 from lbaas.core.kinds import Kind
 from lbaas.observability.logging import current_request_id
 from lbaas.providers.registry import ProviderRegistry
+from lbaas.services.secrets import SecretStore
 from lbaas.services.statuses import StatusCallbacks
 
 
@@ -31,6 +32,7 @@ class AppServices:
     providers: ProviderRegistry
     authenticator: Authenticator
     status: StatusCallbacks
+    secrets: SecretStore
     background: list[Background] = field(default_factory=list)
 
 
@@ -64,7 +66,8 @@ async def get_context(request: Request) -> RequestContext:
         identity = await run_in_threadpool(auth.authenticate, headers, request.method,
                                            request.url.path)
     return RequestContext(project_id=identity.project_id, roles=identity.roles,
-                          user_name=identity.token_name, request_id=current_request_id())
+                          user_name=identity.token_name, request_id=current_request_id(),
+                          user_id=identity.user_id)
 
 
 ContextDep = Annotated[RequestContext, Depends(get_context)]

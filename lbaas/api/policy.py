@@ -6,12 +6,16 @@ Roles: ``admin`` (or ``load-balancer_admin``) may do everything in every project
 (lists show only the caller's project; a request naming another project's object is a 403, as
 Octavia's); policy decides what a role may do.
 Operators override any rule with ``[oslo_policy] policy_file``.
+
+The secret store (``/key-manager``) uses Barbican's rule names and its secure-RBAC defaults
+(:data:`KEY_MANAGER_RULES`), decided against the object's project by :meth:`Policy.enforce`.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 
 from oslo_config import cfg
 from oslo_policy import policy
@@ -56,9 +60,37 @@ _RESOURCE_ACTIONS: dict[str, dict[str, str]] = {
 }
 
 
+_MEMBER = "(role:member or role:admin)"
+"""Barbican's ``role:member``: Keystone gives an admin the member role too (implied roles),
+lbaas's own admin tokens carry only ``admin``."""
+_SECRET_PROJECT = "project_id:%(target.secret.project_id)s"
+_CONTAINER_PROJECT = "project_id:%(target.container.project_id)s"
+
+KEY_MANAGER_RULES = [
+    policy.RuleDefault("secrets:post", _MEMBER, "Create a secret."),
+    policy.RuleDefault("secrets:get", _MEMBER, "List the project's secrets."),
+    policy.RuleDefault("secret:get", f"role:admin or (role:member and {_SECRET_PROJECT})",
+                       "Read a secret's metadata (an admin of any project may)."),
+    policy.RuleDefault("secret:decrypt", f"{_MEMBER} and {_SECRET_PROJECT}",
+                       "Read a secret's payload (the project's members and admins only)."),
+    policy.RuleDefault("secret:put", f"{_MEMBER} and {_SECRET_PROJECT}",
+                       "Add the payload to a secret created without one."),
+    policy.RuleDefault("secret:delete", f"role:admin or (role:member and {_SECRET_PROJECT})",
+                       "Delete a secret (an admin of any project may)."),
+    policy.RuleDefault("containers:post", _MEMBER, "Create a container."),
+    policy.RuleDefault("containers:get", _MEMBER, "List the project's containers."),
+    policy.RuleDefault("container:get", f"{_MEMBER} and {_CONTAINER_PROJECT}",
+                       "Read a container."),
+    policy.RuleDefault("container:delete", f"{_MEMBER} and {_CONTAINER_PROJECT}",
+                       "Delete a container."),
+]
+"""Barbican's default policies for secrets and containers (secure RBAC, without ACLs: every
+secret readable by its project's members). A reader may do nothing, as in Barbican."""
+
+
 def list_rules() -> list[policy.RuleDefault]:
     """Every default rule (also the ``oslo.policy.policies`` entry point)."""
-    rules = list(BASE_RULES)
+    rules = list(BASE_RULES) + list(KEY_MANAGER_RULES)
     for resource, actions in _RESOURCE_ACTIONS.items():
         for action, base in actions.items():
             rules.append(policy.RuleDefault(f"{PREFIX}:{resource}:{action}",
@@ -96,6 +128,13 @@ class Policy:
     def allows(self, ctx: RequestContext, resource: str, action: str) -> bool:
         """Whether ``ctx`` may do ``action`` on ``resource``."""
         return self._decide(f"{PREFIX}:{resource}:{action}", ctx)
+
+    def enforce(self, ctx: RequestContext, rule: str, target: Mapping[str, object]) -> bool:
+        """Whether ``ctx`` passes ``rule`` (a full rule name) for ``target`` (flat keys, as
+        Barbican's rules read them: ``target.secret.project_id``). Not cached: the target
+        differs from one object to the next."""
+        self._notice_rule_changes()
+        return bool(self._enforcer.enforce(rule, dict(target), ctx.policy_creds()))
 
     def _decide(self, rule: str, ctx: RequestContext) -> bool:
         self._notice_rule_changes()

@@ -1,4 +1,4 @@
-"""Operator commands: ``server``, ``db upgrade``, ``token create|delete``, ``network create``."""
+"""Operator commands: ``server``, ``db upgrade``, ``token create|delete``, ``secret-key create``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lbaas.cli.options import cli_config, config_paths
@@ -29,6 +30,11 @@ def register(app: typer.Typer) -> None:
         token_create)
     token.command("delete", help="Revoke a token by name.")(token_delete)
     app.add_typer(token, name="token")
+    key = typer.Typer(help="The secret store's encryption key ([key_manager]).",
+                      no_args_is_help=True)
+    key.command("create", help="Create the key file [key_manager] encryption_key_file names "
+                "(mode 0600; never overwrites one).")(secret_key_create)
+    app.add_typer(key, name="secret-key")
 
 
 def server(config_file: ConfigOpt = None,
@@ -44,10 +50,34 @@ def server(config_file: ConfigOpt = None,
         overrides["api"]["bind_port"] = port
     if host is not None:
         overrides["api"]["bind_host"] = host
+    from lbaas.services.secret_cipher import KeyFileError, load_cipher
+
     paths = config_paths(config_file)
     conf = load_config(paths, overrides)
     setup_logging(conf.log_level, conf.log_json)
+    try:
+        load_cipher(conf.key_manager.encryption_key_file)
+    except KeyFileError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
     serve(conf, paths, overrides)
+
+
+def secret_key_create(config_file: ConfigOpt = None) -> None:
+    from lbaas.services.secret_cipher import create_key_file
+
+    conf = cli_config(config_file)
+    path = conf.key_manager.encryption_key_file
+    try:
+        create_key_file(path)
+    except FileExistsError:
+        console.print(f"[red]error:[/red] {path} exists; it keeps its key (replacing it would "
+                      "make every stored secret unreadable)")
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        console.print(f"[red]error:[/red] cannot create {path}: {exc.strerror}")
+        raise typer.Exit(1) from None
+    console.print(f"created the secret store's key file {path} (mode 0600)")
 
 
 def db_upgrade(config_file: ConfigOpt = None) -> None:

@@ -95,6 +95,7 @@ def up(config_file: ConfigOpt = None,
     conf.set_default("interval", 5, group="housekeeping")
     state_path.mkdir(parents=True, exist_ok=True, mode=0o700)
     _log_to_file(state_path / "lbaas.log", conf.log_level)
+    _secret_store_key(conf.key_manager.encryption_key_file)
     transport = make_transport(conf)
     services = build_services(conf, transport=transport)
     services.background.append(AgentService(conf, transport))
@@ -140,6 +141,15 @@ def _admin_token(sessions: Any, state_path: Path) -> str:
     else:
         LOG.info("kept the stored admin token %s", ADMIN_TOKEN_NAME)
     return secret
+
+
+def _secret_store_key(path: str) -> None:
+    """The all-in-one makes the secret store's key on first start (mode 0600); later starts
+    keep it (a new key would make every stored secret unreadable)."""
+    from lbaas.services.secret_cipher import ensure_key_file
+
+    if ensure_key_file(path):
+        LOG.info("created the secret store's key file %s", path)
 
 
 def _read_secret(path: Path) -> str | None:

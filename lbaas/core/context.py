@@ -19,6 +19,8 @@ class RequestContext:
     roles: tuple[str, ...] = ()
     user_name: str = ""
     request_id: str = field(default_factory=new_request_id)
+    user_id: str = ""
+    """Keystone's user id when known (the creator of a stored secret)."""
 
     @property
     def is_admin(self) -> bool:
@@ -27,7 +29,7 @@ class RequestContext:
     def policy_creds(self) -> dict[str, object]:
         """Credentials in the shape oslo.policy checks use."""
         return {"project_id": self.project_id, "roles": list(self.roles),
-                "is_admin": self.is_admin, "user": self.user_name}
+                "is_admin": self.is_admin, "user": self.user_name, "user_id": self.user_id}
 
     def scope_project(self) -> str | None:
         """Project every query is confined to, or None for an admin (all projects)."""

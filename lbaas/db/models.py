@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 models: the desired state of every load balancer, plus networks, tokens and quotas.
+"""SQLAlchemy 2 models: the desired state of every load balancer, plus networks, tokens, quotas and
+the secret store's secrets and containers.
 
 Attribute names follow the Octavia v2 wire format so that API schemas map one to one. Tags live in
 one table keyed by the tagged object's id; each resource exposes them through ``tag_rows``.
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -455,3 +457,58 @@ class LoadBalancerStats(Base):
     # grow by the difference, or by the whole value when it went down.
     reported: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=dict)
 
+
+
+EncryptedPayload = LargeBinary().with_variant(mysql.MEDIUMBLOB(), "mysql", "mariadb")
+"""A Fernet token: MySQL's BLOB would hold 64 KiB, less than a raised payload limit needs."""
+
+
+class Secret(Base):
+    """A secret of the built-in secret store (Barbican's model); the payload is encrypted
+    (``lbaas/services/secret_cipher.py``), None until a two-step PUT supplies it."""
+
+    __tablename__ = "secrets"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    creator_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    name: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    secret_type: Mapped[str] = mapped_column(String(80), default="opaque")
+    algorithm: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    bit_length: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    mode: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    expiration: Mapped[dt.datetime | None] = mapped_column(Timestamp, nullable=True)
+    payload_content_type: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    encrypted_payload: Mapped[bytes | None] = mapped_column(EncryptedPayload, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:  # never the payload, even encrypted
+        return f"Secret(id={self.id!r}, project_id={self.project_id!r})"
+
+
+class SecretContainer(Base):
+    """A named group of secrets (Barbican's container: generic, certificate or rsa)."""
+
+    __tablename__ = "secret_containers"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    creator_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
+    secret_refs: Mapped[list[ContainerSecret]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="ContainerSecret.position")
+
+
+class ContainerSecret(Base):
+    """One named secret of a container (``{"name": "certificate", "secret_ref": …}``)."""
+
+    __tablename__ = "secret_container_refs"
+    container_id: Mapped[str] = mapped_column(ForeignKey("secret_containers.id"),
+                                              primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    secret_id: Mapped[str] = mapped_column(ForeignKey("secrets.id"), index=True)

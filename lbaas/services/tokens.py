@@ -26,6 +26,8 @@ class Identity:
     token_name: str
     project_id: str
     roles: tuple[str, ...]
+    user_id: str = ""
+    """Keystone's user id (lbaas's own tokens have no user)."""
 
 
 def hash_secret(secret: str) -> str:

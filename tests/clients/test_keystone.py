@@ -4,7 +4,8 @@ The module's API (``cloud``) is a live server configured by a file, as an operat
 ``[api] auth_strategy = keystone`` and a ``[keystone_authtoken]`` section whose service user
 validates tokens, with the middleware's default in-memory token cache (300 s). Keystone's
 catalog names it as the ``load-balancer`` service (and, for the subnet look-ups of
-``openstack loadbalancer create``, as ``network``), so the ``openstack`` CLI finds it from
+``openstack loadbalancer create``, as ``network``; for ``openstack secret ...``, as
+``key-manager`` at ``<url>/key-manager``), so the ``openstack`` CLI finds it from
 ``OS_AUTH_URL`` alone. Users: a member of project A (alice), a member of project B (bob), a
 reader of A (rita), an admin (boss); names carry a suffix of their own, as the Keystone is shared.
 
@@ -35,6 +36,7 @@ from fastapi.testclient import TestClient
 
 from lbaas.api.app import build_services, create_app
 from lbaas.config import load_config
+from lbaas.services.secret_cipher import ensure_key_file
 from tests.clients.conftest import LiveApi, live_api
 from tests.clients.osc import OPENSTACK, Cli
 from tests.functional.harness import Api, build_api, close_api, wait_for
@@ -102,6 +104,8 @@ def cloud(keystone: KeystoneServer, tmp_path_factory: pytest.TempPathFactory
     with live_api(state, config_files=[str(conf)], callers=made.callers()) as live:
         keystone.register_load_balancer(live.url)
         keystone.register_service("network", live.url, "neutron")
+        keystone.register_service("key-manager", f"{live.url}/key-manager", "barbican",
+                                  "The lbaas secret store (Barbican's API)")
         made.live = live
         yield made
 
@@ -280,6 +284,7 @@ def test_unreachable_keystone_is_503(tmp_path: Path) -> None:
             "http_request_max_retries = 0\n")
         conf = load_config([str(tmp_path / "lbaas.conf")],
                            overrides={"DEFAULT": {"state_path": str(tmp_path)}})
+        ensure_key_file(conf.key_manager.encryption_key_file)
         services = build_services(conf)
         try:
             with TestClient(create_app(conf, services)) as client:
@@ -308,3 +313,25 @@ def test_openstacksdk_finds_the_api_in_the_catalog(cloud: Cloud, isolated_enviro
         assert lb["id"] in [x.id for x in conn.load_balancer.load_balancers()]
     finally:
         conn.close()
+
+
+def test_secret_store_through_the_catalog(cloud: Cloud, cli_environ: dict[str, str]) -> None:
+    """``openstack secret ...`` with password auth: the ``key-manager`` endpoint from the
+    catalog, version discovery there (v1), Keystone's token; the creator is the user, another
+    project's member gets Not Found, a reader (Barbican's default) Forbidden."""
+    alice = osc(cloud, cloud.alice, cli_environ)
+    stored = alice.json("secret", "store", "--name", "ks-secret", "-t", "text/plain",
+                        "--payload", "through keystone")
+    ref = stored["Secret href"]
+    assert ref.startswith(f"{cloud.live.url}/key-manager/v1/secrets/")
+    assert alice.json("secret", "get", "--payload", ref)["Payload"] == "through keystone"
+    with cloud.live.http(cloud.keystone.issue_token(cloud.alice)) as http:
+        meta = http.get(f"/key-manager/v1/secrets/{ref.rsplit('/', 1)[1]}").json()
+    assert meta["creator_id"] == cloud.alice.id
+    assert ref in [s["Secret href"] for s in alice.json("secret", "list")]
+    bob = osc(cloud, cloud.bob, cli_environ).run("secret", "get", ref, check=False)
+    assert bob.returncode != 0 and "Secret not found" in bob.stderr
+    rita = osc(cloud, cloud.rita, cli_environ).run("secret", "get", "--payload", ref,
+                                                   check=False)
+    assert rita.returncode != 0 and "Forbidden" in rita.stderr
+    alice.run("secret", "delete", ref)

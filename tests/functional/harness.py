@@ -17,6 +17,7 @@ from lbaas.api.deps import AppServices
 from lbaas.config import load_config
 from lbaas.db.engine import write_session
 from lbaas.rpc.transport import make_transport
+from lbaas.services.secret_cipher import ensure_key_file
 from lbaas.services.tokens import create_token
 from tests.databases import database_url
 
@@ -115,6 +116,7 @@ def build_api(state_path: str, db_url: str = "", overrides: dict[str, dict[str, 
     for group, values in (overrides or {}).items():
         groups.setdefault(group, {}).update(values)
     conf = load_config(config_files, overrides=groups)
+    ensure_key_file(conf.key_manager.encryption_key_file)  # as ``lbaas up`` does
     transport = make_transport(conf)
     services = build_services(conf, transport=transport)
     client = TestClient(create_app(conf, services))

@@ -47,11 +47,12 @@ def merge(base: Groups, extra: Groups | None) -> dict[str, dict[str, Any]]:
     return merged
 
 
-def server_groups(*, host: str, state_path: Path, transport_url: str, database: str,
-                  workers: int, housekeeping: Mapping[str, Any],
+def server_groups(*, host: str, state_path: Path, secret_key: Path, transport_url: str,
+                  database: str, workers: int, housekeeping: Mapping[str, Any],
                   extra: Groups | None = None) -> dict[str, dict[str, Any]]:
-    """The config of one ``lbaas server``."""
+    """The config of one ``lbaas server`` (``secret_key``: the key file all servers share)."""
     return merge({
+        "key_manager": {"encryption_key_file": secret_key},
         "DEFAULT": {"transport_url": transport_url, "host": host, "state_path": state_path,
                     "log_json": False},
         "database": {"connection": database},

@@ -39,6 +39,7 @@ from typing import Any
 import httpx
 
 from lbaas.drivers.interface.namespaces import iproute
+from lbaas.services.secret_cipher import ensure_key_file
 from tests import pg
 from tests.netlab import Host, Lab
 from tests.nodelab import cgroups, mountns, sweep
@@ -298,7 +299,10 @@ class NodeLab:
     def _write_server_config(self, i: int) -> Path:
         state = self.workdir / f"server-{i}"
         state.mkdir(exist_ok=True)
-        groups = server_groups(host=f"server-{i}", state_path=state,
+        # Every server shares the database, so they share the secret store's key too.
+        key = self.workdir / "secret.key"
+        ensure_key_file(key)
+        groups = server_groups(host=f"server-{i}", state_path=state, secret_key=key,
                                transport_url=self.broker.transport_url,
                                database=self.database_url, workers=self.api_workers,
                                housekeeping=self.housekeeping, extra=self.server_options)

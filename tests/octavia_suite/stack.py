@@ -21,6 +21,7 @@ from types import TracebackType
 
 import httpx
 
+from lbaas.services.secret_cipher import ensure_key_file
 from tests.keystone_server import KeystoneServer
 from tests.octavia_suite.tempest_run import Cloud, SuiteResult, run_tempest
 
@@ -91,6 +92,7 @@ class OctaviaSuiteStack:
         conf = self.workdir / "lbaas.conf"
         conf.write_text(_lbaas_conf(state, port, self.keystone.authtoken_options(service_user)))
         conf.chmod(0o600)
+        ensure_key_file(state / "secret.key")  # [key_manager] encryption_key_file's default
         self._start_server(conf)
         self.keystone.register_load_balancer(self.url)
         self.keystone.register_service("network", self.url, "neutron",
