@@ -79,7 +79,7 @@ def build_services(conf: cfg.ConfigOpts, migrate: bool = True,
         transport = transport or make_transport(conf)
         probe = HaproxyProvider(status, conf, sessions, AgentApi(transport))
         registry.add(probe)
-        endpoints = PluginEndpoints(conf, sessions, status)
+        endpoints = PluginEndpoints(conf, sessions, status, secrets)
         background.append(ServerTask(make_server(
             transport, PLUGIN_TOPIC, conf.host or socket.gethostname(), [endpoints])))
     background.append(Housekeeper(conf, sessions, registry, status, probe))

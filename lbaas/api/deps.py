@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
 
@@ -19,6 +20,7 @@ from lbaas.observability.logging import current_request_id
 from lbaas.providers.registry import ProviderRegistry
 from lbaas.services.secrets import SecretStore
 from lbaas.services.statuses import StatusCallbacks
+from lbaas.services.work import Work, unit_of_work
 
 
 @dataclass
@@ -34,6 +36,11 @@ class AppServices:
     status: StatusCallbacks
     secrets: SecretStore
     background: list[Background] = field(default_factory=list)
+
+    def unit_of_work(self, ctx: RequestContext) -> AbstractContextManager[Work]:
+        """One write transaction for ``ctx``'s request, its provider calls after commit
+        (:func:`lbaas.services.work.unit_of_work`), reading TLS secrets from the store."""
+        return unit_of_work(self.sessions, self.providers, ctx, self.secrets)
 
 
 class Background(Protocol):

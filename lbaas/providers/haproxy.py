@@ -21,7 +21,6 @@ from lbaas.core.errors import Conflict, ServiceUnavailable
 from lbaas.core.kinds import (
     FAILOVER,
     HEALTH_MONITOR,
-    L7RULE,
     LISTENER,
     LOADBALANCER,
     POOL,
@@ -45,34 +44,19 @@ from lbaas.services.capabilities import (
 from lbaas.services.statuses import StatusCallbacks
 
 LOG = logging.getLogger(__name__)
-FORWARDED_HEADERS = frozenset({"X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto"})
 
 LIMITS: dict[tuple[Kind, str], Limit] = {
     (LOADBALANCER, "topology"): one_of("SINGLE", "ACTIVE_STANDBY"),
     (LOADBALANCER, "vip_qos_policy_id"): NOT_APPLIED,
-    (LISTENER, "protocol"): one_of("HTTP", "HTTPS", "TCP"),
-    (LISTENER, "insert_headers"): Limit(
-        lambda headers: not headers or all(
-            key in FORWARDED_HEADERS or str(flag).lower() == "false"
-            for key, flag in headers.items()),
-        f"supported: {', '.join(sorted(FORWARDED_HEADERS))} (the others need TLS termination)"),
-    (LISTENER, "client_authentication"): one_of("NONE"),
-    **{(LISTENER, tls): NOT_APPLIED for tls in (
-        "default_tls_container_ref", "sni_container_refs", "client_ca_tls_container_ref",
-        "client_crl_container_ref", "tls_ciphers", "tls_versions", "alpn_protocols",
-        "hsts_max_age", "hsts_include_subdomains", "hsts_preload")},
+    (LISTENER, "protocol"): one_of("HTTP", "HTTPS", "TCP", "TERMINATED_HTTPS"),
     (POOL, "protocol"): one_of("HTTP", "HTTPS", "TCP", "PROXY", "PROXYV2"),
     (POOL, "session_persistence.persistence_granularity"): NOT_APPLIED,
-    **{(POOL, tls): NOT_APPLIED for tls in (
-        "tls_enabled", "tls_container_ref", "ca_tls_container_ref", "crl_container_ref",
-        "tls_ciphers", "tls_versions", "alpn_protocols")},
     (HEALTH_MONITOR, "type"): one_of("HTTP", "HTTPS", "PING", "TCP", "TLS-HELLO"),
     (HEALTH_MONITOR, "delay"): at_least(1, " second"),
     (HEALTH_MONITOR, "timeout"): at_least(1, " second"),
-    (L7RULE, "type"): one_of("COOKIE", "FILE_TYPE", "HEADER", "HOST_NAME", "PATH"),
 }
-"""What HAProxy in a namespace does not build (yet): TLS termination and re-encryption, UDP and
-SCTP, QoS. Everything not listed is rendered into haproxy.cfg."""
+"""What HAProxy in a namespace does not build (yet): UDP and SCTP, QoS. Everything not listed is
+rendered into haproxy.cfg."""
 
 
 ZONE_KEYS: dict[str, ZoneKey] = {

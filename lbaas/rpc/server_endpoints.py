@@ -18,6 +18,7 @@ from lbaas.db.engine import read_session, write_session
 from lbaas.rpc import plugin_api
 from lbaas.services import agents, copies, operating, statuses
 from lbaas.services.statuses import StatusCallbacks
+from lbaas.services.tls import SecretReader
 from lbaas.services.tree import build_tree
 
 LOG = logging.getLogger(__name__)
@@ -32,10 +33,11 @@ class PluginEndpoints:
     target = messaging.Target(version=plugin_api.COPIES_VERSION, namespace="lbaas")
 
     def __init__(self, conf: cfg.ConfigOpts, sessions: sessionmaker[Session],
-                 status: StatusCallbacks) -> None:
+                 status: StatusCallbacks, secrets: SecretReader | None = None) -> None:
         self._conf = conf
         self._sessions = sessions
         self._status = status
+        self._secrets = secrets  # the TLS material of the trees
 
     def get_ready_devices(self, ctx: Any, host: str) -> list[str]:
         with read_session(self._sessions) as session:
@@ -48,7 +50,9 @@ class PluginEndpoints:
         """The tree of ``loadbalancer_id`` in its JSON form (None once it is gone)."""
         with read_session(self._sessions) as session:
             lb = session.get(models.LoadBalancer, loadbalancer_id)
-            return None if lb is None else build_tree(session, lb).model_dump(mode="json")
+            if lb is None:
+                return None
+            return build_tree(session, lb, self._secrets).model_dump(mode="json")
 
     def get_loadbalancers(self, ctx: Any, loadbalancer_ids: list[str]
                           ) -> dict[str, dict[str, Any] | None]:
@@ -60,7 +64,8 @@ class PluginEndpoints:
                 chunk = ids[start:start + MAX_IDS_PER_QUERY]
                 query = select(models.LoadBalancer).where(models.LoadBalancer.id.in_(chunk))
                 for lb in session.scalars(query):
-                    trees[lb.id] = build_tree(session, lb).model_dump(mode="json")
+                    tree = build_tree(session, lb, self._secrets)
+                    trees[lb.id] = tree.model_dump(mode="json")
         return trees
 
     def update_status(self, ctx: Any, obj_type: str, obj_id: str,

@@ -10,7 +10,7 @@ from lbaas.core.errors import Conflict, InvalidInput
 from lbaas.core.status import Provisioning
 from lbaas.db import models
 from lbaas.schemas.listener import ListenerCreate, ListenerUpdate
-from lbaas.services import builders, quotas, validation, views
+from lbaas.services import builders, quotas, tls, validation, views
 from lbaas.services.changes import begin_change, begin_create, find
 from lbaas.services.loadbalancers import build_listener_graph
 from lbaas.services.work import Work
@@ -38,6 +38,7 @@ def create(work: Work, conf: cfg.ConfigOpts, data: ListenerCreate) -> dict[str, 
     if default_pool_id is not None:
         _check_default_pool(lb, listener, default_pool_id)
         listener.default_pool_id = default_pool_id
+    tls.check_listener(work.secrets, work.session, listener, listener.project_id)
     work.session.flush()
     work.notify(lb, "create", listener)
     return views.listener_view(listener)
@@ -52,6 +53,7 @@ def update(work: Work, listener_id: str, data: ListenerUpdate) -> dict[str, Any]
     if "default_pool_id" in values:
         _check_default_pool(lb, listener, values["default_pool_id"])
     builders.set_fields(listener, values)
+    tls.check_listener(work.secrets, work.session, listener, listener.project_id, given=values)
     return views.listener_view(listener)
 
 

@@ -19,7 +19,7 @@ from lbaas.db import models, rows
 from lbaas.schemas.listener import ListenerGraph, PoolNameRef
 from lbaas.schemas.loadbalancer import LoadBalancerCreate, LoadBalancerUpdate
 from lbaas.schemas.pool import PoolGraph
-from lbaas.services import availability_zones, builders, networks, quotas, validation, views
+from lbaas.services import availability_zones, builders, networks, quotas, tls, validation, views
 from lbaas.services.capabilities import Requested, requested
 from lbaas.services.changes import check_supported, find
 from lbaas.services.provider_api import Provider, Providers
@@ -180,6 +180,7 @@ def create(work: Work, conf: cfg.ConfigOpts, providers: Providers,
     counts = _graph_counts(data)
     counts[models.LoadBalancer] = 1
     quotas.check(session, conf, project_id, counts)
+    tls.check_graph(work.secrets, session, project_id, data)
     lb = models.LoadBalancer(id=models.new_id(), project_id=project_id,
                              name=data.name or "", description=data.description or "",
                              admin_state_up=data.admin_state_up, provider=provider.name,

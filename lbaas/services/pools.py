@@ -10,7 +10,7 @@ from lbaas.core.errors import Conflict
 from lbaas.core.status import Provisioning
 from lbaas.db import models
 from lbaas.schemas.pool import PoolCreate, PoolUpdate
-from lbaas.services import builders, quotas, validation, views
+from lbaas.services import builders, quotas, tls, validation, views
 from lbaas.services.changes import begin_change, begin_create, find
 from lbaas.services.work import Work
 
@@ -34,6 +34,7 @@ def create(work: Work, conf: cfg.ConfigOpts, data: PoolCreate) -> dict[str, Any]
             raise Conflict(f"Listener {listener.id} already has default pool "
                            f"{listener.default_pool_id}.")
     pool = builders.new_pool(lb, data)
+    tls.check_pool(work.secrets, work.session, pool, pool.project_id)
     work.session.flush()
     if listener is not None:
         listener.default_pool_id = pool.id
@@ -51,6 +52,7 @@ def update(work: Work, pool_id: str, data: PoolUpdate) -> dict[str, Any]:
     if "session_persistence" in values:
         validation.check_pool_fields(pool.protocol, values["session_persistence"])
     builders.set_fields(pool, values)
+    tls.check_pool(work.secrets, work.session, pool, pool.project_id, given=values)
     return views.pool_view(pool)
 
 

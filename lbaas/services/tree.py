@@ -23,6 +23,7 @@ from lbaas.core.tree import (
 )
 from lbaas.db import models
 from lbaas.services.networks import source_port_id
+from lbaas.services.tls import SecretReader, listener_material, pool_material
 
 
 def tree_objects(lb: models.LoadBalancer) -> Iterator[Any]:
@@ -44,24 +45,32 @@ _LB_FIELDS = tuple(name for name in LoadBalancerTree.model_fields
 """The tree's load balancer fields that are columns (copied as they are)."""
 
 
-def build_tree(session: Session, lb: models.LoadBalancer) -> LoadBalancerTree:
+def build_tree(session: Session, lb: models.LoadBalancer,
+               secrets: SecretReader | None = None) -> LoadBalancerTree:
     """Everything an agent needs for ``lb``, at its current revision. Listeners and pools, with
     everything under them, are read from the ORM objects by the nodes' field names: a column
-    added to a node reaches the agent without a change here."""
+    added to a node reaches the agent without a change here. Their TLS certificates, CAs and
+    CRLs are read from ``secrets`` (:mod:`lbaas.services.tls`; an unreadable one raises
+    :class:`lbaas.core.errors.InvalidInput`, and the agent keeps what it runs)."""
     subnet = session.get(models.Subnet, lb.vip_subnet_id) if lb.vip_subnet_id else None
     network = session.get(models.Network, lb.vip_network_id) if lb.vip_network_id else None
     return LoadBalancerTree.model_validate({
         **{name: getattr(lb, name) for name in _LB_FIELDS},
         "vip_subnet": None if subnet is None else SubnetNode.model_validate(
             subnet, from_attributes=True),
-        "listeners": [ListenerNode.model_validate(li, from_attributes=True)
-                      for li in lb.listeners],
-        "pools": [PoolNode.model_validate(pool, from_attributes=True) for pool in lb.pools],
+        "listeners": [_with(ListenerNode.model_validate(li, from_attributes=True),
+                            listener_material(secrets, session, li)) for li in lb.listeners],
+        "pools": [_with(PoolNode.model_validate(pool, from_attributes=True),
+                        pool_material(secrets, session, pool)) for pool in lb.pools],
         "vip_network_name": network.name if network else None,
         "source_addresses": _source_addresses(session, lb),
         "agent_host": _agent_host(session, lb),
         "amphorae": [_amphora_node(session, amphora) for amphora in lb.amphorae],
     })
+
+
+def _with(node: Any, material: dict[str, Any]) -> Any:
+    return node.model_copy(update=material) if material else node
 
 
 def _amphora_node(session: Session, amphora: models.Amphora) -> AmphoraNode:

@@ -56,11 +56,10 @@ def check_listener_fields(protocol: str, values: dict[str, object], vip_address:
     if ssl_headers and protocol != "TERMINATED_HTTPS":
         raise InvalidInput(f"{', '.join(ssl_headers)} can only be inserted by TERMINATED_HTTPS "
                            "listeners.")
-    if protocol == "TERMINATED_HTTPS":
-        if not values.get("default_tls_container_ref"):
-            raise InvalidInput("A TERMINATED_HTTPS listener requires default_tls_container_ref.")
-    else:
+    if protocol != "TERMINATED_HTTPS":  # what TERMINATED_HTTPS needs: lbaas.services.tls
         given = [f for f in TLS_LISTENER_FIELDS if values.get(f)]
+        if values.get("client_authentication") not in (None, "NONE"):
+            given.append("client_authentication")
         if given:
             raise InvalidInput(f"{', '.join(given)} may only be set on TERMINATED_HTTPS "
                                f"listeners, not on {protocol}.")

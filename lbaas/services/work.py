@@ -18,6 +18,7 @@ from lbaas.core.context import RequestContext
 from lbaas.db import models
 from lbaas.db.engine import write_session
 from lbaas.services.provider_api import Change, Providers
+from lbaas.services.tls import SecretReader
 
 LOG = logging.getLogger(__name__)
 
@@ -27,6 +28,8 @@ class Work:
     session: Session
     ctx: RequestContext
     providers: Providers
+    secrets: SecretReader | None = None
+    """Where the TLS secrets listeners and pools name are read (None: TLS is refused)."""
     changes: list[tuple[str, Change]] = field(default_factory=list)
 
     def notify(self, lb: models.LoadBalancer, action: str, obj: Any) -> None:
@@ -37,10 +40,10 @@ class Work:
 
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session], providers: Providers,
-                 ctx: RequestContext) -> Iterator[Work]:
+                 ctx: RequestContext, secrets: SecretReader | None = None) -> Iterator[Work]:
     """Run the body in a write transaction; after commit, dispatch the queued changes."""
     with write_session(factory) as session:
-        work = Work(session, ctx, providers)
+        work = Work(session, ctx, providers, secrets)
         yield work
     for provider, change in work.changes:
         try:

@@ -18,9 +18,11 @@ One deliberate exception, for compatibility with Octavia (docs/compatibility.md)
 
 from __future__ import annotations
 
+import base64
 import copy
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +31,7 @@ from pydantic import BaseModel
 from lbaas.db import models
 from lbaas.db.engine import read_session, write_session
 from lbaas.drivers.haproxy.render import render_haproxy_config
+from lbaas.drivers.haproxy.tls_files import plan_tls_files
 from lbaas.drivers.haproxy.view import ConfigRuntimePaths
 from lbaas.schemas.healthmonitor import HealthMonitorGraph
 from lbaas.schemas.l7 import L7PolicyGraph, L7RuleCreate
@@ -40,6 +43,7 @@ from lbaas.services.capabilities import CHILDREN, REFERENCES
 from lbaas.services.tree import build_tree
 from tests.functional.harness import Api, wait_for
 from tests.functional.test_availability_zone_scheduling import report, zone
+from tests.tls_material import Authority
 
 APPLIED, META, REFUSED, REFUSED_BY_HAPROXY = "applied", "metadata", "400", "400 from haproxy"
 
@@ -82,7 +86,9 @@ def s(where: str, attribute: str, value: Any, outcome: str = APPLIED, *,
 
 
 NO_POOL = {"default_pool": None, "l7policies": []}
-TLS = {**NO_POOL, "protocol": "TERMINATED_HTTPS", "default_tls_container_ref": "ref"}
+TLS = {**NO_POOL, "protocol": "TERMINATED_HTTPS", "default_tls_container_ref": "@cert"}
+TLS_CA = {**TLS, "client_ca_tls_container_ref": "@ca", "client_authentication": "MANDATORY"}
+POOL_TLS = {"tls_enabled": True}
 SOURCE_IP = {"session_persistence": {"type": "SOURCE_IP"}}
 
 SAMPLES = [
@@ -98,28 +104,29 @@ SAMPLES = [
     s("listener", "tags", ["blue"], META),
     s("listener", "protocol", "TCP", base=NO_POOL),
     s("listener", "protocol", "UDP", REFUSED_BY_HAPROXY, base=NO_POOL),
-    s("listener", "protocol", "TERMINATED_HTTPS", REFUSED_BY_HAPROXY,
-      base={**NO_POOL, "default_tls_container_ref": "ref"}),
+    s("listener", "protocol", "TERMINATED_HTTPS", base=NO_POOL,
+      extra={"default_tls_container_ref": "@cert"}),
     s("listener", "protocol_port", 8080),
     s("listener", "connection_limit", 100),
     s("listener", "allowed_cidrs", ["10.1.0.0/16"]),
     s("listener", "insert_headers", {"X-Forwarded-For": "true"}),
-    s("listener", "insert_headers", {"X-SSL-Client-DN": "true"}, REFUSED_BY_HAPROXY, base=TLS),
+    s("listener", "insert_headers", {"X-SSL-Client-DN": "true"}, base=TLS),
     s("listener", "timeout_client_data", 1000),
     s("listener", "timeout_member_connect", 1000),
     s("listener", "timeout_member_data", 1000),
     s("listener", "timeout_tcp_inspect", 1000),
-    s("listener", "default_tls_container_ref", "ref", REFUSED_BY_HAPROXY, base=TLS),
-    s("listener", "sni_container_refs", ["ref"], REFUSED_BY_HAPROXY, base=TLS),
-    s("listener", "client_ca_tls_container_ref", "ref", REFUSED_BY_HAPROXY, base=TLS),
-    s("listener", "client_crl_container_ref", "ref", REFUSED_BY_HAPROXY, base=TLS),
-    s("listener", "client_authentication", "OPTIONAL", REFUSED_BY_HAPROXY, base=TLS),
-    s("listener", "tls_ciphers", "ECDHE-RSA-AES128-GCM-SHA256", REFUSED_BY_HAPROXY, base=TLS),
-    s("listener", "tls_versions", ["TLSv1.2"], REFUSED_BY_HAPROXY, base=TLS),
-    s("listener", "alpn_protocols", ["h2"], REFUSED_BY_HAPROXY, base=TLS),
-    s("listener", "hsts_max_age", 3600, REFUSED_BY_HAPROXY, base=TLS),
-    s("listener", "hsts_include_subdomains", True, REFUSED_BY_HAPROXY, base=TLS),
-    s("listener", "hsts_preload", True, REFUSED_BY_HAPROXY, base=TLS),
+    s("listener", "default_tls_container_ref", "@cert2", base=TLS),
+    s("listener", "sni_container_refs", ["@cert2"], base=TLS),
+    s("listener", "client_ca_tls_container_ref", "@ca2", base=TLS_CA),
+    s("listener", "client_crl_container_ref", "@crl", base=TLS_CA),
+    s("listener", "client_authentication", "OPTIONAL", base=TLS_CA),
+    s("listener", "client_authentication", "NONE", REFUSED, base=TLS_CA),
+    s("listener", "tls_ciphers", "ECDHE-RSA-AES128-GCM-SHA256", base=TLS),
+    s("listener", "tls_versions", ["TLSv1.2"], base=TLS),
+    s("listener", "alpn_protocols", ["h2"], base=TLS),
+    s("listener", "hsts_max_age", 3600, base=TLS),
+    s("listener", "hsts_include_subdomains", True, base={**TLS, "hsts_max_age": 3600}),
+    s("listener", "hsts_preload", True, base={**TLS, "hsts_max_age": 3600}),
     s("pool", "admin_state_up", False),
     s("pool", "name", "web", META),
     s("pool", "description", "backends", META),
@@ -127,13 +134,13 @@ SAMPLES = [
     s("pool", "protocol", "PROXY"),
     s("pool", "lb_algorithm", "LEAST_CONNECTIONS"),
     s("pool", "session_persistence", {"type": "HTTP_COOKIE"}),
-    s("pool", "tls_enabled", True, REFUSED_BY_HAPROXY),
-    s("pool", "tls_container_ref", "ref", REFUSED_BY_HAPROXY),
-    s("pool", "ca_tls_container_ref", "ref", REFUSED_BY_HAPROXY),
-    s("pool", "crl_container_ref", "ref", REFUSED_BY_HAPROXY),
-    s("pool", "tls_ciphers", "ECDHE-RSA-AES128-GCM-SHA256", REFUSED_BY_HAPROXY),
-    s("pool", "tls_versions", ["TLSv1.2"], REFUSED_BY_HAPROXY),
-    s("pool", "alpn_protocols", ["h2"], REFUSED_BY_HAPROXY),
+    s("pool", "tls_enabled", True),
+    s("pool", "tls_container_ref", "@client", base=POOL_TLS),
+    s("pool", "ca_tls_container_ref", "@ca", base=POOL_TLS),
+    s("pool", "crl_container_ref", "@crl", base={**POOL_TLS, "ca_tls_container_ref": "@ca"}),
+    s("pool", "tls_ciphers", "ECDHE-RSA-AES128-GCM-SHA256", base=POOL_TLS),
+    s("pool", "tls_versions", ["TLSv1.2"], base=POOL_TLS),
+    s("pool", "alpn_protocols", ["h2"], base=POOL_TLS),
     s("session_persistence", "type", "SOURCE_IP", base={"type": "HTTP_COOKIE"}),
     s("session_persistence", "cookie_name", "b", base={"type": "APP_COOKIE", "cookie_name": "a"}),
     s("session_persistence", "persistence_timeout", 99, base={"type": "SOURCE_IP"}),
@@ -178,7 +185,7 @@ SAMPLES = [
     s("rule", "admin_state_up", False),
     s("rule", "tags", ["blue"], META),
     s("rule", "type", "PATH", extra={"key": None}),
-    s("rule", "type", "SSL_DN_FIELD", REFUSED_BY_HAPROXY, extra={"key": "CN"}),
+    s("rule", "type", "SSL_DN_FIELD", extra={"key": "CN"}),
     s("rule", "compare_type", "STARTS_WITH"),
     s("rule", "key", "X-B"),
     s("rule", "value", "b"),
@@ -218,13 +225,43 @@ def place(tree: dict[str, Any], where: str) -> dict[str, Any]:
     }[where]()
 
 
-def trees(sample: Sample) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The base tree (with the sample's ``base``) and the same with the sample's values."""
+AUTHORITY = Authority.create()
+SECRETS = {"@cert": AUTHORITY.issue("a.example").pkcs12(),
+           "@cert2": AUTHORITY.issue("b.example").pkcs12(),
+           "@client": AUTHORITY.issue("lb", client=True).pkcs12(),
+           "@ca": AUTHORITY.cert_pem.encode(), "@crl": AUTHORITY.crl_pem().encode(),
+           "@ca2": Authority.create("second CA").cert_pem.encode()}
+"""What the ``@name`` placeholders of the samples name: secrets stored by the member."""
+
+
+def with_secrets(api: Api, value: Any, refs: dict[str, str]) -> Any:
+    """``value`` with every ``@name`` placeholder replaced by a secret the member stored."""
+    if isinstance(value, dict):
+        return {key: with_secrets(api, item, refs) for key, item in value.items()}
+    if isinstance(value, list):
+        return [with_secrets(api, item, refs) for item in value]
+    if isinstance(value, str) and value in SECRETS:
+        if value not in refs:
+            answer = api.client.post("/key-manager/v1/secrets", headers={
+                "X-Auth-Token": api.member.token}, json={
+                "name": value, "payload": base64.b64encode(SECRETS[value]).decode(),
+                "payload_content_type": "application/octet-stream",
+                "payload_content_encoding": "base64"})
+            assert answer.status_code == 201, answer.text
+            refs[value] = answer.json()["secret_ref"]
+        return refs[value]
+    return value
+
+
+def trees(api: Api, sample: Sample) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The base tree (with the sample's ``base``) and the same with the sample's values, their
+    secrets stored."""
     base = base_tree()
     place(base, sample.where).update(copy.deepcopy(sample.base))
     varied = copy.deepcopy(base)
     place(varied, sample.where).update(copy.deepcopy(sample.values))
-    return base, varied
+    refs: dict[str, str] = {}
+    return with_secrets(api, base, refs), with_secrets(api, varied, refs)
 
 
 def create(api: Api, tree: dict[str, Any], provider: str) -> Any:
@@ -238,8 +275,9 @@ def rendered(api: Api, lb_id: str) -> str:
     with read_session(api.services.sessions) as session:
         lb = session.get(models.LoadBalancer, lb_id)
         assert lb is not None
-        tree = build_tree(session, lb)
-    text = render_haproxy_config(tree, ConfigRuntimePaths("/run/lb/stats.sock", "/run/lb/state"))
+        tree = build_tree(session, lb, api.services.secrets)
+    text = render_haproxy_config(tree, ConfigRuntimePaths("/run/lb/stats.sock", "/run/lb/state"),
+                                 tls_files=plan_tls_files(tree, Path("/run/lb/certs")))
     text = text.replace(tree.vip_address, "VIP")
     seen: dict[str, str] = {}
     return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
@@ -262,7 +300,7 @@ def test_the_walk_names_each_attribute_once_per_object() -> None:
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda sample: sample.id)
 def test_haproxy_applies_or_refuses(sqlite_api: Api, sample: Sample) -> None:
-    base, varied = trees(sample)
+    base, varied = trees(sqlite_api, sample)
     answer = create(sqlite_api, varied, "haproxy")
     if sample.outcome in (REFUSED, REFUSED_BY_HAPROXY):
         assert answer.status_code == 400, answer.text
@@ -288,7 +326,7 @@ def test_haproxy_applies_or_refuses(sqlite_api: Api, sample: Sample) -> None:
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda sample: sample.id)
 def test_noop_accepts_what_haproxy_builds_and_what_only_haproxy_refuses(
         sqlite_api: Api, sample: Sample) -> None:
-    answer = create(sqlite_api, trees(sample)[1], "noop")
+    answer = create(sqlite_api, trees(sqlite_api, sample)[1], "noop")
     if sample.outcome == REFUSED:
         assert answer.status_code == 400, answer.text
     else:
@@ -307,9 +345,10 @@ def test_an_update_is_checked_like_a_create(sqlite_api: Api) -> None:
         loaded = session.get(models.LoadBalancer, lb["id"])
         assert loaded is not None
         loaded.provider = "haproxy"  # as if an agent had built it
-    answer = sqlite_api.member.put(f"/pools/{row_pool}", {"pool": {"tls_enabled": True}})
+    answer = sqlite_api.member.put(f"/pools/{row_pool}", {"pool": {"session_persistence": {
+        "type": "SOURCE_IP", "persistence_granularity": "255.255.255.0"}}})
     assert answer.status_code == 400, answer.text
-    assert "pool.tls_enabled" in answer.json()["faultstring"]
+    assert "pool.session_persistence.persistence_granularity" in answer.json()["faultstring"]
     assert "haproxy" in answer.json()["faultstring"]
 
 

@@ -142,9 +142,17 @@ def test_client_authentication_without_ca_is_refused() -> None:
         render(tls_tree(client_authentication="MANDATORY"))
 
 
-def test_terminated_https_without_default_certificate_is_refused() -> None:
-    with pytest.raises(UnsafeConfigValue, match="no default certificate"):
-        render(tls_tree(default_tls=None))
+def test_terminated_https_without_any_certificate_is_refused() -> None:
+    with pytest.raises(UnsafeConfigValue, match="has no certificate"):
+        render(tls_tree(default_tls=None, sni_tls=[]))
+
+
+def test_without_a_default_the_first_sni_certificate_comes_first() -> None:
+    sni = tls_tree().listeners[0].default_tls
+    plan = tls_plan(tls_tree(default_tls=None, sni_tls=[sni]))
+    crt_list = next(text for name, text in plan.contents.items() if name.endswith(".crt-list"))
+    assert crt_list.splitlines() == [str(plan.directory / name) for name in plan.contents
+                                     if name.endswith(".pem") and not name.startswith("ca.")]
 
 
 def test_tls_needs_its_planned_files() -> None:

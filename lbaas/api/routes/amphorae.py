@@ -16,7 +16,6 @@ from lbaas.core.kinds import AMPHORA
 from lbaas.db.engine import read_session
 from lbaas.schemas.amphora import AmphoraEnvelope, AmphoraList, AmphoraStatsEnvelope
 from lbaas.services import amphorae
-from lbaas.services.work import unit_of_work
 
 router = APIRouter(tags=["amphorae"])
 
@@ -53,7 +52,7 @@ def failover_amphora(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(AMPHORA, "put_failover")],
 ) -> Response:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         amphorae.failover(work, amphora_id)
     return accepted()
 
@@ -64,7 +63,7 @@ def configure_amphora(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(AMPHORA, "put_config")],
 ) -> Response:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         amphorae.configure(work, amphora_id)
     return accepted()
 

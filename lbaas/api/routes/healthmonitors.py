@@ -20,7 +20,6 @@ from lbaas.schemas.healthmonitor import (
     HealthMonitorUpdateEnvelope,
 )
 from lbaas.services import healthmonitors, reads, views
-from lbaas.services.work import unit_of_work
 
 router = APIRouter(tags=["healthmonitors"])
 FIELDS = set(HealthMonitorPublic.model_fields)
@@ -50,7 +49,7 @@ def create_healthmonitor(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(HEALTH_MONITOR, "post")],
 ) -> JSONBody:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         out = healthmonitors.create(work, services.conf, body.healthmonitor)
     return ok({"healthmonitor": out}, 201)
 
@@ -72,7 +71,7 @@ def update_healthmonitor(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(HEALTH_MONITOR, "put")],
 ) -> JSONBody:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         out = healthmonitors.update(work, hm_id, body.healthmonitor)
     return ok({"healthmonitor": out})
 
@@ -83,6 +82,6 @@ def delete_healthmonitor(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(HEALTH_MONITOR, "delete")],
 ) -> Response:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         healthmonitors.delete(work, hm_id)
     return no_content()

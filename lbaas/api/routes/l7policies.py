@@ -25,7 +25,6 @@ from lbaas.schemas.l7 import (
     L7RuleUpdateEnvelope,
 )
 from lbaas.services import l7, reads, views
-from lbaas.services.work import unit_of_work
 
 router = APIRouter(tags=["l7policies"])
 POLICY_FIELDS = set(L7PolicyPublic.model_fields)
@@ -49,7 +48,7 @@ def create_l7policy(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(L7POLICY, "post")],
 ) -> JSONBody:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         out = l7.create_policy(work, services.conf, body.l7policy)
     return ok({"l7policy": out}, 201)
 
@@ -71,7 +70,7 @@ def update_l7policy(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(L7POLICY, "put")],
 ) -> JSONBody:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         out = l7.update_policy(work, policy_id, body.l7policy)
     return ok({"l7policy": out})
 
@@ -82,7 +81,7 @@ def delete_l7policy(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(L7POLICY, "delete")],
 ) -> Response:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         l7.delete_policy(work, policy_id)
     return no_content()
 
@@ -114,7 +113,7 @@ def create_l7rule(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(L7RULE, "post")],
 ) -> JSONBody:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         out = l7.create_rule(work, services.conf, policy_id, body.rule)
     return ok({"rule": out}, 201)
 
@@ -145,7 +144,7 @@ def update_l7rule(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(L7RULE, "put")],
 ) -> JSONBody:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         out = l7.update_rule(work, policy_id, rule_id, body.rule)
     return ok({"rule": out})
 
@@ -157,6 +156,6 @@ def delete_l7rule(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(L7RULE, "delete")],
 ) -> Response:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         l7.delete_rule(work, policy_id, rule_id)
     return no_content()

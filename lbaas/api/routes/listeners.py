@@ -21,7 +21,6 @@ from lbaas.schemas.listener import (
     ListenerUpdateEnvelope,
 )
 from lbaas.services import listeners, loadbalancers, reads, views
-from lbaas.services.work import unit_of_work
 
 router = APIRouter(tags=["listeners"])
 FIELDS = set(ListenerPublic.model_fields)
@@ -44,7 +43,7 @@ def create_listener(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(LISTENER, "post")],
 ) -> JSONBody:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         out = listeners.create(work, services.conf, body.listener)
     return ok({"listener": out}, 201)
 
@@ -66,7 +65,7 @@ def update_listener(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(LISTENER, "put")],
 ) -> JSONBody:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         out = listeners.update(work, listener_id, body.listener)
     return ok({"listener": out})
 
@@ -77,7 +76,7 @@ def delete_listener(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(LISTENER, "delete")],
 ) -> Response:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         listeners.delete(work, listener_id)
     return no_content()
 

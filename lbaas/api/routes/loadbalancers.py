@@ -22,7 +22,6 @@ from lbaas.schemas.loadbalancer import (
     StatusTree,
 )
 from lbaas.services import loadbalancers, reads, views
-from lbaas.services.work import unit_of_work
 
 router = APIRouter(tags=["loadbalancers"])
 FIELDS = set(LoadBalancerPublic.model_fields)
@@ -52,7 +51,7 @@ def create_loadbalancer(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(LOADBALANCER, "post")],
 ) -> JSONBody:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         lb = loadbalancers.create(work, services.conf, services.providers, body.loadbalancer)
     return ok({"loadbalancer": lb}, 201)
 
@@ -75,7 +74,7 @@ def update_loadbalancer(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(LOADBALANCER, "put")],
 ) -> JSONBody:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         lb = loadbalancers.update(work, lb_id, body.loadbalancer)
     return ok({"loadbalancer": lb})
 
@@ -87,7 +86,7 @@ def delete_loadbalancer(
     ctx: Annotated[RequestContext, Authorized(LOADBALANCER, "delete")],
     cascade: Annotated[bool, Query()] = False,
 ) -> Response:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         loadbalancers.delete(work, lb_id, cascade)
     return no_content()
 
@@ -118,6 +117,6 @@ def failover_loadbalancer(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(LOADBALANCER, "put_failover")],
 ) -> Response:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         loadbalancers.failover(work, lb_id)
     return accepted()

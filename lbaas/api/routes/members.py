@@ -21,7 +21,6 @@ from lbaas.schemas.member import (
     MemberUpdateEnvelope,
 )
 from lbaas.services import members, reads, views
-from lbaas.services.work import unit_of_work
 
 router = APIRouter(tags=["members"])
 FIELDS = set(MemberPublic.model_fields)
@@ -54,7 +53,7 @@ def create_member(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(MEMBER, "post")],
 ) -> JSONBody:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         out = members.create(work, services.conf, pool_id, body.member)
     return ok({"member": out}, 201)
 
@@ -67,7 +66,7 @@ def batch_update_members(
     ctx: Annotated[RequestContext, Authorized(MEMBER, "put")],
     additive_only: Annotated[bool, Query()] = False,
 ) -> Response:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         members.batch_update(work, services.conf, pool_id, body.members, additive_only)
     return accepted()
 
@@ -93,7 +92,7 @@ def update_member(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(MEMBER, "put")],
 ) -> JSONBody:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         out = members.update(work, pool_id, member_id, body.member)
     return ok({"member": out})
 
@@ -105,6 +104,6 @@ def delete_member(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(MEMBER, "delete")],
 ) -> Response:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         members.delete(work, pool_id, member_id)
     return no_content()

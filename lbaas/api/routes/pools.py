@@ -20,7 +20,6 @@ from lbaas.schemas.pool import (
     PoolUpdateEnvelope,
 )
 from lbaas.services import pools, reads, views
-from lbaas.services.work import unit_of_work
 
 router = APIRouter(tags=["pools"])
 FIELDS = set(PoolPublic.model_fields)
@@ -41,7 +40,7 @@ def create_pool(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(POOL, "post")],
 ) -> JSONBody:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         out = pools.create(work, services.conf, body.pool)
     return ok({"pool": out}, 201)
 
@@ -60,7 +59,7 @@ def update_pool(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(POOL, "put")],
 ) -> JSONBody:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         out = pools.update(work, pool_id, body.pool)
     return ok({"pool": out})
 
@@ -69,6 +68,6 @@ def update_pool(
 def delete_pool(
     pool_id: str, services: ServicesDep, ctx: Annotated[RequestContext, Authorized(POOL, "delete")]
 ) -> Response:
-    with unit_of_work(services.sessions, services.providers, ctx) as work:
+    with services.unit_of_work(ctx) as work:
         pools.delete(work, pool_id)
     return no_content()

@@ -133,11 +133,14 @@ def _certificate(plan: TlsFiles, cert: CertificateNode, what: str) -> str:
 
 def _plan_listener(plan: TlsFiles, listener: ListenerNode) -> ListenerFiles:
     listener_id = esc.file_stem(listener.id, "listener id")
-    if listener.default_tls is None:
+    # Octavia's rule: a default certificate or SNI ones; without a default, the first SNI
+    # certificate is the one served to clients whose name matches none.
+    if listener.default_tls is None and not listener.sni_tls:
         raise UnsafeConfigValue(
-            f"TERMINATED_HTTPS listener {listener_id!r} has no default certificate"
+            f"TERMINATED_HTTPS listener {listener_id!r} has no certificate"
         )
-    certificates = [_certificate(plan, listener.default_tls, "certificate")]
+    certificates = ([] if listener.default_tls is None
+                    else [_certificate(plan, listener.default_tls, "certificate")])
     certificates += [_certificate(plan, cert, "SNI certificate") for cert in listener.sni_tls]
     crt_list = "".join(f"{path}\n" for path in dict.fromkeys(certificates))
     files = ListenerFiles(_add(plan, listener_id, ".crt-list", crt_list))
