@@ -23,11 +23,17 @@ from bench.procstat import process_tree
 from tests.netlab import Host, stop_process
 
 
-def spawn_logged(host: Host, argv: list[str], log: Path) -> subprocess.Popen[bytes]:
-    """Start ``argv`` in ``host`` with output to ``log``; the lab stops it at cleanup."""
+def spawn_logged(host: Host, argv: list[str], log: Path,
+                 new_session: bool = False) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in ``host`` with output to ``log``; the lab stops it at cleanup.
+
+    ``new_session``: in a session of its own, as the agent starts a load balancer's haproxy
+    (with the kernel's autogroup scheduling, a session is a group that gets its own share of
+    the CPU; otherwise it shares one with this process and the clients it starts)."""
     with open(log, "ab") as out:
         proc = subprocess.Popen([*host.exec_argv(), *argv], stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT)
+                                stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=new_session)
     host.lab.defer(stop_process, proc)
     return proc
 
@@ -128,11 +134,15 @@ def hand_config(bind: str, servers: Sequence[tuple[str, str]], *, weight: int | 
 class HandHaproxy:
     """A hand-written haproxy in its own namespace, in the foreground in master-worker mode
     (``haproxy -W -f cfg``): SIGUSR2 to the master is a graceful reload; :meth:`restart` is the
-    naive stop/start. ``port`` is the one :meth:`start` waits for."""
+    naive stop/start. ``port`` is the one :meth:`start` waits for; ``new_session`` starts it
+    in a session of its own, as the agent starts the load balancers' (see
+    :func:`spawn_logged`)."""
 
-    def __init__(self, host: Host, workdir: Path, name: str = "hand", port: int = 80) -> None:
+    def __init__(self, host: Host, workdir: Path, name: str = "hand", port: int = 80,
+                 new_session: bool = False) -> None:
         self.host = host
         self.port = port
+        self.new_session = new_session
         self.directory = workdir / f"{name}-{host.namespace}"
         self.directory.mkdir(mode=0o700, exist_ok=True)
         self.config = self.directory / "haproxy.cfg"
@@ -149,7 +159,8 @@ class HandHaproxy:
     def start(self, wait: bool = True) -> float:
         """Start haproxy; with ``wait`` return when it accepts connections (time it took)."""
         started = time.monotonic()
-        self.proc = spawn_logged(self.host, ["haproxy", "-W", "-f", str(self.config)], self.log)
+        self.proc = spawn_logged(self.host, ["haproxy", "-W", "-f", str(self.config)], self.log,
+                                 new_session=self.new_session)
         if wait:
             wait_listening(self.host, self.host.address, self.port, proc=self.proc)
         return time.monotonic() - started

@@ -12,7 +12,9 @@ store, and the stack's load balancer with a TERMINATED_HTTPS listener on 443 nam
 ciphers, versions or ALPN: haproxy's defaults), a round-robin HTTP pool over both backends and
 an HTTP health monitor every second. The hand-written side: haproxy in its own namespace
 (``nbthread 1``, mode http, ``bind <ip>:443 ssl crt <pem>`` with haproxy's defaults, round robin,
-no checks). Both haproxies run one thread with haproxy's default TLS session cache and tickets.
+no checks), started in a session of its own like the agent's haproxies (with autogroup
+scheduling a session gets its own share of the CPU; the clients run in this process's). Both
+haproxies run one thread with haproxy's default TLS session cache and tickets.
 
 Three variants, the same parameters for both targets:
 
@@ -119,7 +121,8 @@ def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
         st.backend(0, "WEB0")
         st.backend(1, "WEB1")
         client = st.client()
-        hand = HandHaproxy(st.host("hp", hand_ip(0)), st.workdir, port=TLS_PORT)
+        hand = HandHaproxy(st.host("hp", hand_ip(0)), st.workdir, port=TLS_PORT,
+                           new_session=True)
         pem = write_pem(issued, hand.directory / "bench.pem")
         hand_socket = hand.directory / "stats.sock"
         hand.write(hand_config(f"{hand_ip(0)}:{TLS_PORT}", backend_servers(2), crt=pem,
