@@ -167,12 +167,25 @@ def _write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
+CLOUD = "lbaas"
+SECRETS_CLOUD = "lbaas-secrets"
+KEY_MANAGER_PATH = "/key-manager/v1"
+
+
 def _write_clouds(state_path: Path, endpoint: str, token: str) -> Path:
+    """``clouds.yaml`` (0600) with two clouds of the admin token: ``lbaas`` (the API's root:
+    ``openstack loadbalancer ...``) and ``lbaas-secrets`` (the secret store,
+    ``openstack secret ...``). With the ``admin_token`` plugin every client talks to the endpoint
+    as given, and python-barbicanclient does not add the version: its endpoint must name it."""
     import yaml
 
     path = state_path / "clouds.yaml"
-    body = {"clouds": {"lbaas": {"auth_type": "admin_token",
-                                 "auth": {"endpoint": endpoint, "token": token}}}}
+
+    def cloud(url: str) -> dict[str, Any]:
+        return {"auth_type": "admin_token", "auth": {"endpoint": url, "token": token}}
+
+    body = {"clouds": {CLOUD: cloud(endpoint),
+                       SECRETS_CLOUD: cloud(endpoint + KEY_MANAGER_PATH)}}
     _write_private(path, yaml.safe_dump(body))
     _write_private(state_path / ADMIN_TOKEN_FILE, token + "\n")
     return path
@@ -209,8 +222,9 @@ def _after_start(server: Any, endpoint: str, token: str, clouds: Path, demo: boo
              f"admin token:  {token}",
              f"clouds.yaml:  {clouds}",
              "",
-             f"export OS_CLIENT_CONFIG_FILE={clouds} OS_CLOUD=lbaas",
-             "openstack loadbalancer list"]
+             f"export OS_CLIENT_CONFIG_FILE={clouds} OS_CLOUD={CLOUD}",
+             "openstack loadbalancer list",
+             f"openstack --os-cloud {SECRETS_CLOUD} secret list   (TLS certificates)"]
     if demo:
         try:
             vip, answers = _demo_loadbalancer(endpoint, token)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lbaas.core.amphora import AmphoraStatus
+from lbaas.core.errors import InvalidInput
 from lbaas.core.kinds import LOADBALANCER
 from lbaas.core.status import PENDING, Provisioning
 from lbaas.db import models
@@ -64,7 +65,14 @@ class PluginEndpoints:
                 chunk = ids[start:start + MAX_IDS_PER_QUERY]
                 query = select(models.LoadBalancer).where(models.LoadBalancer.id.in_(chunk))
                 for lb in session.scalars(query):
-                    tree = build_tree(session, lb, self._secrets)
+                    try:
+                        tree = build_tree(session, lb, self._secrets)
+                    except InvalidInput as exc:
+                        # A secret became unreadable: left out, this tree's own fetch fails
+                        # alone (the agent keeps what it runs) instead of the whole sync.
+                        LOG.warning("cannot build the tree of load balancer %s: %s", lb.id, exc)
+                        del trees[lb.id]
+                        continue
                     trees[lb.id] = tree.model_dump(mode="json")
         return trees
 

@@ -1,5 +1,6 @@
 """The README's main job: ``lbaas up --demo`` builds the demo load balancer and it answers from
-both backends; a restart keeps the admin token it wrote; ``lbaas down`` removes every namespace
+both backends; it writes a clouds.yaml for the API and the secret store and says how to use
+them; a restart keeps the admin token it wrote; ``lbaas down`` removes every namespace
 and process it made."""
 
 from __future__ import annotations
@@ -32,9 +33,12 @@ def test_up_demo_serves_both_backends_and_down_cleans_up(tmp_path: Path) -> None
         assert up.returncode == 0, up.stderr[-3000:]
         assert "You've reached WEB01" in up.stderr and "You've reached WEB02" in up.stderr
         assert "LBAAS_UP endpoint=" in up.stdout
+        endpoint = up.stdout.split("LBAAS_UP endpoint=", 1)[1].split()[0]
         clouds = (state / "clouds.yaml")
         assert clouds.stat().st_mode & 0o777 == 0o600
         assert "admin_token" in clouds.read_text()
+        assert f"endpoint: {endpoint}/key-manager/v1" in clouds.read_text()  # lbaas-secrets
+        assert "openstack --os-cloud lbaas-secrets secret list" in up.stderr
         assert any(n.startswith("qlbaas-") for n in set(list_namespaces()) - before)
         token = (state / "admin-token").read_text().strip()
         # A restart keeps the token a shell may have exported (the demo calls authenticate

@@ -11,17 +11,13 @@ also when a test fails.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import shutil
-import socket
-import ssl
-import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,12 +42,13 @@ from lbaas.core.tree import (
 from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
 from lbaas.drivers.haproxy.process import Action, ConfigRejected
 from lbaas.drivers.interface import vip_plug
+from tests.e2e import tls_clients
+from tests.e2e.tls_clients import NGINX, Answer, run_in, tls_loop, wait_until
 from tests.e2e.traffic_backends import Backend
 from tests.e2e.traffic_clients import in_background
 from tests.netlab import Host, Lab, link_names, skip_unless_root_and_tools
 from tests.tls_material import Authority, Issued
 
-NGINX = "/usr/sbin/nginx"
 pytestmark = [
     pytest.mark.e2e,
     skip_unless_root_and_tools("ip", "haproxy", "nsenter", "openssl", "curl"),
@@ -175,136 +172,38 @@ def certs_dir(driver: HaproxyNamespaceDriver, lb_id: str) -> Path:
     return driver.process(lb_id).paths.certs
 
 
-def write_pair(net: TlsLab, name: str, issued: Issued) -> tuple[Path, Path]:
-    cert, key = net.files / f"{name}.crt", net.files / f"{name}.key"
-    cert.write_text(issued.cert_pem + issued.chain_pem)
-    key.write_text(issued.key_pem)
-    key.chmod(0o600)
-    return cert, key
-
-
 def write_ca(net: TlsLab, authority: Authority) -> Path:
-    path = net.files / f"ca-{authority.cert.serial_number}.pem"
-    path.write_text(authority.cert_pem)
-    return path
+    return tls_clients.write_ca(net.files, authority)
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
-
-
-# --- clients ------------------------------------------------------------------------------------
-
-
-def in_client(net: TlsLab, argv: list[str], timeout: float = 20.0
-              ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*net.client.exec_argv(), *argv], input="", capture_output=True,
-                          text=True, timeout=timeout, check=False)
+# --- clients (tests/e2e/tls_clients.py, aimed at this lab's VIP) --------------------------------
 
 
 def served_cn(net: TlsLab, servername: str | None, *options: str) -> str | None:
     """The CN of the certificate the VIP serves for ``servername`` (None: no SNI), or None
     when the handshake fails."""
-    sni = ["-servername", servername] if servername else ["-noservername"]
-    result = in_client(net, ["openssl", "s_client", "-connect", f"{VIP}:443", *sni, *options])
-    match = re.search(r"^subject=.*?CN ?= ?([^,/\n]+)", result.stdout, re.MULTILINE)
-    if result.returncode != 0 or match is None:
-        return None
-    return match.group(1).strip()
-
-
-@dataclass
-class Answer:
-    code: int  # 0: no HTTP answer
-    version: str
-    headers: dict[str, str]
-    body: str
-    error: str
-
-    def backend(self) -> dict[str, Any]:
-        """The JSON a traffic backend answered with (its name, the headers it got)."""
-        return dict(json.loads(self.body))
+    return tls_clients.served_cn(net.client, VIP, servername, *options)
 
 
 def curl(net: TlsLab, pki: Pki, *options: str, name: str = NAME) -> Answer:
     """GET https://<name>/ through the VIP, trusting the server CA."""
-    out = Path(tempfile.mkdtemp(prefix="curl", dir=net.files))
-    result = in_client(net, [
-        "curl", "-sS", "--max-time", "10", "--resolve", f"{name}:443:{VIP}",
-        "--cacert", str(write_ca(net, pki.server_ca)), "-D", str(out / "headers"),
-        "-o", str(out / "body"), "-w", "%{http_code} %{http_version}", *options,
-        f"https://{name}/"])
-    code, _, version = result.stdout.partition(" ")
-    headers: dict[str, str] = {}
-    body = ""
-    if (out / "headers").exists():
-        for line in (out / "headers").read_text().splitlines()[1:]:
-            key, _, value = line.partition(":")
-            if value:
-                headers[key.strip().lower()] = value.strip()
-        body = (out / "body").read_text() if (out / "body").exists() else ""
-    return Answer(int(code or 0), version, headers, body, result.stderr)
+    return tls_clients.curl(net.client, net.files, VIP, pki.server_ca, *options, name=name)
 
 
 def with_cert(net: TlsLab, name: str, issued: Issued) -> tuple[str, ...]:
-    cert, key = write_pair(net, name, issued)
-    return ("--cert", str(cert), "--key", str(key))
-
-
-# --- nginx members ------------------------------------------------------------------------------
+    return tls_clients.client_cert_options(net.files, name, issued)
 
 
 def nginx(net: TlsLab, host: Host, name: str, issued: Issued,
           client_ca: Authority | None = None, port: int = 443) -> None:
-    """nginx on ``host:port`` serving TLS only with ``issued``, answering ``nginx <name>
-    dn=<client certificate DN>``; with ``client_ca`` it requires a client certificate."""
-    directory = net.files / f"nginx-{name}"
-    directory.mkdir()
-    cert, key = write_pair(net, f"nginx-{name}", issued)
-    verify = ""
-    if client_ca is not None:
-        verify = (f"ssl_verify_client on; ssl_client_certificate {write_ca(net, client_ca)};")
-    temp = " ".join(f"{kind}_temp_path {directory}/{kind};"
-                    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    (directory / "nginx.conf").write_text(f"""
-worker_processes 1;
-pid {directory}/nginx.pid;
-error_log stderr;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    {temp}
-    server {{
-        listen {port} ssl;
-        ssl_certificate {cert};
-        ssl_certificate_key {key};
-        {verify}
-        location / {{ return 200 "nginx {name} dn=$ssl_client_s_dn\\n"; }}
-    }}
-}}
-""")
-    host.spawn([NGINX, "-c", str(directory / "nginx.conf"), "-p", str(directory),
-                "-g", "daemon off; master_process off;"])
-
-    def listening() -> bool:
-        try:
-            host.call(socket.create_connection, (host.address, port), 1.0).close()
-        except OSError:
-            return False
-        return True
-
-    assert wait_until(listening, 10), f"nginx {name} does not listen"
+    """nginx on ``host:port`` serving TLS only with ``issued`` (:func:`tls_clients.nginx`)."""
+    tls_clients.nginx(net.files, host, name, issued, client_ca, port)
 
 
 def http_get(net: TlsLab) -> tuple[int, str]:
     """A plain GET to the VIP's port 80 (status, body)."""
-    result = in_client(net, ["curl", "-sS", "--max-time", "10", "-o", "-", "-w", "\n%{http_code}",
-                             f"http://{VIP}/"])
+    result = run_in(net.client, ["curl", "-sS", "--max-time", "10", "-o", "-",
+                                 "-w", "\n%{http_code}", f"http://{VIP}/"])
     body, _, code = result.stdout.rpartition("\n")
     return int(code or 0), body
 
@@ -536,31 +435,6 @@ def test_pool_client_certificate_reaches_a_member_that_requires_one(
 # --- certificate changes ------------------------------------------------------------------------
 
 
-def tls_loop(stop: threading.Event, cafile: str, interval: float) -> dict[str, Any]:
-    """New TLS connections (verified, one GET each) until ``stop``; run in the client."""
-    ctx = ssl.create_default_context(cafile=cafile)
-    done, failures, serials = 0, [], []
-    while not stop.is_set():
-        try:
-            with socket.create_connection((VIP, 443), timeout=5) as raw, \
-                    ctx.wrap_socket(raw, server_hostname=NAME) as conn:
-                der = conn.getpeercert(binary_form=True)
-                conn.sendall(f"GET / HTTP/1.1\r\nHost: {NAME}\r\nConnection: close\r\n\r\n"
-                             .encode())
-                reply = b""
-                while chunk := conn.recv(65536):
-                    reply += chunk
-            if not reply.startswith(b"HTTP/1.1 200"):
-                failures.append(reply[:80].decode(errors="replace"))
-            elif der is not None:
-                serials.append(x509.load_der_x509_certificate(der).serial_number)
-        except (OSError, ssl.SSLError) as exc:
-            failures.append(repr(exc))
-        done += 1
-        time.sleep(interval)
-    return {"done": done, "failures": failures, "serials": serials}
-
-
 def test_certificate_rotation_drops_no_connection(
     driver: HaproxyNamespaceDriver, net: TlsLab, lb_id: str, pki: Pki
 ) -> None:
@@ -570,7 +444,8 @@ def test_certificate_rotation_drops_no_connection(
     old_files = set(p.name for p in certs_dir(driver, lb_id).iterdir())
     stop = threading.Event()
     cafile = str(write_ca(net, pki.server_ca))
-    with in_background(lambda: net.client.call(tls_loop, stop, cafile, 0.004)) as outcome:
+    loop = (tls_loop, stop, VIP, NAME, cafile, 0.004)
+    with in_background(lambda: net.client.call(*loop)) as outcome:
         time.sleep(0.7)
         rotated = listener.model_copy(update={"default_tls": node("cert-rotating", new)})
         assert driver.deploy(make_tree(lb_id, rotated), net.bridge) is Action.RELOADED

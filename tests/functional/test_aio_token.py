@@ -1,5 +1,6 @@
 """``lbaas up``'s admin token on a real SQLite database: a restart keeps the stored token while it
-still authenticates, and replaces it when it was revoked or the database was recreated."""
+still authenticates, and replaces it when it was revoked or the database was recreated; the
+``clouds.yaml`` it writes names the API and the secret store."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -77,6 +79,19 @@ def test_restart_keeps_a_token_that_still_authenticates(
         assert (state / name).stat().st_mode & 0o777 == 0o600
     assert "kept the stored admin token" in caplog.text
     assert first not in caplog.text
+
+
+def test_clouds_yaml_names_the_api_and_the_secret_store(sessions: sessionmaker[Session],
+                                                        state: Path) -> None:
+    """Two clouds of the same token: ``lbaas`` at the API's root, ``lbaas-secrets`` at the
+    secret store's v1 (with ``admin_token`` auth, python-barbicanclient uses the endpoint as
+    given). tests/e2e/test_traffic_tls.py runs the real ``openstack`` CLI with this file."""
+    token = _start(sessions, state)
+    clouds = yaml.safe_load((state / "clouds.yaml").read_text())["clouds"]
+    assert clouds == {
+        "lbaas": {"auth_type": "admin_token", "auth": {"endpoint": ENDPOINT, "token": token}},
+        "lbaas-secrets": {"auth_type": "admin_token",
+                          "auth": {"endpoint": f"{ENDPOINT}/key-manager/v1", "token": token}}}
 
 
 def test_revoked_token_is_replaced(sessions: sessionmaker[Session], state: Path,

@@ -235,7 +235,7 @@ BAD_LISTENERS: list[tuple[dict[str, Any], str]] = [
      "allowed_cidrs"),
     ({"protocol": "HTTP", "protocol_port": 81, "allowed_cidrs": ["2001:db8::/32"]},
      "IP version"),
-    ({"protocol": "TERMINATED_HTTPS", "protocol_port": 443}, "default_tls_container_ref"),
+    ({"protocol": "TERMINATED_HTTPS", "protocol_port": 443}, "SNI or default certificate"),
     ({"protocol": "HTTP", "protocol_port": 81, "tls_ciphers": "ALL"}, "TERMINATED_HTTPS"),
     ({"protocol": "HTTP", "protocol_port": 80}, "already"),
 ]

@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 from cryptography import x509
 
+from lbaas.core.errors import InvalidInput
 from lbaas.db import models
-from lbaas.db.engine import read_session
+from lbaas.db.engine import read_session, write_session
+from lbaas.rpc.server_endpoints import PluginEndpoints
 from lbaas.services.tree import build_tree
 from tests.functional.harness import Api, Caller, build_api, close_api
 from tests.tls_material import Authority, Issued
@@ -223,3 +225,25 @@ def test_a_re_encrypting_pool_reaches_the_tree(api: Api, lb: dict[str, Any],
         "ca_tls_container_ref": store(api.member, b"garbage")}})
     assert answer.status_code == 400, answer.text
     api.wait_active(api.member, f"/pools/{pool_id}", "pool")
+
+
+def test_an_unreadable_secret_fails_only_its_own_tree(api: Api, ca: Authority) -> None:
+    """A secret that vanished behind the store's back (the API refuses to delete one in use)
+    leaves its load balancer out of an agent's batch fetch, and fails that tree's own fetch
+    with the reason: the agent keeps serving what it runs, the other trees still come."""
+    broken, fine = api.create_lb(), api.create_lb()
+    ref = store(api.member, ca.issue("gone.example").pkcs12())
+    answer = create_listener(api, broken, 443, default_tls_container_ref=ref)
+    assert answer.status_code == 201, answer.text
+    api.wait_active(api.member, f"/loadbalancers/{broken['id']}", "loadbalancer")
+    path = "/key-manager" + ref.split("/key-manager", 1)[1]
+    refused = api.client.delete(path, headers={"X-Auth-Token": api.member.token})
+    assert refused.status_code == 409, refused.text
+    with write_session(api.services.sessions) as session:
+        session.delete(session.get(models.Secret, ref.rsplit("/", 1)[1]))
+    endpoints = PluginEndpoints(api.services.conf, api.services.sessions, api.services.status,
+                                api.services.secrets)
+    trees = endpoints.get_loadbalancers({}, [broken["id"], fine["id"]])
+    assert list(trees) == [fine["id"]]
+    with pytest.raises(InvalidInput, match="Could not retrieve certificate"):
+        endpoints.get_loadbalancer({}, broken["id"])
