@@ -1,7 +1,7 @@
 """An HTTP client of one lbaas API as the holder of one token (httpx): Octavia paths go under
-``/v2/lbaas``, paths already starting with ``/v2`` (``/v2.0/networks``, …) or ``/healthcheck``
-as given. The base of the end-to-end helpers' clients (``tests/e2e/faults.py``' ``Api``, the
-node lab's ``LabApi``)."""
+``/v2/lbaas``, paths already starting with ``/v2`` (``/v2.0/networks``, …), ``/healthcheck``
+or ``/key-manager`` (the secret store) as given. The base of the end-to-end helpers' clients
+(``tests/e2e/faults.py``' ``Api``, the node lab's ``LabApi``)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ class ApiClient:
 
     @staticmethod
     def _path(path: str) -> str:
-        return path if path.startswith(("/v2", "/healthcheck")) else f"/v2/lbaas{path}"
+        return path if path.startswith(("/v2", "/healthcheck", "/key-manager")) \
+            else f"/v2/lbaas{path}"
 
     def get(self, path: str, **params: Any) -> httpx.Response:
         return self.client.get(self._path(path), params=params or None)

@@ -15,7 +15,9 @@ A client sends a new connection through the VIP every 10 ms while, one at a time
   ACTIVE (DEGRADED), a replacement copy is built on the third node without a takeover back, and
   the next loss is survived too;
 * a **partition** between the two copies' nodes (both hold the VIP) heals: one yields and the
-  roles stay put.
+  roles stay put;
+* a **TERMINATED_HTTPS** listener is served by whichever copy holds the VIP, with the same
+  certificate before and after a planned failover.
 
 Roles are read from the amphora API (what the agents report) and checked against the VIP on each
 node's interface. The lab is shared by the module; each test leaves every node alive.
@@ -23,14 +25,17 @@ node's interface. The lab is shared by the module; each test leaves every node a
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from lbaas.drivers.haproxy.process import HaproxyProcess
+from tests.e2e.tls_clients import curl, served_cn
 from tests.netlab import skip_unless_root_and_tools
 from tests.nodelab import NodeLab, cgroups, rabbitmq
 from tests.nodelab.pairs import (
@@ -46,6 +51,7 @@ from tests.nodelab.pairs import (
     statuses,
 )
 from tests.nodelab.procs import wait_until
+from tests.tls_material import Authority
 
 pytestmark = [
     pytest.mark.e2e,
@@ -240,3 +246,45 @@ def test_a_partition_between_the_copies_heals_without_flapping(lab: NodeLab,
     assert winner.name in (master.name, backup.name)
     lab.wait_serving(lb["vip_address"])
     assert statuses(lab, lb["id"]) == ("ACTIVE", "ONLINE")
+
+
+def test_a_pair_terminates_tls_on_either_copy(lab: NodeLab, flavor_id: str,
+                                              tmp_path: Path) -> None:
+    """Both copies get the certificate: the one holding the VIP serves it, and after a planned
+    failover the other one serves the same."""
+    ca = Authority.create("pair CA")
+    api = lab.api(1, "member")
+    ref = api.ok(api.post("/key-manager/v1/secrets", {
+        "name": "pair-tls", "payload_content_type": "application/octet-stream",
+        "payload_content_encoding": "base64",
+        "payload": base64.b64encode(ca.issue("pair.example").pkcs12()).decode()}))["secret_ref"]
+    lb = create_pair(lab, flavor_id, "pair-tls")
+    listener = api.ok(api.post("/listeners", {"listener": {
+        "loadbalancer_id": lb["id"], "protocol": "TERMINATED_HTTPS", "protocol_port": 443,
+        "default_tls_container_ref": ref}}))["listener"]
+    api.wait_active(lb["id"], timeout=CHANGE_TIMEOUT)
+    pool = api.ok(api.post("/pools", {"pool": {
+        "listener_id": listener["id"], "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"}}))
+    for name, address in lab.members():
+        api.wait_active(lb["id"], timeout=CHANGE_TIMEOUT)
+        api.ok(api.post(f"/pools/{pool['pool']['id']}/members", {"member": {
+            "name": name, "address": address, "protocol_port": 80}}))
+    api.wait_active(lb["id"], timeout=CHANGE_TIMEOUT)
+    assert lab.client is not None
+    client = lab.client
+
+    def served() -> set[str]:
+        answers = [curl(client, tmp_path, lb["vip_address"], ca, name="pair.example")
+                   for _ in range(4)]
+        assert all(a.code == 200 for a in answers), [a.error for a in answers]
+        return {a.body.strip() for a in answers}
+
+    master = settled_master(lab, lb)
+    assert served() == {f"You've reached {name.upper()}" for name, _ in lab.members()}
+    assert served_cn(client, lb["vip_address"], "pair.example") == "pair.example"
+    admin = lab.api(1, "admin")
+    assert admin.put(f"/loadbalancers/{lb['id']}/failover", {}).status_code == 202
+    admin.wait_active(lb["id"], timeout=CHANGE_TIMEOUT)
+    assert settled_master(lab, lb).name != master.name
+    assert served() == {f"You've reached {name.upper()}" for name, _ in lab.members()}
+    assert served_cn(client, lb["vip_address"], "pair.example") == "pair.example"
