@@ -243,6 +243,15 @@ class BarbicanServer:
         ref: str = self._call("POST", "/v1/secrets", token, 201, json=body).json()["secret_ref"]
         return ref
 
+    def store_container(self, token: str, secret_refs: dict[str, str],
+                        type_: str = "certificate") -> str:
+        """``openstack secret container create`` as the token's user; the container's ref."""
+        body = {"type": type_, "name": "tls",
+                "secret_refs": [{"name": n, "secret_ref": r} for n, r in secret_refs.items()]}
+        ref: str = self._call("POST", "/v1/containers", token, 201,
+                              json=body).json()["container_ref"]
+        return ref
+
     def acl_users(self, token: str, ref: str) -> list[str]:
         """The user ids of the read ACL of the secret or container ``ref``."""
         path = "/v1/" + "/".join(ref.rstrip("/").rsplit("/", 2)[-2:]) + "/acl"

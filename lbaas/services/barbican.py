@@ -103,8 +103,9 @@ def read_ref(client: Any, ref: str) -> tuple[StoredSecret | StoredContainer, lis
                 raise SecretNotFound(ref)
             parts[name or ""] = _payload(client.secrets.get(secret_id))
             read.append(("secret", secret_id))
-        return StoredContainer(id=obj_id, type=str(container.type or "generic"),
-                               secrets=parts), read
+        # barbicanclient keeps a container's type in its class (``_type``).
+        kind_of = getattr(container, "type", None) or getattr(container, "_type", "generic")
+        return StoredContainer(id=obj_id, type=str(kind_of), secrets=parts), read
     except SecretNotFound:
         raise
     except Exception as exc:  # barbicanclient's HTTP errors, ValueError, connection errors

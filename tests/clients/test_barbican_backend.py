@@ -109,6 +109,27 @@ def test_a_barbican_secret_serves_a_listener(cloud: Cloud,
     assert token not in logged and cloud.service.password not in logged
 
 
+def test_a_certificate_container_serves_a_listener(cloud: Cloud) -> None:
+    """Octavia's legacy certificate container (certificate, private_key, intermediates): the
+    tree carries it, and the service user may read the container and each of its secrets."""
+    api, barbican = cloud.api, cloud.barbican
+    served = Authority.create().issue("legacy.example.com")
+    token = api.member.token
+    parts = {"certificate": barbican.store_secret(token, served.cert_pem),
+             "private_key": barbican.store_secret(token, served.key_pem)}
+    ref = barbican.store_container(token, parts)
+    lb = api.create_lb(api.member)
+    answer = listener(api, api.member, lb, 443, default_tls_container_ref=ref)
+    assert answer.status_code == 201, answer.text
+    for held in (ref, *parts.values()):
+        assert barbican.acl_users(token, held) == [cloud.service.id]
+    node = next(li for li in tree_of(api, lb["id"]).listeners
+                if li.id == answer.json()["listener"]["id"])
+    assert node.default_tls is not None
+    assert x509.load_pem_x509_certificates(node.default_tls.certificate.encode())[0] == \
+        served.cert
+
+
 def test_another_projects_secret_is_refused(cloud: Cloud) -> None:
     """Bob (project B) names Alice's secret: 400, and lbaas's service user is not granted
     anything on it (the read as Bob failed first)."""
