@@ -129,6 +129,17 @@ KEEPALIVED_OPTS = [
 ]
 
 KEY_MANAGER_OPTS = [
+    cfg.StrOpt("backend", default="builtin", choices=["builtin", "barbican"],
+               help="Where the TLS certificates of listeners and pools are read. 'builtin': "
+                    "lbaas's own secret store, served under /key-manager (Barbican's API; "
+                    "payloads encrypted under encryption_key_file). 'barbican': a real "
+                    "Barbican found in the Keystone catalog (service type key-manager) or at "
+                    "[barbican] endpoint; needs [api] auth_strategy = keystone. A reference is "
+                    "read with the caller's token when a listener or pool names it (so a "
+                    "tenant can only use what it may read), lbaas's service user ([barbican] "
+                    "auth options) is then granted read access by a Barbican ACL, and the "
+                    "agents' trees are built with the service user's credentials. lbaas then "
+                    "serves no /key-manager API."),
     cfg.StrOpt("encryption_key_file", default="$state_path/secret.key",
                help="File holding the key (Fernet, 32 random bytes in URL-safe base64) that "
                     "encrypts the payloads of the built-in secret store at rest. 'lbaas up' "
@@ -140,6 +151,23 @@ KEY_MANAGER_OPTS = [
     cfg.IntOpt("max_allowed_request_size_in_bytes", default=25000, min=1,
                help="Largest request body the secret store accepts (Barbican's default)."),
 ]
+
+BARBICAN_OPTS = [
+    cfg.URIOpt("endpoint", default=None,
+               help="Barbican's URL (its root, e.g. http://barbican:9311). Empty: the "
+                    "key-manager endpoint of the Keystone catalog."),
+    cfg.StrOpt("region_name", default=None,
+               help="Region of the catalog's key-manager endpoint."),
+    cfg.StrOpt("interface", default="public", choices=["public", "internal", "admin"],
+               help="Interface of the catalog's key-manager endpoint."),
+]
+"""``[barbican]``, read when ``[key_manager] backend = barbican``. lbaas's service user comes
+from keystoneauth's options in the same group (``auth_type``, ``auth_url``, ``username``...; or
+those of the section ``auth_section`` names); when the group names neither ``auth_type`` nor
+``auth_section``, from ``[keystone_authtoken]`` (the user that validates tokens). Session
+options (``cafile``, ``insecure``, ``timeout``...) are this group's."""
+
+BARBICAN_GROUP = "barbican"
 
 OSLO_POLICY_GROUP = "oslo_policy"
 
@@ -156,12 +184,26 @@ def list_opts() -> list[tuple[str | None, list[Any]]]:
         ("agent", AGENT_OPTS),
         ("keepalived", KEEPALIVED_OPTS),
         ("key_manager", KEY_MANAGER_OPTS),
+        (BARBICAN_GROUP, [*BARBICAN_OPTS, *_barbican_auth_opts(with_plugin=True)]),
     ]
+
+
+def _barbican_auth_opts(with_plugin: bool) -> list[Any]:
+    """keystoneauth's session and auth options of ``[barbican]`` (with the password plugin's
+    for the sample file; a running server registers a plugin's options once it loads it)."""
+    from keystoneauth1 import loading
+
+    opts = [*loading.get_session_conf_options(), *loading.get_auth_common_conf_options()]
+    if with_plugin:
+        opts += loading.get_auth_plugin_conf_options("password")
+    return opts
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register every lbaas option on ``conf``."""
     for group, opts in list_opts():
+        if group == BARBICAN_GROUP:
+            opts = [*BARBICAN_OPTS, *_barbican_auth_opts(with_plugin=False)]
         conf.register_opts(opts, group=group)
     for group, opts in policy_opts.list_opts():
         conf.register_opts(opts, group=group)

@@ -1,5 +1,6 @@
 """Shared fixtures: the API under test on SQLite (always), PostgreSQL and MariaDB (servers started
-by the tests, ``tests/databases.py``), and a real Keystone (``keystone``, started on first use)."""
+by the tests, ``tests/databases.py``), a real Keystone (``keystone``, started on first use) and a
+real Barbican trusting it (``barbican``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.barbican_server import BarbicanServer, barbican_available
 from tests.databases import DATABASES, database_url, stop_servers
 from tests.functional.harness import Api, build_api, close_api
 from tests.keystone_server import KeystoneServer, peers_available
@@ -40,6 +42,16 @@ def keystone() -> Iterator[KeystoneServer]:
     if not peers_available():
         pytest.skip("Keystone is not installed in tests/peers/.venv (make python-deps)")
     with KeystoneServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def barbican(keystone: KeystoneServer) -> Iterator[BarbicanServer]:
+    """A real Barbican for the whole session (``tests/barbican_server.py``), the catalog's
+    ``key-manager`` (a module that registers another one calls ``register()`` again)."""
+    if not barbican_available():
+        pytest.skip("Barbican is not installed in tests/peers/.venv (make python-deps)")
+    with BarbicanServer(keystone) as server:
         yield server
 
 

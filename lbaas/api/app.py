@@ -15,7 +15,7 @@ from lbaas import __version__
 from lbaas.api.auth import make_authenticator
 from lbaas.api.deps import AppServices, Background
 from lbaas.api.errors import install_error_handlers
-from lbaas.api.key_manager import KeyManagerDispatch, create_key_manager_app
+from lbaas.api.key_manager import KeyManagerDispatch, create_key_manager_app, elsewhere_app
 from lbaas.api.middleware import RequestObservability
 from lbaas.api.openapi import install_openapi
 from lbaas.api.policy import Policy
@@ -46,8 +46,7 @@ from lbaas.rpc.server_endpoints import PluginEndpoints
 from lbaas.rpc.topics import PLUGIN_TOPIC
 from lbaas.rpc.transport import ServerTask, make_server, make_transport
 from lbaas.services.housekeeping import Housekeeper
-from lbaas.services.secret_cipher import load_cipher
-from lbaas.services.secrets import SecretStore
+from lbaas.services.secret_source import make_secret_source, uses_barbican
 from lbaas.services.statuses import StatusCallbacks
 
 LBAAS_ROUTERS = (loadbalancers.router, listeners.router, pools.router, members.router,
@@ -63,8 +62,10 @@ def build_services(conf: cfg.ConfigOpts, migrate: bool = True,
     in the all-in-one; otherwise it is built from ``[DEFAULT] transport_url``.
 
     Raises ``KeyFileError`` (``lbaas/services/secret_cipher.py``) when the secret store's key
-    file is missing or unsafe: the server does not start without it."""
-    secrets = SecretStore(load_cipher(conf.key_manager.encryption_key_file))
+    file is missing or unsafe, ``SecretBackendError`` (``lbaas/services/secret_source.py``)
+    for ``[key_manager] backend = barbican`` without Keystone authentication: the server does
+    not start without them."""
+    secrets = make_secret_source(conf)
     engine = make_engine(database_url(conf), conf.database.pool_size)
     if migrate:
         upgrade(engine)
@@ -142,7 +143,9 @@ def create_app(conf: cfg.ConfigOpts, services: AppServices | None = None) -> Fas
     add_routes(app, networks.router, prefix="/v2.0")
     add_routes(app, networks.router, prefix="/v2", include_in_schema=False)
     add_routes(app, agents.router)
-    # The secret store under /key-manager: Barbican's wire format and error bodies.
-    app.add_middleware(KeyManagerDispatch, key_manager=create_key_manager_app(services))
+    # The secret store under /key-manager: Barbican's wire format and error bodies; with a real
+    # Barbican, a 404 there saying so.
+    key_manager = (elsewhere_app() if uses_barbican(conf) else create_key_manager_app(services))
+    app.add_middleware(KeyManagerDispatch, key_manager=key_manager)
     app.add_middleware(RequestObservability, metrics=app.state.metrics)
     return app

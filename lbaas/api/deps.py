@@ -18,8 +18,8 @@ from lbaas.core.context import RequestContext
 from lbaas.core.kinds import Kind
 from lbaas.observability.logging import current_request_id
 from lbaas.providers.registry import ProviderRegistry
-from lbaas.services.secrets import SecretStore
 from lbaas.services.statuses import StatusCallbacks
+from lbaas.services.tls import SecretSource
 from lbaas.services.work import Work, unit_of_work
 
 
@@ -34,13 +34,15 @@ class AppServices:
     providers: ProviderRegistry
     authenticator: Authenticator
     status: StatusCallbacks
-    secrets: SecretStore
+    secrets: SecretSource
+    """The TLS secrets' backend: the built-in store (``SecretStore``, which the /key-manager
+    API also serves) or a real Barbican (``BarbicanSecrets``)."""
     background: list[Background] = field(default_factory=list)
 
     def unit_of_work(self, ctx: RequestContext) -> AbstractContextManager[Work]:
         """One write transaction for ``ctx``'s request, its provider calls after commit
-        (:func:`lbaas.services.work.unit_of_work`), reading TLS secrets from the store."""
-        return unit_of_work(self.sessions, self.providers, ctx, self.secrets)
+        (:func:`lbaas.services.work.unit_of_work`), reading TLS secrets as ``ctx``'s caller."""
+        return unit_of_work(self.sessions, self.providers, ctx, self.secrets.for_request(ctx))
 
 
 class Background(Protocol):
@@ -74,7 +76,7 @@ async def get_context(request: Request) -> RequestContext:
                                            request.url.path)
     return RequestContext(project_id=identity.project_id, roles=identity.roles,
                           user_name=identity.token_name, request_id=current_request_id(),
-                          user_id=identity.user_id)
+                          user_id=identity.user_id, auth_token=identity.keystone_token)
 
 
 ContextDep = Annotated[RequestContext, Depends(get_context)]

@@ -89,7 +89,8 @@ class KeystoneAuthenticator:
             raise Forbidden("The load-balancer API needs a project-scoped token.")
         roles = tuple(r.strip() for r in env.get("HTTP_X_ROLES", "").split(",") if r.strip())
         return Identity(token_name=env.get("HTTP_X_USER_NAME", ""), project_id=project_id,
-                        roles=roles, user_id=env.get("HTTP_X_USER_ID", ""))
+                        roles=roles, user_id=env.get("HTTP_X_USER_ID", ""),
+                        keystone_token=headers.get("x-auth-token", ""))
 
     def _run(self, environ: dict[str, Any]) -> str:
         """Run the middleware over ``environ``; the status line it answered."""

@@ -50,14 +50,15 @@ def server(config_file: ConfigOpt = None,
         overrides["api"]["bind_port"] = port
     if host is not None:
         overrides["api"]["bind_host"] = host
-    from lbaas.services.secret_cipher import KeyFileError, load_cipher
+    from lbaas.services.secret_cipher import KeyFileError
+    from lbaas.services.secret_source import SecretBackendError, make_secret_source
 
     paths = config_paths(config_file)
     conf = load_config(paths, overrides)
     setup_logging(conf.log_level, conf.log_json)
     try:
-        load_cipher(conf.key_manager.encryption_key_file)
-    except KeyFileError as exc:
+        make_secret_source(conf)
+    except (KeyFileError, SecretBackendError) as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
     serve(conf, paths, overrides)

@@ -21,6 +21,10 @@ class RequestContext:
     request_id: str = field(default_factory=new_request_id)
     user_id: str = ""
     """Keystone's user id when known (the creator of a stored secret)."""
+    auth_token: str = field(default="", repr=False, compare=False)
+    """The caller's Keystone token (``auth_strategy = keystone``), for the calls lbaas makes on
+    the caller's behalf while the request lasts (reading a real Barbican's secrets). In memory
+    only: not in the repr, never logged."""
 
     @property
     def is_admin(self) -> bool:

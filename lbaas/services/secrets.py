@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lbaas.core.context import RequestContext
 from lbaas.core.errors import Conflict, NotFound
 from lbaas.db.models import ContainerSecret, Secret, SecretContainer, new_id, utcnow
 from lbaas.services.secret_cipher import SecretCipher
@@ -92,6 +93,11 @@ class SecretStore:
         self._cipher = cipher
 
     # The load balancer service's read interface.
+
+    def for_request(self, ctx: RequestContext) -> SecretStore:
+        """The reader of one API request: the store itself (it reads by project alike for
+        the API and the agents' trees)."""
+        return self
 
     def read(self, session: Session, ref: str, project_id: str
              ) -> StoredSecret | StoredContainer:

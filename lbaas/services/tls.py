@@ -5,7 +5,8 @@ Called by the listener, pool and load balancer services after a create or update
 object's attributes (``check_listener``, ``check_pool``: a 400 saying what is wrong before
 anything is written), and by :func:`lbaas.services.tree.build_tree` (``listener_material``,
 ``pool_material``). Secrets are read through a :class:`SecretReader` (the built-in store,
-:mod:`lbaas.services.secrets`), always for the object's own project: a tenant's listener can only
+:mod:`lbaas.services.secrets`, or a real Barbican, :mod:`lbaas.services.barbican`), always for
+the object's own project: a tenant's listener can only
 use that tenant's secrets. Reading rules follow Octavia's API (an SNI or a default certificate;
 client authentication needs a CA; a CRL needs a CA and must be signed by it); lbaas also refuses
 an expired certificate and TLS attributes on a pool that does not use TLS, which Octavia stores
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from lbaas.core.context import RequestContext
 from lbaas.core.errors import InvalidInput
 from lbaas.core.tree import CertificateNode
 from lbaas.db import models
@@ -39,6 +41,14 @@ class SecretReader(Protocol):
 
     def read(self, session: Session, ref: str, project_id: str
              ) -> StoredSecret | StoredContainer: ...
+
+
+class SecretSource(SecretReader, Protocol):
+    """The server's secret backend (``[key_manager] backend``): itself the reader of the
+    agents' trees, and the reader of one API request (``for_request``: the built-in store
+    reads alike for both; Barbican reads as the caller, :mod:`lbaas.services.barbican`)."""
+
+    def for_request(self, ctx: RequestContext) -> SecretReader: ...
 
 
 def _read(reader: SecretReader | None, session: Session, ref: str, project_id: str, field: str

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +28,9 @@ class Identity:
     roles: tuple[str, ...]
     user_id: str = ""
     """Keystone's user id (lbaas's own tokens have no user)."""
+    keystone_token: str = field(default="", repr=False, compare=False)
+    """The caller's Keystone token (``auth_strategy = keystone`` only): lbaas reads a real
+    Barbican's secrets with it while the request lasts. Kept in memory, never logged."""
 
 
 def hash_secret(secret: str) -> str:

@@ -12,6 +12,7 @@ request observability middleware, hands it the requests under ``/key-manager``. 
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lbaas.api.deps import AppServices
@@ -29,6 +30,22 @@ def create_key_manager_app(services: AppServices) -> FastAPI:
     for router in (versions.router, secrets.router, containers.router):
         app.include_router(router)
     app.add_middleware(versions.Microversions)
+    return app
+
+
+ELSEWHERE = ("This lbaas stores no secrets ([key_manager] backend = barbican): store them in "
+             "the Barbican of the Keystone catalog (service type key-manager), e.g. with "
+             "'openstack secret store', and name their references in listeners and pools.")
+
+
+def elsewhere_app() -> ASGIApp:
+    """What ``/key-manager`` answers when the secrets live in a real Barbican: 404 with
+    Barbican's error body, saying where they are."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        body = {"code": 404, "title": "Not Found", "description": ELSEWHERE}
+        await JSONResponse(body, status_code=404)(scope, receive, send)
+
     return app
 
 

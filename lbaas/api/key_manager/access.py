@@ -19,7 +19,7 @@ from lbaas.api.deps import AppServices, get_context
 from lbaas.api.key_manager.errors import KeyManagerError
 from lbaas.core.context import RequestContext
 from lbaas.db.models import Secret, SecretContainer
-from lbaas.services.secrets import find_container, find_secret
+from lbaas.services.secrets import SecretStore, find_container, find_secret
 
 ROOT = "/key-manager"
 """Where the secret store is served: its own path root, so that its version document is not
@@ -36,6 +36,14 @@ CONTAINER_ID_INVALID = "Not Found. Provided container id is invalid."
 def services_of(request: Request) -> AppServices:
     services: AppServices = request.app.state.services
     return services
+
+
+def store_of(services: AppServices) -> SecretStore:
+    """The built-in store (this API is only served with ``[key_manager] backend = builtin``)."""
+    store = services.secrets
+    if not isinstance(store, SecretStore):
+        raise TypeError("the key-manager API serves the built-in secret store only")
+    return store
 
 
 def base_url(request: Request) -> str:

@@ -16,6 +16,7 @@ from lbaas.api.key_manager.access import (
     base_url,
     container_for,
     services_of,
+    store_of,
 )
 from lbaas.api.key_manager.body import json_body
 from lbaas.api.key_manager.errors import invalid_object
@@ -61,7 +62,7 @@ def _store(request: Request, ctx: RequestContext, name: str | None, type_: str,
            refs: list[tuple[str | None, str]]) -> str:
     services = services_of(request)
     with write_session(services.sessions) as session:
-        container = services.secrets.create_container(session, ctx.project_id,
+        container = store_of(services).create_container(session, ctx.project_id,
                                                       ctx.user_id or None, name, type_, refs)
         return container.id
 
@@ -100,5 +101,5 @@ def delete(container_id: str, request: Request, ctx: CallerDep) -> Response:
     with write_session(services.sessions) as session:
         container = container_for(request, session, ctx, container_id, "container:delete",
                                   DELETE)
-        services.secrets.delete_container(session, container)
+        store_of(services).delete_container(session, container)
     return Response(status_code=204)

@@ -21,6 +21,7 @@ from lbaas.api.key_manager.access import (
     microversion,
     secret_for,
     services_of,
+    store_of,
 )
 from lbaas.api.key_manager.body import TOO_LARGE, json_body, raw_body
 from lbaas.api.key_manager.errors import KeyManagerError, invalid_object
@@ -84,7 +85,7 @@ def _new_secret(request: Request, raw: object) -> NewSecret:
 def _store(request: Request, ctx: RequestContext, new: NewSecret) -> str:
     services = services_of(request)
     with write_session(services.sessions) as session:
-        secret = services.secrets.create_secret(session, ctx.project_id, ctx.user_id or None,
+        secret = store_of(services).create_secret(session, ctx.project_id, ctx.user_id or None,
                                                 new)
         return secret.id
 
@@ -134,7 +135,7 @@ def _payload(secret_id: str, request: Request, ctx: RequestContext, operation: s
     services = services_of(request)
     with read_session(services.sessions) as session:
         secret = secret_for(request, session, ctx, secret_id, "secret:decrypt", operation)
-        plain = services.secrets.payload(secret)
+        plain = store_of(services).payload(secret)
         stored_type = secret.payload_content_type
     if plain is None:
         raise KeyManagerError(404, "Not Found. Sorry but your secret has no payload.")
@@ -183,7 +184,7 @@ def _put(request: Request, ctx: RequestContext, secret_id: str, data: bytes,
     services = services_of(request)
     with write_session(services.sessions) as session:
         secret: Secret = secret_for(request, session, ctx, secret_id, "secret:put", UPDATE)
-        services.secrets.put_payload(secret, data, content_type)
+        store_of(services).put_payload(secret, data, content_type)
 
 
 @router.delete("/v1/secrets/{secret_id}", include_in_schema=False)
@@ -193,7 +194,7 @@ def delete(secret_id: str, request: Request, ctx: CallerDep) -> Response:
     services = services_of(request)
     with write_session(services.sessions) as session:
         secret = secret_for(request, session, ctx, secret_id, "secret:delete", DELETE)
-        services.secrets.delete_secret(session, secret)
+        store_of(services).delete_secret(session, secret)
     return Response(status_code=204)
 
 
