@@ -403,6 +403,13 @@ backend = dogpile.cache.memory
         return self.register_service("load-balancer", url, name,
                                      "Octavia Load Balancing Service")
 
+    def register_key_manager(self, lbaas_url: str, name: str = "barbican") -> str:
+        """Register lbaas's secret store as the ``key-manager`` service at
+        ``<lbaas_url>/key-manager`` (Barbican's root: clients read the version document there
+        and append ``/v1/...``); its id."""
+        return self.register_service("key-manager", f"{lbaas_url.rstrip('/')}/key-manager",
+                                     name, "The lbaas secret store (Barbican's API)")
+
     def register_service(self, service_type: str, url: str, name: str,
                          description: str = "") -> str:
         """A service of ``service_type`` with public, internal and admin endpoints at ``url``

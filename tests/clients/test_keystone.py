@@ -104,8 +104,7 @@ def cloud(keystone: KeystoneServer, tmp_path_factory: pytest.TempPathFactory
     with live_api(state, config_files=[str(conf)], callers=made.callers()) as live:
         keystone.register_load_balancer(live.url)
         keystone.register_service("network", live.url, "neutron")
-        keystone.register_service("key-manager", f"{live.url}/key-manager", "barbican",
-                                  "The lbaas secret store (Barbican's API)")
+        keystone.register_key_manager(live.url)
         made.live = live
         yield made
 

@@ -27,8 +27,6 @@ MUST_PASS = [rf"\.{name}\." for name in (
 (a setUpClass skip) would otherwise look clean."""
 
 ALLOWED_SKIPS: dict[str, str] = {
-    r"terminated_tls_enabled.*TLS tests will be skipped": "TLS (TERMINATED_HTTPS)",
-    r"Listener API tests with TERMINATED_HTTPS protocol": "TLS (TERMINATED_HTTPS)",
     r"test_with_ipv6|IPv6 testing is disabled|IPv6 is disabled": "IPv6 in Octavia's test suite",
     r"Amphora tests only run with the amphora": "Amphorae",
     r"[Ll]og offload": "Log offloading",

@@ -2,9 +2,10 @@
 
 :class:`OctaviaSuiteStack` starts Keystone (:class:`tests.keystone_server.KeystoneServer`), a
 service user for lbaas, the ``lbaas server`` process (``auth_strategy = keystone``, the noop
-provider, SQLite), registers lbaas in the catalog as ``load-balancer`` and as ``network`` (the
-Neutron subset it serves), registers a shared VIP network with an IPv4 subnet, and stops it all
-on the way out, whatever happened. Used by ``test_octavia_api.py`` and ``__main__.py``.
+provider, SQLite), registers lbaas in the catalog as ``load-balancer``, as ``network`` (the
+Neutron subset it serves) and as ``key-manager`` (its secret store, under ``/key-manager``),
+registers a shared VIP network with an IPv4 subnet, and stops it all on the way out, whatever
+happened. Used by ``test_octavia_api.py`` and ``__main__.py``.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ class OctaviaSuiteStack:
         self.keystone.register_load_balancer(self.url)
         self.keystone.register_service("network", self.url, "neutron",
                                        "Networks registered in lbaas (Neutron subset)")
+        self.keystone.register_key_manager(self.url)
         self.cloud = Cloud(auth_url=self.keystone.auth_url,
                            admin_password=self.keystone.admin_password,
                            vip_network_id=self._register_vip_network(),

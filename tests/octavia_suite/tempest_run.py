@@ -8,7 +8,8 @@ tempest is pointed at lbaas the way Octavia's own gate points it at Octavia with
 provider, except that the networks are real lbaas networks: lbaas serves the Neutron subset the
 tests read (``/v2.0/networks``) and is registered in Keystone's catalog as the ``network``
 service too, so ``test_with_noop`` stays false and every operating-status assertion of a live
-cloud applies.
+cloud applies. lbaas is the ``key-manager`` service as well (its secret store), so the TLS tests
+store their certificates in it and create TERMINATED_HTTPS listeners naming them.
 """
 
 from __future__ import annotations
@@ -111,6 +112,9 @@ nova = true
 glance = true
 cinder = false
 swift = false
+# lbaas's own secret store, registered as key-manager: the listener tests store their
+# certificates there with python-barbicanclient, as a member.
+barbican = true
 
 [network]
 project_networks_reachable = true
@@ -138,7 +142,7 @@ availability_zone3 = lbaas-az3
 expected_flavor_capability = loadbalancer_topology:{FLAVOR_TOPOLOGY}
 
 [loadbalancer-feature-enabled]
-terminated_tls_enabled = false
+terminated_tls_enabled = true
 """
 
 
