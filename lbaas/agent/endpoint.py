@@ -2,11 +2,14 @@
 
 Served by :class:`lbaas.agent.service.AgentService`. It exposes exactly the cast and call names
 of :mod:`lbaas.rpc.agent_api` and nothing else (the manager's other public methods are not reachable
-over the bus). Every method is a one-line hand-off: "refresh load balancer X" on the manager's
-work queue, or "rebuild X" for a failover. Whatever object a cast names, the agent rebuilds the
-whole load balancer from the server's current tree: one code path instead of a handler per object
-and action. The cast names themselves (``create_pool``, ``update_member``, …) are the seed's LBaaS
-v2 agent API, generated from the registry of kinds (:func:`lbaas.core.kinds.change_methods`).
+over the bus). Every method runs with the request id of the cast's context bound (a new one if it
+carries none or an invalid one, :func:`lbaas.core.request_ids.bound_from_rpc`), and the
+work it queues carries that id. Every method is a one-line hand-off: "refresh load balancer X"
+on the manager's work queue, or "rebuild X" for a failover. Whatever object a cast names, the
+agent rebuilds the whole load balancer from the server's current tree: one code path instead of a
+handler per object and action. The cast names themselves (``create_pool``, ``update_member``, …)
+are the seed's LBaaS v2 agent API, generated from the registry of kinds
+(:func:`lbaas.core.kinds.change_methods`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import oslo_messaging as messaging
 
 from lbaas.core.kinds import change_methods
+from lbaas.core.request_ids import bound_from_rpc
 from lbaas.rpc import agent_api
 from lbaas.rpc.topics import RPC_NAMESPACE
 
@@ -34,6 +38,7 @@ class AgentRpcEndpoint:
     def __init__(self, manager: AgentManager) -> None:
         self._manager = manager
 
+    @bound_from_rpc
     def _on_change(
         self,
         context: dict[str, Any],
@@ -44,10 +49,11 @@ class AgentRpcEndpoint:
         """Something under ``loadbalancer_id`` changed: refresh it from the server's tree."""
         lb_id = loadbalancer_id or obj_id
         if not lb_id:
-            LOG.warning("cast without a load balancer id ignored (context %s)", context)
+            LOG.warning("cast without a load balancer id ignored")
             return
-        self._manager.schedule(lb_id)
+        self._manager.schedule(lb_id)  # under the cast's request id, bound by the decorator
 
+    @bound_from_rpc
     def failover_loadbalancer(
         self,
         context: dict[str, Any],
@@ -60,7 +66,7 @@ class AgentRpcEndpoint:
         if lb_id:
             self._manager.schedule(lb_id, rebuild=True)
 
-
+    @bound_from_rpc
     def probe_addresses(
         self,
         context: dict[str, Any],

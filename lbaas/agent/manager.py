@@ -44,6 +44,7 @@ from lbaas.agent.retries import Retries
 from lbaas.agent.stats_ledger import StatsLedger
 from lbaas.agent.workqueue import WorkQueue
 from lbaas.core.amphora import AmphoraStatus, Role
+from lbaas.core.request_ids import current_request_id
 from lbaas.core.status import Provisioning
 from lbaas.core.tree import AmphoraNode, LoadBalancerTree, TreeRejected
 from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
@@ -120,18 +121,20 @@ class AgentManager:
 
     # -- scheduling ----------------------------------------------------------------------------
 
-    def schedule(self, lb_id: str, rebuild: bool = False) -> None:
+    def schedule(self, lb_id: str, rebuild: bool = False, request_id: str | None = None
+                 ) -> None:
         """Queue a refresh of ``lb_id`` (the server named it: it is not an orphan).
 
         Called for every cast: a tree prefetched earlier may predate the change, so the refresh
-        fetches a fresh one.
+        fetches a fresh one. The refresh logs (and reports) under ``request_id``, by default the
+        one bound in the calling thread (the cast's).
         """
         self.prefetched.invalidate(lb_id)
         with self._lock:
             self._orphans.discard(lb_id)
             if rebuild:
                 self._rebuild.add(lb_id)
-        self.queue.submit(lb_id)
+        self.queue.submit(lb_id, current_request_id() if request_id is None else request_id)
 
     def _run(self, lb_id: str) -> None:
         """The work queue's job: remove an orphan or refresh from the server."""
@@ -324,7 +327,7 @@ class AgentManager:
         for lb_id in self.retries.due():
             if self.queue.stopped:
                 return
-            self.queue.submit(lb_id)
+            self.queue.submit(lb_id, current_request_id())
 
     # -- periodic passes -----------------------------------------------------------------------
 
@@ -361,9 +364,9 @@ class AgentManager:
             chunk = ordered[start:start + PREFETCH_CHUNK]
             prefetch = prefetch and self._prefetch(chunk)
             for lb_id in chunk:
-                self.queue.submit(lb_id)
+                self.queue.submit(lb_id, current_request_id())
         for lb_id in sorted(orphans):
-            self.queue.submit(lb_id)
+            self.queue.submit(lb_id, current_request_id())
 
     def _prefetch(self, lb_ids: list[str]) -> bool:
         """Fetch the trees of ``lb_ids`` in one call for their coming refreshes; False if that
@@ -403,7 +406,7 @@ class AgentManager:
             if role is None:
                 LOG.warning("keepalived of load balancer %s is not running: restarting it",
                             lb_id)
-                self.queue.submit(lb_id)
+                self.queue.submit(lb_id, current_request_id())
                 continue
             with self._lock:
                 if self._roles.get(lb_id) == role:
@@ -474,7 +477,7 @@ class AgentManager:
                 continue
             if not self.driver.is_healthy(lb_id):
                 LOG.warning("haproxy of load balancer %s is not running: restarting it", lb_id)
-                self.queue.submit(lb_id)
+                self.queue.submit(lb_id, current_request_id())
                 continue
             with self._lock:
                 standby = bool(tree.amphorae) and self._roles.get(lb_id) != Role.MASTER

@@ -7,7 +7,8 @@ transport). Three periodic threads, so that a slow pass never delays another: he
 failure; stats every ``stats_interval`` (a pass over many load balancers is spread out and may
 take longer, see :data:`lbaas.agent.manager.STATS_SPACING`). Stopping the agent leaves every
 haproxy running: load balancers keep serving while the agent restarts, and its first sync adopts
-them.
+them. Every pass runs under a new request id (``req-<uuid>``), which the work it queues and the
+reports it sends carry (:mod:`lbaas.core.request_ids`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from oslo_config import cfg
 
 from lbaas.agent.endpoint import AgentRpcEndpoint
 from lbaas.agent.manager import AgentManager, Driver
+from lbaas.core.request_ids import request_scope
 from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
 from lbaas.rpc.plugin_api import PluginApi
 from lbaas.rpc.topics import agent_topic
@@ -128,8 +130,10 @@ class AgentService:
 
     @staticmethod
     def _guarded(task: Callable[[], None]) -> None:
-        """Run ``task``; a failure is logged and the loop goes on."""
-        try:
-            task()
-        except Exception:
-            LOG.exception("periodic task %s failed", getattr(task, "__name__", task))
+        """Run ``task`` under a request id of its own (the work it queues and the reports it
+        sends carry it); a failure is logged and the loop goes on."""
+        with request_scope():
+            try:
+                task()
+            except Exception:
+                LOG.exception("periodic task %s failed", getattr(task, "__name__", task))

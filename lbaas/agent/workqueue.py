@@ -10,7 +10,14 @@ load balancer to what the server wants. The queue guarantees:
 * no lost update: submitting a key while its job runs makes it run once more afterwards, so the
   second run sees everything the first may have missed;
 * different keys run in parallel on ``workers`` threads, in submission order;
-* an exception in a job is logged and never kills a worker.
+* an exception in a job is logged and never kills a worker;
+* request ids travel with the work: :meth:`WorkQueue.submit` takes the id of the request that
+  caused it (the hand-off from the submitting thread is explicit, a worker thread does not share
+  its context), and the job runs with it bound for logging. Work merged from several
+  submissions (a coalesced burst, or the run once more after a running job) keeps *every* id,
+  in arrival order, joined by ``,`` in the one ``request_id`` field (the latest
+  :data:`lbaas.core.request_ids.MAX_MERGED`): a search for any request's id finds the
+  run that applied its change. A key submitted without an id runs under a new one.
 
 Threads start lazily on the first :meth:`WorkQueue.submit`, so building a queue is free.
 """
@@ -22,6 +29,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+
+from lbaas.core.request_ids import joined, merge, request_scope
 
 LOG = logging.getLogger(__name__)
 
@@ -46,24 +55,31 @@ class WorkQueue:
         self._queued: set[str] = set()  # keys in _ready
         self._running: set[str] = set()
         self._again: set[str] = set()  # running keys submitted again meanwhile
+        self._ids: dict[str, list[str]] = {}  # request ids of queued keys
+        self._again_ids: dict[str, list[str]] = {}  # request ids of keys in _again
         self._threads: list[threading.Thread] = []
         self._stopping = False
 
     # -- producers -----------------------------------------------------------------------------
 
-    def submit(self, key: str) -> None:
-        """Run ``handler(key)`` soon (see the module docstring for coalescing rules)."""
+    def submit(self, key: str, request_id: str = "") -> None:
+        """Run ``handler(key)`` soon, with ``request_id`` (the submitter's, passed on
+        explicitly) bound while it runs (see the module docstring for coalescing rules and
+        what merged work keeps)."""
         with self._cond:
             if self._stopping:
                 raise QueueStopped(f"work queue {self._name} is stopped")
             self._start_threads()
             if key in self._queued:
+                self._ids[key] = merge(self._ids.get(key, []), request_id)
                 return
             if key in self._running:
                 self._again.add(key)
+                self._again_ids[key] = merge(self._again_ids.get(key, []), request_id)
                 return
             self._ready.append(key)
             self._queued.add(key)
+            self._ids[key] = merge([], request_id)
             self._cond.notify()
 
     def busy(self, key: str) -> bool:
@@ -105,6 +121,8 @@ class WorkQueue:
             self._ready.clear()
             self._queued.clear()
             self._again.clear()
+            self._ids.clear()
+            self._again_ids.clear()
             self._cond.notify_all()
             threads = list(self._threads)
         if dropped:
@@ -128,8 +146,9 @@ class WorkQueue:
             self._threads.append(thread)
             thread.start()
 
-    def _next_key(self) -> str | None:
-        """Block until a key is ready (mark it running) or the queue stops (None)."""
+    def _next_key(self) -> tuple[str, str] | None:
+        """Block until a key is ready (mark it running) or the queue stops (None); the key and
+        the request ids of its run (joined)."""
         with self._cond:
             while not self._ready and not self._stopping:
                 self._cond.wait()
@@ -138,7 +157,7 @@ class WorkQueue:
             key = self._ready.popleft()
             self._queued.discard(key)
             self._running.add(key)
-            return key
+            return key, joined(self._ids.pop(key, []))
 
     def _finish(self, key: str) -> None:
         with self._cond:
@@ -147,13 +166,17 @@ class WorkQueue:
                 self._again.discard(key)
                 self._ready.append(key)
                 self._queued.add(key)
+                self._ids[key] = self._again_ids.pop(key, [])
             self._cond.notify_all()  # a worker for the re-queued key, and join()
 
     def _work(self) -> None:
-        while (key := self._next_key()) is not None:
+        while (job := self._next_key()) is not None:
+            key, request_id = job
             try:
-                self._handler(key)
-            except Exception:
-                LOG.exception("work on %s failed", key)
+                with request_scope(request_id):
+                    try:
+                        self._handler(key)
+                    except Exception:
+                        LOG.exception("work on %s failed", key)
             finally:
                 self._finish(key)

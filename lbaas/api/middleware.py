@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lbaas.core.context import new_request_id
+from lbaas.core.request_ids import is_valid
 from lbaas.observability.logging import bind_request_id, reset_request_id
 from lbaas.observability.metrics import ApiMetrics
 
 LOG = logging.getLogger("lbaas.api.access")
-_VALID_ID = re.compile(r"^req-[0-9a-f-]{36}$")
 
 
 class RequestObservability:
@@ -29,7 +28,7 @@ class RequestObservability:
             await self.app(scope, receive, send)
             return
         incoming = _header(scope, b"x-openstack-request-id")
-        request_id = incoming if incoming and _VALID_ID.match(incoming) else new_request_id()
+        request_id = incoming if incoming and is_valid(incoming) else new_request_id()
         token = bind_request_id(request_id)
         started = time.perf_counter()
         status = 500

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import sys
 
 from pythonjsonlogger.json import JsonFormatter
 
-_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+from lbaas.core.request_ids import bind_request_id, current_request_id, reset_request_id
 
-
-def current_request_id() -> str:
-    """The id of the request being handled in this context ('' outside requests)."""
-    return _request_id.get()
-
-
-def bind_request_id(request_id: str) -> contextvars.Token[str]:
-    return _request_id.set(request_id)
-
-
-def reset_request_id(token: contextvars.Token[str]) -> None:
-    _request_id.reset(token)
+__all__ = ["RequestIdFilter", "bind_request_id", "current_request_id", "reset_request_id",
+           "setup_logging"]
 
 
 class RequestIdFilter(logging.Filter):
@@ -29,7 +18,7 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", None):
-            record.request_id = _request_id.get()
+            record.request_id = current_request_id()
         return True
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import oslo_messaging as messaging
 
+from lbaas.core.request_ids import CONTEXT_KEY, rpc_context
 from lbaas.rpc.topics import agent_topic
 from lbaas.rpc.transport import make_client
 
@@ -39,8 +40,10 @@ class AgentApi:
 
     def cast(self, host: str, method: str, obj_id: str, lb_id: str, request_id: str = ""
              ) -> None:
-        """Send ``method`` (e.g. 'update_member') about ``obj_id`` under ``lb_id``."""
-        self._client(host).cast({"request_id": request_id}, method, obj_id=obj_id,
+        """Send ``method`` (e.g. 'update_member') about ``obj_id`` under ``lb_id``; the agent logs
+        the work under ``request_id`` (the API request's, by default the current one)."""
+        context = {CONTEXT_KEY: request_id} if request_id else rpc_context()
+        self._client(host).cast(context, method, obj_id=obj_id,
                                 loadbalancer_id=lb_id)
 
     def probe_addresses(self, host: str, network_id: str, network_name: str | None,
@@ -49,6 +52,6 @@ class AgentApi:
         (None: it maps no bridge to the network). Raises a MessagingException when the agent
         does not answer in time."""
         client = self._client(host).prepare(version=PROBE_VERSION, timeout=PROBE_TIMEOUT)
-        answered = client.call({}, "probe_addresses", network_id=network_id,
+        answered = client.call(rpc_context(), "probe_addresses", network_id=network_id,
                                network_name=network_name, addresses=list(addresses))
         return None if answered is None else [str(a) for a in answered]

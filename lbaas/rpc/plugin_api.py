@@ -1,5 +1,8 @@
 """Agent -> server RPC (the "plugin" side of the LBaaS v2 agent design).
 
+Every message carries the calling thread's request id in its context (``{"request_id": …}``):
+the server logs its handling under the id of the change (or periodic pass) that caused it.
+
 Version history:
     1.0 - get_ready_devices, get_loadbalancer, update_status, update_loadbalancer_stats,
           loadbalancer_destroyed (and the other *_destroyed), report_state
@@ -13,6 +16,7 @@ from typing import Any
 
 import oslo_messaging as messaging
 
+from lbaas.core.request_ids import rpc_context
 from lbaas.core.tree import LoadBalancerTree, TreeRejected, parse_tree
 from lbaas.rpc.topics import PLUGIN_TOPIC
 from lbaas.rpc.transport import make_client
@@ -49,7 +53,8 @@ class PluginApi:
 
         Raises :class:`lbaas.core.tree.TreeRejected` when the server's tree does not fit this
         agent's :class:`LoadBalancerTree`."""
-        return parse_tree(self._client.call({}, "get_loadbalancer", loadbalancer_id=lb_id))
+        return parse_tree(self._client.call(rpc_context(), "get_loadbalancer",
+                                            loadbalancer_id=lb_id))
 
     def get_loadbalancers(self, lb_ids: list[str]) -> dict[str, LoadBalancerTree | None]:
         """The trees of ``lb_ids`` in one call: ``{id: tree or None if gone}``. A tree this
@@ -73,7 +78,7 @@ class PluginApi:
                       reason: str | None = None) -> None:
         """Report the outcome of applying a change (``obj_type`` 'loadbalancer' closes all of
         the load balancer's pending work at ``revision``)."""
-        self._client.call({}, "update_status", obj_type=obj_type, obj_id=obj_id,
+        self._client.call(rpc_context(), "update_status", obj_type=obj_type, obj_id=obj_id,
                           provisioning_status=provisioning_status,
                           operating_status=operating_status, revision=revision, reason=reason)
 
@@ -82,8 +87,9 @@ class PluginApi:
         """Report on this host's copy of ACTIVE_STANDBY load balancer ``lb_id``: built
         (``status`` ALLOCATED, at ``revision``) or failed (ERROR, with ``reason``), and/or its
         VRRP ``role`` as keepalived now sees it (MASTER, BACKUP, FAULT)."""
-        self._copies_client.call({}, "update_amphora", host=self.host, loadbalancer_id=lb_id,
-                                 status=status, role=role, revision=revision, reason=reason)
+        self._copies_client.call(rpc_context(), "update_amphora", host=self.host,
+                                 loadbalancer_id=lb_id, status=status, role=role,
+                                 revision=revision, reason=reason)
 
     def update_loadbalancer_stats(self, lb_id: str, stats: dict[str, Any]) -> None:
         """Counters per listener and member health, as read from HAProxy.
@@ -91,15 +97,16 @@ class PluginApi:
         ``stats`` = {"listeners": {listener_id: {bytes_in, bytes_out, active_connections,
         total_connections, request_errors}}, "members": {member_id: "ONLINE" | "ERROR"}}
         """
-        self._client.cast({}, "update_loadbalancer_stats", loadbalancer_id=lb_id, stats=stats)
+        self._client.cast(rpc_context(), "update_loadbalancer_stats", loadbalancer_id=lb_id,
+                          stats=stats)
 
     def loadbalancer_destroyed(self, lb_id: str) -> None:
         """The load balancer is gone from this agent: the server forgets it."""
-        self._client.call({}, "loadbalancer_destroyed", loadbalancer_id=lb_id)
+        self._client.call(rpc_context(), "loadbalancer_destroyed", loadbalancer_id=lb_id)
 
     def report_state(self, state: dict[str, Any]) -> None:
         """Heartbeat: ``{"host", "configurations": {"bridge_mappings", "load_balancers", …}}``.
 
         Not retried: a heartbeat that cannot be sent fails at once (MessageDeliveryFailure), so
         the agent learns that it lost the server and syncs in full when it is back."""
-        self._client.prepare(retry=0).cast({}, "report_state", state=state)
+        self._client.prepare(retry=0).cast(rpc_context(), "report_state", state=state)

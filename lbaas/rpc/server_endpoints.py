@@ -1,4 +1,6 @@
-"""Server-side RPC endpoints answering agents. Each method is a hand-off to a service."""
+"""Server-side RPC endpoints answering agents. Each method is a hand-off to a service, run with
+the request id the agent sent bound (:func:`lbaas.core.request_ids.bound_from_rpc`): the
+server's log lines handling a report carry the id of the change the agent applied."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from lbaas.core.amphora import AmphoraStatus
 from lbaas.core.errors import InvalidInput
 from lbaas.core.kinds import LOADBALANCER
+from lbaas.core.request_ids import bound_from_rpc
 from lbaas.core.status import PENDING, Provisioning
 from lbaas.db import models
 from lbaas.db.engine import read_session, write_session
@@ -40,6 +43,7 @@ class PluginEndpoints:
         self._status = status
         self._secrets = secrets  # the TLS material of the trees
 
+    @bound_from_rpc
     def get_ready_devices(self, ctx: Any, host: str) -> list[str]:
         with read_session(self._sessions) as session:
             agent = session.scalars(select(models.Agent).where(models.Agent.host == host)).first()
@@ -47,6 +51,7 @@ class PluginEndpoints:
                 return []
             return agents.hosted_ids(session, agent.id)
 
+    @bound_from_rpc
     def get_loadbalancer(self, ctx: Any, loadbalancer_id: str) -> dict[str, Any] | None:
         """The tree of ``loadbalancer_id`` in its JSON form (None once it is gone)."""
         with read_session(self._sessions) as session:
@@ -55,6 +60,7 @@ class PluginEndpoints:
                 return None
             return build_tree(session, lb, self._secrets).model_dump(mode="json")
 
+    @bound_from_rpc
     def get_loadbalancers(self, ctx: Any, loadbalancer_ids: list[str]
                           ) -> dict[str, dict[str, Any] | None]:
         """Many trees in one read session (children load in a few batched queries)."""
@@ -76,6 +82,7 @@ class PluginEndpoints:
                     trees[lb.id] = tree.model_dump(mode="json")
         return trees
 
+    @bound_from_rpc
     def update_status(self, ctx: Any, obj_type: str, obj_id: str,
                       provisioning_status: str | None = None,
                       operating_status: str | None = None, revision: int | None = None,
@@ -88,6 +95,7 @@ class PluginEndpoints:
             self._status.finish_changes(obj_id, ok=provisioning_status == Provisioning.ACTIVE,
                                         reason=reason, revision=revision)
 
+    @bound_from_rpc
     def update_amphora(self, ctx: Any, host: str, loadbalancer_id: str,
                        status: str | None = None, role: str | None = None,
                        revision: int | None = None, reason: str | None = None) -> None:
@@ -111,14 +119,17 @@ class PluginEndpoints:
         elif done:
             self._status.finish_changes(loadbalancer_id, ok=True, revision=revision)
 
+    @bound_from_rpc
     def update_loadbalancer_stats(self, ctx: Any, loadbalancer_id: str,
                                   stats: dict[str, Any]) -> None:
         self._status.record_stats(loadbalancer_id, stats.get("listeners") or {},
                                   stats.get("members") or {})
 
+    @bound_from_rpc
     def loadbalancer_destroyed(self, ctx: Any, loadbalancer_id: str) -> None:
         self._status.loadbalancer_destroyed(loadbalancer_id)
 
+    @bound_from_rpc
     def report_state(self, ctx: Any, state: dict[str, Any]) -> None:
         with write_session(self._sessions) as session:
             agents.report_state(session, state, self._conf.housekeeping.agent_down_time)

@@ -21,8 +21,9 @@ from oslo_config import cfg
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from lbaas.core.context import RequestContext
+from lbaas.core.context import RequestContext, new_request_id
 from lbaas.core.kinds import LOADBALANCER
+from lbaas.core.request_ids import current_request_id, request_scope
 from lbaas.core.status import PENDING, Provisioning
 from lbaas.db import leases, models
 from lbaas.db.engine import read_session
@@ -99,7 +100,8 @@ class Housekeeper:
             self._dispatch(provider, Change(action, LOADBALANCER, lb_id, lb_id))
 
     def _dispatch(self, provider: str, change: Change) -> None:
-        ctx = RequestContext(project_id="admin", roles=("admin",), user_name="housekeeping")
+        ctx = RequestContext(project_id="admin", roles=("admin",), user_name="housekeeping",
+                             request_id=current_request_id() or new_request_id())
         try:
             self._providers.get(provider).refresh(ctx, change)
         except Exception:
@@ -121,7 +123,8 @@ class Housekeeper:
 
     def _loop(self) -> None:
         while not self._stop.wait(self._conf.housekeeping.interval):
-            try:
-                self.run_once()
-            except Exception:
-                LOG.exception("housekeeping pass failed")
+            with request_scope():  # one id per pass: its log lines and the casts it sends
+                try:
+                    self.run_once()
+                except Exception:
+                    LOG.exception("housekeeping pass failed")

@@ -46,7 +46,7 @@ ALLOWED = {
     "services": {"core", "schemas", "db"},
     "providers": {"core", "schemas", "db", "rpc", "services"},
     "rpc": {"core", "db", "services"}, "agent": {"core", "rpc", "drivers"},
-    "drivers": {"core"}, "observability": {"db"},
+    "drivers": {"core"}, "observability": {"core", "db"},
 }
 """Package -> the lbaas packages it may import (the table of ARCHITECTURE.md)."""
 
