@@ -170,6 +170,9 @@ class AgentManager:
             self._failed(lb_id, "fetching its tree", exc)
             self._restart_known(lb_id)
             return
+        LOG.debug("load balancer %s: %s its tree (revision %s)", lb_id,
+                  "prefetched" if found else "fetched",
+                  None if tree is None else tree.revision)
         if tree is not None and not tree.placed_on(self.plugin.host):
             LOG.info("load balancer %s now runs elsewhere: removing this host's copy", lb_id)
             self.remove_orphan(lb_id)
@@ -196,6 +199,7 @@ class AgentManager:
             self._failed(lb_id, "deploying", exc)
             self._keep_if_serving(lb_id)
             return
+        LOG.debug("load balancer %s: deployed revision %s on %s", lb_id, tree.revision, bridge)
         self.retries.forget(lb_id)
         with self._lock:
             self._deployed[lb_id] = Deployed(tree, bridge)
@@ -257,6 +261,7 @@ class AgentManager:
             return
         if tree is not None and tree.provisioning_status == status and not tree.has_pending():
             return
+        LOG.debug("load balancer %s: reporting %s at revision %s", lb_id, status, revision)
         try:
             self.plugin.update_status(
                 "loadbalancer", lb_id, provisioning_status=status, revision=revision,
@@ -269,6 +274,8 @@ class AgentManager:
                      reason: str | None) -> None:
         if built and copy.status == AmphoraStatus.ALLOCATED and not tree.has_pending():
             return
+        LOG.debug("load balancer %s: reporting its copy %s at revision %s", tree.id,
+                  "built" if built else "failed", tree.revision)
         try:
             self.plugin.update_amphora(
                 tree.id, status=AmphoraStatus.ALLOCATED if built else AmphoraStatus.ERROR,

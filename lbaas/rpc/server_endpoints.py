@@ -87,6 +87,8 @@ class PluginEndpoints:
                       provisioning_status: str | None = None,
                       operating_status: str | None = None, revision: int | None = None,
                       reason: str | None = None) -> None:
+        LOG.debug("update_status of %s %s: %s at revision %s", obj_type, obj_id,
+                  provisioning_status, revision)
         if obj_type != LOADBALANCER.name:
             LOG.warning("update_status for %s %s ignored: agents report per load balancer",
                         obj_type, obj_id)
@@ -102,6 +104,8 @@ class PluginEndpoints:
         """A copy of a pair reports: once every working copy applied ``revision`` the pair's
         change closes (ACTIVE); a failed copy fails it (ERROR, with the reason); otherwise the
         operating status follows the copies (DEGRADED while one is not built)."""
+        LOG.debug("update_amphora of load balancer %s from %s: status %s, role %s, revision %s",
+                  loadbalancer_id, host, status, role, revision)
         with write_session(self._sessions) as session:
             amphora = copies.record_report(session, loadbalancer_id, host, status, role,
                                            revision)
