@@ -1,0 +1,108 @@
+"""One request id from the API through RPC to the agent's log lines and back to the server's.
+
+The API (haproxy provider) and a real :class:`lbaas.agent.service.AgentService` (its device is
+the in-memory double of the unit tests) run in this process, over oslo.messaging's in-process
+transport and over a real, private RabbitMQ (``bench.broker.private_broker``; skipped without
+``rabbitmq-server``, root or cgroup2). The request id answered to ``POST /loadbalancers`` must be
+the ``request_id`` of the agent's lines refreshing that load balancer (fetch, deploy, report)
+and of the server's lines handling its ``update_status``; every agent line has an id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pythonjsonlogger.json import JsonFormatter
+
+from lbaas.agent.service import AgentService
+from lbaas.core.request_ids import is_valid
+from lbaas.observability.logging import RequestIdFilter
+from tests.functional.harness import Api, build_api, close_api, wait_for
+from tests.unit.agent_doubles import Device
+
+HOST = "node-reqid"
+
+
+def _rabbit_skip_reason() -> str | None:
+    from tests.nodelab import cgroups, rabbitmq
+
+    if os.geteuid() != 0:
+        return "a private RabbitMQ needs root (its cgroup)"
+    if not rabbitmq.installed() or not shutil.which(rabbitmq.EPMD):
+        return "rabbitmq-server (and epmd) are not installed"
+    if not cgroups.available():
+        return "no cgroup2 hierarchy is mounted"
+    return None
+
+
+@pytest.fixture(params=["fake", "rabbit"])
+def transport_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    if request.param == "fake":
+        yield "fake:/"
+        return
+    reason = _rabbit_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    from bench.broker import private_broker
+
+    with private_broker() as broker:
+        yield broker.transport_url
+
+
+@pytest.fixture
+def stack(tmp_path: Path, transport_url: str) -> Iterator[tuple[Api, AgentService]]:
+    api = build_api(str(tmp_path), overrides={
+        "DEFAULT": {"host": HOST, "transport_url": transport_url},
+        "api": {"default_provider": "haproxy"},
+        "agent": {"bridge_mappings": ["public:br-reqid"], "report_interval": 0.2,
+                  "stats_interval": 0.5, "resync_interval": 600},
+    })
+    agent = AgentService(api.services.conf, api.extra["transport"], driver=Device())
+    try:
+        agent.start()
+        wait_for(lambda: api.admin.get("/v2.0/agents").json()["agents"],
+                 lambda agents: any(a["alive"] for a in agents), 30)
+        yield api, agent
+    finally:
+        agent.stop()
+        close_api(api)
+
+
+def test_the_api_request_id_reaches_the_agent_and_its_reports(
+        stack: tuple[Api, AgentService], caplog: pytest.LogCaptureFixture) -> None:
+    api, _ = stack
+    caplog.handler.addFilter(RequestIdFilter())
+    with caplog.at_level(logging.DEBUG, logger="lbaas"):
+        answer = api.member.post("/loadbalancers", {"loadbalancer": {
+            "name": "reqid", "vip_subnet_id": api.subnet_id}})
+        assert answer.status_code == 201, answer.text
+        rid = answer.headers["x-openstack-request-id"]
+        lb_id = answer.json()["loadbalancer"]["id"]
+        wait_for(lambda: api.member.get(f"/loadbalancers/{lb_id}").json()["loadbalancer"],
+                 lambda lb: lb["provisioning_status"] == "ACTIVE", 30)
+        # The server logs update_status before it closes the change: it is in by now.
+    records = list(caplog.records)
+
+    def lines(logger: str, *words: str) -> list[logging.LogRecord]:
+        return [r for r in records if r.name.startswith(logger)
+                and all(w in r.getMessage() for w in (lb_id, *words))]
+
+    for words in (("fetched its tree",), ("deployed revision",), ("reporting ACTIVE",)):
+        found = lines("lbaas.agent", *words)
+        assert found, f"no agent line {words} for {lb_id}"
+        assert all(rid in r.request_id.split(",") for r in found), (  # type: ignore[attr-defined]
+            words, [r.request_id for r in found])  # type: ignore[attr-defined]
+    handled = lines("lbaas.rpc.server_endpoints", "update_status", "ACTIVE")
+    assert handled and all(r.request_id == rid for r in handled)  # type: ignore[attr-defined]
+    json_line = json.loads(JsonFormatter("%(message)s %(request_id)s").format(handled[0]))
+    assert json_line["request_id"] == rid
+
+    agent_lines = [r for r in records if r.name.startswith("lbaas.agent")]
+    assert all(is_valid(part) for r in agent_lines
+               for part in r.request_id.split(",")), "an agent line without a valid id"  # type: ignore[attr-defined]
