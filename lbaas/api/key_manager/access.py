@@ -82,12 +82,7 @@ def secret_for(request: Request, session: Session, ctx: RequestContext, secret_i
     secret = find_secret(session, secret_id, None)
     if secret is None:
         raise KeyManagerError(404, SECRET_NOT_FOUND)
-    target = {"target.secret.project_id": secret.project_id,
-              "target.secret.creator_id": secret.creator_id or ""}
-    if not services_of(request).policy.enforce(ctx, rule, target):
-        if secret.project_id != ctx.project_id:
-            raise KeyManagerError(404, SECRET_NOT_FOUND)
-        raise refused(operation)
+    _check_reach(request, ctx, secret, "secret", rule, operation, SECRET_NOT_FOUND)
     return secret
 
 
@@ -99,13 +94,20 @@ def container_for(request: Request, session: Session, ctx: RequestContext, conta
     container = find_container(session, container_id, None)
     if container is None:
         raise KeyManagerError(404, CONTAINER_NOT_FOUND)
-    target = {"target.container.project_id": container.project_id,
-              "target.container.creator_id": container.creator_id or ""}
-    if not services_of(request).policy.enforce(ctx, rule, target):
-        if container.project_id != ctx.project_id:
-            raise KeyManagerError(404, CONTAINER_NOT_FOUND)
-        raise refused(operation)
+    _check_reach(request, ctx, container, "container", rule, operation, CONTAINER_NOT_FOUND)
     return container
+
+
+def _check_reach(request: Request, ctx: RequestContext, obj: Secret | SecretContainer,
+                 target: str, rule: str, operation: str, not_found: str) -> None:
+    """``rule`` against the object's project and creator: refused, another project's object is
+    404 (its existence is not confirmed), the caller's own 403 in Barbican's words."""
+    facts = {f"target.{target}.project_id": obj.project_id,
+             f"target.{target}.creator_id": obj.creator_id or ""}
+    if not services_of(request).policy.enforce(ctx, rule, facts):
+        if obj.project_id != ctx.project_id:
+            raise KeyManagerError(404, not_found)
+        raise refused(operation)
 
 
 def _is_uuid(value: str) -> bool:
