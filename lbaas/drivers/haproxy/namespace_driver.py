@@ -144,6 +144,7 @@ class HaproxyNamespaceDriver:
         paths = ConfigRuntimePaths(
             stats_socket=str(proc.paths.stats_socket),
             server_state_file=str(proc.paths.servers_state),
+            metrics_socket=str(proc.paths.metrics_socket),
         )
         files = tls_files.plan_tls_files(tree, proc.paths.certs)
         text = render.render_haproxy_config(tree, paths, max_connections=self.max_connections,

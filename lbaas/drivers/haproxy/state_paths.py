@@ -3,7 +3,7 @@
 Each load balancer has a state directory ``<state_path>/lbaas/<lb_id>/`` (mode 0700) with its
 config (``haproxy.cfg``, the candidate ``haproxy.cfg.new``, a refused ``haproxy.cfg-failed``), its
 pid file, its saved server state and its TLS files (``certs/``, written by :mod:`.tls_files`).
-Its two UNIX sockets (stats and master CLI) sit there too,
+Its three UNIX sockets (stats, master CLI and the Prometheus exporter) sit there too,
 unless that path is too long for AF_UNIX; they then move to ``/run/lbaas/<lb_id>/``.
 
 Used by the process manager (:mod:`.process`) and by the device driver (:mod:`.namespace_driver`),
@@ -24,7 +24,7 @@ SHORT_SOCKET_ROOT = Path("/run/lbaas")
 
 @dataclass(frozen=True)
 class StatePaths:
-    """Files of one load balancer's haproxy inside :attr:`directory`; its two sockets inside
+    """Files of one load balancer's haproxy inside :attr:`directory`; its sockets inside
     :attr:`socket_directory` (the same directory unless its path is too long for AF_UNIX)."""
 
     directory: Path
@@ -59,6 +59,11 @@ class StatePaths:
     @property
     def stats_socket(self) -> Path:
         return self.socket_directory / "haproxy.sock"
+
+    @property
+    def metrics_socket(self) -> Path:
+        """HAProxy's built-in Prometheus exporter (:mod:`.exporter`), mode 0600."""
+        return self.socket_directory / "metrics.sock"
 
     @property
     def master_socket(self) -> Path:

@@ -61,6 +61,7 @@ from lbaas.drivers.haproxy.view_selection import (
 
 __all__ = [
     "DEFAULT_MAX_CONNECTIONS",
+    "EXPORTER_FRONTEND",
     "PEERS_SECTION",
     "PEER_PORT",
     "ConfigRuntimePaths",
@@ -78,6 +79,10 @@ HARD_STOP_AFTER = "2m"  # how long an old worker may drain connections after a r
 DEFAULT_TIMEOUT_CHECK_MS = 5000
 PEERS_SECTION = "lbaas_peers"  # the peers section of an ACTIVE_STANDBY pair's stick tables
 PEER_PORT = 1025  # TCP port of the peers protocol on each copy's vrrp_ip (as Octavia)
+EXPORTER_FRONTEND = "lbaas_exporter"
+"""The frontend serving HAProxy's Prometheus exporter on a UNIX socket (listener frontends are
+named after listener ids, UUIDs, so the name cannot collide); its own series are dropped by the
+agent's metrics (:mod:`lbaas.drivers.haproxy.exporter`)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,9 @@ class ConfigRuntimePaths:
 
     stats_socket: str  # absolute path of the admin stats socket (at most 107 bytes)
     server_state_file: str  # absolute path of the file `show servers state` is saved to
+    metrics_socket: str | None = None
+    """Absolute path of the UNIX socket HAProxy's Prometheus exporter serves on (the frontend
+    :data:`EXPORTER_FRONTEND`); None renders no exporter."""
 
 
 def build_view(
@@ -191,6 +199,12 @@ def _transform_global(
             paths.stats_socket, "stats socket path", esc.MAX_UNIX_SOCKET_PATH
         ),
         "server_state_file": esc.runtime_path(paths.server_state_file, "server state file"),
+        "exporter": None if paths.metrics_socket is None else {
+            "name": EXPORTER_FRONTEND,
+            "socket": esc.runtime_path(
+                paths.metrics_socket, "metrics socket path", esc.MAX_UNIX_SOCKET_PATH
+            ),
+        },
     }
 
 
