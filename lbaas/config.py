@@ -167,6 +167,51 @@ those of the section ``auth_section`` names); when the group names neither ``aut
 ``auth_section``, from ``[keystone_authtoken]`` (the user that validates tokens). Session
 options (``cafile``, ``insecure``, ``timeout``...) are this group's."""
 
+ACCESS_LOG_OPTS = [
+    cfg.BoolOpt("enabled", default=True,
+                help="Log every request (HTTP, TERMINATED_HTTPS listeners) or connection (the "
+                     "others) of every load balancer of this agent, except listeners with "
+                     "'lbaas:access_log' false. haproxy sends the lines to the agent, which "
+                     "writes them as JSON lines under 'directory' and forwards them to "
+                     "'syslog_targets'. haproxy's health-check events reach the agent's "
+                     "'lbaas.admin' log either way."),
+    cfg.StrOpt("directory", default="$state_path/access_logs",
+               help="Where the agent writes <load balancer id>/access.log (directories 0700, "
+                    "files 0600)."),
+    cfg.ListOpt("fields",
+                default=["time", "project_id", "loadbalancer_id", "listener_id", "pool_id",
+                         "member_id", "protocol", "client_address", "client_port",
+                         "request_id", "http_method", "http_path", "http_version",
+                         "http_status", "bytes_in", "bytes_out", "duration_total_ms",
+                         "duration_request_ms", "duration_queue_ms", "duration_connect_ms",
+                         "duration_response_ms", "termination_state", "tls_client_verify",
+                         "tls_client_dn"],
+                help="The fields of each JSON line, among the catalogue of "
+                     "lbaas/drivers/haproxy/logs.py (FIELDS; README: Access logs). An unknown "
+                     "name stops the agent at start."),
+    cfg.IntOpt("max_bytes", default=10 * 1024 * 1024, min=4096,
+               help="Size at which a load balancer's access.log is rotated (access.log.1 ...)."),
+    cfg.IntOpt("backup_count", default=5, min=0,
+               help="Rotated files kept per load balancer (0: access.log is truncated)."),
+    cfg.IntOpt("keep_after_delete", default=86400, min=0,
+               help="Seconds a deleted load balancer's access logs are kept after its last "
+                    "line (checked every few minutes)."),
+    cfg.ListOpt("syslog_targets", default=[],
+                help="host:port of syslog collectors ([v6]:port for IPv6) every access line "
+                     "is also sent to (RFC 5424, the JSON line as the message; each target "
+                     "gets every line). Empty: no forwarding."),
+    cfg.StrOpt("syslog_protocol", default="udp", choices=["udp", "tcp"],
+               help="Transport to the syslog targets (tcp: RFC 6587 octet counting)."),
+    cfg.StrOpt("syslog_facility", default="local0",
+               choices=["user", "daemon", "local0", "local1", "local2", "local3", "local4",
+                        "local5", "local6", "local7"],
+               help="Syslog facility of forwarded lines (severity: info)."),
+    cfg.IntOpt("syslog_queue_size", default=10000, min=1,
+               help="Lines waiting to be forwarded; beyond it new lines are dropped and "
+                    "counted (a lost collector never slows haproxy or the agent)."),
+]
+"""``[access_log]``: tenant access logs, read by the agent (:mod:`lbaas.agent.access_logs`)."""
+
 BARBICAN_GROUP = "barbican"
 
 OSLO_POLICY_GROUP = "oslo_policy"
@@ -184,6 +229,7 @@ def list_opts() -> list[tuple[str | None, list[Any]]]:
         ("agent", AGENT_OPTS),
         ("keepalived", KEEPALIVED_OPTS),
         ("key_manager", KEY_MANAGER_OPTS),
+        ("access_log", ACCESS_LOG_OPTS),
         (BARBICAN_GROUP, [*BARBICAN_OPTS, *_barbican_auth_opts(with_plugin=True)]),
     ]
 

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import oslo_messaging as messaging
 from oslo_config import cfg
 
+from lbaas.agent.access_logs.receiver import AccessLogService
 from lbaas.agent.endpoint import AgentRpcEndpoint
 from lbaas.agent.manager import AgentManager, Driver
 from lbaas.core.request_ids import request_scope
@@ -53,6 +54,10 @@ class AgentService:
         self.host: str = conf.host or socket.gethostname()
         self.plugin = PluginApi(transport, self.host)
         self.driver: Driver = driver or HaproxyNamespaceDriver(conf)
+        # haproxy's logs (access lines, health-check events); bad [access_log] options stop
+        # the agent here. Only the HAProxy driver's configs log to it.
+        access_logs = AccessLogService(conf, self.host)
+        self.access_logs = access_logs if driver is None else None
         self._stop = threading.Event()
         self.manager = AgentManager(conf, self.plugin, self.driver, stopping=self._stop)
         self.rpc_server = make_server(
@@ -68,6 +73,8 @@ class AgentService:
         self._started = True
         # pyroute2's synchronous API runs an event loop of its own: never on a thread already
         # running one (the all-in-one starts its agent from the API's asyncio lifespan).
+        if self.access_logs is not None:
+            self.access_logs.start()  # before haproxy can be (re)started by a sync
         with ThreadPoolExecutor(1, thread_name_prefix="lbaas-agent-prepare") as pool:
             pool.submit(self.driver.prepare_host).result()
         LOG.info("lbaas agent on host %s prepared its host; connecting to the server", self.host)
@@ -94,6 +101,8 @@ class AgentService:
         self._threads.clear()
         if not self.manager.stop(max(0.0, deadline - time.monotonic())):
             LOG.warning("lbaas agent stopped with work still running")
+        if self.access_logs is not None:
+            self.access_logs.stop()
         LOG.info("lbaas agent stopped on host %s", self.host)
 
     # -- periodic threads ----------------------------------------------------------------------

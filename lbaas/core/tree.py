@@ -92,6 +92,7 @@ class ListenerNode(_Node):
     timeout_tcp_inspect: int = 0
     insert_headers: dict[str, str] = Field(default_factory=dict)  # {"X-Forwarded-For": "true"}
     allowed_cidrs: list[str] = Field(default_factory=list)
+    access_log: bool = True  # the API's "lbaas:access_log": its requests are logged
     provisioning_status: str = Provisioning.ACTIVE
     l7policies: list[L7PolicyNode] = Field(default_factory=list)
     # TERMINATED_HTTPS (the certificates and CA material are read from the secret store)

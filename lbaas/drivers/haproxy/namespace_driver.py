@@ -33,7 +33,7 @@ from oslo_config import cfg
 from lbaas.core.amphora import Role
 from lbaas.core.status import Operating
 from lbaas.core.tree import AmphoraNode, LoadBalancerTree
-from lbaas.drivers.haproxy import render, tls_files
+from lbaas.drivers.haproxy import logs, render, tls_files
 from lbaas.drivers.haproxy.process import Action, HaproxyProcess
 from lbaas.drivers.haproxy.state_paths import write_private
 from lbaas.drivers.haproxy.stats import ServerStatus, StatsSnapshot
@@ -49,6 +49,10 @@ APPLIED_MARK = "haproxy.cfg.applied"
 """In each state directory: the SHA-256 of the config haproxy was last seen to start or reload
 with. A ``haproxy.cfg`` that differs from it was installed by an agent that died before haproxy
 loaded it."""
+
+PROJECT_FILE = "project_id"
+"""In each state directory: the load balancer's project id, for its access log lines
+(:mod:`lbaas.agent.access_logs.receiver`)."""
 
 DEVICE_DRIVER_NAME = "haproxy_ns"
 """How agents name this driver in their state reports."""
@@ -68,6 +72,8 @@ class HaproxyNamespaceDriver:
         self.max_connections: int = conf.agent.haproxy_max_connections
         self.keepalived_bin: str = conf.keepalived.keepalived_bin
         self.vrrp = VrrpSettings.from_conf(conf)
+        self.log_socket = str(logs.log_socket_path(conf.state_path))
+        self.access_logs: bool = conf.access_log.enabled
 
     @property
     def lbs_dir(self) -> Path:
@@ -145,10 +151,12 @@ class HaproxyNamespaceDriver:
             stats_socket=str(proc.paths.stats_socket),
             server_state_file=str(proc.paths.servers_state),
             metrics_socket=str(proc.paths.metrics_socket),
+            log_socket=self.log_socket,
         )
         files = tls_files.plan_tls_files(tree, proc.paths.certs)
         text = render.render_haproxy_config(tree, paths, max_connections=self.max_connections,
-                                            copy=copy, tls_files=files)
+                                            copy=copy, tls_files=files,
+                                            access_logs=self.access_logs)
         keepalived = self.keepalived(tree.id) if copy is not None else None
         vrrp_text = None
         if copy is not None and keepalived is not None:
@@ -157,6 +165,7 @@ class HaproxyNamespaceDriver:
         subnet = ipaddress.ip_network(tree.vip_subnet.cidr, strict=False)
         # The state directory first: every namespace this driver makes has one (deployed_ids).
         proc.ensure_directory()
+        _write_if_changed(proc.paths.directory / PROJECT_FILE, tree.project_id)  # access logs
         in_own = self._in_own_namespace(proc)
         if in_own is False:
             # Its namespace was deleted (or replaced): that haproxy can never serve the VIP again.
@@ -276,6 +285,11 @@ class HaproxyNamespaceDriver:
         Raises OSError or StatsError when haproxy's stats socket does not answer.
         """
         return stats_payload(tree, self.process(tree.id).stats().show_stat())
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if _read_mark(path) != text:
+        write_private(path, text)
 
 
 def _read_mark(path: Path) -> str | None:

@@ -38,6 +38,7 @@ def render_haproxy_config(
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     copy: AmphoraNode | None = None,
     tls_files: TlsFiles | None = None,
+    access_logs: bool = True,
 ) -> str:
     """Return the text of haproxy.cfg for ``tree``.
 
@@ -46,11 +47,12 @@ def render_haproxy_config(
     (one of ``tree.amphorae``) this config is for: its stick tables are then replicated to the
     other copy through a ``peers`` section (:mod:`.view`); None for a SINGLE load balancer.
     ``tls_files``: the TLS files planned for ``tree`` (:func:`.tls_files.plan_tls_files`), whose
-    paths the config names.
+    paths the config names. ``access_logs``: False logs no listener's requests (haproxy's own
+    events still go to ``paths.log_socket``).
     Raises :class:`.escaping.UnsafeConfigValue` when a value cannot be written safely.
     """
     view = build_view(tree, paths, max_connections=max_connections, copy=copy,
-                      tls_files=tls_files)
+                      tls_files=tls_files, access_logs=access_logs)
     return _environment().get_template("base.j2").render(view=view)
 
 

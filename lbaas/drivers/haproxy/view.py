@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 from lbaas.core.tree import AmphoraNode, LoadBalancerTree
 from lbaas.drivers.haproxy import escaping as esc
+from lbaas.drivers.haproxy import logs
 from lbaas.drivers.haproxy.tls_files import TlsFiles
 from lbaas.drivers.haproxy.view_backends import (
     DEFAULT_TIMEOUT_CONNECT_MS,
@@ -95,6 +96,9 @@ class ConfigRuntimePaths:
     metrics_socket: str | None = None
     """Absolute path of the UNIX socket HAProxy's Prometheus exporter serves on (the frontend
     :data:`EXPORTER_FRONTEND`); None renders no exporter."""
+    log_socket: str | None = None
+    """Absolute path of the agent's datagram UNIX socket haproxy logs to (:mod:`.logs`: access
+    lines, health-check events); None renders no ``log`` line."""
 
 
 def build_view(
@@ -104,6 +108,7 @@ def build_view(
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     copy: AmphoraNode | None = None,
     tls_files: TlsFiles | None = None,
+    access_logs: bool = True,
 ) -> View:
     """Transform ``tree`` into the plain, validated dicts the templates render.
 
@@ -112,6 +117,8 @@ def build_view(
     ``peers`` section. None for a SINGLE load balancer (no ``peers`` section).
     ``tls_files``: the TLS files planned for ``tree`` (:func:`.tls_files.plan_tls_files`);
     a TERMINATED_HTTPS listener or a pool with tls_enabled cannot be rendered without them.
+    ``access_logs``: False logs no listener's requests (``[access_log] enabled``); with
+    ``paths.log_socket`` unset nothing is logged at all.
     """
     esc.int_in_range(max_connections, 1, 2**31 - 1, "max_connections")
     lb_id = esc.config_id(tree.id, "load balancer id")
@@ -125,6 +132,10 @@ def build_view(
         for listener in listeners
     ]
     esc.check_unique((frontend["id"] for frontend in frontends), "listener id")
+    for listener, frontend in zip(listeners, frontends, strict=True):
+        logged = access_logs and paths.log_socket is not None and listener.access_log
+        frontend["access_log"] = _access_log(frontend["mode"]) if logged else None
+        frontend["no_log"] = paths.log_socket is not None and not logged
     backends = [
         transform_pool(
             pool,
@@ -143,6 +154,7 @@ def build_view(
             "timeout_connect": DEFAULT_TIMEOUT_CONNECT_MS,
             "timeout_data": DEFAULT_TIMEOUT_DATA_MS,
             "timeout_check": DEFAULT_TIMEOUT_CHECK_MS,
+            "log": paths.log_socket is not None,
         },
         "peers": peers,
         "frontends": frontends,
@@ -199,12 +211,27 @@ def _transform_global(
             paths.stats_socket, "stats socket path", esc.MAX_UNIX_SOCKET_PATH
         ),
         "server_state_file": esc.runtime_path(paths.server_state_file, "server state file"),
+        "log": None if paths.log_socket is None else {
+            "socket": esc.runtime_path(
+                paths.log_socket, "log socket path", esc.MAX_UNIX_SOCKET_PATH
+            ),
+            "tag": lb_id,
+        },
         "exporter": None if paths.metrics_socket is None else {
             "name": EXPORTER_FRONTEND,
             "socket": esc.runtime_path(
                 paths.metrics_socket, "metrics socket path", esc.MAX_UNIX_SOCKET_PATH
             ),
         },
+    }
+
+
+def _access_log(mode: str) -> View:
+    """The logging lines of a frontend whose requests are logged (formats: :mod:`.logs`)."""
+    return {
+        "format": logs.HTTP_FORMAT if mode == "http" else logs.TCP_FORMAT,
+        "unique_id_format": logs.UNIQUE_ID_FORMAT,
+        "unique_id_header": logs.REQUEST_ID_HEADER if mode == "http" else None,
     }
 
 

@@ -1,0 +1,100 @@
+"""haproxy.cfg's logging lines: the agent's socket, access log formats, request ids, opt-out."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from lbaas.drivers.haproxy import logs
+from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
+from lbaas.drivers.haproxy.render import render_haproxy_config
+from lbaas.drivers.haproxy.tls_files import plan_tls_files, write_tls_files
+from tests.unit.haproxy_samples import (
+    PATHS,
+    make_listener,
+    make_tls_listener,
+    make_tree,
+    needs_haproxy,
+    section,
+    tls_plan,
+)
+from tests.unit.test_haproxy_render_check import haproxy_check, rich_tree
+
+LOGGED = dataclasses.replace(PATHS, log_socket="/var/lib/lbaas/haproxy-log.sock")
+
+
+def listeners():
+    return [
+        make_listener(id="l-http", protocol="HTTP", protocol_port=80),
+        make_listener(id="l-tcp", protocol="TCP", protocol_port=81),
+        make_listener(id="l-off", protocol="HTTP", protocol_port=82, access_log=False),
+    ]
+
+
+def test_global_and_defaults_send_logs_to_the_agent() -> None:
+    text = render_haproxy_config(make_tree(listeners=listeners()), LOGGED)
+    assert section(text, "global")[-2:] == [
+        "log unix@'/var/lib/lbaas/haproxy-log.sock' len 8192 format rfc5424 local0",
+        "log-tag lb-1",
+    ]
+    assert "log global" in section(text, "defaults")
+
+
+def test_http_tcp_and_opted_out_frontends() -> None:
+    text = render_haproxy_config(make_tree(listeners=listeners()), LOGGED)
+    http = section(text, "frontend l-http")
+    assert f"log-format '{logs.HTTP_FORMAT}'" in http
+    assert f"unique-id-format '{logs.UNIQUE_ID_FORMAT}'" in http
+    assert "unique-id-header X-Request-ID" in http
+    tcp = section(text, "frontend l-tcp")
+    assert f"log-format '{logs.TCP_FORMAT}'" in tcp
+    assert not any(line.startswith("unique-id-header") for line in tcp)
+    off = section(text, "frontend l-off")
+    assert "no log" in off
+    assert not any(line.startswith(("log-format", "unique-id")) for line in off)
+
+
+def test_terminated_https_logs_http_format() -> None:
+    tree = make_tree(listeners=[make_tls_listener()])
+    text = render_haproxy_config(tree, LOGGED, tls_files=tls_plan(tree))
+    frontend = [line for line in text.splitlines() if line.startswith("    log-format")]
+    assert frontend == [f"    log-format '{logs.HTTP_FORMAT}'"]
+
+
+def test_globally_disabled_logs_only_haproxys_events() -> None:
+    text = render_haproxy_config(make_tree(listeners=listeners()), LOGGED, access_logs=False)
+    assert "log-tag lb-1" in section(text, "global")
+    assert "log-format" not in text
+    for listener in ("l-http", "l-tcp", "l-off"):
+        assert "no log" in section(text, f"frontend {listener}")
+
+
+def test_without_a_socket_nothing_changes() -> None:
+    text = render_haproxy_config(make_tree(listeners=listeners()), PATHS)
+    assert "log" not in text.replace("load-server-state", "")
+
+
+@pytest.mark.parametrize("path", ["relative.sock", "/tmp/x\n    log 1.2.3.4:514 local0",
+                                  "/" + "a" * 120])
+def test_unsafe_socket_paths_are_refused(path: str) -> None:
+    with pytest.raises(UnsafeConfigValue, match="log socket"):
+        render_haproxy_config(make_tree(), dataclasses.replace(PATHS, log_socket=path))
+
+
+@needs_haproxy
+def test_haproxy_accepts_every_listener_kind_with_logs(tmp_path: Path) -> None:
+    (tmp_path / "servers.state").write_text("1\n")
+    paths = dataclasses.replace(PATHS, server_state_file=str(tmp_path / "servers.state"),
+                                log_socket=str(tmp_path / "log.sock"))
+    tree = rich_tree()
+    tree = tree.model_copy(update={"listeners": [
+        *tree.listeners, make_listener(id="l-off", protocol_port=8999, access_log=False)]})
+    files = plan_tls_files(tree, tmp_path / "certs")
+    write_tls_files(files)
+    text = render_haproxy_config(tree, paths, tls_files=files)
+    assert text.count("log-format") >= 4
+    result = haproxy_check(text, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "unique-id" not in result.stdout + result.stderr  # no warning either
