@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -188,6 +189,7 @@ class Listener(_Common, Base):
     hsts_max_age: Mapped[int | None] = mapped_column(Integer, nullable=True)
     hsts_include_subdomains: Mapped[bool] = mapped_column(Boolean, default=False)
     hsts_preload: Mapped[bool] = mapped_column(Boolean, default=False)
+    access_log: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     tag_rows: Mapped[list[Tag]] = _tags_relationship("Listener")
     load_balancer: Mapped[LoadBalancer] = relationship(back_populates="listeners")

@@ -28,6 +28,9 @@ INSERT_HEADERS = ("X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto",
                   "X-SSL-Client-CN", "X-SSL-Issuer", "X-SSL-Client-SHA1",
                   "X-SSL-Client-Not-Before", "X-SSL-Client-Not-After")
 Timeout = Field(default=None, ge=0, le=2073600000)
+ACCESS_LOG = "lbaas:access_log"
+"""lbaas's own listener attribute (an extension namespace Octavia's clients ignore): false stops
+the access logs of the listener's requests (default true)."""
 
 # An L7 policy of a single-call create may carry its redirect pool inline.
 L7PolicyGraph.model_rebuild(_types_namespace={"PoolGraph": PoolGraph})
@@ -63,6 +66,12 @@ class _ListenerFields(RequestModel):
     hsts_include_subdomains: bool | None = None
     hsts_preload: bool | None = None
     tags: Tags | None = None
+    access_log: bool | None = Field(default=None, alias=ACCESS_LOG)
+
+    @field_validator("access_log")
+    @classmethod
+    def _null_is_default(cls, value: bool | None) -> bool:
+        return True if value is None else value
 
     @field_validator("insert_headers")
     @classmethod
@@ -134,6 +143,7 @@ class ListenerPublic(ResponseModel):
     hsts_max_age: int | None
     hsts_include_subdomains: bool
     hsts_preload: bool
+    access_log: bool = Field(alias=ACCESS_LOG)
 
 
 class ListenerCreateEnvelope(RequestModel):

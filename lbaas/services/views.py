@@ -62,16 +62,18 @@ class ResourceView:
                  computed: Callable[[Any], View] = lambda obj: {}) -> None:
         columns = model.__table__.columns
         self._computed = computed
-        # (field, how to convert its column) in the schema's order; None: computed, not a column
-        self._plan: list[tuple[str, Callable[[Any], Any] | None]] = [
-            (name, _converter(field.annotation, isinstance(columns[name].type, DateTime))
+        # (key, field, how to convert its column) in the schema's order; None: computed, not a
+        # column. The key is the field's alias if it has one ("lbaas:access_log").
+        self._plan: list[tuple[str, str, Callable[[Any], Any] | None]] = [
+            (field.alias or name, name,
+             _converter(field.annotation, isinstance(columns[name].type, DateTime))
              if name in columns else None)
             for name, field in public.model_fields.items()]
 
     def __call__(self, obj: Any) -> View:
         extra = {"tenant_id": obj.project_id, "tags": obj.tags, **self._computed(obj)}
-        return {name: extra[name] if convert is None else convert(getattr(obj, name))
-                for name, convert in self._plan}
+        return {key: extra[name] if convert is None else convert(getattr(obj, name))
+                for key, name, convert in self._plan}
 
 
 def _ids(ids: Sequence[str]) -> list[dict[str, str]]:

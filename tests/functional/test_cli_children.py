@@ -26,6 +26,10 @@ def test_listener_lifecycle_by_name(cli: Cli, web: dict[str, Any]) -> None:
     updated = cli.json("listener", "set", "tls", "--name", "tls2", "--connection-limit", "5",
                        "--wait")
     assert (updated["name"], updated["connection_limit"]) == ("tls2", 5)
+    assert created["lbaas:access_log"] is True
+    quiet = cli.json("listener", "set", "tls2", "--no-access-log", "--wait")
+    assert quiet["lbaas:access_log"] is False
+    assert cli.json("listener", "set", "tls2", "--access-log", "--wait")["lbaas:access_log"]
     http = cli.json("listener", "set", f"{name}-http", "--insert-headers",
                     "X-Forwarded-For=true,X-Forwarded-Port=true", "--wait")
     assert http["insert_headers"] == {"X-Forwarded-For": "true", "X-Forwarded-Port": "true"}

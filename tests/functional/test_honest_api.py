@@ -109,6 +109,7 @@ SAMPLES = [
     s("listener", "protocol_port", 8080),
     s("listener", "connection_limit", 100),
     s("listener", "allowed_cidrs", ["10.1.0.0/16"]),
+    s("listener", "lbaas:access_log", False),
     s("listener", "insert_headers", {"X-Forwarded-For": "true"}),
     s("listener", "insert_headers", {"X-SSL-Client-DN": "true"}, base=TLS),
     s("listener", "timeout_client_data", 1000),
@@ -276,7 +277,8 @@ def rendered(api: Api, lb_id: str) -> str:
         lb = session.get(models.LoadBalancer, lb_id)
         assert lb is not None
         tree = build_tree(session, lb, api.services.secrets)
-    text = render_haproxy_config(tree, ConfigRuntimePaths("/run/lb/stats.sock", "/run/lb/state"),
+    text = render_haproxy_config(tree, ConfigRuntimePaths("/run/lb/stats.sock", "/run/lb/state",
+                                                          log_socket="/run/lb/log.sock"),
                                  tls_files=plan_tls_files(tree, Path("/run/lb/certs")))
     text = text.replace(tree.vip_address, "VIP")
     seen: dict[str, str] = {}
@@ -287,9 +289,11 @@ def rendered(api: Api, lb_id: str) -> str:
 def test_every_request_attribute_has_a_row() -> None:
     covered = {(sample.where.removeprefix("second "), sample.attribute) for sample in SAMPLES}
     missing = sorted(
-        f"{where}.{name}" for where, schema in SCHEMAS.items() for name in schema.model_fields
+        f"{where}.{field.alias or name}" for where, schema in SCHEMAS.items()
+        for name, field in schema.model_fields.items()
         if name not in CHILDREN and name not in REFERENCES
-        and name not in PLACEMENT.get(where, set()) and (where, name) not in covered)
+        and name not in PLACEMENT.get(where, set())
+        and (where, field.alias or name) not in covered)
     assert missing == [], missing
 
 

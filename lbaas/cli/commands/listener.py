@@ -28,6 +28,7 @@ from lbaas.cli.params import (
 from lbaas.cli.resolve import find, find_id
 from lbaas.cli.session import Call, command
 from lbaas.core.enums import ClientAuthentication, ListenerProtocol
+from lbaas.schemas.listener import ACCESS_LOG
 
 app = typer.Typer(help="Listeners (a protocol and port on a load balancer's VIP).",
                   no_args_is_help=True)
@@ -78,6 +79,9 @@ HstsSubdomains = Annotated[bool | None, typer.Option(
 HstsPreload = Annotated[bool | None, typer.Option(
     "--hsts-preload/--no-hsts-preload", show_default=False, rich_help_panel=TLS,
     help="HSTS preload.")]
+AccessLog = Annotated[bool | None, typer.Option(
+    "--access-log/--no-access-log", show_default=False,
+    help="Write this listener's requests to the load balancer's access log (default: on).")]
 
 
 # Options of create and set that map straight to listener attributes.
@@ -87,7 +91,8 @@ ATTRIBUTES = {name: name for name in (
     "sni_container_refs", "client_ca_tls_container_ref", "client_authentication",
     "client_crl_container_ref", "tls_ciphers", "hsts_max_age", "hsts_include_subdomains",
     "hsts_preload")} | {"tls_version": "tls_versions", "alpn_protocol": "alpn_protocols",
-                        "allowed_cidr": "allowed_cidrs", "enable": "admin_state_up"}
+                        "allowed_cidr": "allowed_cidrs", "enable": "admin_state_up",
+                        "access_log": ACCESS_LOG}
 
 
 def _attributes(api: ApiClient, options: dict[str, Any]) -> dict[str, Any]:
@@ -116,7 +121,8 @@ def create(call: Call, loadbalancer: LoadBalancerArg,
            client_crl_container_ref: ClientCrl = None, tls_ciphers: TlsCiphers = None,
            tls_version: TlsVersions = None, alpn_protocol: AlpnProtocols = None,
            hsts_max_age: HstsMaxAge = None, hsts_include_subdomains: HstsSubdomains = None,
-           hsts_preload: HstsPreload = None, enable: Enable = None, tag: Tags = None) -> None:
+           hsts_preload: HstsPreload = None, enable: Enable = None, tag: Tags = None,
+           access_log: AccessLog = None) -> None:
     """Create a listener on a load balancer."""
     attributes = _attributes(call.api, locals())
     lb = find(call.api, LOADBALANCER, loadbalancer)
@@ -160,7 +166,7 @@ def set_(call: Call, listener: ListenerArg, name: Name = None, description: Desc
          tls_version: TlsVersions = None, alpn_protocol: AlpnProtocols = None,
          hsts_max_age: HstsMaxAge = None, hsts_include_subdomains: HstsSubdomains = None,
          hsts_preload: HstsPreload = None, enable: Enable = None, tag: Tags = None,
-         no_tag: NoTag = False) -> None:
+         no_tag: NoTag = False, access_log: AccessLog = None) -> None:
     """Update a listener."""
     options = locals()
     current = find(call.api, LISTENER, listener)
