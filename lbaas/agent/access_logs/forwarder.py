@@ -1,9 +1,9 @@
 """Forwarding access lines to central syslog collectors (RFC 5424 over UDP or TCP).
 
 As Octavia's log offloading: each JSON access line becomes the message of one RFC 5424 syslog
-message (``<PRI>1 TIME HOST lbaas-access - <lb_id> - <json>``; the message id is the load
-balancer id), sent to every ``[access_log] syslog_targets``. Over TCP messages are framed by
-octet counting (RFC 6587), so a line never needs to be newline-free.
+message (``<PRI>1 TIME HOST <lb_id> - access - <json>``: the app name is the load balancer id,
+as haproxy's tag, the message id ``access``), sent to every ``[access_log] syslog_targets``.
+Over TCP messages are framed by octet counting (RFC 6587).
 
 The receiver only puts lines into a bounded queue (:meth:`SyslogForwarder.submit` never
 blocks); one thread sends them. A full queue drops the new line and counts it; a collector that
@@ -27,7 +27,8 @@ LOG = logging.getLogger(__name__)
 
 FACILITIES = {"user": 1, "daemon": 3, **{f"local{n}": 16 + n for n in range(8)}}
 SEVERITY_INFO = 6
-APP_NAME = "lbaas-access"
+APP_NAME = "lbaas-access"  # when the load balancer id cannot be an APP-NAME (48 characters)
+MSGID = "access"
 CONNECT_TIMEOUT = 2.0
 SEND_TIMEOUT = 2.0
 RECONNECT_DELAY = 5.0
@@ -48,8 +49,9 @@ def format_message(line: str, lb_id: str, facility: int, hostname: str,
     """One RFC 5424 message carrying ``line``; header fields are printable ASCII."""
     stamp = (moment or datetime.now(UTC)).isoformat(timespec="microseconds")
     stamp = stamp.replace("+00:00", "Z")
+    app = _header_field(lb_id, 48)
     header = (f"<{facility * 8 + SEVERITY_INFO}>1 {stamp} {_header_field(hostname, 255)} "
-              f"{APP_NAME} - {_header_field(lb_id, 32)} - ")
+              f"{APP_NAME if app == '-' else app} - {MSGID} - ")
     return header.encode("ascii") + line.encode("utf-8")
 
 
