@@ -57,7 +57,8 @@ class AgentService:
         # haproxy's logs (access lines, health-check events); bad [access_log] options stop
         # the agent here. Only the HAProxy driver's configs log to it.
         access_logs = AccessLogService(conf, self.host)
-        self.access_logs = access_logs if driver is None else None
+        self.access_logs = (access_logs if isinstance(self.driver, HaproxyNamespaceDriver)
+                            else None)
         self._stop = threading.Event()
         self.manager = AgentManager(conf, self.plugin, self.driver, stopping=self._stop)
         self.rpc_server = make_server(

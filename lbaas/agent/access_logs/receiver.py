@@ -22,6 +22,7 @@ import contextlib
 import json
 import logging
 import os
+import select
 import socket
 import threading
 import time
@@ -44,11 +45,13 @@ RECEIVE_BUFFER = 4 * 1024 * 1024
 MAX_DATAGRAM = 65536
 PRUNE_INTERVAL = 300.0
 POLL = 0.5  # seconds: how soon the thread notices stop()
+PROJECT_RETRY = 10.0
 DGRAM_QUEUE = 512
 """net.unix.max_dgram_qlen at least this: datagrams a socket queues before haproxy's sends
 fail (and haproxy drops the line). The kernel's default, 10, loses lines at a few thousand
 requests per second."""
 _DGRAM_QLEN = Path("/proc/sys/net/unix/max_dgram_qlen")
+_ENCODE = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
 
 
 @dataclass
@@ -76,7 +79,7 @@ class AccessLogService:
             if options.syslog_targets else None
         )
         self.counters = ReceiverCounters()
-        self._projects: dict[str, str | None] = {}
+        self._projects: dict[str, tuple[str | None, float]] = {}  # lb -> (project, retry at)
         self._sock: socket.socket | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -97,7 +100,7 @@ class AccessLogService:
             os.umask(old)
         os.chmod(self.socket_path, 0o600)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-        sock.settimeout(POLL)
+        sock.setblocking(False)
         self._sock = sock
         if self.forwarder is not None:
             self.forwarder.start()
@@ -123,11 +126,12 @@ class AccessLogService:
 
     def _run(self) -> None:
         assert self._sock is not None
+        sock = self._sock
         next_prune = time.monotonic()
         while not self._stop.is_set():
             try:
-                datagram = self._sock.recv(MAX_DATAGRAM)
-            except TimeoutError:
+                datagram = sock.recv(MAX_DATAGRAM)  # non-blocking: no poll() per line
+            except BlockingIOError:
                 datagram = None
             except OSError as exc:
                 LOG.error("log socket %s failed: %s", self.socket_path, exc)
@@ -135,13 +139,14 @@ class AccessLogService:
             try:
                 if datagram is not None:
                     self.handle(datagram)
-                else:
-                    self.files.flush()
+                    continue
+                self.files.flush()  # idle: what was written reaches the files
                 if time.monotonic() >= next_prune:
                     next_prune = time.monotonic() + PRUNE_INTERVAL
                     self.files.prune(self._running())
             except Exception:
                 LOG.exception("cannot handle a haproxy log line")
+            select.select([sock], [], [], POLL)
 
     # -- one datagram --------------------------------------------------------------------------
 
@@ -177,18 +182,23 @@ class AccessLogService:
     def json_line(self, lb_id: str, record: dict[str, Any]) -> str:
         """The JSON line of ``record`` with the chosen fields (ASCII only: valid whatever a
         client sent)."""
-        full = {**record, "loadbalancer_id": lb_id, "project_id": self._project(lb_id)}
-        chosen = {name: full[name] for name in self.fields if name in full}
-        return json.dumps(chosen, ensure_ascii=True, separators=(",", ":"))
+        record["loadbalancer_id"] = lb_id
+        record["project_id"] = self._project(lb_id)
+        return _ENCODE({name: record[name] for name in self.fields if name in record})
 
     def _project(self, lb_id: str) -> str | None:
-        if lb_id not in self._projects or self._projects[lb_id] is None:
-            path = StatePaths.for_load_balancer(self.state_path, lb_id).directory / PROJECT_FILE
-            try:
-                self._projects[lb_id] = path.read_text().strip() or None
-            except OSError:
-                self._projects[lb_id] = None
-        return self._projects[lb_id]
+        """The project the device driver recorded for ``lb_id`` (looked up again at most every
+        :data:`PROJECT_RETRY` seconds while unknown)."""
+        known = self._projects.get(lb_id)
+        if known is not None and (known[0] is not None or time.monotonic() < known[1]):
+            return known[0]
+        path = StatePaths.for_load_balancer(self.state_path, lb_id).directory / PROJECT_FILE
+        try:
+            project = path.read_text().strip() or None
+        except OSError:
+            project = None
+        self._projects[lb_id] = (project, time.monotonic() + PROJECT_RETRY)
+        return project
 
     def _running(self) -> set[str]:
         """Load balancers with a state directory on this agent."""

@@ -21,6 +21,7 @@ the view builder the formats.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -122,8 +123,6 @@ FIELDS: dict[str, str] = {
 picks among these names. A field that does not apply to a line (HTTP fields of a TCP line) is
 left out of it."""
 
-_WORD_RE = re.compile(r"[^ ]*")
-_QUOTED_RE = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
 _UNESCAPE_RE = re.compile(r"\\(.)", re.DOTALL)
 _SPECS = {"http": _HTTP_SPEC, "tcp": _TCP_SPEC}
 _NO_MEMBER = frozenset({"<NOSRV>", "-", ""})
@@ -169,35 +168,24 @@ def parse_syslog(datagram: bytes) -> SyslogMessage | None:
 def parse_access(text: str) -> dict[str, Any] | None:
     """The record of one access line (catalogue names, without project and load balancer);
     None when ``text`` is not an access line or does not parse. Never raises."""
-    if not text.startswith(MARKER + " "):
+    protocol = text[len(MARKER) + 1:len(MARKER) + 5].rstrip()
+    if not text.startswith(MARKER) or protocol not in _PATTERNS:
         return None
-    rest = text[len(MARKER) + 1:]
-    protocol, _, rest = rest.partition(" ")
-    spec = _SPECS.get(protocol)
-    if spec is None:
+    pattern, spec = _PATTERNS[protocol]
+    match = pattern.fullmatch(text)
+    if match is None:
         return None
     record: dict[str, Any] = {"protocol": protocol}
-    pos = 0
-    for index, (name, _, kind) in enumerate(spec):
-        if index:
-            if not rest.startswith(" ", pos):
-                return None
-            pos += 1
+    for (name, _, kind), value in zip(spec, match.groups(), strict=True):
         if kind == "quoted":
-            match = _QUOTED_RE.match(rest, pos)
-            if match is None:
-                return None
-            value: Any = _UNESCAPE_RE.sub(r"\1", match.group(1)) or None
+            record[name] = (_UNESCAPE_RE.sub(_escaped, value) if "\\" in value else value) or None
+        elif kind == "word":
+            record[name] = None if value in ("", "-") else value
+        elif kind == "int":
+            number = int(value) if value not in ("", "-") else -1
+            record[name] = None if number < 0 else number
         else:
-            match = _WORD_RE.match(rest, pos)
-            assert match is not None  # [^ ]* always matches
-            value = _convert(match.group(0), kind)
-            if value is _INVALID:
-                return None
-        record[name] = value
-        pos = match.end()
-    if pos != len(rest):
-        return None
+            record[name] = _iso_time(value)
     if record["pool_id"] == record["listener_id"]:
         record["pool_id"] = None  # haproxy names the frontend when no backend was chosen
     if record["member_id"] in _NO_MEMBER:
@@ -205,25 +193,32 @@ def parse_access(text: str) -> dict[str, Any] | None:
     return record
 
 
-_INVALID = object()
+def _escaped(match: re.Match[str]) -> str:
+    return match.group(1)
 
 
-def _convert(word: str, kind: str) -> Any:
-    if kind == "word":
-        return None if word in ("", "-") else word
-    if kind == "int":
-        if word in ("", "-"):
-            return None
-        try:
-            number = int(word)
-        except ValueError:
-            return _INVALID
-        return None if number < 0 else number
-    try:  # "time": seconds.milliseconds since the epoch
-        moment = datetime.fromtimestamp(float(word), UTC)
-    except (ValueError, OverflowError, OSError):
-        return _INVALID
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+_GROUPS = {"word": r"([^ ]*)", "int": r"(-?[0-9]+|-)", "time": r"([0-9]{1,12}\.[0-9]{3})",
+           "quoted": r'"((?:[^"\\]|\\.)*)"'}
+
+
+def _pattern(protocol: str, spec: list[tuple[str, str, str]]) -> re.Pattern[str]:
+    """One regular expression for a whole line: the marker, then each field's group."""
+    fields = " ".join(_GROUPS[kind] for _, _, kind in spec)
+    return re.compile(f"{re.escape(MARKER)} {protocol} {fields}", re.DOTALL)
+
+
+_PATTERNS = {protocol: (_pattern(protocol, spec), spec) for protocol, spec in _SPECS.items()}
+
+
+@functools.lru_cache(maxsize=4)
+def _iso_second(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _iso_time(value: str) -> str:
+    """``<seconds>.<ms>`` since the epoch (haproxy's %Ts.%ms) as ISO 8601 UTC."""
+    seconds, _, millis = value.partition(".")
+    return f"{_iso_second(int(seconds))}.{millis}Z"
 
 
 @dataclass(frozen=True)
