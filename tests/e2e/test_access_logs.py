@@ -1,11 +1,13 @@
 """Tenant access logs by traffic: requests through a real load balancer become JSON lines in its
 access log (status, member, the request id the member received), a TCP listener logs TCP lines,
-an opted-out listener logs nothing, hostile requests still give valid JSON, and a member going
-DOWN reaches the ``lbaas.admin`` log. Forwarding to a real rsyslog:
+an opted-out listener logs nothing, hostile requests still give valid JSON, a TERMINATED_HTTPS
+listener logs the client certificate's verification and DN, and a member going DOWN reaches the
+``lbaas.admin`` log. Forwarding to a real rsyslog:
 ``test_access_log_forwarding.py``."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import stat
@@ -17,9 +19,11 @@ import pytest
 
 from lbaas.drivers.haproxy import logs
 from tests.e2e.stack import Stack, eventually
+from tests.e2e.tls_clients import client_cert_options, curl
 from tests.e2e.traffic import FAST_HTTP_MONITOR, create_lb, listener_ids, member, pool_ids
 from tests.e2e.traffic_backends import backend
 from tests.e2e.traffic_clients import fetch, tcp_exchange
+from tests.tls_material import Authority
 
 VIP = "10.241.0.100"
 HOSTILE_REQUESTS = [
@@ -168,3 +172,43 @@ def test_a_member_going_down_reaches_the_admin_log(stack: Stack, admin_log: Capt
     assert record.levelno == logging.WARNING
 
 
+
+
+def test_terminated_https_logs_the_client_certificate(stack: Stack, tmp_path: Path) -> None:
+    backend(stack, "weba", 11)
+    client = stack.client()
+    server_ca = Authority.create("access log server CA")
+    client_ca = Authority.create("access log client CA")
+    api = stack.api
+
+    def store(name: str, payload: bytes) -> str:
+        answer = api.client.post("/key-manager/v1/secrets", headers={
+            "X-Auth-Token": api.member.token}, json={
+            "name": name, "payload": base64.b64encode(payload).decode(),
+            "payload_content_type": "application/octet-stream",
+            "payload_content_encoding": "base64"})
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["secret_ref"])
+
+    lb = create_lb(stack, {"listeners": [{
+        "protocol": "TERMINATED_HTTPS", "protocol_port": 443,
+        "default_tls_container_ref": store("server", server_ca.issue("www.example").pkcs12()),
+        "client_authentication": "OPTIONAL",
+        "client_ca_tls_container_ref": store("client-ca", client_ca.cert_pem.encode()),
+        "default_pool": {"protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+                         "members": [member("weba", 11)]}}]})
+    options = client_cert_options(tmp_path, "client", client_ca.issue("log client",
+                                                                      client=True))
+    with_cert = curl(client, tmp_path, VIP, server_ca, *options, name="www.example")
+    assert with_cert.code == 200, with_cert.error
+    without = curl(client, tmp_path, VIP, server_ca, name="www.example", path="/anonymous")
+    assert without.code == 200, without.error
+
+    eventually(lambda: len(access_lines(stack, lb["id"])) == 2, timeout=20)
+    signed, anonymous = sorted(access_lines(stack, lb["id"]), key=lambda line: line["http_path"])
+    assert signed["http_path"] == "/"
+    assert signed["tls_client_verify"] == 0
+    assert "CN=log client" in signed["tls_client_dn"]
+    assert signed["request_id"] == with_cert.backend()["headers"]["x-request-id"]
+    assert (anonymous["http_path"], anonymous["tls_client_dn"]) == ("/anonymous", None)
+    assert signed["protocol"] == "http" and signed["http_status"] == 200
