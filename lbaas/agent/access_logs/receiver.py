@@ -43,7 +43,6 @@ ADMIN_LOG = logging.getLogger("lbaas.admin")
 RECEIVE_BUFFER = 4 * 1024 * 1024
 MAX_DATAGRAM = 65536
 PRUNE_INTERVAL = 300.0
-POLL = 0.5  # seconds: how soon the thread notices stop()
 PROJECT_RETRY = 10.0
 IDLE_WAIT = 0.005  # seconds; at 20,000 lines/s, 100 datagrams queue meanwhile (DGRAM_QUEUE)
 DGRAM_QUEUE = 1024
