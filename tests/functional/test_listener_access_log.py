@@ -48,3 +48,16 @@ def test_single_call_create_takes_it(api: Api) -> None:
                                    "lbaas:access_log": False}])
     listener = api.member.get(f"/listeners/{lb['listeners'][0]['id']}").json()["listener"]
     assert listener["lbaas:access_log"] is False
+
+
+def test_listing_filters_and_selects_it(api: Api) -> None:
+    lb = api.create_lb(listeners=[
+        {"protocol": "HTTP", "protocol_port": 80, "lbaas:access_log": False},
+        {"protocol": "HTTP", "protocol_port": 81}])
+    m = api.member
+    quiet = m.get(f"/listeners?loadbalancer_id={lb['id']}&lbaas:access_log=false").json()
+    assert [li["protocol_port"] for li in quiet["listeners"]] == [80]
+    picked = m.get(f"/listeners?loadbalancer_id={lb['id']}&fields=protocol_port"
+                   "&fields=lbaas:access_log&sort=protocol_port").json()["listeners"]
+    assert picked == [{"protocol_port": 80, "lbaas:access_log": False},
+                      {"protocol_port": 81, "lbaas:access_log": True}]

@@ -14,6 +14,7 @@ from lbaas.core.kinds import LISTENER
 from lbaas.db import models
 from lbaas.schemas.common import StatsEnvelope
 from lbaas.schemas.listener import (
+    ACCESS_LOG,
     ListenerCreateEnvelope,
     ListenerEnvelope,
     ListenerList,
@@ -23,7 +24,8 @@ from lbaas.schemas.listener import (
 from lbaas.services import listeners, loadbalancers, reads, views
 
 router = APIRouter(tags=["listeners"])
-FIELDS = set(ListenerPublic.model_fields)
+FIELDS = {field.alias or name for name, field in ListenerPublic.model_fields.items()}
+FILTERS = {ACCESS_LOG: "access_log"}  # lbaas's own attribute: its wire name -> its column
 
 
 @router.get("/listeners", response_model=ListenerList, openapi_extra=LIST_QUERY)
@@ -33,7 +35,8 @@ def list_listeners(
     ctx: Annotated[RequestContext, Authorized(LISTENER, "get_all")],
 ) -> JSONBody:
     return list_page(
-        request, services, ctx, models.Listener, "listeners", views.listener_view, FIELDS
+        request, services, ctx, models.Listener, "listeners", views.listener_view, FIELDS,
+        extra_filters=FILTERS,
     )
 
 
