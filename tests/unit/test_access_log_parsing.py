@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,28 @@ def test_long_state_path_moves_the_socket() -> None:
     assert logs.log_socket_path("/var/lib/lbaas") == Path("/var/lib/lbaas/haproxy-log.sock")
     deep = logs.log_socket_path("/" + "d" * 120)
     assert deep.parent == Path("/run/lbaas") and len(str(deep)) <= 97
+
+
+def test_a_member_transition_goes_to_the_admin_log(service: AccessLogService,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    text = ("Server pool-1/member-1 is DOWN, reason: Layer7 wrong status, code: 503, "
+            "check duration: 1ms. 0 active and 0 backup servers left.")
+    with caplog.at_level(logging.INFO, logger="lbaas.admin"):
+        service.handle(datagram(text, pri=129))
+        service.handle(datagram("Proxy listener-1 started."))
+    [record] = [r for r in caplog.records if r.name == "lbaas.admin"]
+    assert (record.loadbalancer_id, record.pool_id, record.member_id, record.event,  # type: ignore[attr-defined]
+            record.status) == (LB, "pool-1", "member-1", "member_status", "DOWN")  # type: ignore[attr-defined]
+    assert record.levelno == logging.WARNING
+    assert "Layer7 wrong status, code: 503" in record.getMessage()
+    assert (service.counters.events, service.counters.unparsed) == (1, 0)
+
+
+def test_access_lines_reach_the_load_balancers_file(service: AccessLogService) -> None:
+    service.handle(datagram(HTTP_LINE))
+    service.handle(datagram(TCP_LINE, tag="../escape"))  # not an id: refused
+    service.files.close()
+    [line] = service.files.path(LB).read_text().splitlines()
+    assert json.loads(line)["http_status"] == 404
+    assert (service.counters.access_lines, service.counters.unparsed) == (1, 1)
+    assert not (service.files.directory.parent / "escape").exists()
