@@ -28,7 +28,7 @@ from bench.lab import backend_members
 from bench.prober import Prober
 from bench.report import goal, median, ratio, wide_console
 from bench.run import Deadline, finish
-from bench.stack import bench_stack, full_tree
+from bench.stack import BenchStack, bench_stack, full_tree
 from bench.wrk import WrkResult, run_wrk
 
 GOAL_RATIO = 0.95
@@ -59,10 +59,12 @@ def tree() -> dict[str, Any]:
     return body
 
 
-def count_lines(path: Path) -> int:
-    """JSON lines in ``path`` and its rotated files."""
-    return sum(candidate.read_bytes().count(b"\n")
-               for candidate in path.parent.glob(path.name + "*") if candidate.is_file())
+def lines_handled(st: BenchStack) -> int:
+    """Access lines the agent has written so far (its receiver's count: files rotate)."""
+    service = st.agent.access_logs
+    if service is None:
+        raise RuntimeError("the bench agent runs no access log receiver")
+    return service.counters.access_lines
 
 
 def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
@@ -79,11 +81,10 @@ def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
             if not answered:
                 raise RuntimeError(f"the load balancer never answered from {body}")
         urls = {side: f"http://{vip}:{port}/" for side, port in PORTS.items()}
-        log_file = Path(st.conf.access_log.directory) / lb["id"] / "access.log"
         for url in urls.values():  # warm-up: connections, caches, ARP
             run_wrk(client, url, threads=1, connections=4, duration=1)
         time.sleep(0.5)
-        lines_before = count_lines(log_file)
+        lines_before = lines_handled(st)
         logged_requests = 0
         for variant in VARIANTS:
             for rep in range(params.repeats):
@@ -98,7 +99,7 @@ def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
                         logged_requests += result.requests
                 st.check_intact([lb["id"]])
         time.sleep(1.0)  # the agent's last lines
-        written = count_lines(log_file) - lines_before
+        written = lines_handled(st) - lines_before
     return {"runs": runs, "lines": written, "logged_requests": logged_requests}
 
 
