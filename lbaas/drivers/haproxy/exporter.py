@@ -8,11 +8,11 @@ and PROMETHEUS listeners (tenants) read it through :func:`scrape`, one HTTP/1.0 
 
 from __future__ import annotations
 
+import http.client
 import socket
 from collections.abc import Iterable
 from urllib.parse import urlencode
 
-READ_CHUNK = 262144
 DEFAULT_TIMEOUT = 5.0
 ALL_SCOPES = ("global", "frontend", "backend", "server")
 
@@ -38,12 +38,12 @@ def scrape(
         sock.settimeout(timeout)
         sock.connect(socket_path)
         sock.sendall(request)
-        chunks = []
-        while chunk := sock.recv(READ_CHUNK):
-            chunks.append(chunk)
-    answer = b"".join(chunks)
-    head, _, body = answer.partition(b"\r\n\r\n")
-    status = head.split(b"\r\n", 1)[0].decode(errors="replace")
-    if status.split(" ")[1:2] != ["200"]:
-        raise ExporterError(f"exporter at {socket_path} answered {status!r}")
+        # http.client reads the body whatever its framing: haproxy sends it chunked.
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        body = response.read()
+    if response.status != 200:
+        raise ExporterError(
+            f"exporter at {socket_path} answered {response.status} {response.reason}"
+        )
     return body.decode(errors="replace")
