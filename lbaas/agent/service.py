@@ -25,6 +25,7 @@ from oslo_config import cfg
 
 from lbaas.agent.endpoint import AgentRpcEndpoint
 from lbaas.agent.manager import AgentManager, Driver
+from lbaas.agent.prometheus_listener import PrometheusListenerService
 from lbaas.core.request_ids import request_scope
 from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
 from lbaas.rpc.plugin_api import PluginApi
@@ -60,6 +61,9 @@ class AgentService:
         )
         self._threads: list[threading.Thread] = []
         self._started = False
+        # What the PROMETHEUS listeners of the HAProxy driver's load balancers forward to.
+        self.prometheus_listeners = (PrometheusListenerService(conf.state_path)
+                                     if isinstance(self.driver, HaproxyNamespaceDriver) else None)
 
     def start(self) -> None:
         """Start serving casts and the periodic threads (the first sync runs at once)."""
@@ -71,6 +75,8 @@ class AgentService:
         with ThreadPoolExecutor(1, thread_name_prefix="lbaas-agent-prepare") as pool:
             pool.submit(self.driver.prepare_host).result()
         LOG.info("lbaas agent on host %s prepared its host; connecting to the server", self.host)
+        if self.prometheus_listeners is not None:
+            self.prometheus_listeners.start()
         self.rpc_server.start()
         agent = self.conf.agent
         self._spawn("report", self._every(agent.report_interval, self.manager.report_state))
@@ -94,6 +100,8 @@ class AgentService:
         self._threads.clear()
         if not self.manager.stop(max(0.0, deadline - time.monotonic())):
             LOG.warning("lbaas agent stopped with work still running")
+        if self.prometheus_listeners is not None:
+            self.prometheus_listeners.stop()
         LOG.info("lbaas agent stopped on host %s", self.host)
 
     # -- periodic threads ----------------------------------------------------------------------

@@ -35,7 +35,7 @@ from lbaas.core.status import Operating
 from lbaas.core.tree import AmphoraNode, LoadBalancerTree
 from lbaas.drivers.haproxy import render, tls_files
 from lbaas.drivers.haproxy.process import Action, HaproxyProcess
-from lbaas.drivers.haproxy.state_paths import write_private
+from lbaas.drivers.haproxy.state_paths import listener_metrics_socket, write_private
 from lbaas.drivers.haproxy.stats import ServerStatus, StatsSnapshot
 from lbaas.drivers.haproxy.view import ConfigRuntimePaths
 from lbaas.drivers.interface import probe, vip_plug
@@ -145,6 +145,7 @@ class HaproxyNamespaceDriver:
             stats_socket=str(proc.paths.stats_socket),
             server_state_file=str(proc.paths.servers_state),
             metrics_socket=str(proc.paths.metrics_socket),
+            listener_metrics_socket=str(listener_metrics_socket(self.state_path)),
         )
         files = tls_files.plan_tls_files(tree, proc.paths.certs)
         text = render.render_haproxy_config(tree, paths, max_connections=self.max_connections,

@@ -52,6 +52,7 @@ from lbaas.drivers.haproxy.view_backends import (
     transform_pool,
 )
 from lbaas.drivers.haproxy.view_frontends import transform_listener
+from lbaas.drivers.haproxy.view_metrics import METRICS_PROTOCOL, metrics_backend, metrics_frontend
 from lbaas.drivers.haproxy.view_selection import (
     View,
     listeners_using,
@@ -95,6 +96,9 @@ class ConfigRuntimePaths:
     metrics_socket: str | None = None
     """Absolute path of the UNIX socket HAProxy's Prometheus exporter serves on (the frontend
     :data:`EXPORTER_FRONTEND`); None renders no exporter."""
+    listener_metrics_socket: str | None = None
+    """Absolute path of the agent's UNIX socket PROMETHEUS listeners forward to
+    (:mod:`.view_metrics`); needed when the tree has one."""
 
 
 def build_view(
@@ -125,6 +129,11 @@ def build_view(
         for listener in listeners
     ]
     esc.check_unique((frontend["id"] for frontend in frontends), "listener id")
+    metrics_backends = []
+    for listener, frontend in zip(listeners, frontends, strict=True):
+        if listener.protocol == METRICS_PROTOCOL:
+            frontend["metrics"] = metrics_frontend(listener, lb_id)
+            metrics_backends.append(metrics_backend(listener, paths.listener_metrics_socket))
     backends = [
         transform_pool(
             pool,
@@ -147,6 +156,7 @@ def build_view(
         "peers": peers,
         "frontends": frontends,
         "backends": backends,
+        "metrics_backends": metrics_backends,
     }
     _refuse_control_chars_in(view, "view")
     return view

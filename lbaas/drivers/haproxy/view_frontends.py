@@ -100,6 +100,7 @@ def transform_listener(
         "acls": acls,
         "policies": [_transform_policy(policy) for policy in policies],
         "default_backend": default_pool_id(listener, pools),
+        "metrics": None,  # a PROMETHEUS listener's, set by view_metrics
     }
 
 
