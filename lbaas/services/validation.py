@@ -20,6 +20,7 @@ COMPATIBLE_POOL_PROTOCOLS: dict[str, tuple[str, ...]] = {
     "PROMETHEUS": (),
 }
 UDP_LIKE = ("UDP", "SCTP")
+CHILDLESS_LISTENER_PROTOCOLS = ("PROMETHEUS",)
 L7_LISTENER_PROTOCOLS = ("HTTP", "TERMINATED_HTTPS")
 COOKIE_POOL_PROTOCOLS = ("HTTP", "HTTPS")
 HEADER_LISTENER_PROTOCOLS = ("HTTP", "TERMINATED_HTTPS")
@@ -33,7 +34,14 @@ def protocol_kind(protocol: str) -> str:
     return "udp" if protocol == "UDP" else "sctp" if protocol == "SCTP" else "tcp"
 
 
+def check_listener_children(listener_protocol: str) -> None:
+    """Octavia's rule: a PROMETHEUS listener has no default pool, pools or L7 policies."""
+    if listener_protocol in CHILDLESS_LISTENER_PROTOCOLS:
+        raise InvalidInput(f"Protocol {listener_protocol} listeners cannot have child objects.")
+
+
 def check_listener_pool(listener_protocol: str, pool_protocol: str, pool_id: str = "") -> None:
+    check_listener_children(listener_protocol)
     allowed = COMPATIBLE_POOL_PROTOCOLS.get(listener_protocol, ())
     if pool_protocol not in allowed:
         what = f"Pool {pool_id} " if pool_id else "A pool "
@@ -99,6 +107,7 @@ def check_monitor_for_pool(hm_type: str, pool_protocol: str) -> None:
 
 
 def check_l7_listener(protocol: str) -> None:
+    check_listener_children(protocol)
     if protocol not in L7_LISTENER_PROTOCOLS:
         raise InvalidInput(f"L7 policies can only be attached to HTTP or TERMINATED_HTTPS "
                            f"listeners, not {protocol}.")
