@@ -86,6 +86,8 @@ def test_prometheus_listener_serves_its_own_load_balancers_metrics(stack: Stack)
                                                                "octavia_listener_",
                                                                "octavia_pool_",
                                                                "octavia_member_"))]
+    assert value(series, "octavia_loadbalancer_memory") > 0  # haproxy's resident memory
+    assert value(series, "octavia_loadbalancer_cpu") >= 0
     member_labels = {"pool": first_ids["pool"], "member": first_ids["member"]}
     assert value(series, "octavia_member_status", **member_labels, state="UP") == 1
     assert value(series, "octavia_member_loadbalanced_total", **member_labels) >= REQUESTS
