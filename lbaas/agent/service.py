@@ -76,7 +76,11 @@ class AgentService:
             pool.submit(self.driver.prepare_host).result()
         LOG.info("lbaas agent on host %s prepared its host; connecting to the server", self.host)
         if self.prometheus_listeners is not None:
-            self.prometheus_listeners.start()
+            try:
+                self.prometheus_listeners.start()
+            except OSError:  # the load balancers still serve; their PROMETHEUS listeners 503
+                LOG.exception("cannot serve PROMETHEUS listeners on %s",
+                              self.prometheus_listeners.socket_path)
         self.rpc_server.start()
         agent = self.conf.agent
         self._spawn("report", self._every(agent.report_interval, self.manager.report_state))
