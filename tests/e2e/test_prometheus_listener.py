@@ -2,13 +2,15 @@
 from a client namespace. Each answers with its own load balancer's series under Octavia's names
 (the HTTP listener's request counter moved by the traffic sent, the members there, nothing of
 the other load balancer), allowed_cidrs holds, other methods get 501 and, the agent's service
-gone, 503."""
+gone, 503; with a certificate, over HTTPS."""
 
 from __future__ import annotations
 
+import base64
 import os
 import stat
 import subprocess
+from pathlib import Path
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -17,6 +19,7 @@ from tests.e2e.stack import Stack
 from tests.e2e.traffic import create_lb, member
 from tests.e2e.traffic_clients import get
 from tests.netlab import Host
+from tests.tls_material import Authority
 
 REQUESTS = 5
 Series = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -136,3 +139,27 @@ def test_prometheus_listener_allowed_cidrs_and_agent_down(stack: Stack) -> None:
     finally:
         service.start()
     assert scrape(allowed, vip)
+
+
+def test_prometheus_listener_with_a_certificate_serves_https(stack: Stack,
+                                                             tmp_path: Path) -> None:
+    """As in Octavia: a PROMETHEUS listener given a certificate serves its metrics over TLS."""
+    authority = Authority.create("metrics CA")
+    stored = stack.api.client.post("/key-manager/v1/secrets", headers={
+        "X-Auth-Token": stack.api.member.token}, json={
+        "name": "metrics", "payload": base64.b64encode(
+            authority.issue("metrics.example").pkcs12()).decode(),
+        "payload_content_type": "application/octet-stream", "payload_content_encoding": "base64"})
+    assert stored.status_code == 201, stored.text
+    stack.backend("b1", 11)
+    client = stack.client()
+    lb = web_with_metrics(stack, "tls", 100, default_tls_container_ref=stored.json()["secret_ref"])
+    vip = lb["vip_address"]
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text(authority.cert_pem)
+    status, body = curl(client, "https://metrics.example:9100/metrics", "--cacert", str(ca_file),
+                        "--resolve", f"metrics.example:9100:{vip}")
+    assert status == 200, body
+    names = {family.name for family in text_string_to_metric_families(body)}
+    assert "octavia_listener_status" in names
+    assert curl(client, f"http://{vip}:9100/metrics")[0] != 200  # not in plain HTTP

@@ -121,6 +121,7 @@ SAMPLES = [
     s("listener", "timeout_member_connect", 1500, base=PROMETHEUS),
     s("listener", "timeout_member_data", 1500, base=PROMETHEUS),
     s("listener", "allowed_cidrs", ["10.2.0.0/16"], base=PROMETHEUS),
+    s("listener", "default_tls_container_ref", "@cert", base=PROMETHEUS),  # HTTPS, as Octavia
     s("listener", "default_tls_container_ref", "@cert2", base=TLS),
     s("listener", "sni_container_refs", ["@cert2"], base=TLS),
     s("listener", "client_ca_tls_container_ref", "@ca2", base=TLS_CA),

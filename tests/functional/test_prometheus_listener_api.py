@@ -1,17 +1,20 @@
 """Octavia's API rules of PROMETHEUS listeners (API 2.25), on both providers: no default pool, no
 pools, no L7 policies (``Protocol PROMETHEUS listeners cannot have child objects.``), no
-insert_headers; allowed_cidrs, connection_limit and the timeouts are taken. TLS on a PROMETHEUS
-listener, which Octavia takes, is refused with 400 (docs/compatibility.md)."""
+insert_headers; allowed_cidrs, connection_limit and the timeouts are taken, and, with a
+certificate, the TLS attributes."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
 
 from lbaas.db import models
-from lbaas.db.engine import write_session
+from lbaas.db.engine import read_session, write_session
+from lbaas.services.tree import build_tree
 from tests.functional.harness import Api
+from tests.tls_material import Authority
 
 NO_CHILDREN = "Protocol PROMETHEUS listeners cannot have child objects."
 POOL = {"protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"}
@@ -99,10 +102,29 @@ def test_a_single_call_create_refuses_children_of_a_prometheus_listener(
     assert api.member.get("/loadbalancers").json()["loadbalancers"] == []
 
 
-def test_tls_on_a_prometheus_listener_is_refused(sqlite_api: Api) -> None:
-    """Octavia terminates TLS on a PROMETHEUS listener with certificates; lbaas does not (yet):
-    400 naming the attribute, not a listener that ignores it."""
-    lb_id = lb_on(sqlite_api, "haproxy")
-    answer = prometheus_listener(sqlite_api, lb_id,
-                                 default_tls_container_ref="http://x/v1/secrets/1")
-    refused(answer, "default_tls_container_ref")
+def test_a_prometheus_listener_with_a_certificate_terminates_tls(sqlite_api: Api) -> None:
+    """As in Octavia: given a certificate, a PROMETHEUS listener takes the TLS attributes (its
+    metrics over HTTPS); without one they would not apply and are refused."""
+    api = sqlite_api
+    lb_id = lb_on(api, "haproxy")
+    refused(prometheus_listener(api, lb_id, tls_versions=["TLSv1.3"]),
+            "tls_versions may only be set on TERMINATED_HTTPS listeners, not on PROMETHEUS "
+            "listeners without a certificate.")
+    answer = api.client.post("/key-manager/v1/secrets", headers={
+        "X-Auth-Token": api.member.token}, json={
+        "name": "metrics", "payload": base64.b64encode(
+            Authority.create().issue("metrics.example").pkcs12()).decode(),
+        "payload_content_type": "application/octet-stream", "payload_content_encoding": "base64"})
+    assert answer.status_code == 201, answer.text
+    ref = answer.json()["secret_ref"]
+    listener = prometheus_listener(api, lb_id, default_tls_container_ref=ref,
+                                   tls_versions=["TLSv1.3"])
+    assert listener.status_code == 201, listener.text
+    shown = listener.json()["listener"]
+    assert (shown["default_tls_container_ref"], shown["tls_versions"]) == (ref, ["TLSv1.3"])
+    with read_session(api.services.sessions) as session:
+        row = session.get(models.LoadBalancer, lb_id)
+        assert row is not None
+        tree = build_tree(session, row, api.services.secrets)
+    [node] = [li for li in tree.listeners if li.protocol == "PROMETHEUS"]
+    assert node.default_tls is not None and "BEGIN CERTIFICATE" in node.default_tls.certificate

@@ -12,10 +12,13 @@ import pytest
 from lbaas.core.tree import LoadBalancerTree
 from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
 from lbaas.drivers.haproxy.render import render_haproxy_config
+from lbaas.drivers.haproxy.tls_files import plan_tls_files, write_tls_files
 from lbaas.drivers.haproxy.view import ConfigRuntimePaths
 from tests.unit.haproxy_samples import (
+    CERTS_DIR,
     HAPROXY,
     PATHS,
+    make_cert,
     make_listener,
     make_policy,
     make_tree,
@@ -43,7 +46,8 @@ def prometheus_tree(**overrides: object) -> LoadBalancerTree:
 
 
 def render(tree: LoadBalancerTree, socket: str | None = AGENT_SOCKET) -> str:
-    return render_haproxy_config(tree, replace(PATHS, listener_metrics_socket=socket))
+    return render_haproxy_config(tree, replace(PATHS, listener_metrics_socket=socket),
+                                 tls_files=plan_tls_files(tree, CERTS_DIR))
 
 
 def test_prometheus_listener_forwards_to_the_agent_with_its_settings() -> None:
@@ -80,6 +84,14 @@ def test_prometheus_listener_never_routes_to_a_pool_or_runs_policies() -> None:
     assert lines[-1] == "default_backend lbaas_metrics_listener-prom"
 
 
+def test_prometheus_listener_with_a_certificate_serves_https() -> None:
+    """As in Octavia: a PROMETHEUS listener given a certificate terminates TLS."""
+    tree = prometheus_tree(default_tls=make_cert(), tls_versions=["TLSv1.3"])
+    bind = section(render(tree), "frontend listener-prom")[1]
+    assert bind.startswith("bind 203.0.113.10:9100 ssl crt-list '" + CERTS_DIR + "/listener-prom.")
+    assert bind.endswith(".crt-list' ssl-min-ver TLSv1.3 ssl-max-ver TLSv1.3")
+
+
 def test_disabled_prometheus_listener_renders_nothing() -> None:
     config = render(prometheus_tree(admin_state_up=False))
     assert "listener-prom" not in config
@@ -102,7 +114,10 @@ def test_haproxy_accepts_a_prometheus_listener(tmp_path: Path) -> None:
     paths = ConfigRuntimePaths(str(tmp_path / "haproxy.sock"), str(tmp_path / "servers.state"),
                                metrics_socket=str(tmp_path / "metrics.sock"),
                                listener_metrics_socket=str(tmp_path / "agent.sock"))
-    config = render_haproxy_config(prometheus_tree(), paths)
+    tree = prometheus_tree(default_tls=make_cert())
+    tls_files = plan_tls_files(tree, tmp_path / "certs")
+    write_tls_files(tls_files)
+    config = render_haproxy_config(tree, paths, tls_files=tls_files)
     (tmp_path / "haproxy.cfg").write_text(config)
     result = subprocess.run([HAPROXY, "-c", "-f", str(tmp_path / "haproxy.cfg")],
                             capture_output=True, text=True, timeout=60)

@@ -38,6 +38,7 @@ __all__ = [
     "listeners_using",
     "rendered_pools",
     "served_listeners",
+    "terminates_tls",
 ]
 
 View = dict[str, Any]
@@ -85,6 +86,13 @@ def served_listeners(tree: LoadBalancerTree) -> list[ListenerNode]:
         if listener.admin_state_up and listener.provisioning_status != PENDING_DELETE:
             served.append(listener)
     return served if tree.admin_state_up else []
+
+
+def terminates_tls(listener: ListenerNode) -> bool:
+    """TERMINATED_HTTPS, or a PROMETHEUS listener with a certificate (its metrics over HTTPS)."""
+    return listener.protocol == "TERMINATED_HTTPS" or (
+        listener.protocol in CHILDLESS_LISTENER_PROTOCOLS
+        and (listener.default_tls is not None or bool(listener.sni_tls)))
 
 
 def enabled_rules(policy: L7PolicyNode) -> list[L7RuleNode]:
