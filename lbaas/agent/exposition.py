@@ -20,7 +20,7 @@ the samples of every load balancer (Prometheus refuses a family split in two).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lbaas.core.tree import LoadBalancerTree
 
@@ -51,8 +51,7 @@ KEPT: frozenset[str] = frozenset(
 class, errors, queue, checks, server status, active/backup servers, retries, times); haproxy
 2.6's exporter filters by scope only, so the rest is dropped here."""
 
-_PROXY = 'proxy="'
-_SERVER = ',server="'
+_PROXY = '{proxy="'
 
 
 def escape_label_value(value: str) -> str:
@@ -68,30 +67,30 @@ def labels(**pairs: str) -> str:
 
 @dataclass(frozen=True)
 class Owner:
-    """What one load balancer's series are relabelled with: the start of the label set that
-    replaces ``{proxy="..."`` (and ``,server="..."``), for every proxy and server its tree
-    names."""
+    """What one load balancer's series are relabelled with: for every proxy (and server) its
+    tree names, the exporter's start of a label set (``{proxy="..."``, ``,server="..."``) and
+    what replaces it."""
 
     loadbalancer_id: str
     project_id: str
-    frontends: dict[str, str] = field(default_factory=dict)
-    backends: dict[str, str] = field(default_factory=dict)
-    servers: dict[tuple[str, str], str] = field(default_factory=dict)
+    frontends: tuple[tuple[str, str], ...] = ()
+    backends: tuple[tuple[str, str], ...] = ()
+    servers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, tree: LoadBalancerTree) -> Owner:
         """The relabelling of ``tree``'s listeners, pools and members."""
-        base = labels(loadbalancer_id=tree.id, project_id=tree.project_id)
+        base = "{" + labels(loadbalancer_id=tree.id, project_id=tree.project_id) + ","
         return cls(
             loadbalancer_id=tree.id,
             project_id=tree.project_id,
-            frontends={listener.id: "{" + base + "," + labels(listener_id=listener.id)
-                       for listener in tree.listeners},
-            backends={pool.id: "{" + base + "," + labels(pool_id=pool.id)
-                      for pool in tree.pools},
-            servers={(pool.id, member.id): "{" + base + ","
-                     + labels(pool_id=pool.id, member_id=member.id)
-                     for pool in tree.pools for member in pool.members},
+            frontends=tuple((f'{_PROXY}{listener.id}"', base + labels(listener_id=listener.id))
+                            for listener in tree.listeners),
+            backends=tuple((f'{_PROXY}{pool.id}"', base + labels(pool_id=pool.id))
+                           for pool in tree.pools),
+            servers=tuple((f'{_PROXY}{pool.id}",server="{member.id}"',
+                           base + labels(pool_id=pool.id, member_id=member.id))
+                          for pool in tree.pools for member in pool.members),
         )
 
 
@@ -99,58 +98,54 @@ class Exposition:
     """Families gathered from many load balancers, rendered once by :meth:`text`."""
 
     def __init__(self) -> None:
-        self._heads: dict[str, list[str]] = {}  # name -> its "# HELP" and "# TYPE" lines
-        self._samples: dict[str, list[str]] = {}
+        self._heads: dict[str, str] = {}  # name -> its "# HELP" and "# TYPE" lines
+        self._samples: dict[str, list[str]] = {}  # name -> blocks of sample lines
 
     def add_haproxy(self, text: str, owner: Owner) -> None:
-        """Add the kept, relabelled series of one load balancer's exporter ``text``."""
-        # The exporter writes each family as one block starting with its HELP line: a
-        # dropped family is skipped whole, without looking at its samples.
+        """Add the kept, relabelled series of one load balancer's exporter ``text``.
+
+        The exporter writes each family as one block (HELP, TYPE, samples): a dropped family
+        is skipped whole, and a kept one relabelled by one replace per proxy or server of the
+        tree (string methods, not a loop over lines: a scrape of 1,000 load balancers
+        relabels about 150,000 lines). What still names a ``proxy`` afterwards is no proxy
+        of the tree (the exporter's own frontend): its lines are cut out."""
         for block in text.split("# HELP ")[1:]:
             name = block[:block.find(" ")]
             if name not in KEPT:
                 continue
-            lines = block.split("\n")
-            head = self._heads.get(name)
-            if head is None:
-                self._heads[name] = ["# HELP " + lines[0], lines[1]]
-            family = self._samples.get(name)
-            if family is None:
-                family = self._samples[name] = []
+            start = block.find("\n", block.find("\n# TYPE ") + 1) + 1
+            if start <= 0:
+                continue  # no TYPE line: not the exporter's format
+            body = block[start:]
             scope = name[8]  # haproxy_[f]rontend, [b]ackend, [s]erver
-            table: dict[str, str] = owner.backends if scope == "b" else owner.frontends
-            for line in lines[2:]:
-                brace = line.find("{")
-                if brace < 0 or not line.startswith(_PROXY, brace + 1):
-                    continue  # the empty line at the end, or an unknown shape
-                start = brace + 1 + len(_PROXY)
-                quote = line.find('"', start)
-                proxy = line[start:quote]
-                if scope == "s":
-                    if not line.startswith(_SERVER, quote + 1):
-                        continue
-                    start = quote + 1 + len(_SERVER)
-                    quote = line.find('"', start)
-                    prefix = owner.servers.get((proxy, line[start:quote]))
-                else:
-                    prefix = table.get(proxy)
-                if prefix is not None:
-                    family.append(name + prefix + line[quote + 1:])
+            table = owner.servers if scope == "s" else (
+                owner.backends if scope == "b" else owner.frontends)
+            for needle, replacement in table:
+                body = body.replace(needle, replacement)
+            while (found := body.find(_PROXY)) >= 0:
+                line_start = body.rfind("\n", 0, found) + 1
+                line_end = body.find("\n", found)
+                body = body[:line_start] + ("" if line_end < 0 else body[line_end + 1:])
+            body = body.rstrip("\n")
+            if not body:
+                continue
+            if name not in self._heads:
+                self._heads[name] = "# HELP " + block[:start]
+            self._samples.setdefault(name, []).append(body + "\n")
 
     def add_family(self, name: str, help_text: str, kind: str, lines: Iterable[str]) -> None:
         """Add a family of our own (``lines`` are whole sample lines, already escaped)."""
-        self._heads[name] = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
-        self._samples.setdefault(name, []).extend(lines)
+        self._heads[name] = f"# HELP {name} {help_text}\n# TYPE {name} {kind}\n"
+        self._samples.setdefault(name, []).extend(line + "\n" for line in lines)
 
     def text(self) -> str:
         """The exposition (text format 0.0.4): families with samples, in first-seen order."""
         out: list[str] = []
-        for name, lines in self._samples.items():
-            if lines:
-                out += self._heads.get(name, [])
-                out += lines
-        out.append("")
-        return "\n".join(out)
+        for name, blocks in self._samples.items():
+            if blocks:
+                out.append(self._heads[name])
+                out += blocks
+        return "".join(out)
 
 
 def relabel(text: str, owner: Owner) -> str:
