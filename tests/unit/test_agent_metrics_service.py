@@ -6,7 +6,9 @@ says so). Real haproxy behind it: ``tests/e2e/test_agent_metrics.py``."""
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from lbaas.agent.metered_plugin import MeteredPlugin
 from lbaas.agent.metrics import AgentMetrics
+from lbaas.agent.metrics_collector import MetricsCollector, Target
 from lbaas.agent.metrics_endpoint import parse_listen
 from lbaas.agent.service import AgentService
 from lbaas.rpc.topics import PLUGIN_TOPIC
@@ -134,3 +137,31 @@ def test_failed_calls_to_the_server_are_counted_by_method() -> None:
         "lbaas_agent_rpc_errors_total", {"method": "report_state"}) == 2
     assert metrics.registry.get_sample_value(
         "lbaas_agent_rpc_errors_total", {"method": "loadbalancer_destroyed"}) is None
+
+
+def test_a_scrape_arriving_during_another_gets_its_result() -> None:
+    first_started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def targets() -> list[Target]:
+        calls.append(1)
+        if len(calls) == 1:
+            first_started.set()
+            assert release.wait(5)
+        return []
+
+    collector = MetricsCollector(targets, AgentMetrics())
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            first = pool.submit(collector.collect)
+            assert first_started.wait(5)
+            waiting = [pool.submit(collector.collect) for _ in range(2)]
+            # Both are inside collect(), queued behind the first collection.
+            assert wait_until(lambda: collector._waiting == 3)
+            release.set()
+            answers = {first.result(5), *(w.result(5) for w in waiting)}
+        assert len(answers) == 1 and len(calls) == 1
+        collector.collect()  # a later scrape collects again
+        assert len(calls) == 2
+    finally:
+        collector.close()
