@@ -8,7 +8,9 @@ failure; stats every ``stats_interval`` (a pass over many load balancers is spre
 take longer, see :data:`lbaas.agent.manager.STATS_SPACING`). Stopping the agent leaves every
 haproxy running: load balancers keep serving while the agent restarts, and its first sync adopts
 them. Every pass runs under a new request id (``req-<uuid>``), which the work it queues and the
-reports it sends carry (:mod:`lbaas.core.request_ids`).
+reports it sends carry (:mod:`lbaas.core.request_ids`). With ``[agent] metrics_listen`` set, it
+also serves Prometheus metrics of its load balancers and of itself
+(:mod:`lbaas.agent.metrics_endpoint`, :mod:`lbaas.agent.metrics_collector`).
 """
 
 from __future__ import annotations
