@@ -51,6 +51,8 @@ KEPT: frozenset[str] = frozenset(
 class, errors, queue, checks, server status, active/backup servers, retries, times); haproxy
 2.6's exporter filters by scope only, so the rest is dropped here."""
 
+_SCOPES: dict[str, int] = {name: "fbs".index(name[8]) for name in KEPT}
+"""Kept metric -> its scope: 0 frontend, 1 backend, 2 server (``haproxy_[f|b|s]...``)."""
 _PROXY = '{proxy="'
 
 
@@ -109,29 +111,31 @@ class Exposition:
         tree (string methods, not a loop over lines: a scrape of 1,000 load balancers
         relabels about 150,000 lines). What still names a ``proxy`` afterwards is no proxy
         of the tree (the exporter's own frontend): its lines are cut out."""
+        tables = (owner.frontends, owner.backends, owner.servers)
+        heads = self._heads
+        samples = self._samples
+        text = text.rstrip("\n") + "\n"  # every block's samples end with one line feed
         for block in text.split("# HELP ")[1:]:
             name = block[:block.find(" ")]
-            if name not in KEPT:
+            scope = _SCOPES.get(name)
+            if scope is None:
                 continue
             start = block.find("\n", block.find("\n# TYPE ") + 1) + 1
             if start <= 0:
                 continue  # no TYPE line: not the exporter's format
             body = block[start:]
-            scope = name[8]  # haproxy_[f]rontend, [b]ackend, [s]erver
-            table = owner.servers if scope == "s" else (
-                owner.backends if scope == "b" else owner.frontends)
-            for needle, replacement in table:
+            for needle, replacement in tables[scope]:
                 body = body.replace(needle, replacement)
             while (found := body.find(_PROXY)) >= 0:
                 line_start = body.rfind("\n", 0, found) + 1
-                line_end = body.find("\n", found)
-                body = body[:line_start] + ("" if line_end < 0 else body[line_end + 1:])
-            body = body.rstrip("\n")
-            if not body:
-                continue
-            if name not in self._heads:
-                self._heads[name] = "# HELP " + block[:start]
-            self._samples.setdefault(name, []).append(body + "\n")
+                body = body[:line_start] + body[body.find("\n", found) + 1:]
+            if len(body) < 2:
+                continue  # nothing left, or an empty line
+            family = samples.get(name)
+            if family is None:
+                heads[name] = "# HELP " + block[:start]
+                family = samples[name] = []
+            family.append(body)
 
     def add_family(self, name: str, help_text: str, kind: str, lines: Iterable[str]) -> None:
         """Add a family of our own (``lines`` are whole sample lines, already escaped)."""
