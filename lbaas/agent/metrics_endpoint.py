@@ -32,6 +32,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 class MetricsEndpoint:
     """An HTTP server on its own thread; :attr:`address` is where it listens once started."""
 
@@ -54,8 +58,7 @@ class MetricsEndpoint:
     def start(self) -> None:
         """Bind and serve. Raises OSError when the address cannot be bound."""
         host, port = self._where
-        server_class = type("_Server6", (_Server,), {"address_family": socket.AF_INET6}) \
-            if ":" in host else _Server
+        server_class = _Server6 if ":" in host else _Server
         self._server = server_class((host, port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         name="lbaas-agent-metrics", daemon=True)

@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from lbaas.agent.metered_plugin import MeteredPlugin
 from lbaas.agent.metrics import AgentMetrics
 from lbaas.agent.metrics_collector import MetricsCollector, Target
-from lbaas.agent.metrics_endpoint import parse_listen
+from lbaas.agent.metrics_endpoint import MetricsEndpoint, parse_listen
 from lbaas.agent.service import AgentService
 from lbaas.rpc.topics import PLUGIN_TOPIC
 from lbaas.rpc.transport import make_server, make_transport
@@ -165,3 +165,15 @@ def test_a_scrape_arriving_during_another_gets_its_result() -> None:
         assert len(calls) == 2
     finally:
         collector.close()
+
+
+def test_the_endpoint_serves_on_ipv6_loopback() -> None:
+    endpoint = MetricsEndpoint("[::1]:0", lambda: b"up 1\n")
+    endpoint.start()
+    try:
+        assert endpoint.address is not None and endpoint.address.startswith("[::1]:")
+        answer = httpx.get(f"http://{endpoint.address}/metrics", timeout=5)
+        assert (answer.status_code, answer.text) == (200, "up 1\n")
+    finally:
+        endpoint.stop()
+    assert endpoint.address is None
