@@ -104,6 +104,11 @@ AGENT_OPTS = [
     cfg.StrOpt("haproxy_bin", default="haproxy", help="The haproxy executable."),
     cfg.IntOpt("haproxy_max_connections", default=8000, min=100,
                help="Upper bound of maxconn per haproxy (file descriptors are limited)."),
+    cfg.StrOpt("metrics_listen", default="127.0.0.1:9917",
+               help="host:port where the agent serves Prometheus metrics (GET /metrics) of "
+                    "every load balancer it runs and of itself; [::1]:9917 for IPv6; port 0 "
+                    "picks a free port (logged); empty: no metrics endpoint. Plain HTTP "
+                    "without authentication: keep it on loopback or a management network."),
 ]
 
 KEEPALIVED_OPTS = [

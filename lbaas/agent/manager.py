@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ from oslo_config import cfg
 from pyroute2.netlink.exceptions import NetlinkError
 
 from lbaas.agent.bridges import bridge_for, bridge_of, parse_bridge_mappings
+from lbaas.agent.metrics import AgentMetrics
 from lbaas.agent.ports import Driver, Plugin
 from lbaas.agent.prefetch import PrefetchedTrees
 from lbaas.agent.retries import Retries
@@ -99,9 +101,12 @@ class AgentManager:
         plugin: Plugin,
         driver: Driver,
         stopping: threading.Event | None = None,
+        metrics: AgentMetrics | None = None,
     ) -> None:
-        """``stopping``, once set, ends a stats pass early (the service's stop event)."""
+        """``stopping``, once set, ends a stats pass early (the service's stop event);
+        ``metrics`` counts deploys and syncs (the service's, served on its endpoint)."""
         self.plugin = plugin
+        self.metrics = metrics or AgentMetrics()
         self.driver = driver
         self.bridge_mappings = parse_bridge_mappings(conf.agent.bridge_mappings)
         self.availability_zone: str = conf.agent.availability_zone
@@ -185,20 +190,25 @@ class AgentManager:
             bridge = bridge_for(self.bridge_mappings, tree)
             if rebuild:
                 self._start_over(tree, copy)
-            self.driver.deploy(tree, bridge, copy)
+            started = time.monotonic()
+            action = self.driver.deploy(tree, bridge, copy)
         except PERMANENT_ERRORS as exc:
+            self.metrics.deploy_failed()
             self._report(lb_id, tree, Provisioning.ERROR, tree.revision, reason=str(exc))
             self._keep_if_serving(lb_id)
             return
         except (HaproxyError, KeepalivedError) as exc:
+            self.metrics.deploy_failed()
             self._report(lb_id, tree, Provisioning.ERROR, tree.revision, reason=str(exc))
             self._failed(lb_id, "running haproxy", exc)
             self._keep_if_serving(lb_id)
             return
         except Exception as exc:
+            self.metrics.deploy_failed()
             self._failed(lb_id, "deploying", exc)
             self._keep_if_serving(lb_id)
             return
+        self.metrics.deployed(action, time.monotonic() - started)
         LOG.debug("load balancer %s: deployed revision %s on %s", lb_id, tree.revision, bridge)
         self.retries.forget(lb_id)
         with self._lock:
@@ -345,6 +355,7 @@ class AgentManager:
         if dead); every deployed one the server does not want here is undeployed.
         """
         self.needs_resync = False
+        started = time.monotonic()
         try:
             wanted = set(self.plugin.get_ready_devices())
         except messaging.MessagingException as exc:
@@ -374,6 +385,7 @@ class AgentManager:
                 self.queue.submit(lb_id, current_request_id())
         for lb_id in sorted(orphans):
             self.queue.submit(lb_id, current_request_id())
+        self.metrics.synced(time.monotonic() - started)
 
     def _prefetch(self, lb_ids: list[str]) -> bool:
         """Fetch the trees of ``lb_ids`` in one call for their coming refreshes; False if that
@@ -426,6 +438,11 @@ class AgentManager:
             with self._lock:
                 if lb_id in self._deployed:
                     self._roles[lb_id] = role
+
+    def deployed_trees(self) -> list[LoadBalancerTree]:
+        """The trees this process last deployed (the load balancers it runs and watches)."""
+        with self._lock:
+            return [known.tree for known in self._deployed.values()]
 
     def agent_state(self) -> dict[str, Any]:
         """The heartbeat payload."""

@@ -8,7 +8,9 @@ failure; stats every ``stats_interval`` (a pass over many load balancers is spre
 take longer, see :data:`lbaas.agent.manager.STATS_SPACING`). Stopping the agent leaves every
 haproxy running: load balancers keep serving while the agent restarts, and its first sync adopts
 them. Every pass runs under a new request id (``req-<uuid>``), which the work it queues and the
-reports it sends carry (:mod:`lbaas.core.request_ids`).
+reports it sends carry (:mod:`lbaas.core.request_ids`). With ``[agent] metrics_listen`` set, it
+also serves Prometheus metrics of its load balancers and of itself
+(:mod:`lbaas.agent.metrics_endpoint`, :mod:`lbaas.agent.metrics_collector`).
 """
 
 from __future__ import annotations
@@ -25,9 +27,14 @@ from oslo_config import cfg
 
 from lbaas.agent.endpoint import AgentRpcEndpoint
 from lbaas.agent.manager import AgentManager, Driver
+from lbaas.agent.metered_plugin import MeteredPlugin
+from lbaas.agent.metrics import AgentMetrics
+from lbaas.agent.metrics_collector import MetricsCollector, Target
+from lbaas.agent.metrics_endpoint import MetricsEndpoint
 from lbaas.agent.prometheus_listener import PrometheusListenerService
 from lbaas.core.request_ids import request_scope
 from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
+from lbaas.drivers.haproxy.state_paths import StatePaths
 from lbaas.rpc.plugin_api import PluginApi
 from lbaas.rpc.topics import agent_topic
 from lbaas.rpc.transport import make_server
@@ -55,7 +62,12 @@ class AgentService:
         self.plugin = PluginApi(transport, self.host)
         self.driver: Driver = driver or HaproxyNamespaceDriver(conf)
         self._stop = threading.Event()
-        self.manager = AgentManager(conf, self.plugin, self.driver, stopping=self._stop)
+        self.metrics = AgentMetrics()
+        self.manager = AgentManager(conf, MeteredPlugin(self.plugin, self.metrics), self.driver,
+                                    stopping=self._stop, metrics=self.metrics)
+        listen = conf.agent.metrics_listen
+        self._metrics_endpoint = MetricsEndpoint(listen, self._collect) if listen else None
+        self._collector: MetricsCollector | None = None
         self.rpc_server = make_server(
             transport, agent_topic(self.host), self.host, [AgentRpcEndpoint(self.manager)]
         )
@@ -88,6 +100,7 @@ class AgentService:
         self._spawn("stats", self._every(agent.stats_interval, self.manager.collect_stats))
         self._spawn("roles", self._every(self.conf.keepalived.role_interval,
                                          self.manager.watch_roles))
+        self._start_metrics()
         LOG.info("lbaas agent started on host %s", self.host)
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -96,6 +109,7 @@ class AgentService:
             return
         self._started = False
         self._stop.set()
+        self._stop_metrics()
         self.rpc_server.stop()
         self.rpc_server.wait()
         deadline = time.monotonic() + timeout
@@ -107,6 +121,47 @@ class AgentService:
         if self.prometheus_listeners is not None:
             self.prometheus_listeners.stop()
         LOG.info("lbaas agent stopped on host %s", self.host)
+
+    # -- metrics -------------------------------------------------------------------------------
+
+    @property
+    def metrics_address(self) -> str | None:
+        """``host:port`` of the metrics endpoint while it serves, else None."""
+        return None if self._metrics_endpoint is None else self._metrics_endpoint.address
+
+    def _start_metrics(self) -> None:
+        """Serve the metrics; an address that cannot be bound is logged, and the agent goes on
+        serving its load balancers without the endpoint."""
+        if self._metrics_endpoint is None:
+            return
+        self._collector = MetricsCollector(self._metrics_targets, self.metrics)
+        try:
+            self._metrics_endpoint.start()
+        except OSError as exc:
+            LOG.error("lbaas agent cannot serve its metrics on %s: %s",
+                      self.conf.agent.metrics_listen, exc)
+            return
+        LOG.info("lbaas agent serves Prometheus metrics on http://%s/metrics",
+                 self.metrics_address)
+
+    def _stop_metrics(self) -> None:
+        if self._metrics_endpoint is not None:
+            self._metrics_endpoint.stop()
+        if self._collector is not None:
+            self._collector.close()
+            self._collector = None
+
+    def _collect(self) -> bytes:
+        collector = self._collector
+        if collector is None:
+            raise RuntimeError("the agent is stopping")
+        return collector.collect()
+
+    def _metrics_targets(self) -> list[Target]:
+        state_path = self.conf.state_path
+        return [Target(tree, str(StatePaths.for_load_balancer(state_path, tree.id)
+                                 .metrics_socket))
+                for tree in self.manager.deployed_trees()]
 
     # -- periodic threads ----------------------------------------------------------------------
 
