@@ -16,6 +16,14 @@ from lbaas.db.engine import write_session
 from lbaas.services import agents
 from tests.functional.harness import Api, build_api, close_api
 from tests.monitoring import Monitoring, monitoring, served_app
+from tests.promql import (
+    API_METRICS,
+    Expression,
+    check_all,
+    dashboard_expressions,
+    metric_names,
+    rule_expressions,
+)
 
 WAIT = 30  # a bound for a notification that comes after 1-2 scrape and evaluation intervals
 
@@ -71,3 +79,25 @@ def test_a_silent_agent_is_notified_then_resolved(watched: tuple[Api, Monitoring
         agents.report_state(s, {"host": "node-quiet"})
     mon.receiver.wait("LbaasAgentDown", "resolved", WAIT, fired.received,
                       host="node-quiet")
+
+
+def test_every_dashboard_and_rule_expression_runs(watched: tuple[Api, Monitoring]) -> None:
+    """No PromQL error in any expression; data for every one that reads only the API server's
+    series (an ERROR, a PENDING_UPDATE load balancer and an agent give every alert its input)."""
+    api, mon = watched
+    broken, pending = api.create_lb(), api.create_lb()
+    _set_status(api, broken["id"], "ERROR")
+    _set_status(api, pending["id"], "PENDING_UPDATE")
+    with write_session(api.services.sessions) as s:
+        agents.report_state(s, {"host": "node-seen"})
+    selector = f'lbaas_loadbalancer_pending_seconds{{loadbalancer_id="{pending["id"]}"}}'
+    # as check_all looks (a subquery's steps are whole seconds, a scrape may be just after)
+    mon.eventually(lambda: bool(mon.query(f"last_over_time(({selector})[60s:1s])")), WAIT,
+                   "the pending load balancer scraped")
+
+    def api_only(e: Expression) -> bool:
+        return metric_names(e.data_expr) <= API_METRICS and "lbaas-agent" not in e.expr
+
+    expressions = dashboard_expressions() + rule_expressions()
+    assert sum(map(api_only, expressions)) >= 15
+    assert check_all(mon.query, expressions, api_only) == []
