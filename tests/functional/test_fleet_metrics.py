@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from lbaas.db import models
 from lbaas.db.engine import write_session
@@ -37,31 +37,56 @@ def test_every_load_balancer_has_its_statuses(sqlite_api: Api) -> None:
     assert _samples(sqlite_api, "lbaas_loadbalancer_pending_seconds") == []
 
 
-def test_pending_seconds_count_from_the_status_change(sqlite_api: Api) -> None:
-    lb = sqlite_api.create_lb()
-    with write_session(sqlite_api.services.sessions) as s:
+def test_pending_seconds_count_from_the_status_change(api: Api) -> None:
+    # on every database: the age is computed from a stored timestamp
+    lb = api.create_lb()
+    with write_session(api.services.sessions) as s:
         s.execute(update(models.LoadBalancer).where(models.LoadBalancer.id == lb["id"])
                   .values(provisioning_status="PENDING_UPDATE"))
-    _age(sqlite_api, models.LoadBalancer, "status_changed_at", lb["id"], 300)
-    [(labels, seconds)] = _samples(sqlite_api, "lbaas_loadbalancer_pending_seconds")
+    _age(api, models.LoadBalancer, "status_changed_at", lb["id"], 300)
+    [(labels, seconds)] = _samples(api, "lbaas_loadbalancer_pending_seconds")
     assert labels == {"loadbalancer_id": lb["id"], "project_id": "project-a",
                       "provisioning_status": "PENDING_UPDATE"}
     assert 300 <= seconds < 3600
-    [(status, _)] = _samples(sqlite_api, "lbaas_loadbalancer_status")
+    [(status, _)] = _samples(api, "lbaas_loadbalancer_status")
     assert status["provisioning_status"] == "PENDING_UPDATE"
 
 
-def test_agent_up_follows_heartbeats_and_agent_down_time(sqlite_api: Api) -> None:
-    down_time = sqlite_api.services.conf.housekeeping.agent_down_time
-    with write_session(sqlite_api.services.sessions) as s:
+def test_agent_up_follows_heartbeats_and_agent_down_time(api: Api) -> None:
+    down_time = api.services.conf.housekeeping.agent_down_time
+    with write_session(api.services.sessions) as s:
         agent_id = agents.report_state(s, {"host": "node-1"}).id
-    assert _samples(sqlite_api, "lbaas_agent_up") == [({"host": "node-1"}, 1.0)]
-    [(_, age)] = _samples(sqlite_api, "lbaas_agent_heartbeat_age_seconds")
+    assert _samples(api, "lbaas_agent_up") == [({"host": "node-1"}, 1.0)]
+    [(_, age)] = _samples(api, "lbaas_agent_heartbeat_age_seconds")
     assert 0 <= age < down_time
-    _age(sqlite_api, models.Agent, "heartbeat_timestamp", agent_id, down_time + 1)
-    assert _samples(sqlite_api, "lbaas_agent_up") == [({"host": "node-1"}, 0.0)]
-    [(_, age)] = _samples(sqlite_api, "lbaas_agent_heartbeat_age_seconds")
+    _age(api, models.Agent, "heartbeat_timestamp", agent_id, down_time + 1)
+    assert _samples(api, "lbaas_agent_up") == [({"host": "node-1"}, 0.0)]
+    [(_, age)] = _samples(api, "lbaas_agent_heartbeat_age_seconds")
     assert age >= down_time + 1
     # the agents API agrees
-    [shown] = sqlite_api.admin.get("/v2.0/agents").json()["agents"]
+    [shown] = api.admin.get("/v2.0/agents").json()["agents"]
     assert shown["alive"] is False
+
+
+def test_a_scrape_costs_the_same_queries_for_2_or_12_load_balancers(sqlite_api: Api) -> None:
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    def scrape_queries() -> int:
+        statements.clear()
+        event.listen(sqlite_api.services.engine, "before_cursor_execute", count)
+        try:
+            assert sqlite_api.client.get("/metrics").status_code == 200
+        finally:
+            event.remove(sqlite_api.services.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    for _ in range(2):
+        sqlite_api.create_lb()
+    few = scrape_queries()
+    for _ in range(10):
+        sqlite_api.create_lb()
+    assert scrape_queries() == few
+    assert len(_samples(sqlite_api, "lbaas_loadbalancer_status")) == 12
