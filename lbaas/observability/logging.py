@@ -9,8 +9,8 @@ from pythonjsonlogger.json import JsonFormatter
 
 from lbaas.core.request_ids import bind_request_id, current_request_id, reset_request_id
 
-__all__ = ["RequestIdFilter", "bind_request_id", "current_request_id", "reset_request_id",
-           "setup_logging"]
+__all__ = ["RequestIdFilter", "bind_request_id", "current_request_id", "json_formatter",
+           "reset_request_id", "setup_logging"]
 
 
 class RequestIdFilter(logging.Filter):
@@ -22,14 +22,20 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def json_formatter() -> logging.Formatter:
+    """One JSON object per line: time, level, logger, message, request_id and any ``extra``
+    fields of the record."""
+    return JsonFormatter(
+        "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"})
+
+
 def setup_logging(level: str = "INFO", json_lines: bool = True) -> None:
     """Configure the root logger once for the process."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
     if json_lines:
-        handler.setFormatter(JsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
+        handler.setFormatter(json_formatter())
     else:
         handler.setFormatter(logging.Formatter(
             "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
