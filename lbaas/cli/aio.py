@@ -222,7 +222,8 @@ def _after_start(server: Any, endpoint: str, token: str, clouds: Path, demo: boo
     while not server.started:
         time.sleep(0.05)
     lines = [f"API:          {endpoint}  (Octavia v2: {endpoint}/v2/lbaas)",
-             f"admin token:  {token}",
+             # Its path, not the token: this output ends up in logs (journald, CI).
+             f"admin token:  {clouds.parent / ADMIN_TOKEN_FILE}",
              f"clouds.yaml:  {clouds}",
              "",
              f"export OS_CLIENT_CONFIG_FILE={clouds} OS_CLOUD={CLOUD}",
