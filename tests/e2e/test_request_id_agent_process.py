@@ -1,0 +1,201 @@
+"""One request id from the API to a separate ``lbaas agent`` process over a real RabbitMQ.
+
+The API runs in this process (haproxy provider, a private RabbitMQ from
+``bench.broker.private_broker``); the agent is ``lbaas agent -c <file>``, a process of its own
+with the real haproxy namespace driver on a lab bridge, logging JSON lines at DEBUG to a file
+and writing its admin log. The id answered to ``POST /loadbalancers`` must be on the agent's
+lines refreshing that load balancer (fetch, deploy, report) and on its admin events (built,
+haproxy started); the id of the ``DELETE`` on its ``removed`` event; every agent line has a
+valid id; traffic reaches the backend through the VIP in between. The broker's password, in
+the agent's ``transport_url``, is on none of its lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from lbaas.config import load_config
+from lbaas.core.request_ids import is_valid
+from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
+from tests.e2e.faults_aio import child_env
+from tests.functional.harness import Api, build_api, close_api, wait_for
+from tests.netlab import Host, Lab, skip_unless_root_and_tools
+
+pytestmark = skip_unless_root_and_tools("ip", "haproxy", "nsenter")
+
+NETWORK = "reqid-net"
+SUBNET = "10.248.0.0/24"
+GATEWAY = "10.248.0.1"
+VIP_POOL = ("10.248.0.150", "10.248.0.199")
+BACKEND = "10.248.0.11"
+BODY = "reqid backend"
+
+
+def _rabbit_skip_reason() -> str | None:
+    from tests.nodelab import cgroups, rabbitmq
+
+    if not rabbitmq.installed() or not shutil.which(rabbitmq.EPMD):
+        return "rabbitmq-server (and epmd) are not installed"
+    if not cgroups.available():
+        return "no cgroup2 hierarchy is mounted"
+    return None
+
+
+@dataclass
+class Setup:
+    api: Api
+    client: Host
+    config: Path
+    log: Path
+    admin_log: Path
+    transport_url: str
+
+
+def _agent_config(path: Path, state: Path, host: str, transport_url: str, exchange: str,
+                  bridge: str) -> Path:
+    path.write_text("\n".join([
+        "[DEFAULT]", f"host = {host}", f"state_path = {state}", f"transport_url = {transport_url}",
+        f"control_exchange = {exchange}", "log_level = DEBUG", "log_json = true", "",
+        "[agent]", f"bridge_mappings = {NETWORK}:{bridge}", "report_interval = 0.5",
+        "stats_interval = 0.5", "resync_interval = 600", ""]))
+    path.chmod(0o600)  # it holds the broker's password
+    return path
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[Setup]:
+    reason = _rabbit_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    from bench.broker import private_broker
+
+    short = Path(tempfile.mkdtemp(prefix="lbrq", dir="/tmp"))  # haproxy's socket path limit
+    with private_broker() as broker, Lab() as lab:
+        api: Api | None = None
+        agent: subprocess.Popen[bytes] | None = None
+        config: Path | None = None
+        try:
+            bridge = lab.bridge("br")
+            lab.host("web", bridge, f"{BACKEND}/24").http_server(BODY)
+            client = lab.host("cl", bridge, "10.248.0.200/24")
+            api = build_api(str(tmp_path / "api"), overrides={
+                "DEFAULT": {"host": "api-node", "transport_url": broker.transport_url},
+                "api": {"default_provider": "haproxy"}},
+                network=(NETWORK, SUBNET, GATEWAY), allocation_pool=VIP_POOL)
+            config = _agent_config(tmp_path / "agent.conf", short / "state", f"agent-{lab.tag}",
+                                   broker.transport_url, api.services.conf.control_exchange,
+                                   bridge)
+            log = tmp_path / "agent.log"
+            with open(log, "wb") as out:
+                agent = subprocess.Popen(
+                    [sys.executable, "-m", "lbaas.cli.main", "agent", "-c", str(config)],
+                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                    start_new_session=True, env=child_env())
+            wait_for(lambda: api.admin.get("/v2.0/agents").json()["agents"] if api else [],
+                     lambda agents: any(a["alive"] for a in agents), 90)
+            yield Setup(api, client, config, log, short / "state" / "logs" / "admin.log",
+                        broker.transport_url)
+        finally:
+            try:
+                if api is not None:
+                    _delete_all(api)
+            finally:
+                if agent is not None:
+                    _stop(agent)
+                if config is not None:
+                    driver = HaproxyNamespaceDriver(load_config([str(config)]))
+                    for lb_id in driver.deployed_ids():
+                        driver.undeploy(lb_id)
+                if api is not None:
+                    close_api(api)
+                shutil.rmtree(short, ignore_errors=True)
+
+
+def _delete_all(api: Api) -> None:
+    for lb in api.admin.get("/loadbalancers").json()["loadbalancers"]:
+        api.admin.delete(f"/loadbalancers/{lb['id']}?cascade=true")
+    wait_for(lambda: api.admin.get("/loadbalancers").json()["loadbalancers"],
+             lambda lbs: not lbs, 60)
+
+
+def _stop(agent: subprocess.Popen[bytes]) -> None:
+    if agent.poll() is None:
+        os.killpg(agent.pid, signal.SIGTERM)
+        try:
+            agent.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(agent.pid, signal.SIGKILL)
+            agent.wait(10)
+
+
+def _json_lines(path: Path) -> list[dict[str, Any]]:
+    lines = []
+    for text in path.read_text(errors="replace").splitlines():
+        if text.startswith("{"):
+            lines.append(json.loads(text))
+    return lines
+
+
+def _carry(lines: list[dict[str, Any]], rid: str) -> bool:
+    return bool(lines) and all(rid in line["request_id"].split(",") for line in lines)
+
+
+def test_the_api_request_id_reaches_the_agent_process_and_its_admin_log(setup: Setup) -> None:
+    api = setup.api
+    created = api.member.post("/loadbalancers", {"loadbalancer": {
+        "name": "reqid", "vip_subnet_id": api.subnet_id, "listeners": [{
+            "protocol": "HTTP", "protocol_port": 80, "default_pool": {
+                "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+                "members": [{"address": BACKEND, "protocol_port": 80}]}}]}})
+    assert created.status_code == 201, created.text
+    rid = created.headers["x-openstack-request-id"]
+    lb = created.json()["loadbalancer"]
+    lb_id = lb["id"]
+    wait_for(lambda: api.member.get(f"/loadbalancers/{lb_id}").json()["loadbalancer"],
+             lambda found: found["provisioning_status"] == "ACTIVE", 90)
+    assert setup.client.http_get(lb["vip_address"], 80).strip() == BODY
+    lines = _json_lines(setup.log)  # the creation's lines (written before it reported ACTIVE)
+    assert lines, setup.log.read_text()[-2000:]
+    for words in ("fetched its tree", "deployed revision", "reporting ACTIVE"):
+        found = [line for line in lines if line["logger"].startswith("lbaas.agent")
+                 and lb_id in line["message"] and words in line["message"]]
+        assert _carry(found, rid), (words, found)
+    created_events = [e for e in _json_lines(setup.admin_log) if e["loadbalancer_id"] == lb_id]
+    assert {"deployed", "haproxy_started"} <= {e["event"] for e in created_events}
+    assert _carry(created_events, rid), created_events
+    deleted = api.member.delete(f"/loadbalancers/{lb_id}?cascade=true")
+    assert deleted.status_code == 204, deleted.text
+    delete_rid = deleted.headers["x-openstack-request-id"]
+    wait_for(lambda: api.member.get(f"/loadbalancers/{lb_id}").status_code,
+             lambda status: status == 404, 60)
+
+    def removed() -> list[dict[str, Any]]:
+        return [line for line in _json_lines(setup.admin_log)
+                if line["loadbalancer_id"] == lb_id and line["event"] == "removed"]
+
+    wait_for(removed, bool, 30)  # written after the agent confirmed the deletion
+
+    assert _carry(removed(), delete_rid)
+    lines = _json_lines(setup.log)
+    # The admin events are on the normal log too.
+    assert any(line["logger"] == "lbaas.admin" and line.get("loadbalancer_id") == lb_id
+               for line in lines)
+    agent_lines = [line for line in lines if line["logger"].startswith("lbaas.agent")]
+    without = [line for line in agent_lines
+               if not all(is_valid(part) for part in line["request_id"].split(","))]
+    assert not without, f"agent lines without a valid id: {without}"
+    password = urlsplit(setup.transport_url).password
+    assert password and password not in setup.log.read_text()
