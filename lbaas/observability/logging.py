@@ -1,4 +1,5 @@
-"""Logging set-up: JSON lines carrying the request id of the work they belong to."""
+"""Logging set-up: JSON lines carrying the request id of the work they belong to, without RPC
+message bodies (:mod:`lbaas.observability.redaction`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from pythonjsonlogger.json import JsonFormatter
 
 from lbaas.core.request_ids import bind_request_id, current_request_id, reset_request_id
+from lbaas.observability.redaction import RpcBodyFilter
 
 __all__ = ["RequestIdFilter", "bind_request_id", "current_request_id", "json_formatter",
            "reset_request_id", "setup_logging"]
@@ -34,6 +36,7 @@ def setup_logging(level: str = "INFO", json_lines: bool = True) -> None:
     """Configure the root logger once for the process."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(RpcBodyFilter())
     if json_lines:
         handler.setFormatter(json_formatter())
     else:
