@@ -4,7 +4,7 @@ oslo.messaging's drivers log whole messages below INFO: a reply that arrives for
 waits for any more (DEBUG, ``amqpdriver``), every message published or received (TRACE,
 ``impl_rabbit``). The agent's trees travel in those messages, with the private keys of TLS
 listeners and pools, so :class:`RpcBodyFilter` replaces the body arguments of every
-``oslo_messaging`` record with a placeholder (the rest of the line stays: ids, topics,
+oslo.messaging record with a placeholder (the rest of the line stays: ids, topics,
 exchanges). :func:`lbaas.observability.logging.setup_logging` adds it to the process's handler.
 """
 
@@ -14,17 +14,19 @@ import logging
 from collections.abc import Mapping
 
 HIDDEN = "<message body not logged>"
+RPC_LOGGERS = ("oslo_messaging", "oslo.messaging")
+"""oslo.messaging's loggers: its modules' own names, or as oslo.log spells them
+(``oslo.messaging._drivers.impl_rabbit``)."""
 BODY_KEYS = frozenset({"msg", "message"})
 """Keys of the ``%(name)s`` arguments that hold a message body in oslo.messaging's lines."""
 
 
 class RpcBodyFilter(logging.Filter):
-    """Replaces the message bodies in the arguments of ``oslo_messaging`` records: a mapping
+    """Replaces the message bodies in the arguments of oslo.messaging's records: a mapping
     passed positionally (a message is a dict), or a ``msg``/``message`` named argument."""
 
-
     def filter(self, record: logging.LogRecord) -> bool:
-        if not record.name.startswith("oslo_messaging"):
+        if not record.name.startswith(RPC_LOGGERS):
             return True
         args = record.args
         if isinstance(args, Mapping) and "%(" in str(record.msg):

@@ -9,8 +9,8 @@ from a client namespace reaches the backend), the secret's payload read back, th
 deleted. Every log of the run is then read: the process's output, ``lbaas.log`` (server and
 agent, DEBUG) and the admin log directory (``logs/``); haproxy's state directory is not a log.
 
-Each secret is searched whole and in 24-character pieces (a truncated leak counts; the constant
-DER headers of keys and bundles are left out of the pieces). The test can fail: the same search
+Each secret is searched whole and in 24-character pieces (``tests/e2e/secret_search.py``: a
+truncated leak counts). The test can fail: the same search
 first finds every secret where it belongs (the request that sent it, the key file, the files
 haproxy was given), and the logs must hold DEBUG lines of this very run (its load balancer's id,
 its admin events).
@@ -33,6 +33,7 @@ from pathlib import Path
 import httpx
 
 from tests.e2e.faults_aio import AllInOne, child_env
+from tests.e2e.secret_search import DER_HEADER, found, key_pieces, pieces
 from tests.e2e.tls_clients import curl
 from tests.netlab import Host, Lab, skip_unless_root_and_tools
 from tests.tls_material import Authority
@@ -47,10 +48,6 @@ BACKEND = "10.247.0.11"
 NAME = "www.nosecrets.example"
 BODY = "nosecrets backend"
 KM = "/key-manager/v1"
-PIECE = 24
-DER_HEADER = 48
-"""Leading base64 characters of a DER key or bundle that are the same for every key of its
-kind (algorithm identifiers, lengths): not searched as pieces."""
 
 
 @dataclass
@@ -111,17 +108,6 @@ def _delete_everything(aio: AllInOne) -> None:
         api.delete(f"/loadbalancers/{lb['id']}?cascade=true")
 
 
-def _pieces(value: str, skip: int = 0) -> list[str]:
-    """``value`` and its successive :data:`PIECE`-character pieces after ``skip``."""
-    return [value, *(value[i:i + PIECE] for i in range(skip, len(value) - PIECE + 1, PIECE))]
-
-
-def _found(text: str, needles: dict[str, list[str]]) -> list[str]:
-    """The names of the secrets any of whose pieces occur in ``text``."""
-    return sorted(name for name, pieces in needles.items()
-                  if any(piece in text for piece in pieces))
-
-
 def _tenant_token(run: Run) -> str:
     made = subprocess.run(
         [sys.executable, "-m", "lbaas.cli.main", "token", "create", "--project", "p-nosecrets",
@@ -157,18 +143,16 @@ def test_no_secret_of_a_tls_change_set_reaches_any_log(tmp_path: Path) -> None:
         issued = authority.issue(NAME)
         p12 = issued.pkcs12()  # salted: each call differs
         bundle = base64.b64encode(p12).decode()
-        key_lines = [line for line in issued.key_pem.splitlines() if "-----" not in line]
-        key_base64 = "".join(key_lines)
         fernet_key = (run.state / "secret.key").read_text().strip()
         needles = {
-            "admin token": _pieces(admin_token),
-            "tenant token": _pieces(tenant_token),
-            "wrong token": _pieces(wrong_token),
-            "Basic credentials": _pieces(basic),
-            "wrong Basic credentials": _pieces(wrong_basic),
-            "private key PEM body": [*key_lines, *_pieces(key_base64, DER_HEADER)],
-            "PKCS12 base64": _pieces(bundle, DER_HEADER),
-            "Fernet key": _pieces(fernet_key),
+            "admin token": pieces(admin_token),
+            "tenant token": pieces(tenant_token),
+            "wrong token": pieces(wrong_token),
+            "Basic credentials": pieces(basic),
+            "wrong Basic credentials": pieces(wrong_basic),
+            "private key PEM body": key_pieces(issued),
+            "PKCS12 base64": pieces(bundle, DER_HEADER),
+            "Fernet key": pieces(fernet_key),
         }
 
         tenant = httpx.Client(base_url=run.aio.endpoint, timeout=30,
@@ -182,7 +166,7 @@ def test_no_secret_of_a_tls_change_set_reaches_any_log(tmp_path: Path) -> None:
                 "payload_content_encoding": "base64"})
             assert stored.status_code == 201, stored.text
             sent = stored.request.content.decode() + str(stored.request.headers)
-            assert {"PKCS12 base64", "tenant token"} <= set(_found(sent, needles))
+            assert {"PKCS12 base64", "tenant token"} <= set(found(sent, needles))
             ref = stored.json()["secret_ref"]
             secret_path = KM + ref.split(KM, 1)[1]
             payload = by_basic.get(f"{secret_path}/payload",
@@ -211,7 +195,7 @@ def test_no_secret_of_a_tls_change_set_reaches_any_log(tmp_path: Path) -> None:
             # The key the logs are searched for is the one haproxy was given.
             certs = run.state / "lbaas" / lb_id / "certs"
             given = "".join(p.read_text() for p in certs.iterdir() if p.suffix == ".pem")
-            assert "private key PEM body" in _found(given, needles)
+            assert "private key PEM body" in found(given, needles)
 
             deleted = tenant.delete(f"/v2/lbaas/loadbalancers/{lb_id}?cascade=true")
             assert deleted.status_code == 204, deleted.text
@@ -222,8 +206,8 @@ def test_no_secret_of_a_tls_change_set_reaches_any_log(tmp_path: Path) -> None:
                 subprocess.run(["sleep", "0.1"], check=True)
             assert admin.get(f"/loadbalancers/{lb_id}").status_code == 404
             assert tenant.delete(secret_path).status_code == 204
-        assert _found(fernet_key, needles) == ["Fernet key"]
-        assert _found((run.state / "admin-token").read_text(), needles) == ["admin token"]
+        assert found(fernet_key, needles) == ["Fernet key"]
+        assert found((run.state / "admin-token").read_text(), needles) == ["admin token"]
         run.aio.stop()  # every line written and flushed
         logs = _logs(run)
 
@@ -233,5 +217,5 @@ def test_no_secret_of_a_tls_change_set_reaches_any_log(tmp_path: Path) -> None:
                  .splitlines()]
     assert {"deployed", "haproxy_started", "removed"} <= {
         line["event"] for line in admin_log if line["loadbalancer_id"] == lb_id}
-    leaks = {path: _found(text, needles) for path, text in logs.items()}
+    leaks = {path: found(text, needles) for path, text in logs.items()}
     assert not any(leaks.values()), leaks

@@ -1,17 +1,23 @@
-"""One request id from the API to a separate ``lbaas agent`` process over a real RabbitMQ.
+"""One request id from the API to a separate ``lbaas agent`` process over a real RabbitMQ, and
+no secret in that agent's logs.
 
 The API runs in this process (haproxy provider, a private RabbitMQ from
 ``bench.broker.private_broker``); the agent is ``lbaas agent -c <file>``, a process of its own
 with the real haproxy namespace driver on a lab bridge, logging JSON lines at DEBUG to a file
-and writing its admin log. The id answered to ``POST /loadbalancers`` must be on the agent's
-lines refreshing that load balancer (fetch, deploy, report) and on its admin events (built,
-haproxy started); the id of the ``DELETE`` on its ``removed`` event; every agent line has a
-valid id; traffic reaches the backend through the VIP in between. The broker's password, in
-the agent's ``transport_url``, is on none of its lines.
+and writing its admin log. The load balancer has a TERMINATED_HTTPS listener whose PKCS12
+bundle is in the secret store, so its private key travels to the agent over RabbitMQ.
+
+The id answered to ``POST /loadbalancers`` must be on the agent's lines refreshing that load
+balancer (fetch, deploy, report) and on its admin events (built, haproxy started); the id of the
+``DELETE`` on its ``removed`` event; every agent line has a valid id; verified HTTPS reaches the
+backend through the VIP in between. Neither the private key (which haproxy was given), the
+bundle, the tenant's token nor the broker's password (in the agent's ``transport_url``) is on
+any line of the agent's logs.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -31,10 +37,13 @@ from lbaas.config import load_config
 from lbaas.core.request_ids import is_valid
 from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
 from tests.e2e.faults_aio import child_env
+from tests.e2e.secret_search import DER_HEADER, found, key_pieces, pieces
+from tests.e2e.tls_clients import curl
 from tests.functional.harness import Api, build_api, close_api, wait_for
 from tests.netlab import Host, Lab, skip_unless_root_and_tools
+from tests.tls_material import Authority
 
-pytestmark = skip_unless_root_and_tools("ip", "haproxy", "nsenter")
+pytestmark = skip_unless_root_and_tools("ip", "haproxy", "nsenter", "curl")
 
 NETWORK = "reqid-net"
 SUBNET = "10.248.0.0/24"
@@ -42,6 +51,8 @@ GATEWAY = "10.248.0.1"
 VIP_POOL = ("10.248.0.150", "10.248.0.199")
 BACKEND = "10.248.0.11"
 BODY = "reqid backend"
+NAME = "www.reqid.example"
+KM = "/key-manager/v1"
 
 
 def _rabbit_skip_reason() -> str | None:
@@ -62,6 +73,8 @@ class Setup:
     log: Path
     admin_log: Path
     transport_url: str
+    state: Path
+    files: Path
 
 
 def _agent_config(path: Path, state: Path, host: str, transport_url: str, exchange: str,
@@ -107,7 +120,7 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
             wait_for(lambda: api.admin.get("/v2.0/agents").json()["agents"] if api else [],
                      lambda agents: any(a["alive"] for a in agents), 90)
             yield Setup(api, client, config, log, short / "state" / "logs" / "admin.log",
-                        broker.transport_url)
+                        broker.transport_url, short / "state", tmp_path)
         finally:
             try:
                 if api is not None:
@@ -153,11 +166,21 @@ def _carry(lines: list[dict[str, Any]], rid: str) -> bool:
     return bool(lines) and all(rid in line["request_id"].split(",") for line in lines)
 
 
-def test_the_api_request_id_reaches_the_agent_process_and_its_admin_log(setup: Setup) -> None:
+def test_the_api_request_id_reaches_the_agent_process_and_no_secret_does(
+        setup: Setup) -> None:
     api = setup.api
+    authority = Authority.create("reqid CA")
+    issued = authority.issue(NAME)
+    bundle = base64.b64encode(issued.pkcs12()).decode()
+    stored = api.client.post(f"{KM}/secrets", headers={"X-Auth-Token": api.member.token},
+                             json={"name": "reqid", "payload": bundle,
+                                   "payload_content_type": "application/octet-stream",
+                                   "payload_content_encoding": "base64"})
+    assert stored.status_code == 201, stored.text
     created = api.member.post("/loadbalancers", {"loadbalancer": {
         "name": "reqid", "vip_subnet_id": api.subnet_id, "listeners": [{
-            "protocol": "HTTP", "protocol_port": 80, "default_pool": {
+            "protocol": "TERMINATED_HTTPS", "protocol_port": 443,
+            "default_tls_container_ref": stored.json()["secret_ref"], "default_pool": {
                 "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
                 "members": [{"address": BACKEND, "protocol_port": 80}]}}]}})
     assert created.status_code == 201, created.text
@@ -165,14 +188,22 @@ def test_the_api_request_id_reaches_the_agent_process_and_its_admin_log(setup: S
     lb = created.json()["loadbalancer"]
     lb_id = lb["id"]
     wait_for(lambda: api.member.get(f"/loadbalancers/{lb_id}").json()["loadbalancer"],
-             lambda found: found["provisioning_status"] == "ACTIVE", 90)
-    assert setup.client.http_get(lb["vip_address"], 80).strip() == BODY
+             lambda lb: lb["provisioning_status"] == "ACTIVE", 90)
+    answer = curl(setup.client, setup.files, lb["vip_address"], authority, name=NAME)
+    assert answer.code == 200 and BODY in answer.body, answer.error
+    password = urlsplit(setup.transport_url).password
+    assert password
+    needles = {"private key": key_pieces(issued), "PKCS12 bundle": pieces(bundle, DER_HEADER),
+               "tenant token": pieces(api.member.token), "broker password": [password]}
+    certs = setup.state / "lbaas" / lb_id / "certs"  # the key really reached the agent
+    assert "private key" in found("".join(p.read_text() for p in certs.glob("*.pem")), needles)
+    assert found(setup.config.read_text(), needles) == ["broker password"]
     lines = _json_lines(setup.log)  # the creation's lines (written before it reported ACTIVE)
     assert lines, setup.log.read_text()[-2000:]
     for words in ("fetched its tree", "deployed revision", "reporting ACTIVE"):
-        found = [line for line in lines if line["logger"].startswith("lbaas.agent")
-                 and lb_id in line["message"] and words in line["message"]]
-        assert _carry(found, rid), (words, found)
+        refreshing = [line for line in lines if line["logger"].startswith("lbaas.agent")
+                      and lb_id in line["message"] and words in line["message"]]
+        assert _carry(refreshing, rid), (words, refreshing)
     created_events = [e for e in _json_lines(setup.admin_log) if e["loadbalancer_id"] == lb_id]
     assert {"deployed", "haproxy_started"} <= {e["event"] for e in created_events}
     assert _carry(created_events, rid), created_events
@@ -197,5 +228,6 @@ def test_the_api_request_id_reaches_the_agent_process_and_its_admin_log(setup: S
     without = [line for line in agent_lines
                if not all(is_valid(part) for part in line["request_id"].split(","))]
     assert not without, f"agent lines without a valid id: {without}"
-    password = urlsplit(setup.transport_url).password
-    assert password and password not in setup.log.read_text()
+    leaks = {str(path): found(path.read_text(errors="replace"), needles)
+             for path in (setup.log, *setup.admin_log.parent.iterdir())}
+    assert not any(leaks.values()), leaks
