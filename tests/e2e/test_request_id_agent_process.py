@@ -7,8 +7,9 @@ with the real haproxy namespace driver on a lab bridge, logging JSON lines at DE
 and writing its admin log. The load balancer has a TERMINATED_HTTPS listener whose PKCS12
 bundle is in the secret store, so its private key travels to the agent over RabbitMQ.
 
-The id answered to ``POST /loadbalancers`` must be on the agent's lines refreshing that load
-balancer (fetch, deploy, report) and on its admin events (built, haproxy started); the id of the
+The id answered to ``POST /loadbalancers`` must be on the agent's refresh of that load balancer
+(fetch, deploy); the id of a listener update on every line of its refresh at the new revision
+(fetch, deploy, report) and on its admin events (built, haproxy reloaded); the id of the
 ``DELETE`` on its ``removed`` event; every agent line has a valid id; verified HTTPS reaches the
 backend through the VIP in between. Neither the private key (which haproxy was given), the
 bundle, the tenant's token nor the broker's password (in the agent's ``transport_url``) is on
@@ -166,6 +167,15 @@ def _carry(lines: list[dict[str, Any]], rid: str) -> bool:
     return bool(lines) and all(rid in line["request_id"].split(",") for line in lines)
 
 
+def _some_carry(lines: list[dict[str, Any]], rid: str) -> bool:
+    return any(rid in line["request_id"].split(",") for line in lines)
+
+
+def _agent_lines(lines: list[dict[str, Any]], lb_id: str, *words: str) -> list[dict[str, Any]]:
+    return [line for line in lines if line["logger"].startswith("lbaas.agent")
+            and all(w in line["message"] for w in (lb_id, *words))]
+
+
 def test_the_api_request_id_reaches_the_agent_process_and_no_secret_does(
         setup: Setup) -> None:
     api = setup.api
@@ -198,15 +208,32 @@ def test_the_api_request_id_reaches_the_agent_process_and_no_secret_does(
     certs = setup.state / "lbaas" / lb_id / "certs"  # the key really reached the agent
     assert "private key" in found("".join(p.read_text() for p in certs.glob("*.pem")), needles)
     assert found(setup.config.read_text(), needles) == ["broker password"]
-    lines = _json_lines(setup.log)  # the creation's lines (written before it reported ACTIVE)
+    # The creation: the agent's first sync may have fetched the new load balancer too (its
+    # refresh then carries the sync's id), so the cast's refresh is one of possibly two.
+    lines = _json_lines(setup.log)
     assert lines, setup.log.read_text()[-2000:]
-    for words in ("fetched its tree", "deployed revision", "reporting ACTIVE"):
-        refreshing = [line for line in lines if line["logger"].startswith("lbaas.agent")
-                      and lb_id in line["message"] and words in line["message"]]
-        assert _carry(refreshing, rid), (words, refreshing)
+    for words in ("fetched its tree", "deployed revision"):
+        assert _some_carry(_agent_lines(lines, lb_id, words), rid), words
     created_events = [e for e in _json_lines(setup.admin_log) if e["loadbalancer_id"] == lb_id]
     assert {"deployed", "haproxy_started"} <= {e["event"] for e in created_events}
-    assert _carry(created_events, rid), created_events
+
+    # An update: every line of its refresh (at the new revision) carries its id.
+    listener_id = lb["listeners"][0]["id"]
+    updated = api.member.put(f"/listeners/{listener_id}", {"listener": {"connection_limit": 500}})
+    assert updated.status_code == 200, updated.text
+    update_rid = updated.headers["x-openstack-request-id"]
+    wait_for(lambda: api.member.get(f"/loadbalancers/{lb_id}").json()["loadbalancer"],
+             lambda lb: lb["provisioning_status"] == "ACTIVE", 90)
+    update_events = [e for e in _json_lines(setup.admin_log)
+                     if e["loadbalancer_id"] == lb_id][len(created_events):]
+    [built] = [e for e in update_events if e["event"] == "deployed"]
+    revision = built["revision"]
+    assert {e["event"] for e in update_events} == {"deployed", "haproxy_reloaded"}
+    assert _carry(update_events, update_rid), update_events
+    lines = _json_lines(setup.log)
+    for words in (f"fetched its tree (revision {revision})", f"deployed revision {revision}",
+                  f"reporting ACTIVE at revision {revision}"):
+        assert _carry(_agent_lines(lines, lb_id, words), update_rid), words
     deleted = api.member.delete(f"/loadbalancers/{lb_id}?cascade=true")
     assert deleted.status_code == 204, deleted.text
     delete_rid = deleted.headers["x-openstack-request-id"]
