@@ -213,6 +213,9 @@ def test_no_secret_of_a_tls_change_set_reaches_any_log(tmp_path: Path) -> None:
 
     main = logs[str(run.state / "lbaas.log")]
     assert lb_id in main and '"level": "DEBUG"' in main, "the log holds no line of this run"
+    for logger in ("lbaas.api.access", "lbaas.agent.manager", "lbaas.rpc.server_endpoints",
+                   "lbaas.drivers.haproxy.process"):  # the server's and the agent's
+        assert f'"logger": "{logger}"' in main, logger
     admin_log = [json.loads(line) for line in logs[str(run.state / "logs" / "admin.log")]
                  .splitlines()]
     assert {"deployed", "haproxy_started", "removed"} <= {
