@@ -133,6 +133,20 @@ KEEPALIVED_OPTS = [
                       "are reported to the server)."),
 ]
 
+ADMIN_LOG_OPTS = [
+    cfg.StrOpt("file", default="$state_path/logs/admin.log",
+               help="JSON-lines file of the agent's admin events per load balancer (deploy "
+                    "results, haproxy starts and reloads with their duration, restarts of a "
+                    "dead haproxy or keepalived, VRRP role changes, removals, member health "
+                    "transitions), written by 'lbaas agent' and 'lbaas up' (mode 0600, its "
+                    "directory 0700). The events also go to the normal log. Empty: the "
+                    "normal log only."),
+    cfg.IntOpt("max_bytes", default=10 * 1024 * 1024, min=1024,
+               help="Size at which the admin log file is rotated."),
+    cfg.IntOpt("backup_count", default=5, min=1,
+               help="Rotated admin log files kept (admin.log.1 ... admin.log.N)."),
+]
+
 KEY_MANAGER_OPTS = [
     cfg.StrOpt("backend", default="builtin", choices=["builtin", "barbican"],
                help="Where the TLS certificates of listeners and pools are read. 'builtin': "
@@ -188,6 +202,7 @@ def list_opts() -> list[tuple[str | None, list[Any]]]:
         ("housekeeping", HOUSEKEEPING_OPTS),
         ("agent", AGENT_OPTS),
         ("keepalived", KEEPALIVED_OPTS),
+        ("admin_log", ADMIN_LOG_OPTS),
         ("key_manager", KEY_MANAGER_OPTS),
         (BARBICAN_GROUP, [*BARBICAN_OPTS, *_barbican_auth_opts(with_plugin=True)]),
     ]

@@ -45,13 +45,14 @@ from lbaas.agent.prefetch import PrefetchedTrees
 from lbaas.agent.retries import Retries
 from lbaas.agent.stats_ledger import StatsLedger
 from lbaas.agent.workqueue import WorkQueue
+from lbaas.core.admin_events import Event, admin_event
 from lbaas.core.amphora import AmphoraStatus, Role
 from lbaas.core.request_ids import current_request_id
 from lbaas.core.status import Provisioning
 from lbaas.core.tree import AmphoraNode, LoadBalancerTree, TreeRejected
 from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
 from lbaas.drivers.haproxy.namespace_driver import DEVICE_DRIVER_NAME
-from lbaas.drivers.haproxy.process import ConfigRejected, HaproxyError
+from lbaas.drivers.haproxy.process import Action, ConfigRejected, HaproxyError
 from lbaas.drivers.haproxy.stats import StatsError
 from lbaas.drivers.interface.vip_plug import InterfaceError
 from lbaas.drivers.keepalived.process import ConfigRejected as KeepalivedConfigRejected
@@ -210,6 +211,9 @@ class AgentManager:
             return
         self.metrics.deployed(action, time.monotonic() - started)
         LOG.debug("load balancer %s: deployed revision %s on %s", lb_id, tree.revision, bridge)
+        if action != Action.UNCHANGED or tree.has_pending():
+            admin_event(Event.DEPLOYED, lb_id, "load balancer %s built at revision %s", lb_id,
+                        tree.revision, revision=tree.revision)
         self.retries.forget(lb_id)
         with self._lock:
             self._deployed[lb_id] = Deployed(tree, bridge)
@@ -264,7 +268,8 @@ class AgentManager:
         """Tell the server the outcome unless the tree already says so (resyncs stay quiet). A
         copy of a pair reports on itself (the pair's change closes when both copies did)."""
         if reason is not None:
-            LOG.error("load balancer %s is in ERROR: %s", lb_id, reason)
+            admin_event(Event.DEPLOY_FAILED, lb_id, "load balancer %s is in ERROR: %s", lb_id,
+                        reason, level=logging.ERROR, revision=revision, reason=reason)
         copy = tree.copy_on(self.plugin.host) if tree is not None else None
         if tree is not None and copy is not None:
             self._report_copy(tree, copy, status == Provisioning.ACTIVE, reason)
@@ -306,6 +311,8 @@ class AgentManager:
         except Exception as exc:
             self._failed(lb_id, "confirming its deletion", exc)
             return
+        admin_event(Event.REMOVED, lb_id, "load balancer %s removed (deleted)", lb_id,
+                    reason="deleted")
         self.retries.forget(lb_id)
 
     def remove_orphan(self, lb_id: str) -> None:
@@ -321,6 +328,8 @@ class AgentManager:
                 self._orphans.add(lb_id)  # the retry removes it again, without the server
             self._failed(lb_id, "removing the orphan", exc)
             return
+        admin_event(Event.REMOVED, lb_id, "load balancer %s removed (no longer placed here)",
+                    lb_id, reason="orphan")
         self.retries.forget(lb_id)
 
     def _forget(self, lb_id: str) -> None:
@@ -423,18 +432,21 @@ class AgentManager:
                 continue
             role = self.driver.copy_role(lb_id)
             if role is None:
-                LOG.warning("keepalived of load balancer %s is not running: restarting it",
-                            lb_id)
+                admin_event(Event.KEEPALIVED_RESTART, lb_id, "keepalived of load balancer %s "
+                            "is not running: restarting it", lb_id, level=logging.WARNING)
                 self.queue.submit(lb_id, current_request_id())
                 continue
             with self._lock:
-                if self._roles.get(lb_id) == role:
-                    continue
+                previous = self._roles.get(lb_id)
+            if previous == role:
+                continue
             try:
                 self.plugin.update_amphora(lb_id, role=role)
             except Exception as exc:
                 LOG.warning("cannot report the role of load balancer %s: %s", lb_id, exc)
                 continue
+            admin_event(Event.VRRP_ROLE, lb_id, "load balancer %s: this copy is %s (was %s)",
+                        lb_id, role, previous, role=role, previous=previous)
             with self._lock:
                 if lb_id in self._deployed:
                     self._roles[lb_id] = role
@@ -500,7 +512,8 @@ class AgentManager:
             if self.queue.busy(lb_id):
                 continue
             if not self.driver.is_healthy(lb_id):
-                LOG.warning("haproxy of load balancer %s is not running: restarting it", lb_id)
+                admin_event(Event.HAPROXY_RESTART, lb_id, "haproxy of load balancer %s is not "
+                            "running: restarting it", lb_id, level=logging.WARNING)
                 self.queue.submit(lb_id, current_request_id())
                 continue
             with self._lock:

@@ -15,6 +15,7 @@ also serves Prometheus metrics of its load balancers and of itself
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import socket
 import threading
@@ -79,13 +80,17 @@ class AgentService:
 
     def start(self) -> None:
         """Start serving casts and the periodic threads (the first sync runs at once)."""
+        with request_scope():  # the start-up's lines have an id too
+            self._start()
+
+    def _start(self) -> None:
         if self._started:
             return
         self._started = True
         # pyroute2's synchronous API runs an event loop of its own: never on a thread already
         # running one (the all-in-one starts its agent from the API's asyncio lifespan).
         with ThreadPoolExecutor(1, thread_name_prefix="lbaas-agent-prepare") as pool:
-            pool.submit(self.driver.prepare_host).result()
+            pool.submit(contextvars.copy_context().run, self.driver.prepare_host).result()
         LOG.info("lbaas agent on host %s prepared its host; connecting to the server", self.host)
         if self.prometheus_listeners is not None:
             try:
@@ -105,6 +110,10 @@ class AgentService:
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the RPC server, the periodic threads and the work queue; haproxy keeps running."""
+        with request_scope():
+            self._stop_all(timeout)
+
+    def _stop_all(self, timeout: float) -> None:
         if not self._started:
             return
         self._started = False
