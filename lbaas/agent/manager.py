@@ -340,7 +340,7 @@ class AgentManager:
 
     def _failed(self, lb_id: str, doing: str, exc: BaseException) -> None:
         """A temporary failure or a bug: log it (a bug with its traceback) and retry later."""
-        delay = self.retries.schedule(lb_id)
+        delay = self.retries.schedule(lb_id, current_request_id())
         if isinstance(exc, TEMPORARY_ERRORS):
             LOG.warning("load balancer %s: temporary failure %s, retrying in %.0fs: %s",
                         lb_id, doing, delay, exc)
@@ -349,11 +349,12 @@ class AgentManager:
                       lb_id, doing, delay, exc_info=exc)
 
     def retry_due(self) -> None:
-        """Queue the load balancers whose retry time has come."""
-        for lb_id in self.retries.due():
+        """Queue the load balancers whose retry time has come, under the request id of the
+        work that failed (the pass's own when there was none)."""
+        for lb_id, request_id in self.retries.due():
             if self.queue.stopped:
                 return
-            self.queue.submit(lb_id, current_request_id())
+            self.queue.submit(lb_id, request_id or current_request_id())
 
     # -- periodic passes -----------------------------------------------------------------------
 
