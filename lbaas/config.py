@@ -104,6 +104,11 @@ AGENT_OPTS = [
     cfg.StrOpt("haproxy_bin", default="haproxy", help="The haproxy executable."),
     cfg.IntOpt("haproxy_max_connections", default=8000, min=100,
                help="Upper bound of maxconn per haproxy (file descriptors are limited)."),
+    cfg.StrOpt("metrics_listen", default="127.0.0.1:9917",
+               help="host:port where the agent serves Prometheus metrics (GET /metrics) of "
+                    "every load balancer it runs and of itself; [::1]:9917 for IPv6; port 0 "
+                    "picks a free port (logged); empty: no metrics endpoint. Plain HTTP "
+                    "without authentication: keep it on loopback or a management network."),
 ]
 
 KEEPALIVED_OPTS = [
@@ -126,6 +131,20 @@ KEEPALIVED_OPTS = [
     cfg.FloatOpt("role_interval", default=0.5, min=0.1,
                  help="Seconds between the agent's reads of each copy's VRRP role (changes "
                       "are reported to the server)."),
+]
+
+ADMIN_LOG_OPTS = [
+    cfg.StrOpt("file", default="$state_path/logs/admin.log",
+               help="JSON-lines file of the agent's admin events per load balancer (deploy "
+                    "results, haproxy starts and reloads with their duration, restarts of a "
+                    "dead haproxy or keepalived, VRRP role changes, removals, member health "
+                    "transitions), written by 'lbaas agent' and 'lbaas up' (mode 0600, its "
+                    "directory 0700). The events also go to the normal log. Empty: the "
+                    "normal log only."),
+    cfg.IntOpt("max_bytes", default=10 * 1024 * 1024, min=1024,
+               help="Size at which the admin log file is rotated."),
+    cfg.IntOpt("backup_count", default=5, min=1,
+               help="Rotated admin log files kept (admin.log.1 ... admin.log.N)."),
 ]
 
 KEY_MANAGER_OPTS = [
@@ -228,6 +247,7 @@ def list_opts() -> list[tuple[str | None, list[Any]]]:
         ("housekeeping", HOUSEKEEPING_OPTS),
         ("agent", AGENT_OPTS),
         ("keepalived", KEEPALIVED_OPTS),
+        ("admin_log", ADMIN_LOG_OPTS),
         ("key_manager", KEY_MANAGER_OPTS),
         ("access_log", ACCESS_LOG_OPTS),
         (BARBICAN_GROUP, [*BARBICAN_OPTS, *_barbican_auth_opts(with_plugin=True)]),

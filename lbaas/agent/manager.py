@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,18 +39,20 @@ from oslo_config import cfg
 from pyroute2.netlink.exceptions import NetlinkError
 
 from lbaas.agent.bridges import bridge_for, bridge_of, parse_bridge_mappings
+from lbaas.agent.metrics import AgentMetrics
 from lbaas.agent.ports import Driver, Plugin
 from lbaas.agent.prefetch import PrefetchedTrees
 from lbaas.agent.retries import Retries
 from lbaas.agent.stats_ledger import StatsLedger
 from lbaas.agent.workqueue import WorkQueue
+from lbaas.core.admin_events import Event, admin_event
 from lbaas.core.amphora import AmphoraStatus, Role
 from lbaas.core.request_ids import current_request_id
 from lbaas.core.status import Provisioning
 from lbaas.core.tree import AmphoraNode, LoadBalancerTree, TreeRejected
 from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
 from lbaas.drivers.haproxy.namespace_driver import DEVICE_DRIVER_NAME
-from lbaas.drivers.haproxy.process import ConfigRejected, HaproxyError
+from lbaas.drivers.haproxy.process import Action, ConfigRejected, HaproxyError
 from lbaas.drivers.haproxy.stats import StatsError
 from lbaas.drivers.interface.vip_plug import InterfaceError
 from lbaas.drivers.keepalived.process import ConfigRejected as KeepalivedConfigRejected
@@ -99,9 +102,12 @@ class AgentManager:
         plugin: Plugin,
         driver: Driver,
         stopping: threading.Event | None = None,
+        metrics: AgentMetrics | None = None,
     ) -> None:
-        """``stopping``, once set, ends a stats pass early (the service's stop event)."""
+        """``stopping``, once set, ends a stats pass early (the service's stop event);
+        ``metrics`` counts deploys and syncs (the service's, served on its endpoint)."""
         self.plugin = plugin
+        self.metrics = metrics or AgentMetrics()
         self.driver = driver
         self.bridge_mappings = parse_bridge_mappings(conf.agent.bridge_mappings)
         self.availability_zone: str = conf.agent.availability_zone
@@ -185,21 +191,29 @@ class AgentManager:
             bridge = bridge_for(self.bridge_mappings, tree)
             if rebuild:
                 self._start_over(tree, copy)
-            self.driver.deploy(tree, bridge, copy)
+            started = time.monotonic()
+            action = self.driver.deploy(tree, bridge, copy)
         except PERMANENT_ERRORS as exc:
+            self.metrics.deploy_failed()
             self._report(lb_id, tree, Provisioning.ERROR, tree.revision, reason=str(exc))
             self._keep_if_serving(lb_id)
             return
         except (HaproxyError, KeepalivedError) as exc:
+            self.metrics.deploy_failed()
             self._report(lb_id, tree, Provisioning.ERROR, tree.revision, reason=str(exc))
             self._failed(lb_id, "running haproxy", exc)
             self._keep_if_serving(lb_id)
             return
         except Exception as exc:
+            self.metrics.deploy_failed()
             self._failed(lb_id, "deploying", exc)
             self._keep_if_serving(lb_id)
             return
+        self.metrics.deployed(action, time.monotonic() - started)
         LOG.debug("load balancer %s: deployed revision %s on %s", lb_id, tree.revision, bridge)
+        if action != Action.UNCHANGED or tree.has_pending():
+            admin_event(Event.DEPLOYED, lb_id, "load balancer %s built at revision %s", lb_id,
+                        tree.revision, revision=tree.revision)
         self.retries.forget(lb_id)
         with self._lock:
             self._deployed[lb_id] = Deployed(tree, bridge)
@@ -254,7 +268,8 @@ class AgentManager:
         """Tell the server the outcome unless the tree already says so (resyncs stay quiet). A
         copy of a pair reports on itself (the pair's change closes when both copies did)."""
         if reason is not None:
-            LOG.error("load balancer %s is in ERROR: %s", lb_id, reason)
+            admin_event(Event.DEPLOY_FAILED, lb_id, "load balancer %s is in ERROR: %s", lb_id,
+                        reason, level=logging.ERROR, revision=revision, reason=reason)
         copy = tree.copy_on(self.plugin.host) if tree is not None else None
         if tree is not None and copy is not None:
             self._report_copy(tree, copy, status == Provisioning.ACTIVE, reason)
@@ -296,6 +311,8 @@ class AgentManager:
         except Exception as exc:
             self._failed(lb_id, "confirming its deletion", exc)
             return
+        admin_event(Event.REMOVED, lb_id, "load balancer %s removed (deleted)", lb_id,
+                    reason="deleted")
         self.retries.forget(lb_id)
 
     def remove_orphan(self, lb_id: str) -> None:
@@ -311,6 +328,8 @@ class AgentManager:
                 self._orphans.add(lb_id)  # the retry removes it again, without the server
             self._failed(lb_id, "removing the orphan", exc)
             return
+        admin_event(Event.REMOVED, lb_id, "load balancer %s removed (no longer placed here)",
+                    lb_id, reason="orphan")
         self.retries.forget(lb_id)
 
     def _forget(self, lb_id: str) -> None:
@@ -321,7 +340,7 @@ class AgentManager:
 
     def _failed(self, lb_id: str, doing: str, exc: BaseException) -> None:
         """A temporary failure or a bug: log it (a bug with its traceback) and retry later."""
-        delay = self.retries.schedule(lb_id)
+        delay = self.retries.schedule(lb_id, current_request_id())
         if isinstance(exc, TEMPORARY_ERRORS):
             LOG.warning("load balancer %s: temporary failure %s, retrying in %.0fs: %s",
                         lb_id, doing, delay, exc)
@@ -330,11 +349,12 @@ class AgentManager:
                       lb_id, doing, delay, exc_info=exc)
 
     def retry_due(self) -> None:
-        """Queue the load balancers whose retry time has come."""
-        for lb_id in self.retries.due():
+        """Queue the load balancers whose retry time has come, under the request id of the
+        work that failed (the pass's own when there was none)."""
+        for lb_id, request_id in self.retries.due():
             if self.queue.stopped:
                 return
-            self.queue.submit(lb_id, current_request_id())
+            self.queue.submit(lb_id, request_id or current_request_id())
 
     # -- periodic passes -----------------------------------------------------------------------
 
@@ -345,6 +365,7 @@ class AgentManager:
         if dead); every deployed one the server does not want here is undeployed.
         """
         self.needs_resync = False
+        started = time.monotonic()
         try:
             wanted = set(self.plugin.get_ready_devices())
         except messaging.MessagingException as exc:
@@ -374,6 +395,7 @@ class AgentManager:
                 self.queue.submit(lb_id, current_request_id())
         for lb_id in sorted(orphans):
             self.queue.submit(lb_id, current_request_id())
+        self.metrics.synced(time.monotonic() - started)
 
     def _prefetch(self, lb_ids: list[str]) -> bool:
         """Fetch the trees of ``lb_ids`` in one call for their coming refreshes; False if that
@@ -411,21 +433,29 @@ class AgentManager:
                 continue
             role = self.driver.copy_role(lb_id)
             if role is None:
-                LOG.warning("keepalived of load balancer %s is not running: restarting it",
-                            lb_id)
+                admin_event(Event.KEEPALIVED_RESTART, lb_id, "keepalived of load balancer %s "
+                            "is not running: restarting it", lb_id, level=logging.WARNING)
                 self.queue.submit(lb_id, current_request_id())
                 continue
             with self._lock:
-                if self._roles.get(lb_id) == role:
-                    continue
+                previous = self._roles.get(lb_id)
+            if previous == role:
+                continue
             try:
                 self.plugin.update_amphora(lb_id, role=role)
             except Exception as exc:
                 LOG.warning("cannot report the role of load balancer %s: %s", lb_id, exc)
                 continue
+            admin_event(Event.VRRP_ROLE, lb_id, "load balancer %s: this copy is %s (was %s)",
+                        lb_id, role, previous, role=role, previous=previous)
             with self._lock:
                 if lb_id in self._deployed:
                     self._roles[lb_id] = role
+
+    def deployed_trees(self) -> list[LoadBalancerTree]:
+        """The trees this process last deployed (the load balancers it runs and watches)."""
+        with self._lock:
+            return [known.tree for known in self._deployed.values()]
 
     def agent_state(self) -> dict[str, Any]:
         """The heartbeat payload."""
@@ -483,7 +513,8 @@ class AgentManager:
             if self.queue.busy(lb_id):
                 continue
             if not self.driver.is_healthy(lb_id):
-                LOG.warning("haproxy of load balancer %s is not running: restarting it", lb_id)
+                admin_event(Event.HAPROXY_RESTART, lb_id, "haproxy of load balancer %s is not "
+                            "running: restarting it", lb_id, level=logging.WARNING)
                 self.queue.submit(lb_id, current_request_id())
                 continue
             with self._lock:

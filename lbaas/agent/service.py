@@ -8,11 +8,14 @@ failure; stats every ``stats_interval`` (a pass over many load balancers is spre
 take longer, see :data:`lbaas.agent.manager.STATS_SPACING`). Stopping the agent leaves every
 haproxy running: load balancers keep serving while the agent restarts, and its first sync adopts
 them. Every pass runs under a new request id (``req-<uuid>``), which the work it queues and the
-reports it sends carry (:mod:`lbaas.core.request_ids`).
+reports it sends carry (:mod:`lbaas.core.request_ids`). With ``[agent] metrics_listen`` set, it
+also serves Prometheus metrics of its load balancers and of itself
+(:mod:`lbaas.agent.metrics_endpoint`, :mod:`lbaas.agent.metrics_collector`).
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import socket
 import threading
@@ -26,8 +29,14 @@ from oslo_config import cfg
 from lbaas.agent.access_logs.receiver import AccessLogService
 from lbaas.agent.endpoint import AgentRpcEndpoint
 from lbaas.agent.manager import AgentManager, Driver
+from lbaas.agent.metered_plugin import MeteredPlugin
+from lbaas.agent.metrics import AgentMetrics
+from lbaas.agent.metrics_collector import MetricsCollector, Target
+from lbaas.agent.metrics_endpoint import MetricsEndpoint
+from lbaas.agent.prometheus_listener import PrometheusListenerService
 from lbaas.core.request_ids import request_scope
 from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
+from lbaas.drivers.haproxy.state_paths import StatePaths
 from lbaas.rpc.plugin_api import PluginApi
 from lbaas.rpc.topics import agent_topic
 from lbaas.rpc.transport import make_server
@@ -60,15 +69,27 @@ class AgentService:
         self.access_logs = (access_logs if isinstance(self.driver, HaproxyNamespaceDriver)
                             else None)
         self._stop = threading.Event()
-        self.manager = AgentManager(conf, self.plugin, self.driver, stopping=self._stop)
+        self.metrics = AgentMetrics()
+        self.manager = AgentManager(conf, MeteredPlugin(self.plugin, self.metrics), self.driver,
+                                    stopping=self._stop, metrics=self.metrics)
+        listen = conf.agent.metrics_listen
+        self._metrics_endpoint = MetricsEndpoint(listen, self._collect) if listen else None
+        self._collector: MetricsCollector | None = None
         self.rpc_server = make_server(
             transport, agent_topic(self.host), self.host, [AgentRpcEndpoint(self.manager)]
         )
         self._threads: list[threading.Thread] = []
         self._started = False
+        # What the PROMETHEUS listeners of the HAProxy driver's load balancers forward to.
+        self.prometheus_listeners = (PrometheusListenerService(conf.state_path)
+                                     if isinstance(self.driver, HaproxyNamespaceDriver) else None)
 
     def start(self) -> None:
         """Start serving casts and the periodic threads (the first sync runs at once)."""
+        with request_scope():  # the start-up's lines have an id too
+            self._start()
+
+    def _start(self) -> None:
         if self._started:
             return
         self._started = True
@@ -77,8 +98,14 @@ class AgentService:
         if self.access_logs is not None:
             self.access_logs.start()  # before haproxy can be (re)started by a sync
         with ThreadPoolExecutor(1, thread_name_prefix="lbaas-agent-prepare") as pool:
-            pool.submit(self.driver.prepare_host).result()
+            pool.submit(contextvars.copy_context().run, self.driver.prepare_host).result()
         LOG.info("lbaas agent on host %s prepared its host; connecting to the server", self.host)
+        if self.prometheus_listeners is not None:
+            try:
+                self.prometheus_listeners.start()
+            except OSError:  # the load balancers still serve; their PROMETHEUS listeners 503
+                LOG.exception("cannot serve PROMETHEUS listeners on %s",
+                              self.prometheus_listeners.socket_path)
         self.rpc_server.start()
         agent = self.conf.agent
         self._spawn("report", self._every(agent.report_interval, self.manager.report_state))
@@ -86,14 +113,20 @@ class AgentService:
         self._spawn("stats", self._every(agent.stats_interval, self.manager.collect_stats))
         self._spawn("roles", self._every(self.conf.keepalived.role_interval,
                                          self.manager.watch_roles))
+        self._start_metrics()
         LOG.info("lbaas agent started on host %s", self.host)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the RPC server, the periodic threads and the work queue; haproxy keeps running."""
+        with request_scope():
+            self._stop_all(timeout)
+
+    def _stop_all(self, timeout: float) -> None:
         if not self._started:
             return
         self._started = False
         self._stop.set()
+        self._stop_metrics()
         self.rpc_server.stop()
         self.rpc_server.wait()
         deadline = time.monotonic() + timeout
@@ -102,9 +135,52 @@ class AgentService:
         self._threads.clear()
         if not self.manager.stop(max(0.0, deadline - time.monotonic())):
             LOG.warning("lbaas agent stopped with work still running")
+        if self.prometheus_listeners is not None:
+            self.prometheus_listeners.stop()
         if self.access_logs is not None:
             self.access_logs.stop()
         LOG.info("lbaas agent stopped on host %s", self.host)
+
+    # -- metrics -------------------------------------------------------------------------------
+
+    @property
+    def metrics_address(self) -> str | None:
+        """``host:port`` of the metrics endpoint while it serves, else None."""
+        return None if self._metrics_endpoint is None else self._metrics_endpoint.address
+
+    def _start_metrics(self) -> None:
+        """Serve the metrics; an address that cannot be bound is logged, and the agent goes on
+        serving its load balancers without the endpoint."""
+        if self._metrics_endpoint is None:
+            return
+        self._collector = MetricsCollector(self._metrics_targets, self.metrics)
+        try:
+            self._metrics_endpoint.start()
+        except OSError as exc:
+            LOG.error("lbaas agent cannot serve its metrics on %s: %s",
+                      self.conf.agent.metrics_listen, exc)
+            return
+        LOG.info("lbaas agent serves Prometheus metrics on http://%s/metrics",
+                 self.metrics_address)
+
+    def _stop_metrics(self) -> None:
+        if self._metrics_endpoint is not None:
+            self._metrics_endpoint.stop()
+        if self._collector is not None:
+            self._collector.close()
+            self._collector = None
+
+    def _collect(self) -> bytes:
+        collector = self._collector
+        if collector is None:
+            raise RuntimeError("the agent is stopping")
+        return collector.collect()
+
+    def _metrics_targets(self) -> list[Target]:
+        state_path = self.conf.state_path
+        return [Target(tree, str(StatePaths.for_load_balancer(state_path, tree.id)
+                                 .metrics_socket))
+                for tree in self.manager.deployed_trees()]
 
     # -- periodic threads ----------------------------------------------------------------------
 

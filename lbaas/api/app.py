@@ -128,7 +128,7 @@ def create_app(conf: cfg.ConfigOpts, services: AppServices | None = None) -> Fas
     app = FastAPI(title="lbaas", version=__version__, lifespan=lifespan,
                   description="Load Balancing as a Service speaking the Octavia v2 API.")
     app.state.services = services
-    app.state.metrics = ApiMetrics(services.sessions)
+    app.state.metrics = ApiMetrics(services.sessions, conf.housekeeping.agent_down_time)
     install_error_handlers(app)
     install_openapi(app)
     # The router tries routes in order: the few root ones (health checks), then the busiest.

@@ -18,6 +18,7 @@ from rich.panel import Panel
 
 from lbaas.cli.options import cli_config
 from lbaas.core.status import Provisioning
+from lbaas.observability.admin_log import install_admin_log
 from lbaas.observability.logging import setup_logging
 
 console = Console(stderr=True)
@@ -58,6 +59,7 @@ def agent(config_file: ConfigOpt = None) -> None:
 
     conf = cli_config(config_file)
     setup_logging(conf.log_level, conf.log_json)
+    install_admin_log(conf)
     service = AgentService(conf, make_transport(conf))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -95,6 +97,7 @@ def up(config_file: ConfigOpt = None,
     conf.set_default("interval", 5, group="housekeeping")
     state_path.mkdir(parents=True, exist_ok=True, mode=0o700)
     _log_to_file(state_path / "lbaas.log", conf.log_level)
+    install_admin_log(conf)
     _secret_store_key(conf.key_manager.encryption_key_file)
     transport = make_transport(conf)
     services = build_services(conf, transport=transport)
@@ -219,7 +222,8 @@ def _after_start(server: Any, endpoint: str, token: str, clouds: Path, demo: boo
     while not server.started:
         time.sleep(0.05)
     lines = [f"API:          {endpoint}  (Octavia v2: {endpoint}/v2/lbaas)",
-             f"admin token:  {token}",
+             # Its path, not the token: this output ends up in logs (journald, CI).
+             f"admin token:  {clouds.parent / ADMIN_TOKEN_FILE}",
              f"clouds.yaml:  {clouds}",
              "",
              f"export OS_CLIENT_CONFIG_FILE={clouds} OS_CLOUD={CLOUD}",

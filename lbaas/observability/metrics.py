@@ -1,4 +1,5 @@
-"""Prometheus metrics of the API: requests by route and code, latency, objects by status.
+"""Prometheus metrics of the API: requests by route and code, latency, objects by status, and
+the fleet's load balancer statuses and agent heartbeats (:mod:`lbaas.observability.fleet_metrics`).
 
 A private registry per application keeps several apps (tests, the all-in-one) independent.
 """
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lbaas.db import models
+from lbaas.observability.fleet_metrics import AgentLivenessCollector, LoadBalancerStateCollector
 
 STATUS_MODELS: dict[str, Any] = {"loadbalancer": models.LoadBalancer, "listener": models.Listener,
                  "pool": models.Pool, "member": models.Member,
@@ -25,7 +27,8 @@ STATUS_MODELS: dict[str, Any] = {"loadbalancer": models.LoadBalancer, "listener"
 class ApiMetrics:
     """The metrics one API application exports."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], agent_down_time: int = 6) -> None:
+        """``agent_down_time``: ``[housekeeping] agent_down_time``, for ``lbaas_agent_up``."""
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter("lbaas_api_requests_total", "API requests handled",
                                 ["method", "route", "code"], registry=self.registry)
@@ -34,6 +37,8 @@ class ApiMetrics:
             ["method", "route"], registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
         self.registry.register(_ObjectStatusCollector(sessions))
+        self.registry.register(LoadBalancerStateCollector(sessions))
+        self.registry.register(AgentLivenessCollector(sessions, agent_down_time))
 
     def observe(self, method: str, route: str, code: int, seconds: float) -> None:
         self.requests.labels(method, route, str(code)).inc()

@@ -48,7 +48,7 @@ LOG = logging.getLogger(__name__)
 LIMITS: dict[tuple[Kind, str], Limit] = {
     (LOADBALANCER, "topology"): one_of("SINGLE", "ACTIVE_STANDBY"),
     (LOADBALANCER, "vip_qos_policy_id"): NOT_APPLIED,
-    (LISTENER, "protocol"): one_of("HTTP", "HTTPS", "TCP", "TERMINATED_HTTPS"),
+    (LISTENER, "protocol"): one_of("HTTP", "HTTPS", "TCP", "TERMINATED_HTTPS", "PROMETHEUS"),
     (POOL, "protocol"): one_of("HTTP", "HTTPS", "TCP", "PROXY", "PROXYV2"),
     (POOL, "session_persistence.persistence_granularity"): NOT_APPLIED,
     (HEALTH_MONITOR, "type"): one_of("HTTP", "HTTPS", "PING", "TCP", "TLS-HELLO"),

@@ -21,7 +21,7 @@ from oslo_config import cfg
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from lbaas.core.context import RequestContext, new_request_id
+from lbaas.core.context import RequestContext
 from lbaas.core.kinds import LOADBALANCER
 from lbaas.core.request_ids import current_request_id, request_scope
 from lbaas.core.status import PENDING, Provisioning
@@ -73,7 +73,8 @@ class Housekeeper:
     def move_from_dead_agents(self) -> None:
         """Rebuild elsewhere the load balancers of dead agents whose VIPs are silent."""
         for lb in self._rescheduler.run_once():
-            self._dispatch(lb.provider, Change("update", LOADBALANCER, lb.id, lb.id))
+            self._dispatch(lb.provider, Change("update", LOADBALANCER, lb.id, lb.id),
+                           "moved off a dead agent")
 
     def reconcile_stuck(self) -> None:
         """Re-send work for objects pending too long; fail it after GIVE_UP_FACTOR times."""
@@ -96,16 +97,23 @@ class Housekeeper:
                                             reason=f"no provider report for {int(age)}s")
                 continue
             action = _RESEND_ACTION.get(status, "update")
-            LOG.info("load balancer %s pending for %ds: sending its work again", lb_id, age)
-            self._dispatch(provider, Change(action, LOADBALANCER, lb_id, lb_id))
+            self._dispatch(provider, Change(action, LOADBALANCER, lb_id, lb_id),
+                           f"pending in {status} for {int(age)}s")
 
-    def _dispatch(self, provider: str, change: Change) -> None:
-        ctx = RequestContext(project_id="admin", roles=("admin",), user_name="housekeeping",
-                             request_id=current_request_id() or new_request_id())
-        try:
-            self._providers.get(provider).refresh(ctx, change)
-        except Exception:
-            LOG.exception("housekeeping could not dispatch %s", change)
+    def _dispatch(self, provider: str, change: Change, why: str) -> None:
+        """Send ``change`` under a new request id of its own (logged, with the pass's id), so
+        that the agent's lines for this one resend can be told from the original request's and
+        from the pass's other resends."""
+        pass_id = current_request_id()
+        with request_scope() as request_id:
+            LOG.info("load balancer %s %s: sending its work again as request %s (housekeeping "
+                     "pass %s)", change.lb_id, why, request_id, pass_id)
+            ctx = RequestContext(project_id="admin", roles=("admin",),
+                                 user_name="housekeeping", request_id=request_id)
+            try:
+                self._providers.get(provider).refresh(ctx, change)
+            except Exception:
+                LOG.exception("housekeeping could not dispatch %s", change)
 
     def start(self) -> None:
         self._stop.clear()

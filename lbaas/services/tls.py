@@ -29,8 +29,8 @@ from lbaas.schemas.pool import PoolGraph
 from lbaas.services import certificates
 from lbaas.services.certificates import KeyPair
 from lbaas.services.secrets import SecretNotFound, StoredContainer, StoredSecret
+from lbaas.services.validation import terminates_tls
 
-TERMINATED_HTTPS = "TERMINATED_HTTPS"
 CLIENT_AUTH_REFS = ("client_ca_tls_container_ref", "client_crl_container_ref")
 POOL_TLS_REFS = ("tls_container_ref", "ca_tls_container_ref", "crl_container_ref")
 POOL_TLS_SETTINGS = ("tls_ciphers", "tls_versions", "alpn_protocols")
@@ -118,13 +118,14 @@ def _check_settings(obj: Any, kind: str) -> None:
 def listener_material(reader: SecretReader | None, session: Session, listener: models.Listener
                       ) -> dict[str, Any]:
     """The TLS fields of ``listener``'s tree node read from its secrets (empty unless it is
-    TERMINATED_HTTPS). Raises :class:`InvalidInput` when a secret is missing or unusable."""
+    TERMINATED_HTTPS or a PROMETHEUS listener with a certificate). Raises
+    :class:`InvalidInput` when a secret is missing or unusable."""
     return _listener_material(reader, session, listener, listener.project_id)
 
 
 def _listener_material(reader: SecretReader | None, session: Session, listener: Any,
                        project: str) -> dict[str, Any]:
-    if listener.protocol != TERMINATED_HTTPS:
+    if not terminates_tls(listener.protocol, listener):
         return {}
     default = (_certificate(reader, session, listener.default_tls_container_ref, project,
                             "default_tls_container_ref")
@@ -167,7 +168,7 @@ def check_listener(reader: SecretReader | None, session: Session, listener: Any,
     request of a new one (unset attributes None). ``given``: the attributes an update set
     (None: a new listener); a client CA or CRL given while client_authentication is NONE would
     not be applied, so it is refused."""
-    if listener.protocol != TERMINATED_HTTPS:
+    if not terminates_tls(listener.protocol, listener):
         return
     client_authentication = listener.client_authentication or "NONE"
     if client_authentication == "NONE":

@@ -20,6 +20,7 @@ COMPATIBLE_POOL_PROTOCOLS: dict[str, tuple[str, ...]] = {
     "PROMETHEUS": (),
 }
 UDP_LIKE = ("UDP", "SCTP")
+CHILDLESS_LISTENER_PROTOCOLS = ("PROMETHEUS",)
 L7_LISTENER_PROTOCOLS = ("HTTP", "TERMINATED_HTTPS")
 COOKIE_POOL_PROTOCOLS = ("HTTP", "HTTPS")
 HEADER_LISTENER_PROTOCOLS = ("HTTP", "TERMINATED_HTTPS")
@@ -28,12 +29,29 @@ TLS_LISTENER_FIELDS = ("default_tls_container_ref", "sni_container_refs",
                        "tls_versions", "alpn_protocols", "hsts_max_age")
 
 
+def terminates_tls(protocol: str, values: Any) -> bool:
+    """TERMINATED_HTTPS, or (as in Octavia) a PROMETHEUS listener given a certificate: its
+    metrics then go over HTTPS. ``values``: the listener's attributes (a mapping or an object)."""
+    if protocol == "TERMINATED_HTTPS":
+        return True
+    get = values.get if isinstance(values, dict) else lambda name: getattr(values, name, None)
+    return protocol == "PROMETHEUS" and bool(get("default_tls_container_ref")
+                                             or get("sni_container_refs"))
+
+
 def protocol_kind(protocol: str) -> str:
     """Listeners of different kinds (stream vs datagram) may share a port number."""
     return "udp" if protocol == "UDP" else "sctp" if protocol == "SCTP" else "tcp"
 
 
+def check_listener_children(listener_protocol: str) -> None:
+    """Octavia's rule: a PROMETHEUS listener has no default pool, pools or L7 policies."""
+    if listener_protocol in CHILDLESS_LISTENER_PROTOCOLS:
+        raise InvalidInput(f"Protocol {listener_protocol} listeners cannot have child objects.")
+
+
 def check_listener_pool(listener_protocol: str, pool_protocol: str, pool_id: str = "") -> None:
+    check_listener_children(listener_protocol)
     allowed = COMPATIBLE_POOL_PROTOCOLS.get(listener_protocol, ())
     if pool_protocol not in allowed:
         what = f"Pool {pool_id} " if pool_id else "A pool "
@@ -56,13 +74,15 @@ def check_listener_fields(protocol: str, values: dict[str, object], vip_address:
     if ssl_headers and protocol != "TERMINATED_HTTPS":
         raise InvalidInput(f"{', '.join(ssl_headers)} can only be inserted by TERMINATED_HTTPS "
                            "listeners.")
-    if protocol != "TERMINATED_HTTPS":  # what TERMINATED_HTTPS needs: lbaas.services.tls
+    if not terminates_tls(protocol, values):  # what TLS needs: lbaas.services.tls
         given = [f for f in TLS_LISTENER_FIELDS if values.get(f)]
         if values.get("client_authentication") not in (None, "NONE"):
             given.append("client_authentication")
         if given:
+            where = ("PROMETHEUS listeners without a certificate" if protocol == "PROMETHEUS"
+                     else protocol)
             raise InvalidInput(f"{', '.join(given)} may only be set on TERMINATED_HTTPS "
-                               f"listeners, not on {protocol}.")
+                               f"listeners, not on {where}.")
     cidrs: list[Any] = list(values.get("allowed_cidrs") or [])  # type: ignore[call-overload]
     if cidrs and vip_address:
         version = ipaddress.ip_address(vip_address).version
@@ -99,6 +119,7 @@ def check_monitor_for_pool(hm_type: str, pool_protocol: str) -> None:
 
 
 def check_l7_listener(protocol: str) -> None:
+    check_listener_children(protocol)
     if protocol not in L7_LISTENER_PROTOCOLS:
         raise InvalidInput(f"L7 policies can only be attached to HTTP or TERMINATED_HTTPS "
                            f"listeners, not {protocol}.")

@@ -20,17 +20,20 @@ A client sends a new connection through the VIP every 10 ms while, one at a time
   certificate before and after a planned failover.
 
 Roles are read from the amphora API (what the agents report) and checked against the VIP on each
-node's interface. The lab is shared by the module; each test leaves every node alive.
+node's interface; each copy's agent also writes its role to its admin log (``vrrp_role``). The
+lab is shared by the module; each test leaves every node alive.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,6 +86,18 @@ def test_a_pair_serves_from_one_copy_and_the_api_shows_both(lab: NodeLab,
     assert all(c["vrrp_ip"] and c["vrrp_ip"] != lb["vip_address"] for c in pair)
     assert lab.hosting_node(lb["id"]).name == master.name
     assert statuses(lab, lb["id"]) == ("ACTIVE", "ONLINE")
+    for node in (lab.node_named(c["agent_host"]) for c in pair):  # each agent's admin log
+        role = "MASTER" if node.name == master.name else "BACKUP"
+        wait_until(lambda node=node, role=role: _logged_roles(node, lb["id"])[-1:] == [role],
+                   30, f"{node.name}'s admin log to say {role}")
+
+
+def _logged_roles(node: Any, lb_id: str) -> list[str]:
+    """The VRRP roles in ``node``'s admin log for ``lb_id``, oldest first."""
+    path = node.state_path / "logs" / "admin.log"
+    lines = map(json.loads, path.read_text().splitlines()) if path.exists() else []
+    return [line["role"] for line in lines
+            if line["loadbalancer_id"] == lb_id and line["event"] == "vrrp_role"]
 
 
 def test_agent_death_on_the_master_changes_nothing(lab: NodeLab, flavor_id: str) -> None:

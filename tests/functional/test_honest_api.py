@@ -88,6 +88,7 @@ def s(where: str, attribute: str, value: Any, outcome: str = APPLIED, *,
 NO_POOL = {"default_pool": None, "l7policies": []}
 TLS = {**NO_POOL, "protocol": "TERMINATED_HTTPS", "default_tls_container_ref": "@cert"}
 TLS_CA = {**TLS, "client_ca_tls_container_ref": "@ca", "client_authentication": "MANDATORY"}
+PROMETHEUS = {**NO_POOL, "protocol": "PROMETHEUS"}
 POOL_TLS = {"tls_enabled": True}
 SOURCE_IP = {"session_persistence": {"type": "SOURCE_IP"}}
 
@@ -104,6 +105,7 @@ SAMPLES = [
     s("listener", "tags", ["blue"], META),
     s("listener", "protocol", "TCP", base=NO_POOL),
     s("listener", "protocol", "UDP", REFUSED_BY_HAPROXY, base=NO_POOL),
+    s("listener", "protocol", "PROMETHEUS", base=NO_POOL),
     s("listener", "protocol", "TERMINATED_HTTPS", base=NO_POOL,
       extra={"default_tls_container_ref": "@cert"}),
     s("listener", "protocol_port", 8080),
@@ -116,6 +118,11 @@ SAMPLES = [
     s("listener", "timeout_member_connect", 1000),
     s("listener", "timeout_member_data", 1000),
     s("listener", "timeout_tcp_inspect", 1000),
+    # A PROMETHEUS listener's member timeouts are those of its backend, the agent's socket.
+    s("listener", "timeout_member_connect", 1500, base=PROMETHEUS),
+    s("listener", "timeout_member_data", 1500, base=PROMETHEUS),
+    s("listener", "allowed_cidrs", ["10.2.0.0/16"], base=PROMETHEUS),
+    s("listener", "default_tls_container_ref", "@cert", base=PROMETHEUS),  # HTTPS, as Octavia
     s("listener", "default_tls_container_ref", "@cert2", base=TLS),
     s("listener", "sni_container_refs", ["@cert2"], base=TLS),
     s("listener", "client_ca_tls_container_ref", "@ca2", base=TLS_CA),
@@ -278,6 +285,7 @@ def rendered(api: Api, lb_id: str) -> str:
         assert lb is not None
         tree = build_tree(session, lb, api.services.secrets)
     text = render_haproxy_config(tree, ConfigRuntimePaths("/run/lb/stats.sock", "/run/lb/state",
+                                                          listener_metrics_socket="/run/agent.sock",
                                                           log_socket="/run/lb/log.sock"),
                                  tls_files=plan_tls_files(tree, Path("/run/lb/certs")))
     text = text.replace(tree.vip_address, "VIP")

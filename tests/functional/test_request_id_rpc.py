@@ -5,14 +5,18 @@ the in-memory double of the unit tests) run in this process, over oslo.messaging
 transport and over a real, private RabbitMQ (``bench.broker.private_broker``; skipped without
 ``rabbitmq-server``, root or cgroup2). The request id answered to ``POST /loadbalancers`` must be
 the ``request_id`` of the agent's lines refreshing that load balancer (fetch, deploy, report)
-and of the server's lines handling its ``update_status``; every agent line has an id.
+and of the server's lines handling its ``update_status``; every agent line has an id. Work
+housekeeping sends again carries a new id of its own, which its line names and the agent's lines
+for that refresh carry.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +25,11 @@ import pytest
 from pythonjsonlogger.json import JsonFormatter
 
 from lbaas.agent.service import AgentService
-from lbaas.core.request_ids import is_valid
+from lbaas.core.request_ids import is_valid, request_scope
+from lbaas.db import models
+from lbaas.db.engine import write_session
 from lbaas.observability.logging import RequestIdFilter
+from lbaas.services.housekeeping import Housekeeper
 from tests.functional.harness import Api, build_api, close_api, wait_for
 from tests.unit.agent_doubles import Device
 
@@ -106,3 +113,47 @@ def test_the_api_request_id_reaches_the_agent_and_its_reports(
     agent_lines = [r for r in records if r.name.startswith("lbaas.agent")]
     assert all(is_valid(part) for r in agent_lines
                for part in r.request_id.split(",")), "an agent line without a valid id"  # type: ignore[attr-defined]
+
+
+RESEND = re.compile(r"sending its work again as request (\S+) \(housekeeping pass (\S*)\)")
+
+
+def test_a_housekeeping_resend_carries_a_new_id_of_its_own(
+        stack: tuple[Api, AgentService], caplog: pytest.LogCaptureFixture) -> None:
+    """Work stuck in PENDING_* is sent again under a new id, logged with the pass's id; the
+    agent's lines for that refresh carry the new id."""
+    api, _ = stack
+    services = api.services
+    caplog.handler.addFilter(RequestIdFilter())
+    answer = api.member.post("/loadbalancers", {"loadbalancer": {
+        "name": "resend", "vip_subnet_id": api.subnet_id}})
+    assert answer.status_code == 201, answer.text
+    first = answer.headers["x-openstack-request-id"]
+    lb_id = answer.json()["loadbalancer"]["id"]
+    wait_for(lambda: api.member.get(f"/loadbalancers/{lb_id}").json()["loadbalancer"],
+             lambda lb: lb["provisioning_status"] == "ACTIVE", 30)
+    timeout = services.conf.housekeeping.pending_timeout
+    with write_session(services.sessions) as session:  # a change whose cast was lost
+        row = session.get(models.LoadBalancer, lb_id)
+        assert row is not None
+        row.provisioning_status = "PENDING_UPDATE"
+        row.status_changed_at = models.utcnow() - dt.timedelta(seconds=timeout + 1)
+    keeper = Housekeeper(services.conf, services.sessions, services.providers,
+                         services.status)
+    with caplog.at_level(logging.DEBUG, logger="lbaas"), request_scope() as pass_id:
+        keeper.reconcile_stuck()
+        wait_for(lambda: api.member.get(f"/loadbalancers/{lb_id}").json()["loadbalancer"],
+                 lambda lb: lb["provisioning_status"] == "ACTIVE", 30)
+    records = list(caplog.records)
+    [sent] = [r for r in records if r.name == "lbaas.services.housekeeping"
+              and lb_id in r.getMessage() and RESEND.search(r.getMessage())
+              and pass_id in r.getMessage()]
+    match = RESEND.search(sent.getMessage())
+    assert match is not None
+    new_id = match.group(1)
+    assert is_valid(new_id) and new_id not in (pass_id, first)
+    assert sent.request_id == new_id  # type: ignore[attr-defined]
+    refreshed = [r for r in records if r.name.startswith("lbaas.agent")
+                 and lb_id in r.getMessage() and "reporting ACTIVE" in r.getMessage()]
+    assert refreshed and all(new_id in r.request_id.split(",")  # type: ignore[attr-defined]
+                             for r in refreshed)

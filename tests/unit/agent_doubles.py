@@ -24,6 +24,7 @@ import oslo_messaging as messaging
 from lbaas.agent.endpoint import AgentRpcEndpoint
 from lbaas.agent.manager import AgentManager
 from lbaas.config import load_config
+from lbaas.core.request_ids import current_request_id
 from lbaas.core.tree import AmphoraNode, LoadBalancerTree, TreeRejected, parse_tree
 
 WAIT = 5.0
@@ -62,6 +63,7 @@ class Server:
     trees: dict[str, dict[str, Any]] = field(default_factory=dict)
     ready: set[str] = field(default_factory=set)
     statuses: list[tuple[str, str | None, int | None, str | None]] = field(default_factory=list)
+    status_request_ids: list[str] = field(default_factory=list)  # the id each status came under
     destroyed: list[str] = field(default_factory=list)
     stats: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     reports: list[dict[str, Any]] = field(default_factory=list)
@@ -119,6 +121,7 @@ class Server:
         self._check()
         assert obj_type == "loadbalancer"
         self.statuses.append((obj_id, provisioning_status, revision, reason))
+        self.status_request_ids.append(current_request_id())
         if obj_id in self.trees and provisioning_status:
             self.trees[obj_id]["provisioning_status"] = provisioning_status
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from lbaas.core.request_ids import request_scope
 from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
 from lbaas.drivers.haproxy.process import ConfigRejected, HaproxyError
 from tests.unit.agent_doubles import Agent, make_tree
@@ -91,3 +92,18 @@ def test_temporary_failure_is_retried_and_reports_nothing(agent: Agent, where: s
     agent.manager.refresh("lb1")
     assert agent.manager.retries.pending("lb1")
     assert agent.server.statuses == []
+
+
+def test_a_retry_runs_under_the_request_id_of_the_work_that_failed(agent: Agent) -> None:
+    agent.server.add(make_tree("lb1"))
+    agent.server.down = True
+    with request_scope("req-11111111-1111-4111-8111-111111111111"):
+        agent.manager.refresh("lb1")
+    assert agent.manager.retries.pending("lb1")
+    agent.server.down = False
+    agent.manager.retries._due["lb1"] = 0.0  # the retry is due now
+    with request_scope("req-22222222-2222-4222-8222-222222222222"):  # the sync loop's pass
+        agent.manager.retry_due()
+    agent.settle()
+    assert [s[1] for s in agent.server.statuses] == ["ACTIVE"]
+    assert agent.server.status_request_ids == ["req-11111111-1111-4111-8111-111111111111"]

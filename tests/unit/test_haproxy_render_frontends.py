@@ -53,7 +53,7 @@ def test_frontend_tcp_and_https_passthrough_use_mode_tcp(protocol: str) -> None:
     assert section(config, "backend pool-1")[0] == "mode tcp"
 
 
-@pytest.mark.parametrize("protocol", ["UDP", "SCTP", "PROMETHEUS"])
+@pytest.mark.parametrize("protocol", ["UDP", "SCTP"])
 def test_frontend_unsupported_protocol_is_skipped(protocol: str) -> None:
     listeners = [
         make_listener(),

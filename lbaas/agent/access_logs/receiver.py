@@ -33,12 +33,12 @@ from oslo_config import cfg
 
 from lbaas.agent.access_logs.files import AccessLogFiles
 from lbaas.agent.access_logs.forwarder import SyslogForwarder
+from lbaas.core.admin_events import Event, admin_event
 from lbaas.drivers.haproxy import escaping, logs
 from lbaas.drivers.haproxy.namespace_driver import PROJECT_FILE
 from lbaas.drivers.haproxy.state_paths import StatePaths
 
 LOG = logging.getLogger(__name__)
-ADMIN_LOG = logging.getLogger("lbaas.admin")
 
 RECEIVE_BUFFER = 4 * 1024 * 1024
 MAX_DATAGRAM = 65536
@@ -169,13 +169,12 @@ class AccessLogService:
         event = logs.parse_member_event(message.text)
         if event is not None:
             self.counters.events += 1
-            ADMIN_LOG.log(
-                logging.WARNING if event.status == "DOWN" else logging.INFO,
-                "member %s of pool %s is %s: %s", event.member_id, event.pool_id, event.status,
-                event.reason or "no reason given",
-                extra={"loadbalancer_id": lb_id, "pool_id": event.pool_id,
-                       "member_id": event.member_id, "event": "member_status",
-                       "status": event.status, "reason": event.reason},
+            admin_event(
+                Event.MEMBER_STATUS, lb_id, "member %s of pool %s is %s: %s", event.member_id,
+                event.pool_id, event.status, event.reason or "no reason given",
+                level=logging.WARNING if event.status == "DOWN" else logging.INFO,
+                pool_id=event.pool_id, member_id=event.member_id, status=event.status,
+                reason=event.reason,
             )
         elif message.text.startswith(logs.MARKER):
             self.counters.unparsed += 1

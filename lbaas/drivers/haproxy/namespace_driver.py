@@ -25,17 +25,19 @@ import hashlib
 import ipaddress
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 from oslo_config import cfg
 
+from lbaas.core.admin_events import Event, admin_event
 from lbaas.core.amphora import Role
 from lbaas.core.status import Operating
 from lbaas.core.tree import AmphoraNode, LoadBalancerTree
 from lbaas.drivers.haproxy import logs, render, tls_files
 from lbaas.drivers.haproxy.process import Action, HaproxyProcess
-from lbaas.drivers.haproxy.state_paths import write_private
+from lbaas.drivers.haproxy.state_paths import listener_metrics_socket, write_private
 from lbaas.drivers.haproxy.stats import ServerStatus, StatsSnapshot
 from lbaas.drivers.haproxy.view import ConfigRuntimePaths
 from lbaas.drivers.interface import probe, vip_plug
@@ -151,6 +153,7 @@ class HaproxyNamespaceDriver:
             stats_socket=str(proc.paths.stats_socket),
             server_state_file=str(proc.paths.servers_state),
             metrics_socket=str(proc.paths.metrics_socket),
+            listener_metrics_socket=str(listener_metrics_socket(self.state_path)),
             log_socket=self.log_socket,
         )
         files = tls_files.plan_tls_files(tree, proc.paths.certs)
@@ -192,6 +195,7 @@ class HaproxyNamespaceDriver:
         # config runs (a rejected config or a failed reload leaves them in use).
         tls_files.write_tls_files(files)
         # A master just seen in its namespace runs: apply need not ask again.
+        started = time.monotonic()
         action = proc.apply(text, running=True if in_own else None)
         digest = hashlib.sha256(text.encode()).hexdigest()
         mark = proc.paths.directory / APPLIED_MARK
@@ -201,6 +205,11 @@ class HaproxyNamespaceDriver:
             LOG.info("haproxy of %s may not run its installed config: reloading", tree.id)
             proc.reload()
             action = Action.RELOADED
+        if action is not Action.UNCHANGED:
+            took = time.monotonic() - started
+            admin_event(Event.HAPROXY_STARTED if action is Action.STARTED
+                        else Event.HAPROXY_RELOADED, tree.id, "haproxy of load balancer %s %s "
+                        "in %.3fs", tree.id, action, took, duration_s=round(took, 6))
         if marked != digest:
             write_private(mark, digest)
         tls_files.prune_tls_files(files)

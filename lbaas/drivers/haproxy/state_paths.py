@@ -13,6 +13,7 @@ which hands the stats socket and server-state file to the renderer as
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,17 @@ class StatePaths:
     def certs(self) -> Path:
         """Certificates, keys, crt-lists, CA and CRL files (:mod:`.tls_files`); mode 0700."""
         return self.directory / "certs"
+
+
+def listener_metrics_socket(state_path: str | os.PathLike[str]) -> Path:
+    """The agent's UNIX socket the PROMETHEUS listeners of its load balancers forward to
+    (:mod:`lbaas.agent.prometheus_listener`), in a 0700 directory of its own; under /run for a
+    state_path too deep for AF_UNIX."""
+    path = Path(state_path).absolute() / "prometheus-listeners" / "agent.sock"
+    if len(os.fsencode(path)) > UNIX_PATH_MAX:
+        digest = hashlib.sha256(os.fsencode(path)).hexdigest()[:16]
+        path = SHORT_SOCKET_ROOT / f"prometheus-listeners-{digest}" / "agent.sock"
+    return path
 
 
 def write_private(path: Path, text: str) -> None:

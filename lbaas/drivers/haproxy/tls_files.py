@@ -36,7 +36,7 @@ from pathlib import Path
 from lbaas.core.tree import CertificateNode, ListenerNode, LoadBalancerTree, PoolNode
 from lbaas.drivers.haproxy import escaping as esc
 from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
-from lbaas.drivers.haproxy.view_selection import rendered_pools, served_listeners
+from lbaas.drivers.haproxy.view_selection import rendered_pools, served_listeners, terminates_tls
 
 __all__ = [
     "CLIENT_AUTH_VERIFY",
@@ -99,7 +99,7 @@ def plan_tls_files(tree: LoadBalancerTree, directory: str | os.PathLike[str]) ->
         raise UnsafeConfigValue(f"certificate directory must be a plain absolute path: {path!r}")
     plan = TlsFiles(Path(path))
     for listener in served_listeners(tree):
-        if listener.protocol == "TERMINATED_HTTPS":
+        if terminates_tls(listener):
             plan.listeners[listener.id] = _plan_listener(plan, listener)
     for pool in rendered_pools(tree.pools).values():
         if pool.tls_enabled:

@@ -53,6 +53,7 @@ from lbaas.drivers.haproxy.view_backends import (
     transform_pool,
 )
 from lbaas.drivers.haproxy.view_frontends import transform_listener
+from lbaas.drivers.haproxy.view_metrics import METRICS_PROTOCOL, metrics_backend, metrics_frontend
 from lbaas.drivers.haproxy.view_selection import (
     View,
     listeners_using,
@@ -96,6 +97,9 @@ class ConfigRuntimePaths:
     metrics_socket: str | None = None
     """Absolute path of the UNIX socket HAProxy's Prometheus exporter serves on (the frontend
     :data:`EXPORTER_FRONTEND`); None renders no exporter."""
+    listener_metrics_socket: str | None = None
+    """Absolute path of the agent's UNIX socket PROMETHEUS listeners forward to
+    (:mod:`.view_metrics`); needed when the tree has one."""
     log_socket: str | None = None
     """Absolute path of the agent's datagram UNIX socket haproxy logs to (:mod:`.logs`: access
     lines, health-check events); None renders no ``log`` line."""
@@ -132,7 +136,11 @@ def build_view(
         for listener in listeners
     ]
     esc.check_unique((frontend["id"] for frontend in frontends), "listener id")
+    metrics_backends = []
     for listener, frontend in zip(listeners, frontends, strict=True):
+        if listener.protocol == METRICS_PROTOCOL:
+            frontend["metrics"] = metrics_frontend(listener, lb_id)
+            metrics_backends.append(metrics_backend(listener, paths.listener_metrics_socket))
         logged = access_logs and paths.log_socket is not None and listener.access_log
         frontend["access_log"] = _access_log(frontend["mode"]) if logged else None
         frontend["no_log"] = paths.log_socket is not None and not logged
@@ -159,6 +167,7 @@ def build_view(
         "peers": peers,
         "frontends": frontends,
         "backends": backends,
+        "metrics_backends": metrics_backends,
     }
     _refuse_control_chars_in(view, "view")
     return view

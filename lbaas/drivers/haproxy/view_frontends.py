@@ -32,6 +32,7 @@ from lbaas.drivers.haproxy.view_selection import (
     active_policies,
     default_pool_id,
     enabled_rules,
+    terminates_tls,
 )
 
 __all__ = ["transform_listener"]
@@ -78,7 +79,7 @@ def transform_listener(
     acls = [_transform_rule(rule) for policy in policies for rule in enabled_rules(policy)]
     esc.check_unique((acl["id"] for acl in acls), f"L7 rule id in listener {listener.id!r}")
     cidrs = list(dict.fromkeys(esc.cidr(value) for value in listener.allowed_cidrs))
-    terminated = listener.protocol == "TERMINATED_HTTPS"
+    terminated = terminates_tls(listener)
     return {
         "id": esc.config_id(listener.id, "listener id"),
         "mode": mode,
@@ -100,6 +101,7 @@ def transform_listener(
         "acls": acls,
         "policies": [_transform_policy(policy) for policy in policies],
         "default_backend": default_pool_id(listener, pools),
+        "metrics": None,  # a PROMETHEUS listener's, set by view_metrics
     }
 
 

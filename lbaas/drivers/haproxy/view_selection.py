@@ -3,8 +3,8 @@
 Shared by the view builders (:mod:`.view`, :mod:`.view_frontends`, :mod:`.view_backends`):
 
 * Listeners HTTP, TERMINATED_HTTPS (``mode http`` behind TLS), TCP and HTTPS (TLS passthrough,
-  ``mode tcp``) get a frontend; UDP, SCTP and PROMETHEUS listeners and UDP/SCTP pools are
-  skipped without output. An unknown
+  ``mode tcp``) and PROMETHEUS (``mode http``, :mod:`.view_metrics`) get a frontend; UDP and SCTP
+  listeners and UDP/SCTP pools are skipped without output. An unknown
   protocol raises :class:`.escaping.UnsafeConfigValue`. Disabled objects, objects in
   PENDING_DELETE and every frontend of a disabled load balancer are left out.
 * HAProxy runs a frontend's rules by directive, not by line, so L7 policies act as in Octavia:
@@ -38,6 +38,7 @@ __all__ = [
     "listeners_using",
     "rendered_pools",
     "served_listeners",
+    "terminates_tls",
 ]
 
 View = dict[str, Any]
@@ -45,8 +46,12 @@ View = dict[str, Any]
 
 PENDING_DELETE = Provisioning.PENDING_DELETE
 
-LISTENER_MODES = {"HTTP": "http", "TERMINATED_HTTPS": "http", "TCP": "tcp", "HTTPS": "tcp"}
-SKIPPED_LISTENER_PROTOCOLS = frozenset({"UDP", "SCTP", "PROMETHEUS"})
+LISTENER_MODES = {
+    "HTTP": "http", "TERMINATED_HTTPS": "http", "TCP": "tcp", "HTTPS": "tcp", "PROMETHEUS": "http",
+}
+SKIPPED_LISTENER_PROTOCOLS = frozenset({"UDP", "SCTP"})
+CHILDLESS_LISTENER_PROTOCOLS = frozenset({"PROMETHEUS"})
+"""Listeners that never route to a pool (the API refuses their pools and policies)."""
 POOL_PROTOCOLS = frozenset({"HTTP", "HTTPS", "TCP", "PROXY", "PROXYV2"})
 SKIPPED_POOL_PROTOCOLS = frozenset({"UDP", "SCTP"})
 POLICY_ORDER = {"REJECT": 0, "REDIRECT_TO_URL": 1, "REDIRECT_PREFIX": 1, "REDIRECT_TO_POOL": 2}
@@ -83,6 +88,13 @@ def served_listeners(tree: LoadBalancerTree) -> list[ListenerNode]:
     return served if tree.admin_state_up else []
 
 
+def terminates_tls(listener: ListenerNode) -> bool:
+    """TERMINATED_HTTPS, or a PROMETHEUS listener with a certificate (its metrics over HTTPS)."""
+    return listener.protocol == "TERMINATED_HTTPS" or (
+        listener.protocol in CHILDLESS_LISTENER_PROTOCOLS
+        and (listener.default_tls is not None or bool(listener.sni_tls)))
+
+
 def enabled_rules(policy: L7PolicyNode) -> list[L7RuleNode]:
     return [rule for rule in policy.rules if rule.admin_state_up]
 
@@ -91,7 +103,8 @@ def active_policies(
     listener: ListenerNode, pools: dict[str, PoolNode]
 ) -> list[L7PolicyNode]:
     """The listener's policies that take effect, in HAProxy's evaluation order."""
-    if LISTENER_MODES[listener.protocol] != "http":
+    if (LISTENER_MODES[listener.protocol] != "http"
+            or listener.protocol in CHILDLESS_LISTENER_PROTOCOLS):
         return []
     for policy in listener.l7policies:
         if policy.action not in POLICY_ORDER:
@@ -107,6 +120,8 @@ def active_policies(
 
 
 def default_pool_id(listener: ListenerNode, pools: dict[str, PoolNode]) -> str | None:
+    if listener.protocol in CHILDLESS_LISTENER_PROTOCOLS:
+        return None
     return listener.default_pool_id if listener.default_pool_id in pools else None
 
 

@@ -1,0 +1,104 @@
+"""The agent's HTTP endpoint for Prometheus: ``GET /metrics`` on ``[agent] metrics_listen``.
+
+Started and stopped by :class:`lbaas.agent.service.AgentService`; what it serves comes from
+:meth:`lbaas.agent.metrics_collector.MetricsCollector.collect`. Plain HTTP without
+authentication, like node exporters: bind it to loopback or a management network.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOG = logging.getLogger(__name__)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``host:port`` or ``[v6 address]:port`` -> (host, port). Raises ValueError."""
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"[agent] metrics_listen must be host:port, not {value!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host, int(port)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+class MetricsEndpoint:
+    """An HTTP server on its own thread; :attr:`address` is where it listens once started."""
+
+    def __init__(self, listen: str, render: Callable[[], bytes]) -> None:
+        """Raises ValueError when ``listen`` is not ``host:port``."""
+        self._where = parse_listen(listen)
+        self._render = render
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def address(self) -> str | None:
+        """``host:port`` bound (the real port when 0 was asked), None when not serving."""
+        if self._server is None:
+            return None
+        host, port = self._server.server_address[:2]
+        text = host.decode() if isinstance(host, bytes) else str(host)
+        return f"[{text}]:{port}" if ":" in text else f"{text}:{port}"
+
+    def start(self) -> None:
+        """Bind and serve. Raises OSError when the address cannot be bound."""
+        host, port = self._where
+        server_class = _Server6 if ":" in host else _Server
+        self._server = server_class((host, port), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="lbaas-agent-metrics", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+        self._server = None
+        self._thread = None
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        render = self._render
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path.split("?", 1)[0] != "/metrics":
+                    self._answer(404, b"not found: try /metrics\n", "text/plain")
+                    return
+                try:
+                    body = render()
+                except Exception:
+                    LOG.exception("cannot collect the agent's metrics")
+                    self._answer(500, b"cannot collect the metrics (see the agent's log)\n",
+                                 "text/plain")
+                    return
+                self._answer(200, body, CONTENT_TYPE)
+
+            def _answer(self, status: int, body: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                LOG.debug("metrics endpoint: " + format, *args)
+
+        return Handler
