@@ -107,8 +107,9 @@ AGENT_OPTS = [
     cfg.StrOpt("metrics_listen", default="127.0.0.1:9917",
                help="host:port where the agent serves Prometheus metrics (GET /metrics) of "
                     "every load balancer it runs and of itself; [::1]:9917 for IPv6; port 0 "
-                    "picks a free port (logged); empty: no metrics endpoint. Plain HTTP "
-                    "without authentication: keep it on loopback or a management network."),
+                    "picks a free port (logged); empty: no metrics endpoint. Plain HTTP; "
+                    "without [metrics] token_file anyone reaching it may read it: keep it "
+                    "on loopback or set the token."),
 ]
 
 KEEPALIVED_OPTS = [
@@ -171,6 +172,23 @@ KEY_MANAGER_OPTS = [
                help="Largest request body the secret store accepts (Barbican's default)."),
 ]
 
+METRICS_OPTS = [
+    cfg.StrOpt("token_file", default="",
+               help="File holding the bearer token Prometheus sends to scrape /metrics "
+                    "(Authorization: Bearer, from a credentials_file in Prometheus's "
+                    "authorization block); mode 0600, read at start ('lbaas server' and "
+                    "'lbaas agent' refuse to start if it is missing or readable by others). "
+                    "One option for the API server and the agent, so that one credentials "
+                    "file scrapes both jobs. 'lbaas up' sets it to $state_path/metrics.token "
+                    "and creates it on first start; elsewhere create it once with 'lbaas "
+                    "metrics-token create' and copy it to every server, agent and "
+                    "Prometheus. Set: both /metrics answer that token (the API server also "
+                    "an admin's X-Auth-Token or HTTP Basic credentials; others get 403). "
+                    "Empty: the API server's /metrics answers admins only, and the agent's "
+                    "is open to whoever reaches [agent] metrics_listen (loopback by default: "
+                    "set this before exposing it)."),
+]
+
 BARBICAN_OPTS = [
     cfg.URIOpt("endpoint", default=None,
                help="Barbican's URL (its root, e.g. http://barbican:9311). Empty: the "
@@ -204,6 +222,7 @@ def list_opts() -> list[tuple[str | None, list[Any]]]:
         ("keepalived", KEEPALIVED_OPTS),
         ("admin_log", ADMIN_LOG_OPTS),
         ("key_manager", KEY_MANAGER_OPTS),
+        ("metrics", METRICS_OPTS),
         (BARBICAN_GROUP, [*BARBICAN_OPTS, *_barbican_auth_opts(with_plugin=True)]),
     ]
 
