@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.panel import Panel
 
 from lbaas.cli.options import cli_config
+from lbaas.core.private_files import PrivateFileError
 from lbaas.core.status import Provisioning
 from lbaas.observability.admin_log import install_admin_log
 from lbaas.observability.logging import setup_logging
@@ -110,7 +111,11 @@ def up(config_file: ConfigOpt = None,
     conf.set_default("token_file", str(state_path / METRICS_TOKEN_FILE), group="metrics")
     _metrics_token(conf.metrics.token_file)
     transport = make_transport(conf)
-    services = build_services(conf, transport=transport)
+    try:
+        services = build_services(conf, transport=transport)
+    except PrivateFileError as exc:  # a key or token file open to others: say so, no traceback
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
     services.background.append(AgentService(conf, transport))
     endpoint = f"http://127.0.0.1:{port}"
     token = _admin_token(services.sessions, state_path)
