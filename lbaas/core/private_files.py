@@ -31,7 +31,7 @@ def read_private_file(path: str | Path, what: str, option: str, create_command: 
     except FileNotFoundError:
         raise error(
             f"{what} {path} ({option}) does not exist; create it with '{create_command}' (or "
-            "point the option at the file every server shares)") from None
+            "point the option at the copy the other hosts use)") from None
     except OSError as exc:
         raise error(f"cannot read {what} {path} ({option}): {exc.strerror}") from None
     if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
