@@ -9,7 +9,8 @@ two members with a TCP health monitor (every 5 s), started by the agent's own pr
 listener ``127.77.x.y:8080``, members on ``127.0.0.1`` (nothing listens there: the checks
 fail and the members are DOWN; no traffic flows). The endpoint is the agent's
 (:mod:`lbaas.agent.metrics_collector` behind :mod:`lbaas.agent.metrics_endpoint`) on a free
-loopback port, read by ``curl`` (another process, as Prometheus is; its ``time_total``).
+loopback port with a scrape token, read by ``curl`` sending it as a bearer (another process, as
+Prometheus is; its ``time_total``).
 
 Measured, ``--rounds`` scrapes each (first one untimed, warming up):
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -50,6 +52,7 @@ from bench.run import finish
 from lbaas.agent.metrics import AgentMetrics
 from lbaas.agent.metrics_collector import SCOPES, SCRAPE_THREADS, MetricsCollector, Target
 from lbaas.agent.metrics_endpoint import MetricsEndpoint
+from lbaas.core.scrape_token import ScrapeToken
 from lbaas.core.tree import (
     HealthMonitorNode,
     ListenerNode,
@@ -140,7 +143,9 @@ def running_haproxies(count: int) -> Iterator[list[Target]]:
 def time_endpoint(targets: list[Target], threads: int, rounds: int) -> dict[str, Any]:
     """Scrapes of the agent's endpoint over HTTP with ``threads`` exporter readers."""
     collector = MetricsCollector(lambda: targets, AgentMetrics(), threads=threads)
-    endpoint = MetricsEndpoint("127.0.0.1:0", collector.collect)
+    secret = secrets.token_urlsafe(32)  # scraped as Prometheus does: with the bearer token
+    endpoint = MetricsEndpoint("127.0.0.1:0", collector.collect, ScrapeToken(secret))
+    authorization = f"Authorization: Bearer {secret}"
     endpoint.start()
     times: list[float] = []
     cpu: list[float] = []
@@ -148,14 +153,17 @@ def time_endpoint(targets: list[Target], threads: int, rounds: int) -> dict[str,
         url = f"http://{endpoint.address}/metrics"
         for number in range(rounds + 1):
             cpu_before = time.process_time()
+            # The header on stdin: a token never goes on a command line (ps shows it).
             done = subprocess.run(["curl", "-sSf", "-o", "/dev/null", "-w", "%{time_total}",
-                                   url], capture_output=True, text=True, timeout=120)
+                                   "-H", "@-", url], input=authorization + "\n",
+                                  capture_output=True, text=True, timeout=120)
             if done.returncode != 0:
                 raise BenchError(f"curl {url} failed: {done.stderr.strip()}")
             if number:  # the first one warms up
                 times.append(float(done.stdout))
                 cpu.append(time.process_time() - cpu_before)
-        answer = httpx.get(url, timeout=120)  # untimed: what it holds
+        answer = httpx.get(url, timeout=120,  # untimed: what it holds
+                           headers={"Authorization": f"Bearer {secret}"})
         answer.raise_for_status()
         size = len(answer.content)
         lines = [line for line in answer.text.split("\n") if line and not line.startswith("#")]

@@ -107,8 +107,9 @@ AGENT_OPTS = [
     cfg.StrOpt("metrics_listen", default="127.0.0.1:9917",
                help="host:port where the agent serves Prometheus metrics (GET /metrics) of "
                     "every load balancer it runs and of itself; [::1]:9917 for IPv6; port 0 "
-                    "picks a free port (logged); empty: no metrics endpoint. Plain HTTP "
-                    "without authentication: keep it on loopback or a management network."),
+                    "picks a free port (logged); empty: no metrics endpoint. Plain HTTP; "
+                    "without [metrics] token_file anyone reaching it may read it: keep it "
+                    "on loopback or set the token."),
 ]
 
 KEEPALIVED_OPTS = [
@@ -169,6 +170,23 @@ KEY_MANAGER_OPTS = [
                help="Largest payload a secret may have, as sent (Barbican's default)."),
     cfg.IntOpt("max_allowed_request_size_in_bytes", default=25000, min=1,
                help="Largest request body the secret store accepts (Barbican's default)."),
+]
+
+METRICS_OPTS = [
+    cfg.StrOpt("token_file", default="",
+               help="File holding the bearer token Prometheus sends to scrape /metrics "
+                    "(Authorization: Bearer, from a credentials_file in Prometheus's "
+                    "authorization block); mode 0600, read at start ('lbaas server' and "
+                    "'lbaas agent' refuse to start if it is missing or readable by others). "
+                    "One option for the API server and the agent, so that one credentials "
+                    "file scrapes both jobs. 'lbaas up' sets it to $state_path/metrics.token "
+                    "and creates it on first start; elsewhere create it once with 'lbaas "
+                    "metrics-token create' and copy it to every server, agent and "
+                    "Prometheus. Set: both /metrics answer that token (the API server also "
+                    "an admin's X-Auth-Token or HTTP Basic credentials; others get 403). "
+                    "Empty: the API server's /metrics answers admins only, and the agent's "
+                    "is open to whoever reaches [agent] metrics_listen (loopback by default: "
+                    "set this before exposing it)."),
 ]
 
 BARBICAN_OPTS = [
@@ -249,6 +267,7 @@ def list_opts() -> list[tuple[str | None, list[Any]]]:
         ("keepalived", KEEPALIVED_OPTS),
         ("admin_log", ADMIN_LOG_OPTS),
         ("key_manager", KEY_MANAGER_OPTS),
+        ("metrics", METRICS_OPTS),
         ("access_log", ACCESS_LOG_OPTS),
         (BARBICAN_GROUP, [*BARBICAN_OPTS, *_barbican_auth_opts(with_plugin=True)]),
     ]

@@ -7,7 +7,10 @@ Prometheus loads the real ``etc/prometheus/lbaas-alerts.yml``; ``for_overrides``
 ``for:`` of named alerts in a private copy (only for alerts whose real ``for:`` is minutes long;
 the copy changes nothing else). Scrape targets are file-based service discovery: a test may
 change them while Prometheus runs (:meth:`Monitoring.set_targets`, e.g. an agent restarted on a
-new port). Job names are the example configuration's: ``lbaas-api`` and ``lbaas-agent``.
+new port). Job names are the example configuration's: ``lbaas-api`` and ``lbaas-agent``. With
+``token_file`` (the ``[metrics] token_file`` of the API and the agent) Prometheus sends its token
+as ``Authorization: Bearer`` from that ``credentials_file``, as ``etc/prometheus/prometheus.yml``
+does.
 
 Used by the e2e alert tests (tests/e2e/test_alerts.py). Not a test module.
 """
@@ -238,14 +241,16 @@ def _alertmanager_config(receiver: WebhookReceiver) -> dict[str, Any]:
     }
 
 
-def _prometheus_config(directory: Path, rules: Path, alertmanager: str) -> dict[str, Any]:
+def _prometheus_config(directory: Path, rules: Path, alertmanager: str,
+                       token_file: Path | None) -> dict[str, Any]:
+    auth = {"authorization": {"credentials_file": str(token_file)}} if token_file else {}
     return {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s",
                    "scrape_timeout": "1s"},
         "rule_files": [str(rules)],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]},
         "scrape_configs": [
-            {"job_name": job, "file_sd_configs": [
+            {"job_name": job, **auth, "file_sd_configs": [
                 {"files": [str(directory / f"{job}.json")], "refresh_interval": "1s"}]}
             for job in JOBS],
     }
@@ -253,10 +258,11 @@ def _prometheus_config(directory: Path, rules: Path, alertmanager: str) -> dict[
 
 @contextmanager
 def monitoring(targets: Mapping[str, Sequence[str]] | None = None,
-               for_overrides: Mapping[str, str] | None = None) -> Iterator[Monitoring]:
-    """Prometheus scraping ``targets`` (job -> host:port list) with the lbaas rules, sending
-    to an Alertmanager that notifies a :class:`WebhookReceiver`; all stopped and removed on
-    exit."""
+               for_overrides: Mapping[str, str] | None = None,
+               token_file: Path | None = None) -> Iterator[Monitoring]:
+    """Prometheus scraping ``targets`` (job -> host:port list) with the lbaas rules (with the
+    bearer token in ``token_file`` if given), sending to an Alertmanager that notifies a
+    :class:`WebhookReceiver`; all stopped and removed on exit."""
     for binary in (PROMETHEUS, ALERTMANAGER):
         assert shutil.which(binary), f"{binary} is not installed"
     directory = Path(tempfile.mkdtemp(prefix="lbaas-monitoring-"))
@@ -280,7 +286,7 @@ def monitoring(targets: Mapping[str, Sequence[str]] | None = None,
                     "alertmanager")
         rules = rules_file(directory, for_overrides)
         (directory / "prometheus.yml").write_text(yaml.safe_dump(
-            _prometheus_config(directory, rules, f"127.0.0.1:{am_port}")))
+            _prometheus_config(directory, rules, f"127.0.0.1:{am_port}", token_file)))
         mon.processes["prometheus"] = _start("prometheus", [
             PROMETHEUS, "--config.file", str(directory / "prometheus.yml"),
             "--storage.tsdb.path", str(directory / "tsdb"),

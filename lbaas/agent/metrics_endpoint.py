@@ -1,8 +1,9 @@
 """The agent's HTTP endpoint for Prometheus: ``GET /metrics`` on ``[agent] metrics_listen``.
 
 Started and stopped by :class:`lbaas.agent.service.AgentService`; what it serves comes from
-:meth:`lbaas.agent.metrics_collector.MetricsCollector.collect`. Plain HTTP without
-authentication, like node exporters: bind it to loopback or a management network.
+:meth:`lbaas.agent.metrics_collector.MetricsCollector.collect`. Plain HTTP. With a scrape token
+(``[metrics] token_file``) only ``Authorization: Bearer <token>`` is served (401 otherwise);
+without one anyone reaching the address may read every project's series: bind it to loopback.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from lbaas.core.scrape_token import MISSING, WRONG, ScrapeToken, bearer
+
 LOG = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CHALLENGE = 'Bearer realm="lbaas-agent-metrics"'
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -39,10 +43,13 @@ class _Server6(_Server):
 class MetricsEndpoint:
     """An HTTP server on its own thread; :attr:`address` is where it listens once started."""
 
-    def __init__(self, listen: str, render: Callable[[], bytes]) -> None:
-        """Raises ValueError when ``listen`` is not ``host:port``."""
+    def __init__(self, listen: str, render: Callable[[], bytes],
+                 token: ScrapeToken | None = None) -> None:
+        """Raises ValueError when ``listen`` is not ``host:port``. With ``token``, a request
+        must bear it."""
         self._where = parse_listen(listen)
         self._render = render
+        self._token = token
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -76,12 +83,19 @@ class MetricsEndpoint:
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         render = self._render
+        token = self._token
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 if self.path.split("?", 1)[0] != "/metrics":
                     self._answer(404, b"not found: try /metrics\n", "text/plain")
                     return
+                if token is not None:
+                    given = bearer(self.headers.get("Authorization"))
+                    if given is None or not token.matches(given):
+                        self._answer(401, f"{MISSING if given is None else WRONG}\n".encode(),
+                                     "text/plain", {"WWW-Authenticate": CHALLENGE})
+                        return
                 try:
                     body = render()
                 except Exception:
@@ -91,9 +105,12 @@ class MetricsEndpoint:
                     return
                 self._answer(200, body, CONTENT_TYPE)
 
-            def _answer(self, status: int, body: bytes, content_type: str) -> None:
+            def _answer(self, status: int, body: bytes, content_type: str,
+                        headers: dict[str, str] | None = None) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

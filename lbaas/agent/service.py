@@ -35,6 +35,7 @@ from lbaas.agent.metrics_collector import MetricsCollector, Target
 from lbaas.agent.metrics_endpoint import MetricsEndpoint
 from lbaas.agent.prometheus_listener import PrometheusListenerService
 from lbaas.core.request_ids import request_scope
+from lbaas.core.scrape_token import configured_token
 from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
 from lbaas.drivers.haproxy.state_paths import StatePaths
 from lbaas.rpc.plugin_api import PluginApi
@@ -58,7 +59,8 @@ class AgentService:
         transport: messaging.RPCTransport,
         driver: Driver | None = None,
     ) -> None:
-        """``driver`` defaults to the HAProxy namespace driver (tests may pass another)."""
+        """``driver`` defaults to the HAProxy namespace driver (tests may pass another).
+        Raises ``ScrapeTokenError`` when ``[metrics] token_file`` is unusable."""
         self.conf = conf
         self.host: str = conf.host or socket.gethostname()
         self.plugin = PluginApi(transport, self.host)
@@ -73,7 +75,10 @@ class AgentService:
         self.manager = AgentManager(conf, MeteredPlugin(self.plugin, self.metrics), self.driver,
                                     stopping=self._stop, metrics=self.metrics)
         listen = conf.agent.metrics_listen
-        self._metrics_endpoint = MetricsEndpoint(listen, self._collect) if listen else None
+        # The token file is read here, so that an unusable one stops the agent at start.
+        self._metrics_endpoint = (MetricsEndpoint(listen, self._collect,
+                                                  configured_token(conf.metrics.token_file))
+                                  if listen else None)
         self._collector: MetricsCollector | None = None
         self.rpc_server = make_server(
             transport, agent_topic(self.host), self.host, [AgentRpcEndpoint(self.manager)]

@@ -35,6 +35,7 @@ from lbaas.api.routes import (
     root,
 )
 from lbaas.config import database_url
+from lbaas.core.scrape_token import configured_token
 from lbaas.db.engine import make_engine, make_session_factory
 from lbaas.db.migrate import upgrade
 from lbaas.observability.metrics import ApiMetrics
@@ -64,7 +65,9 @@ def build_services(conf: cfg.ConfigOpts, migrate: bool = True,
     Raises ``KeyFileError`` (``lbaas/services/secret_cipher.py``) when the secret store's key
     file is missing or unsafe, ``SecretBackendError`` (``lbaas/services/secret_source.py``)
     for ``[key_manager] backend = barbican`` without Keystone authentication: the server does
-    not start without them."""
+    not start without them; ``ScrapeTokenError`` (``lbaas/core/scrape_token.py``) likewise for
+    an unusable ``[metrics] token_file``."""
+    scrape_token = configured_token(conf.metrics.token_file)
     secrets = make_secret_source(conf)
     engine = make_engine(database_url(conf), conf.database.pool_size)
     if migrate:
@@ -86,7 +89,8 @@ def build_services(conf: cfg.ConfigOpts, migrate: bool = True,
     background.append(Housekeeper(conf, sessions, registry, status, probe))
     return AppServices(conf=conf, engine=engine, sessions=sessions, policy=Policy(conf),
                        providers=registry, authenticator=make_authenticator(conf, sessions),
-                       status=status, secrets=secrets, background=background)
+                       status=status, secrets=secrets, background=background,
+                       scrape_token=scrape_token)
 
 
 def add_routes(app: FastAPI, router: APIRouter, prefix: str = "",

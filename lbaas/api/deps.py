@@ -16,6 +16,7 @@ from lbaas.api.auth import Authenticator
 from lbaas.api.policy import Policy
 from lbaas.core.context import RequestContext
 from lbaas.core.kinds import Kind
+from lbaas.core.scrape_token import ScrapeToken
 from lbaas.observability.logging import current_request_id
 from lbaas.providers.registry import ProviderRegistry
 from lbaas.services.statuses import StatusCallbacks
@@ -38,6 +39,8 @@ class AppServices:
     """The TLS secrets' backend: the built-in store (``SecretStore``, which the /key-manager
     API also serves) or a real Barbican (``BarbicanSecrets``)."""
     background: list[Background] = field(default_factory=list)
+    scrape_token: ScrapeToken | None = None
+    """``[metrics] token_file``'s token, read at start; None when the option is empty."""
 
     def unit_of_work(self, ctx: RequestContext) -> AbstractContextManager[Work]:
         """One write transaction for ``ctx``'s request, its provider calls after commit

@@ -19,7 +19,9 @@ ERRORS = {"400": "Invalid input", "401": "Authentication required",
           "403": "Not allowed (policy or quota)", "404": "Not found (or another project's)",
           "405": "Method not allowed", "409": "Conflict (immutable or duplicate)",
           "501": "Not supported by the provider", "503": "No agent available"}
-UNAUTHENTICATED = {"/", "/v2", "/healthcheck", "/metrics", "/openapi.json"}
+UNAUTHENTICATED = {"/", "/v2", "/healthcheck", "/openapi.json"}
+ADMIN_OR_SCRAPE_TOKEN = {"/metrics": ["401", "403", "405"]}
+"""Paths an admin or the metrics scrape token may read (``lbaas/api/metrics_auth.py``)."""
 
 
 def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -84,7 +86,9 @@ def install_openapi(app: FastAPI) -> None:
 def _document_errors(path: str, operation: dict[str, Any]) -> None:
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)
-    if path in UNAUTHENTICATED:
+    if path in ADMIN_OR_SCRAPE_TOKEN:
+        codes = ADMIN_OR_SCRAPE_TOKEN[path]
+    elif path in UNAUTHENTICATED:
         codes = ["405"] if path != "/healthcheck" else ["405", "503"]
     else:
         codes = list(ERRORS)

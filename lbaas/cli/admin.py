@@ -1,4 +1,5 @@
-"""Operator commands: ``server``, ``db upgrade``, ``token create|delete``, ``secret-key create``."""
+"""Operator commands: ``server``, ``db upgrade``, ``token create|delete``, ``secret-key create``,
+``metrics-token create``."""
 
 from __future__ import annotations
 
@@ -35,6 +36,12 @@ def register(app: typer.Typer) -> None:
     key.command("create", help="Create the key file [key_manager] encryption_key_file names "
                 "(mode 0600; never overwrites one).")(secret_key_create)
     app.add_typer(key, name="secret-key")
+    scrape = typer.Typer(help="The bearer token Prometheus scrapes /metrics with ([metrics]).",
+                         no_args_is_help=True)
+    scrape.command("create", help="Create the token file [metrics] token_file names (mode "
+                   "0600; never overwrites one); copy it to every server, agent and "
+                   "Prometheus.")(metrics_token_create)
+    app.add_typer(scrape, name="metrics-token")
 
 
 def server(config_file: ConfigOpt = None,
@@ -50,7 +57,8 @@ def server(config_file: ConfigOpt = None,
         overrides["api"]["bind_port"] = port
     if host is not None:
         overrides["api"]["bind_host"] = host
-    from lbaas.services.secret_cipher import KeyFileError
+    from lbaas.core.private_files import PrivateFileError
+    from lbaas.core.scrape_token import configured_token
     from lbaas.services.secret_source import SecretBackendError, make_secret_source
 
     paths = config_paths(config_file)
@@ -58,7 +66,8 @@ def server(config_file: ConfigOpt = None,
     setup_logging(conf.log_level, conf.log_json)
     try:
         make_secret_source(conf)
-    except (KeyFileError, SecretBackendError) as exc:
+        configured_token(conf.metrics.token_file)
+    except (PrivateFileError, SecretBackendError) as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
     serve(conf, paths, overrides)
@@ -79,6 +88,27 @@ def secret_key_create(config_file: ConfigOpt = None) -> None:
         console.print(f"[red]error:[/red] cannot create {path}: {exc.strerror}")
         raise typer.Exit(1) from None
     console.print(f"created the secret store's key file {path} (mode 0600)")
+
+
+def metrics_token_create(config_file: ConfigOpt = None) -> None:
+    from lbaas.core.scrape_token import create_token_file
+
+    conf = cli_config(config_file)
+    path = conf.metrics.token_file
+    if not path:
+        console.print("[red]error:[/red] \\[metrics] token_file is empty: set it to the file "
+                      "to create (e.g. /etc/lbaas/metrics.token)")
+        raise typer.Exit(1)
+    try:
+        create_token_file(path)
+    except FileExistsError:
+        console.print(f"[red]error:[/red] {escape(path)} exists; it keeps its token (servers, "
+                      "agents and Prometheus may already use it)")
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        console.print(f"[red]error:[/red] cannot create {escape(path)}: {exc.strerror}")
+        raise typer.Exit(1) from None
+    console.print(f"created the metrics scrape token file {escape(path)} (mode 0600)")
 
 
 def db_upgrade(config_file: ConfigOpt = None) -> None:

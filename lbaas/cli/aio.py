@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -14,9 +15,11 @@ from typing import Annotated, Any
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 
 from lbaas.cli.options import cli_config
+from lbaas.core.private_files import PrivateFileError
 from lbaas.core.status import Provisioning
 from lbaas.observability.admin_log import install_admin_log
 from lbaas.observability.logging import setup_logging
@@ -27,6 +30,7 @@ ConfigOpt = Annotated[list[Path] | None, typer.Option(
     "--config-file", "-c", help="oslo.config file(s); default /etc/lbaas/lbaas.conf if present.")]
 ADMIN_TOKEN_NAME = "lbaas-up-admin"
 ADMIN_TOKEN_FILE = "admin-token"
+METRICS_TOKEN_FILE = "metrics.token"
 
 
 def register(app: typer.Typer) -> None:
@@ -55,12 +59,17 @@ def down(config_file: ConfigOpt = None,
 
 def agent(config_file: ConfigOpt = None) -> None:
     from lbaas.agent.service import AgentService
+    from lbaas.core.scrape_token import ScrapeTokenError
     from lbaas.rpc.transport import make_transport
 
     conf = cli_config(config_file)
     setup_logging(conf.log_level, conf.log_json)
     install_admin_log(conf)
-    service = AgentService(conf, make_transport(conf))
+    try:
+        service = AgentService(conf, make_transport(conf))
+    except ScrapeTokenError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -99,8 +108,14 @@ def up(config_file: ConfigOpt = None,
     _log_to_file(state_path / "lbaas.log", conf.log_level)
     install_admin_log(conf)
     _secret_store_key(conf.key_manager.encryption_key_file)
+    conf.set_default("token_file", str(state_path / METRICS_TOKEN_FILE), group="metrics")
+    _metrics_token(conf.metrics.token_file)
     transport = make_transport(conf)
-    services = build_services(conf, transport=transport)
+    try:
+        services = build_services(conf, transport=transport)
+    except PrivateFileError as exc:  # a key or token file open to others: say so, no traceback
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
     services.background.append(AgentService(conf, transport))
     endpoint = f"http://127.0.0.1:{port}"
     token = _admin_token(services.sessions, state_path)
@@ -113,8 +128,10 @@ def up(config_file: ConfigOpt = None,
     server = uvicorn.Server(uvicorn.Config(create_app(conf, services), host="127.0.0.1",
                                            port=port, log_config=None, access_log=False))
     tune_garbage_collector()
+    metrics = _metrics_lines(conf, port)
     threading.Thread(target=_after_start, name="lbaas-up", daemon=True,
-                     args=(server, endpoint, token, clouds, demo, exit_after_demo)).start()
+                     args=(server, endpoint, token, clouds, demo, exit_after_demo,
+                           *metrics)).start()
     server.run()
     if demo and exit_after_demo:
         demo_net.stop_backends(state_path)
@@ -153,6 +170,15 @@ def _secret_store_key(path: str) -> None:
 
     if ensure_key_file(path):
         LOG.info("created the secret store's key file %s", path)
+
+
+def _metrics_token(path: str) -> None:
+    """The all-in-one makes the metrics scrape token on first start (mode 0600); later starts
+    keep it (Prometheus reads the same file). An empty [metrics] token_file: none."""
+    from lbaas.core.scrape_token import ensure_token_file
+
+    if path and ensure_token_file(path):
+        LOG.info("created the metrics scrape token file %s", path)
 
 
 def _read_secret(path: Path) -> str | None:
@@ -217,8 +243,28 @@ def _register_demo_network(sessions: Any) -> None:
                                       allocation_pools=[demo_net.ALLOCATION_POOL]))
 
 
+def _metrics_lines(conf: Any, port: int) -> tuple[list[str], str]:
+    """What the panel says about scraping, and the Prometheus jobs to add (printed as plain
+    YAML after the panel: rich would wrap long paths)."""
+    token_file = conf.metrics.token_file
+    if not token_file:
+        return ["", escape("metrics ([metrics] token_file is empty): http://127.0.0.1:"
+                           f"{port}/metrics answers admins only; the agent's is open")], ""
+    targets = {"lbaas-api": f"127.0.0.1:{port}"}
+    if conf.agent.metrics_listen:
+        targets["lbaas-agent"] = conf.agent.metrics_listen
+    jobs = [f"  - job_name: {job}\n"
+            f"    authorization: {{credentials_file: {token_file}}}\n"
+            f'    static_configs: [{{targets: ["{target}"]}}]\n'
+            for job, target in targets.items()]
+    urls = ", ".join(f"http://{target}/metrics" for target in targets.values())
+    panel = ["", escape(f"metrics:      {urls}"),
+             escape(f"              bearer token in {token_file} (Prometheus jobs below)")]
+    return panel, "# Prometheus: add to scrape_configs\n" + "".join(jobs)
+
+
 def _after_start(server: Any, endpoint: str, token: str, clouds: Path, demo: bool,
-                 exit_after: bool) -> None:
+                 exit_after: bool, metrics: list[str], scrape_config: str) -> None:
     while not server.started:
         time.sleep(0.05)
     lines = [f"API:          {endpoint}  (Octavia v2: {endpoint}/v2/lbaas)",
@@ -228,7 +274,8 @@ def _after_start(server: Any, endpoint: str, token: str, clouds: Path, demo: boo
              "",
              f"export OS_CLIENT_CONFIG_FILE={clouds} OS_CLOUD={CLOUD}",
              "openstack loadbalancer list",
-             f"openstack --os-cloud {SECRETS_CLOUD} secret list   (TLS certificates)"]
+             f"openstack --os-cloud {SECRETS_CLOUD} secret list   (TLS certificates)",
+             *metrics]
     if demo:
         try:
             vip, answers = _demo_loadbalancer(endpoint, token)
@@ -243,6 +290,8 @@ def _after_start(server: Any, endpoint: str, token: str, clouds: Path, demo: boo
                   f"try:  curl http://{vip}/"]
     lines += ["", "Ctrl-C stops the API and the agent (load balancers keep serving)."]
     console.print(Panel("\n".join(lines), title="lbaas is up", border_style="green"))
+    if scrape_config:
+        print(scrape_config, file=sys.stderr, flush=True)
     print(f"LBAAS_UP endpoint={endpoint}", flush=True)
     if exit_after:
         server.should_exit = True

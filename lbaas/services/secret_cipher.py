@@ -10,17 +10,17 @@ The key is never logged; rotation is not supported (one key for every stored pay
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
+
+from lbaas.core.private_files import PrivateFileError, create_private_file, read_private_file
 
 KEY_OPTION = "[key_manager] encryption_key_file"
 CREATE_COMMAND = "lbaas secret-key create"
 
 
-class KeyFileError(Exception):
+class KeyFileError(PrivateFileError):
     """The key file is missing, unreadable, malformed or readable by others: the server does
     not start (the message says which file, which option and what to do)."""
 
@@ -56,22 +56,8 @@ class SecretCipher:
 
 def load_cipher(path: str | Path) -> SecretCipher:
     """The cipher of the key in ``path``; :class:`KeyFileError` saying what to do otherwise."""
-    path = Path(path)
-    try:
-        info = path.stat()
-        key = path.read_bytes().strip()
-    except FileNotFoundError:
-        raise KeyFileError(
-            f"the secret store's key file {path} ({KEY_OPTION}) does not exist; create it "
-            f"with '{CREATE_COMMAND}' (or point the option at the key every server shares)"
-        ) from None
-    except OSError as exc:
-        raise KeyFileError(f"cannot read the secret store's key file {path} ({KEY_OPTION}): "
-                           f"{exc.strerror}") from None
-    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyFileError(f"the secret store's key file {path} ({KEY_OPTION}) is accessible "
-                           f"to other users (mode {stat.S_IMODE(info.st_mode):o}); "
-                           f"run 'chmod 600 {path}'")
+    key = read_private_file(path, "the secret store's key file", KEY_OPTION, CREATE_COMMAND,
+                            error=KeyFileError)
     try:
         return SecretCipher(key)
     except ValueError:
@@ -84,13 +70,7 @@ def create_key_file(path: str | Path) -> Path:
     """Write a new random key to ``path`` (mode 0600 from the moment it exists, its directory
     created 0700 if missing). ``FileExistsError`` if there is one: replacing a key would make
     every stored secret unreadable."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        os.fchmod(f.fileno(), 0o600)  # whatever the umask
-        f.write(SecretCipher.generate_key() + b"\n")
-    return path
+    return create_private_file(path, SecretCipher.generate_key() + b"\n")
 
 
 def ensure_key_file(path: str | Path) -> bool:

@@ -182,6 +182,19 @@ def test_admin_sees_every_project(cloud: Cloud) -> None:
     assert {x["project_id"] for x in only_b["loadbalancers"]} == {cloud.project_b.id}
 
 
+def test_metrics_answer_a_keystone_admin_not_a_member(cloud: Cloud) -> None:
+    """The API server's /metrics (every project's ids) with Keystone tokens: the ``admin`` role
+    reads it, a member of project A gets 403 without project B's id."""
+    theirs = cloud.api.create_lb(cloud.api.other, name="metrics-of-b")
+    client = cloud.api.client
+    admin = client.get("/metrics", headers={"X-Auth-Token": cloud.api.admin.token})
+    assert admin.status_code == 200 and theirs["id"] in admin.text
+    assert f'project_id="{cloud.project_b.id}"' in admin.text
+    member = client.get("/metrics", headers={"X-Auth-Token": cloud.api.member.token})
+    assert member.status_code == 403
+    assert cloud.project_b.id not in member.text and theirs["id"] not in member.text
+
+
 def assert_fault_401(response: httpx.Response) -> None:
     """A 401 with Octavia's fault body, naming Keystone as where to authenticate."""
     body = response.json()

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from lbaas.core.scrape_token import create_token_file
 from tests.e2e.stack import Stack, answers, eventually, running_stack
 from tests.e2e.traffic import FAST_HTTP_MONITOR, create_lb, member, members_by_name, update
 
@@ -24,14 +25,20 @@ Labels = frozenset[tuple[str, str]]
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    with running_stack(tmp_path, {"agent": {"metrics_listen": "127.0.0.1:0"}}) as built:
+    token_file = create_token_file(tmp_path / "metrics.token")
+    with running_stack(tmp_path, {"agent": {"metrics_listen": "127.0.0.1:0"},
+                                  "metrics": {"token_file": str(token_file)}}) as built:
+        built.api.extra["metrics_token"] = token_file.read_text().strip()
         yield built
 
 
 def scrape_text(stack: Stack) -> str:
+    """What Prometheus reads, with the scrape token as a bearer."""
     address = stack.agent.metrics_address
     assert address is not None
-    answer = httpx.get(f"http://{address}/metrics", timeout=10)
+    token = stack.api.extra["metrics_token"]
+    answer = httpx.get(f"http://{address}/metrics", timeout=10,
+                       headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 200
     return answer.text
 
@@ -81,6 +88,12 @@ def test_agent_metrics_follow_traffic_health_and_updates(stack: Stack) -> None:
     assert value(before, "lbaas_agent_loadbalancers") == 1
     assert value(before, "haproxy_backend_active_servers", **mine, pool_id=pool_id) == 2
     assert not any("lbaas_exporter" in str(labels) for _, labels in before)
+    # Without the scrape token: 401, and not one series (nor the project's id).
+    address = stack.agent.metrics_address
+    for headers in ({}, {"Authorization": "Bearer not-the-token"},
+                    {"X-Auth-Token": stack.api.admin.token}):
+        refused = httpx.get(f"http://{address}/metrics", headers=headers, timeout=10)
+        assert refused.status_code == 401 and project not in refused.text, headers
 
     bodies = answers(client, vip, 20)
     assert set(bodies) == {"You've reached B1", "You've reached B2"}

@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from lbaas.agent.service import AgentService
 from lbaas.config import AGENT_OPTS
+from lbaas.core.scrape_token import create_token_file
 from lbaas.drivers.haproxy.state_paths import StatePaths
 from tests.e2e.stack import Stack, eventually, running_stack
 from tests.monitoring import Monitoring, monitoring, served_app
@@ -80,16 +81,20 @@ def _ghost_subnet(stack: Stack) -> str:
 
 @pytest.fixture(scope="module")
 def watched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Watched]:
-    overrides: dict[str, dict[str, Any]] = {"housekeeping": {"agent_down_time": 2}}
+    state = tmp_path_factory.mktemp("alerts")
+    token_file = create_token_file(state / "metrics.token")  # API and agent: one token
+    overrides: dict[str, dict[str, Any]] = {"housekeeping": {"agent_down_time": 2},
+                                            "metrics": {"token_file": str(token_file)}}
     if AGENT_HAS_METRICS:
         overrides["agent"] = {"metrics_listen": "127.0.0.1:0"}
-    with running_stack(tmp_path_factory.mktemp("alerts"), overrides) as stack:
+    with running_stack(state, overrides) as stack:
         ghost = _ghost_subnet(stack)
         stack.conf.set_override("bridge_mappings", [*stack.conf.agent.bridge_mappings,
                                                     f"{GHOST_NETWORK[0]}:{GHOST_BRIDGE}"],
                                 group="agent")
         with served_app(stack.api.client.app) as api_address, monitoring(
-                {"lbaas-api": [api_address]}, for_overrides=FOR_OVERRIDES) as mon:
+                {"lbaas-api": [api_address]}, for_overrides=FOR_OVERRIDES,
+                token_file=token_file) as mon:
             watched = Watched(stack, mon, ghost)
             _restart_agent(watched)  # with the ghost network mapped
             mon.wait_scraped("lbaas-api")

@@ -144,6 +144,8 @@ def test_no_secret_of_a_tls_change_set_reaches_any_log(tmp_path: Path) -> None:
         p12 = issued.pkcs12()  # salted: each call differs
         bundle = base64.b64encode(p12).decode()
         fernet_key = (run.state / "secret.key").read_text().strip()
+        scrape_token = (run.state / "metrics.token").read_text().strip()
+        wrong_bearer = secrets.token_urlsafe(32)
         needles = {
             "admin token": pieces(admin_token),
             "tenant token": pieces(tenant_token),
@@ -153,6 +155,8 @@ def test_no_secret_of_a_tls_change_set_reaches_any_log(tmp_path: Path) -> None:
             "private key PEM body": key_pieces(issued),
             "PKCS12 base64": pieces(bundle, DER_HEADER),
             "Fernet key": pieces(fernet_key),
+            "metrics scrape token": pieces(scrape_token),
+            "wrong bearer": pieces(wrong_bearer),
         }
 
         tenant = httpx.Client(base_url=run.aio.endpoint, timeout=30,
@@ -178,6 +182,10 @@ def test_no_secret_of_a_tls_change_set_reaches_any_log(tmp_path: Path) -> None:
                 httpx.get(f"{run.aio.endpoint}/v2/lbaas/loadbalancers",
                           headers={"Authorization": f"Basic {wrong_basic}"}).status_code]
             assert refused == [401, 401]
+            scrapes = [httpx.get(f"{run.aio.endpoint}/metrics", timeout=30,
+                                 headers={"Authorization": f"Bearer {bearer}"}).status_code
+                       for bearer in (scrape_token, wrong_bearer)]
+            assert scrapes == [200, 401]
 
             created = by_basic.post("/v2/lbaas/loadbalancers", json={"loadbalancer": {
                 "name": "nosecrets", "vip_subnet_id": sub.json()["subnet"]["id"],

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import update
 
+from lbaas.core.scrape_token import create_token_file
 from lbaas.db import models
 from lbaas.db.engine import write_session
 from lbaas.services import agents
@@ -30,11 +31,13 @@ WAIT = 30  # a bound for a notification that comes after 1-2 scrape and evaluati
 
 @pytest.fixture(scope="module")
 def watched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, Monitoring]]:
-    api = build_api(str(tmp_path_factory.mktemp("alerts")),
-                    overrides={"housekeeping": {"agent_down_time": 2}})
+    state = tmp_path_factory.mktemp("alerts")
+    token_file = create_token_file(state / "metrics.token")  # Prometheus scrapes with it
+    api = build_api(str(state), overrides={"housekeeping": {"agent_down_time": 2},
+                                           "metrics": {"token_file": str(token_file)}})
     try:
         with served_app(api.client.app) as address, \
-                monitoring({"lbaas-api": [address]}) as mon:
+                monitoring({"lbaas-api": [address]}, token_file=token_file) as mon:
             mon.wait_scraped("lbaas-api")
             yield api, mon
     finally:

@@ -37,7 +37,7 @@ def test_request_id_is_on_every_log_line_it_causes(sqlite_api: Api,
 def test_metrics_count_requests_and_objects(sqlite_api: Api) -> None:
     sqlite_api.create_lb()
     sqlite_api.member.get("/loadbalancers")
-    text = sqlite_api.client.get("/metrics").text
+    text = sqlite_api.client.get("/metrics", headers={"X-Auth-Token": sqlite_api.admin.token}).text
     assert re.search(r'lbaas_api_requests_total\{code="200",method="GET",'
                      r'route="/v2/lbaas/loadbalancers"\} [1-9]', text)
     assert "lbaas_api_request_duration_seconds_bucket" in text

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from lbaas.agent.metrics import AgentMetrics
 from lbaas.agent.metrics_collector import MetricsCollector, Target
 from lbaas.agent.metrics_endpoint import MetricsEndpoint, parse_listen
 from lbaas.agent.service import AgentService
+from lbaas.core.scrape_token import ScrapeTokenError, create_token_file, load_scrape_token
 from lbaas.rpc.topics import PLUGIN_TOPIC
 from lbaas.rpc.transport import make_server, make_transport
 from tests.unit.agent_doubles import HOST, Device, Server, build_conf, make_tree
@@ -177,3 +179,41 @@ def test_the_endpoint_serves_on_ipv6_loopback() -> None:
     finally:
         endpoint.stop()
     assert endpoint.address is None
+
+
+def test_with_a_scrape_token_only_its_bearer_reads(tmp_path: Path) -> None:
+    token_file = create_token_file(tmp_path / "metrics.token")
+    secret = token_file.read_text().strip()
+    endpoint = MetricsEndpoint("127.0.0.1:0", lambda: b'up{project_id="p"} 1\n',
+                               load_scrape_token(token_file))
+    endpoint.start()
+    try:
+        url = f"http://{endpoint.address}/metrics"
+        refused = httpx.get(url, timeout=5)
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+        assert "Authorization: Bearer" in refused.text and "[metrics] token_file" in refused.text
+        assert "project_id" not in refused.text
+        for wrong in (f"Bearer {secret[:-1]}", f"Bearer {secret}x", f"Basic {secret}", secret):
+            answer = httpx.get(url, headers={"Authorization": wrong}, timeout=5)
+            assert answer.status_code == 401 and "project_id" not in answer.text, wrong
+        assert "not the metrics scrape token" in httpx.get(
+            url, headers={"Authorization": "Bearer wrong"}, timeout=5).text
+        assert httpx.get(url, headers={"X-Auth-Token": secret}, timeout=5).status_code == 401
+        answer = httpx.get(url, headers={"Authorization": f"Bearer {secret}"}, timeout=5)
+        assert (answer.status_code, answer.text) == (200, 'up{project_id="p"} 1\n')
+    finally:
+        endpoint.stop()
+
+
+def test_an_agent_with_an_unusable_token_file_does_not_start(tmp_path: Path) -> None:
+    token_file = create_token_file(tmp_path / "metrics.token")
+    token_file.chmod(0o644)
+    conf = build_conf(metrics_listen="127.0.0.1:0")
+    conf.set_override("token_file", str(token_file), group="metrics")
+    transport = make_transport(conf)
+    try:
+        with pytest.raises(ScrapeTokenError, match="chmod 600"):
+            AgentService(conf, transport, driver=Device())
+    finally:
+        transport.cleanup()

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
+from lbaas.core.scrape_token import create_token_file
+
 ETC = Path(__file__).resolve().parents[2] / "etc" / "prometheus"
 RULES = ETC / "lbaas-alerts.yml"
 TIERS = {"down", "critical", "warning"}
@@ -46,8 +48,16 @@ def test_promtool_rule_unit_tests_pass(tests_file: Path) -> None:
     assert "SUCCESS" in _run(_tool("promtool"), "test", "rules", str(tests_file))
 
 
-def test_promtool_checks_the_example_prometheus_config() -> None:
-    _run(_tool("promtool"), "check", "config", str(ETC / "prometheus.yml"))
+def test_promtool_checks_the_example_prometheus_config(tmp_path: Path) -> None:
+    """As an operator installs it: beside the rules and the scrape token file it names."""
+    config = yaml.safe_load((ETC / "prometheus.yml").read_text())
+    token_files = {job["authorization"]["credentials_file"] for job in config["scrape_configs"]}
+    assert len(token_files) == 1 and {job["job_name"] for job in config["scrape_configs"]} == {
+        "lbaas-api", "lbaas-agent"}  # one token scrapes both jobs
+    for name in ("prometheus.yml", "lbaas-alerts.yml"):
+        shutil.copy(ETC / name, tmp_path / name)
+    create_token_file(tmp_path / token_files.pop())
+    _run(_tool("promtool"), "check", "config", str(tmp_path / "prometheus.yml"))
 
 
 def test_amtool_checks_the_example_alertmanager_config() -> None:

@@ -1,16 +1,17 @@
-"""Unversioned documents: the version list (no auth), health check, metrics, Keystone-shaped
-project lookup used by the ``openstack`` CLI."""
+"""Unversioned documents: the version list (no auth), health check, metrics (an admin or the
+scrape token), Keystone-shaped project lookup used by the ``openstack`` CLI."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from lbaas.api.deps import ContextDep, ServicesDep
+from lbaas.api.metrics_auth import scrape_allowed
 from lbaas.api.responses import JSONBody, base_url, ok
 from lbaas.core.errors import NotFound
 
@@ -50,8 +51,11 @@ def healthcheck(services: ServicesDep) -> Response:
     return Response("OK", media_type="text/plain")
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+@router.get("/metrics", response_class=PlainTextResponse,
+            dependencies=[Depends(scrape_allowed)])
 def metrics(request: Request) -> Response:
+    """Only for the scrape token or an admin (``lbaas/api/metrics_auth.py``): the fleet
+    metrics name every project's load balancers."""
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
