@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from lbaas.agent.server_thread import ServerThread
 from lbaas.core.scrape_token import MISSING, WRONG, ScrapeToken, bearer
 
 LOG = logging.getLogger(__name__)
@@ -50,15 +50,14 @@ class MetricsEndpoint:
         self._where = parse_listen(listen)
         self._render = render
         self._token = token
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: ServerThread[_Server] | None = None
 
     @property
     def address(self) -> str | None:
         """``host:port`` bound (the real port when 0 was asked), None when not serving."""
-        if self._server is None:
+        if self._serving is None:
             return None
-        host, port = self._server.server_address[:2]
+        host, port = self._serving.server.server_address[:2]
         text = host.decode() if isinstance(host, bytes) else str(host)
         return f"[{text}]:{port}" if ":" in text else f"{text}:{port}"
 
@@ -66,20 +65,13 @@ class MetricsEndpoint:
         """Bind and serve. Raises OSError when the address cannot be bound."""
         host, port = self._where
         server_class = _Server6 if ":" in host else _Server
-        self._server = server_class((host, port), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name="lbaas-agent-metrics", daemon=True)
-        self._thread.start()
+        self._serving = ServerThread(server_class((host, port), self._handler()),
+                                     "lbaas-agent-metrics")
 
     def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._server = None
-        self._thread = None
+        if self._serving is not None:
+            self._serving.stop()
+            self._serving = None
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         render = self._render

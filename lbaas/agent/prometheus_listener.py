@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
+from lbaas.agent.server_thread import ServerThread
 from lbaas.drivers.haproxy import exporter, octavia_metrics
 from lbaas.drivers.haproxy.master_cli import show_proc
 from lbaas.drivers.haproxy.state_paths import StatePaths, listener_metrics_socket
@@ -134,27 +135,21 @@ class PrometheusListenerService:
     def __init__(self, state_path: str | os.PathLike[str]) -> None:
         self.state_path = Path(state_path).absolute()
         self.socket_path = listener_metrics_socket(state_path)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: ServerThread[_Server] | None = None
 
     def start(self) -> None:
         directory = self.socket_path.parent
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(directory, 0o700)  # no one else may even reach the socket
         self.socket_path.unlink(missing_ok=True)  # left by an agent that died
-        self._server = _Server(str(self.socket_path), self.state_path, ProcessMeter())
+        server = _Server(str(self.socket_path), self.state_path, ProcessMeter())
         os.chmod(self.socket_path, 0o600)
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name="lbaas-agent-prometheus-listener", daemon=True)
-        self._thread.start()
+        self._serving = ServerThread(server, "lbaas-agent-prometheus-listener")
         LOG.info("serving PROMETHEUS listeners on %s", self.socket_path)
 
     def stop(self) -> None:
-        if self._server is None:
+        if self._serving is None:
             return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
+        self._serving.stop()
         self.socket_path.unlink(missing_ok=True)
-        self._server = self._thread = None
+        self._serving = None
