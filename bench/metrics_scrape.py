@@ -8,7 +8,7 @@ two members with a TCP health monitor (every 5 s), started by the agent's own pr
 (:class:`lbaas.drivers.haproxy.process.HaproxyProcess`). Loopback only, without namespaces:
 listener ``127.77.x.y:8080``, members on ``127.0.0.1`` (nothing listens there: the checks
 fail and the members are DOWN; no traffic flows). The endpoint is the agent's
-(:mod:`lbaas.agent.metrics_collector` behind :mod:`lbaas.agent.metrics_endpoint`) on a free
+(:mod:`lbaas.agent.metrics.collector` behind :mod:`lbaas.agent.metrics.endpoint`) on a free
 loopback port with a scrape token, read by ``curl`` sending it as a bearer (another process, as
 Prometheus is; its ``time_total``).
 
@@ -49,9 +49,9 @@ import httpx
 from bench.common import BenchError, Column, fmt, print_table, sigterm_exits
 from bench.report import wide_console
 from bench.run import finish
-from lbaas.agent.metrics import AgentMetrics
-from lbaas.agent.metrics_collector import SCOPES, SCRAPE_THREADS, MetricsCollector, Target
-from lbaas.agent.metrics_endpoint import MetricsEndpoint
+from lbaas.agent.metrics.collector import SCOPES, SCRAPE_THREADS, MetricsCollector, Target
+from lbaas.agent.metrics.counters import AgentMetrics
+from lbaas.agent.metrics.endpoint import MetricsEndpoint
 from lbaas.core.scrape_token import ScrapeToken
 from lbaas.core.tree import (
     HealthMonitorNode,

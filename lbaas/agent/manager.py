@@ -39,7 +39,7 @@ from oslo_config import cfg
 from pyroute2.netlink.exceptions import NetlinkError
 
 from lbaas.agent.bridges import bridge_for, bridge_of, parse_bridge_mappings
-from lbaas.agent.metrics import AgentMetrics
+from lbaas.agent.metrics.counters import AgentMetrics
 from lbaas.agent.ports import Driver, Plugin
 from lbaas.agent.prefetch import PrefetchedTrees
 from lbaas.agent.retries import Retries

@@ -10,7 +10,7 @@ haproxy running: load balancers keep serving while the agent restarts, and its f
 them. Every pass runs under a new request id (``req-<uuid>``), which the work it queues and the
 reports it sends carry (:mod:`lbaas.core.request_ids`). With ``[agent] metrics_listen`` set, it
 also serves Prometheus metrics of its load balancers and of itself
-(:mod:`lbaas.agent.metrics_endpoint`, :mod:`lbaas.agent.metrics_collector`).
+(:mod:`lbaas.agent.metrics.endpoint`, :mod:`lbaas.agent.metrics.collector`).
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from oslo_config import cfg
 from lbaas.agent.access_logs.receiver import AccessLogService
 from lbaas.agent.endpoint import AgentRpcEndpoint
 from lbaas.agent.manager import AgentManager, Driver
-from lbaas.agent.metered_plugin import MeteredPlugin
-from lbaas.agent.metrics import AgentMetrics
-from lbaas.agent.metrics_collector import MetricsCollector, Target
-from lbaas.agent.metrics_endpoint import MetricsEndpoint
-from lbaas.agent.prometheus_listener import PrometheusListenerService
+from lbaas.agent.metrics.collector import MetricsCollector, Target
+from lbaas.agent.metrics.counters import AgentMetrics
+from lbaas.agent.metrics.endpoint import MetricsEndpoint
+from lbaas.agent.metrics.metered_plugin import MeteredPlugin
+from lbaas.agent.metrics.prometheus_listener import PrometheusListenerService
 from lbaas.core.request_ids import request_scope
 from lbaas.core.scrape_token import configured_token
 from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver

@@ -3,7 +3,7 @@
 :func:`load_scrape_token` reads the file once at start (refusing a missing file, one others may
 read, or one without a usable token: :class:`ScrapeTokenError`); the API server
 (``lbaas/api/routes/root.py``, loaded by ``build_services``) and the agent
-(``lbaas/agent/metrics_endpoint.py``, loaded by ``lbaas/agent/service.py``) then accept
+(``lbaas/agent/metrics/endpoint.py``, loaded by ``lbaas/agent/service.py``) then accept
 ``Authorization: Bearer <token>`` compared in constant time. ``lbaas up`` creates the file on
 first start and ``lbaas metrics-token create`` for other hosts (:func:`create_token_file`).
 The token is never logged nor shown in a message.

@@ -1,12 +1,12 @@
 """The relabelling of HAProxy's exporter text into the agent's metrics
-(:mod:`lbaas.agent.exposition`): the label contract, what is dropped, hostile names, and that
-the whole output is valid text format (read back with prometheus_client's parser)."""
+(:mod:`lbaas.agent.metrics.exposition`): the label contract, what is dropped, hostile names,
+and that the whole output is valid text format (read back with prometheus_client's parser)."""
 
 from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from lbaas.agent.exposition import Exposition, Owner, escape_label_value, labels, relabel
+from lbaas.agent.metrics.exposition import Exposition, Owner, escape_label_value, labels, relabel
 from lbaas.core.tree import ListenerNode, LoadBalancerTree, MemberNode, PoolNode, SubnetNode
 from lbaas.drivers.haproxy.exporter import ExporterError, _dechunk
 

@@ -18,10 +18,10 @@ import oslo_messaging as messaging
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from lbaas.agent.metered_plugin import MeteredPlugin
-from lbaas.agent.metrics import AgentMetrics
-from lbaas.agent.metrics_collector import MetricsCollector, Target
-from lbaas.agent.metrics_endpoint import MetricsEndpoint, parse_listen
+from lbaas.agent.metrics.collector import MetricsCollector, Target
+from lbaas.agent.metrics.counters import AgentMetrics
+from lbaas.agent.metrics.endpoint import MetricsEndpoint, parse_listen
+from lbaas.agent.metrics.metered_plugin import MeteredPlugin
 from lbaas.agent.service import AgentService
 from lbaas.core.scrape_token import ScrapeTokenError, create_token_file, load_scrape_token
 from lbaas.rpc.topics import PLUGIN_TOPIC

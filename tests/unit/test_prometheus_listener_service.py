@@ -1,5 +1,6 @@
 """The agent's PROMETHEUS listener service on its real UNIX socket, without haproxy
-(:mod:`lbaas.agent.prometheus_listener`): permissions, and the answers that need no exporter.
+(:mod:`lbaas.agent.metrics.prometheus_listener`): permissions, and the answers that need no
+exporter.
 Its answers with an exporter behind are shown end to end in tests/e2e/test_prometheus_listener.py.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lbaas.agent.prometheus_listener import PrometheusListenerService
+from lbaas.agent.metrics.prometheus_listener import PrometheusListenerService
 
 LB_ID = "4e1b7f3a-0000-4000-8000-00000000000a"
 

@@ -1,15 +1,15 @@
 """HAProxy's exporter text renamed to the series Octavia's PROMETHEUS listeners serve.
 
 Pure functions, called by the agent's PROMETHEUS listener service
-(:mod:`lbaas.agent.prometheus_listener`) on the text :func:`.exporter.scrape` read from one load
-balancer's haproxy. Octavia's names: ``haproxy_process_*`` becomes ``octavia_loadbalancer_*``
-(its memory pools ``octavia_memory_pool_*``), frontends ``octavia_listener_*`` (label ``proxy``
-renamed ``listener``), backends ``octavia_pool_*`` (``pool``), servers ``octavia_member_*``
-(``pool`` and ``member``). Only the series Octavia's proxy passes on are kept, and the sections
-lbaas adds for itself (named ``lbaas_...``; tenant objects are named by their UUIDs) are dropped:
-the exporter's own frontend and the backend a PROMETHEUS listener forwards to. The PROMETHEUS
-listener's frontend is reported like any listener, as in Octavia.
-"""
+(:mod:`lbaas.agent.metrics.prometheus_listener`) on the text :func:`.exporter.scrape` read from
+one load balancer's haproxy. Octavia's names: ``haproxy_process_*`` becomes
+``octavia_loadbalancer_*`` (its memory pools ``octavia_memory_pool_*``), frontends
+``octavia_listener_*`` (label ``proxy`` renamed ``listener``), backends ``octavia_pool_*``
+(``pool``), servers ``octavia_member_*`` (``pool`` and ``member``). Only the series Octavia's
+proxy passes on are kept, and the sections lbaas adds for itself (named ``lbaas_...``; tenant
+objects are named by their UUIDs) are dropped: the exporter's own frontend and the backend a
+PROMETHEUS listener forwards to. The PROMETHEUS listener's frontend is reported like any
+listener, as in Octavia. """
 
 from __future__ import annotations
 

@@ -82,8 +82,8 @@ class StatePaths:
 
 def listener_metrics_socket(state_path: str | os.PathLike[str]) -> Path:
     """The agent's UNIX socket the PROMETHEUS listeners of its load balancers forward to
-    (:mod:`lbaas.agent.prometheus_listener`), in a 0700 directory of its own; under /run for a
-    state_path too deep for AF_UNIX."""
+    (:mod:`lbaas.agent.metrics.prometheus_listener`), in a 0700 directory of its own; under
+    /run for a state_path too deep for AF_UNIX."""
     path = Path(state_path).absolute() / "prometheus-listeners" / "agent.sock"
     if len(os.fsencode(path)) > UNIX_PATH_MAX:
         digest = hashlib.sha256(os.fsencode(path)).hexdigest()[:16]

@@ -4,7 +4,7 @@ Part of the view builder (:func:`lbaas.drivers.haproxy.view.build_view`). The li
 (:mod:`.view_frontends`: bind, maxconn, timeouts, allowed_cidrs like any listener) rewrites each
 request's path to ``/loadbalancers/<load balancer id>`` and hands it to a backend of its own,
 ``lbaas_metrics_<listener id>``, whose one server is the agent's UNIX socket
-(:mod:`lbaas.agent.prometheus_listener`) with the listener's ``timeout_member_connect`` and
+(:mod:`lbaas.agent.metrics.prometheus_listener`) with the listener's ``timeout_member_connect`` and
 ``timeout_member_data``. The path comes from haproxy.cfg, never from the client: the agent answers
 with the metrics of this load balancer only. The ``lbaas_`` prefix keeps the backend out of the
 metrics (:data:`.octavia_metrics.INTERNAL_PREFIX`).

@@ -2,8 +2,8 @@
 
 One :class:`AgentMetrics` per agent, made by :class:`lbaas.agent.service.AgentService` and
 handed to the manager (which counts deploys and syncs) and to
-:class:`lbaas.agent.metered_plugin.MeteredPlugin` (which counts failed calls to the server);
-:mod:`lbaas.agent.metrics_collector` serves its registry with the load balancers' series. The
+:class:`lbaas.agent.metrics.metered_plugin.MeteredPlugin` (which counts failed calls to the server);
+:mod:`lbaas.agent.metrics.collector` serves its registry with the load balancers' series. The
 series carry no host label: Prometheus adds ``instance``.
 """
 

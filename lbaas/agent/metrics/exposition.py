@@ -1,6 +1,6 @@
 """HAProxy's exporter text of many load balancers, relabelled into one Prometheus exposition.
 
-Pure text in, text out; used by :mod:`lbaas.agent.metrics_collector` for the agent's metrics
+Pure text in, text out; used by :mod:`lbaas.agent.metrics.collector` for the agent's metrics
 endpoint (and by its unit tests). In our haproxy.cfg a frontend is named after its listener, a
 backend after its pool and a server after its member (:mod:`lbaas.drivers.haproxy.view`), so
 the label contract is:

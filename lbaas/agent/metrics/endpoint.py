@@ -1,7 +1,7 @@
 """The agent's HTTP endpoint for Prometheus: ``GET /metrics`` on ``[agent] metrics_listen``.
 
 Started and stopped by :class:`lbaas.agent.service.AgentService`; what it serves comes from
-:meth:`lbaas.agent.metrics_collector.MetricsCollector.collect`. Plain HTTP. With a scrape token
+:meth:`lbaas.agent.metrics.collector.MetricsCollector.collect`. Plain HTTP. With a scrape token
 (``[metrics] token_file``) only ``Authorization: Bearer <token>`` is served (401 otherwise);
 without one anyone reaching the address may read every project's series: bind it to loopback.
 """
@@ -13,7 +13,7 @@ import socket
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from lbaas.agent.server_thread import ServerThread
+from lbaas.agent.metrics.server_thread import ServerThread
 from lbaas.core.scrape_token import MISSING, WRONG, ScrapeToken, bearer
 
 LOG = logging.getLogger(__name__)

@@ -3,9 +3,9 @@ the agent's own health.
 
 :class:`lbaas.agent.service.AgentService` builds one :class:`MetricsCollector` over the trees
 its manager deployed and serves :meth:`MetricsCollector.collect` on ``[agent] metrics_listen``
-(:mod:`lbaas.agent.metrics_endpoint`); ``bench/metrics_scrape.py`` drives the same code. The
+(:mod:`lbaas.agent.metrics.endpoint`); ``bench/metrics_scrape.py`` drives the same code. The
 exporters are read by a few threads (each read waits on its haproxy), while this thread
-relabels the answers in order (:mod:`lbaas.agent.exposition`). One collection runs at a time;
+relabels the answers in order (:mod:`.exposition`). One collection runs at a time;
 a scrape that arrives while one runs (a second Prometheus of an HA pair) gets its result
 rather than starting another.
 """
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from prometheus_client import generate_latest
 
-from lbaas.agent.exposition import Exposition, Owner, labels
-from lbaas.agent.metrics import AgentMetrics
+from lbaas.agent.metrics.counters import AgentMetrics
+from lbaas.agent.metrics.exposition import Exposition, Owner, labels
 from lbaas.core.tree import LoadBalancerTree
 from lbaas.drivers.haproxy import exporter
 

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from lbaas.agent.server_thread import ServerThread
+from lbaas.agent.metrics.server_thread import ServerThread
 from lbaas.drivers.haproxy import exporter, octavia_metrics
 from lbaas.drivers.haproxy.master_cli import show_proc
 from lbaas.drivers.haproxy.state_paths import StatePaths, listener_metrics_socket

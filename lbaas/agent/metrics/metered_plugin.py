@@ -3,7 +3,7 @@
 :class:`lbaas.agent.service.AgentService` wraps its :class:`lbaas.rpc.plugin_api.PluginApi` in a
 :class:`MeteredPlugin` before handing it to the manager: every call or cast that raises a
 messaging error (server unreachable, timeout, remote error) adds one to
-``lbaas_agent_rpc_errors_total{method}`` (:class:`lbaas.agent.metrics.AgentMetrics`), and the
+``lbaas_agent_rpc_errors_total{method}`` (:class:`.counters.AgentMetrics`), and the
 error goes on to the manager, which handles it as before.
 """
 
@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import oslo_messaging as messaging
 
-from lbaas.agent.metrics import AgentMetrics
+from lbaas.agent.metrics.counters import AgentMetrics
 from lbaas.agent.ports import Plugin
 from lbaas.core.tree import LoadBalancerTree
 

@@ -1,8 +1,8 @@
 """A socketserver serving on a thread of its own, stopped cleanly.
 
 Used by the agent's two HTTP services: the Prometheus endpoint for operators
-(:mod:`lbaas.agent.metrics_endpoint`) and the service behind PROMETHEUS listeners
-(:mod:`lbaas.agent.prometheus_listener`).
+(:mod:`lbaas.agent.metrics.endpoint`) and the service behind PROMETHEUS listeners
+(:mod:`lbaas.agent.metrics.prometheus_listener`).
 """
 
 from __future__ import annotations
