@@ -9,7 +9,8 @@ one load balancer's haproxy. Octavia's names: ``haproxy_process_*`` becomes
 proxy passes on are kept, and the sections lbaas adds for itself (named ``lbaas_...``; tenant
 objects are named by their UUIDs) are dropped: the exporter's own frontend and the backend a
 PROMETHEUS listener forwards to. The PROMETHEUS listener's frontend is reported like any
-listener, as in Octavia. """
+listener, as in Octavia.
+"""
 
 from __future__ import annotations
 
