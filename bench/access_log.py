@@ -145,7 +145,9 @@ def measure(params: Params, deadline: Deadline, sink: str) -> dict[str, Any]:
         time.sleep(1.0)  # the agent's last lines
         written = lines_handled(st) - lines_before
         cpu = thread_cpu(THREAD) - cpu_before
+        dropped = st.agent.access_logs.counters.dropped if sink == "agent" else None
     return {"runs": runs, "lines": written, "logged_requests": logged_requests,
+            "dropped": dropped,
             "agent_us_per_line": ratio(cpu * 1e6, written) if written else None}
 
 
@@ -188,6 +190,8 @@ def print_rows(rows: list[dict[str, Any]], params: Params, measured: dict[str, A
                  f"{params.repeats} pair(s) per variant, order alternating. JSON lines written: "
                  f"{lines} for {requests} logged requests "
                  f"({fmt(ratio(lines, requests))} of them)"
+                 + (f", {measured['dropped']} dropped by haproxy's ring (its count)"
+                    if measured["dropped"] is not None else "")
                  + (f", agent CPU {fmt(cost)} µs per line" if cost is not None else "")
                  + (". Logs go to socat (C), not the agent" if sink == "socat" else "")
                  + ". Goal is informational."))
@@ -222,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     finish(started, args.json, params, {"rows": rows, "lines_written": measured["lines"],
                                         "logged_requests": measured["logged_requests"],
                                         "agent_us_per_line": measured["agent_us_per_line"],
+                                        "dropped_by_haproxy": measured["dropped"],
                                         "sink": args.sink})
     return 0
 
