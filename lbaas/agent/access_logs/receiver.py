@@ -51,7 +51,6 @@ BACKLOG = 128
 PRUNE_INTERVAL = 300.0
 PROJECT_RETRY = 10.0
 BATCH_WAIT = 0.005  # seconds between reads: at 20,000 lines/s, ~30 KB per read
-IDLE_FLUSH = 0.05  # seconds without lines before written lines are flushed to the files
 IDLE_WAIT_MAX = 1.0
 _ENCODE = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
 
@@ -140,27 +139,27 @@ class AccessLogService:
         selector = selectors.DefaultSelector()
         selector.register(listener, selectors.EVENT_READ, None)
         next_prune = time.monotonic()
-        dirty = False
         try:
             while not self._stop.is_set():
-                ready = selector.select(IDLE_FLUSH if dirty else IDLE_WAIT_MAX)
+                ready = selector.select(IDLE_WAIT_MAX)
                 try:
-                    if not ready:  # idle: what was written reaches the files
-                        self.files.flush()
-                        dirty = False
-                        if time.monotonic() >= next_prune:
-                            next_prune = time.monotonic() + PRUNE_INTERVAL
-                            self.files.prune(self._running())
+                    if time.monotonic() >= next_prune:
+                        next_prune = time.monotonic() + PRUNE_INTERVAL
+                        self.files.prune(self._running())
+                    if not ready:
                         continue
+                    read = False
                     for key, _ in ready:
                         if key.data is None:
                             self._accept(listener, selector)
                         else:
-                            dirty |= self._read(key.fileobj, key.data, selector)  # type: ignore[arg-type]
+                            read |= self._read(key.fileobj, key.data, selector)  # type: ignore[arg-type]
+                    if read:
+                        self.files.flush()  # one write per file and batch
                 except Exception:
                     LOG.exception("cannot handle haproxy's log lines")
                 # Let lines pile up in the sockets: fewer, bigger reads (haproxy's ring
-                # holds what the socket cannot, and drops the oldest when full).
+                # holds what the socket cannot, and drops lines when full).
                 self._stop.wait(BATCH_WAIT)
         except OSError as exc:
             LOG.error("log socket %s failed: %s", self.socket_path, exc)
