@@ -9,17 +9,26 @@ back with identical wrk parameters, the order alternating between repeats (paire
 interleaved: the machine's noise hits both alike); the table shows the median of each side and
 the median of the per-pair ratios, keep-alive and a new connection per request. It also counts
 the JSON lines the agent wrote against the requests wrk made to the logged listener (haproxy
-drops lines rather than wait when the agent falls behind). Goal (informational): logged ÷
-unlogged req/s >= 0.95.
+drops lines rather than wait when the agent falls behind), and the CPU the agent's log thread
+spent per line. Goal (informational): logged ÷ unlogged req/s >= 0.95.
+
+``--sink socat`` stops the agent's receiver once the load balancer answers and puts ``socat``
+(C, reading and discarding) on the log socket instead: what haproxy's own logging costs, without
+the agent's Python (see bench/README.md for the breakdown).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import os
+import subprocess
 import sys
+import threading
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +39,14 @@ from bench.report import goal, median, ratio, wide_console
 from bench.run import Deadline, finish
 from bench.stack import BenchStack, bench_stack, full_tree
 from bench.wrk import WrkResult, run_wrk
+from lbaas.drivers.haproxy import logs
 
 GOAL_RATIO = 0.95
 SIDES = ("logs on", "logs off")
 VARIANTS = ("keep-alive", "new conn/request")
 PORTS = {SIDES[0]: 80, SIDES[1]: 81}
+THREAD = "lbaas-access-log"  # the receiver's thread (lbaas.agent.access_logs.receiver)
+SOCAT_ADDRESS = "UNIX-LISTEN"  # socat's side of haproxy's log socket (one stream per haproxy)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,9 +79,38 @@ def lines_handled(st: BenchStack) -> int:
     return service.counters.access_lines
 
 
-def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
+def thread_cpu(name: str) -> float:
+    """CPU seconds (user + system) the live threads of this process called ``name`` have used."""
+    total = 0
+    for thread in threading.enumerate():
+        if thread.name == name and thread.native_id is not None:
+            with contextlib.suppress(OSError):
+                stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+                fields = stat.rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def c_sink(st: BenchStack) -> Iterator[None]:
+    """Replace the agent's log receiver by socat reading the same socket into /dev/null."""
+    service = st.agent.access_logs
+    assert service is not None
+    service.stop()
+    path = logs.log_socket_path(st.conf.state_path)
+    sink = subprocess.Popen(["socat", "-u", f"{SOCAT_ADDRESS}:{path},fork,mode=600", "/dev/null"])
+    try:
+        yield
+    finally:
+        sink.terminate()
+        sink.wait(10)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def measure(params: Params, deadline: Deadline, sink: str) -> dict[str, Any]:
     runs: dict[tuple[str, str], list[WrkResult]] = {}
-    with bench_stack() as st:
+    with bench_stack() as st, contextlib.ExitStack() as cleanup:
         st.backend(0, "WEB0")
         st.backend(1, "WEB1")
         client = st.client()
@@ -80,11 +121,14 @@ def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
             answered, _, _ = Prober(client).start(vip, "body", body, timeout=30).result(40)
             if not answered:
                 raise RuntimeError(f"the load balancer never answered from {body}")
+        if sink == "socat":
+            cleanup.enter_context(c_sink(st))
         urls = {side: f"http://{vip}:{port}/" for side, port in PORTS.items()}
         for url in urls.values():  # warm-up: connections, caches, ARP
             run_wrk(client, url, threads=1, connections=4, duration=1)
         time.sleep(0.5)
         lines_before = lines_handled(st)
+        cpu_before = thread_cpu(THREAD)
         logged_requests = 0
         for variant in VARIANTS:
             for rep in range(params.repeats):
@@ -100,7 +144,11 @@ def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
                 st.check_intact([lb["id"]])
         time.sleep(1.0)  # the agent's last lines
         written = lines_handled(st) - lines_before
-    return {"runs": runs, "lines": written, "logged_requests": logged_requests}
+        cpu = thread_cpu(THREAD) - cpu_before
+        dropped = st.agent.access_logs.counters.dropped if sink == "agent" else None
+    return {"runs": runs, "lines": written, "logged_requests": logged_requests,
+            "dropped": dropped,
+            "agent_us_per_line": ratio(cpu * 1e6, written) if written else None}
 
 
 def summarize(runs: dict[tuple[str, str], list[WrkResult]]) -> list[dict[str, Any]]:
@@ -124,7 +172,10 @@ def summarize(runs: dict[tuple[str, str], list[WrkResult]]) -> list[dict[str, An
     return rows
 
 
-def print_rows(rows: list[dict[str, Any]], params: Params, lines: int, requests: int) -> None:
+def print_rows(rows: list[dict[str, Any]], params: Params, measured: dict[str, Any],
+               sink: str) -> None:
+    lines, requests = measured["lines"], measured["logged_requests"]
+    cost = measured["agent_us_per_line"]
     columns = [Column("variant", "left"), Column("pairs"), Column("req/s logs on"),
                Column("req/s logs off"), Column("p99 ms on"), Column("p99 ms off"),
                Column("errors"), Column("on ÷ off (median of pairs)"),
@@ -138,7 +189,12 @@ def print_rows(rows: list[dict[str, Any]], params: Params, lines: int, requests:
         caption=(f"wrk -t{params.threads} -c{params.connections} -d{params.duration:g}s, "
                  f"{params.repeats} pair(s) per variant, order alternating. JSON lines written: "
                  f"{lines} for {requests} logged requests "
-                 f"({fmt(ratio(lines, requests))} of them). Goal is informational."))
+                 f"({fmt(ratio(lines, requests))} of them)"
+                 + (f", {measured['dropped']} dropped by haproxy's ring (its count)"
+                    if measured["dropped"] is not None else "")
+                 + (f", agent CPU {fmt(cost)} µs per line" if cost is not None else "")
+                 + (". Logs go to socat (C), not the agent" if sink == "socat" else "")
+                 + ". Goal is informational."))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1200,
                         help="overall budget in seconds (default 1200)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--sink", choices=("agent", "socat"), default="agent",
+                        help="who reads haproxy's logs: the agent (default) or socat into "
+                             "/dev/null (haproxy's own cost)")
     args = parser.parse_args(argv)
     params = QUICK if args.quick else FULL
     params = dataclasses.replace(
@@ -161,11 +220,14 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     started = time.monotonic()
     with sigterm_exits():
-        measured = measure(params, Deadline(args.timeout))
+        measured = measure(params, Deadline(args.timeout), args.sink)
     rows = summarize(measured["runs"])
-    print_rows(rows, params, measured["lines"], measured["logged_requests"])
+    print_rows(rows, params, measured, args.sink)
     finish(started, args.json, params, {"rows": rows, "lines_written": measured["lines"],
-                                        "logged_requests": measured["logged_requests"]})
+                                        "logged_requests": measured["logged_requests"],
+                                        "agent_us_per_line": measured["agent_us_per_line"],
+                                        "dropped_by_haproxy": measured["dropped"],
+                                        "sink": args.sink})
     return 0
 
 

@@ -241,9 +241,11 @@ def namespace_problem(proc: HaproxyProcess, lb_id: str) -> str | None:
 
 
 def full_tree(members: Sequence[tuple[str, int]], *, name: str = "bench",
-              healthmonitor: bool = True, port: int = 80) -> dict[str, Any]:
+              healthmonitor: bool = True, port: int = 80,
+              access_log: bool = True) -> dict[str, Any]:
     """A load balancer with one HTTP listener, a round-robin pool over ``members`` (ip, port)
-    and, by default, an HTTP health monitor (1 s interval)."""
+    and, by default, an HTTP health monitor (1 s interval); ``access_log`` False sets the
+    listener's ``lbaas:access_log`` false (no access lines)."""
     pool: dict[str, Any] = {
         "name": f"{name}-pool", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
         "members": [{"address": ip, "protocol_port": p} for ip, p in members],
@@ -251,8 +253,11 @@ def full_tree(members: Sequence[tuple[str, int]], *, name: str = "bench",
     if healthmonitor:
         pool["healthmonitor"] = {"type": "HTTP", "delay": 1, "timeout": 1, "max_retries": 2,
                                  "max_retries_down": 3, "url_path": "/"}
-    return {"name": name, "listeners": [{"name": f"{name}-http", "protocol": "HTTP",
-                                         "protocol_port": port, "default_pool": pool}]}
+    listener: dict[str, Any] = {"name": f"{name}-http", "protocol": "HTTP",
+                                "protocol_port": port, "default_pool": pool}
+    if not access_log:
+        listener["lbaas:access_log"] = False
+    return {"name": name, "listeners": [listener]}
 
 
 @contextlib.contextmanager

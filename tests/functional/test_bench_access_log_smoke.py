@@ -35,3 +35,13 @@ def test_access_log_quick(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert all(r["rps_on"] > 0 and r["rps_off"] > 0 for r in result["rows"])
     assert result["logged_requests"] > 0
     assert 0 < result["lines_written"] <= result["logged_requests"]
+    assert result["agent_us_per_line"] > 0
+
+
+def test_socat_sink_takes_the_agents_place(tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    assert access_log.main(["--quick", "--sink", "socat", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert all(r["rps_on"] > 0 and r["rps_off"] > 0 and r["errors"] == 0
+               for r in result["rows"])
+    assert result["lines_written"] == 0 and result["logged_requests"] > 0

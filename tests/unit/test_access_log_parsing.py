@@ -211,3 +211,11 @@ def test_access_lines_reach_the_load_balancers_file(service: AccessLogService) -
     assert json.loads(line)["http_status"] == 404
     assert (service.counters.access_lines, service.counters.unparsed) == (1, 1)
     assert not (service.files.directory.parent / "escape").exists()
+
+
+@pytest.mark.parametrize(("text", "count"), [
+    ("57 events dropped", 57), ("1 event dropped", 1), ("57 events dropped.", None),
+    ("Server a/b is DOWN", None), ("x57 events dropped", None), (HTTP_LINE, None),
+])
+def test_the_rings_drop_notice(text: str, count: int | None) -> None:
+    assert logs.parse_dropped(text) == count

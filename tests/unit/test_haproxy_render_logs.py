@@ -36,8 +36,16 @@ def listeners():
 def test_global_and_defaults_send_logs_to_the_agent() -> None:
     text = render_haproxy_config(make_tree(listeners=listeners()), LOGGED)
     assert section(text, "global")[-2:] == [
-        "log unix@'/var/lib/lbaas/haproxy-log.sock' len 8192 format rfc5424 local0",
+        "log ring@lbaas-log format rfc5424 local0",
         "log-tag lb-1",
+    ]
+    assert section(text, "ring lbaas-log") == [
+        "format rfc5424",
+        f"maxlen {logs.MAX_LINE}",
+        f"size {logs.RING_SIZE}",
+        "timeout connect 1s",
+        f"timeout server {logs.RING_TIMEOUT_SERVER}",
+        "server agent unix@'/var/lib/lbaas/haproxy-log.sock' log-proto octet-count",
     ]
     assert "log global" in section(text, "defaults")
 

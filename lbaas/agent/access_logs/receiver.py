@@ -1,16 +1,20 @@
 """The agent's log socket: haproxy's lines in, access logs and admin events out.
 
-:class:`AccessLogService` binds the datagram UNIX socket every haproxy.cfg of this agent logs to
-(:func:`lbaas.drivers.haproxy.logs.log_socket_path`, mode 0600) and reads it from one thread:
+:class:`AccessLogService` listens on the stream UNIX socket every haproxy.cfg of this agent
+logs to (:func:`lbaas.drivers.haproxy.logs.log_socket_path`, mode 0600): each haproxy's log
+ring connects and sends octet-counted RFC 5424 messages (:mod:`.framing`). One thread reads
+every connection in big chunks:
 
 * an access line (:func:`~lbaas.drivers.haproxy.logs.parse_access`) of load balancer ``<tag>``
   becomes one JSON line with the ``[access_log] fields``, written to its file (:mod:`.files`)
   and queued for the syslog targets (:mod:`.forwarder`). The project id is the one the device
-  driver wrote next to haproxy.cfg (``project_id`` in the state directory);
+  driver wrote next to haproxy.cfg (``project_id`` in the state directory). A connection
+  speaks for the load balancer of its first message only: lines with another tag are refused;
 * a health-check transition becomes a JSON line of the ``lbaas.admin`` logger with
   ``event=member_status`` and the load balancer, pool and member ids;
+* haproxy's notice of lines its ring dropped (the agent was too slow) is counted and logged;
 * anything else is ignored (haproxy's start and reload notices) and a line that does not parse
-  is counted, never fatal.
+  is counted, never fatal; a stream that is not octet-counted is closed (haproxy reconnects).
 
 The same thread prunes the logs of deleted load balancers every :data:`PRUNE_INTERVAL`.
 Started and stopped by :mod:`lbaas.agent.service`.
@@ -22,10 +26,11 @@ import contextlib
 import json
 import logging
 import os
+import selectors
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +38,7 @@ from oslo_config import cfg
 
 from lbaas.agent.access_logs.files import AccessLogFiles
 from lbaas.agent.access_logs.forwarder import SyslogForwarder
+from lbaas.agent.access_logs.framing import FramingError, OctetCountDecoder
 from lbaas.core.admin_events import Event, admin_event
 from lbaas.drivers.haproxy import escaping, logs
 from lbaas.drivers.haproxy.namespace_driver import PROJECT_FILE
@@ -40,17 +46,21 @@ from lbaas.drivers.haproxy.state_paths import StatePaths
 
 LOG = logging.getLogger(__name__)
 
-RECEIVE_BUFFER = 4 * 1024 * 1024
-MAX_DATAGRAM = 65536
+READ_SIZE = 256 * 1024
+BACKLOG = 128
 PRUNE_INTERVAL = 300.0
 PROJECT_RETRY = 10.0
-IDLE_WAIT = 0.005  # seconds; at 20,000 lines/s, 100 datagrams queue meanwhile (DGRAM_QUEUE)
-DGRAM_QUEUE = 1024
-"""net.unix.max_dgram_qlen at least this: datagrams a socket queues before haproxy's sends
-fail (and haproxy drops the line). The kernel's default, 10, loses lines at a few thousand
-requests per second."""
-_DGRAM_QLEN = Path("/proc/sys/net/unix/max_dgram_qlen")
+BATCH_WAIT = 0.005  # seconds between reads: at 20,000 lines/s, ~30 KB per read
+IDLE_WAIT_MAX = 1.0
 _ENCODE = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
+
+
+@dataclass
+class _Connection:
+    """One haproxy's connection: its frames, and the load balancer it speaks for."""
+
+    decoder: OctetCountDecoder = field(default_factory=OctetCountDecoder)
+    lb_id: str | None = None
 
 
 @dataclass
@@ -58,6 +68,7 @@ class ReceiverCounters:
     access_lines: int = 0
     events: int = 0
     unparsed: int = 0
+    dropped: int = 0  # lines haproxy's rings dropped (their notices)
 
 
 class AccessLogService:
@@ -86,19 +97,18 @@ class AccessLogService:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Bind the socket (replacing a stale one) and start reading."""
-        _raise_dgram_qlen()
+        """Bind and listen on the socket (replacing a stale one) and start reading."""
         self.socket_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)  # the socket is born 0600
         try:
             sock.bind(str(self.socket_path))
         finally:
             os.umask(old)
         os.chmod(self.socket_path, 0o600)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+        sock.listen(BACKLOG)
         sock.setblocking(False)
         self._sock = sock
         if self.forwarder is not None:
@@ -125,39 +135,85 @@ class AccessLogService:
 
     def _run(self) -> None:
         assert self._sock is not None
-        sock = self._sock
+        listener = self._sock
+        selector = selectors.DefaultSelector()
+        selector.register(listener, selectors.EVENT_READ, None)
         next_prune = time.monotonic()
-        while not self._stop.is_set():
-            try:
-                datagram = sock.recv(MAX_DATAGRAM)  # non-blocking: no poll() per line
-            except BlockingIOError:
-                datagram = None
-            except OSError as exc:
-                LOG.error("log socket %s failed: %s", self.socket_path, exc)
-                return
-            try:
-                if datagram is not None:
-                    self.handle(datagram)
-                    continue
-                self.files.flush()  # idle: what was written reaches the files
-                if time.monotonic() >= next_prune:
-                    next_prune = time.monotonic() + PRUNE_INTERVAL
-                    self.files.prune(self._running())
-            except Exception:
-                LOG.exception("cannot handle a haproxy log line")
-            # Idle: sleep rather than wait for the next datagram, so that haproxy's sends do
-            # not wake this thread one by one (lines queue in the socket meanwhile).
-            self._stop.wait(IDLE_WAIT)
+        try:
+            while not self._stop.is_set():
+                ready = selector.select(IDLE_WAIT_MAX)
+                try:
+                    if time.monotonic() >= next_prune:
+                        next_prune = time.monotonic() + PRUNE_INTERVAL
+                        self.files.prune(self._running())
+                    if not ready:
+                        continue
+                    read = False
+                    for key, _ in ready:
+                        if key.data is None:
+                            self._accept(listener, selector)
+                        else:
+                            read |= self._read(key.fileobj, key.data, selector)  # type: ignore[arg-type]
+                    if read:
+                        self.files.flush()  # one write per file and batch
+                except Exception:
+                    LOG.exception("cannot handle haproxy's log lines")
+                # Let lines pile up in the sockets: fewer, bigger reads (haproxy's ring
+                # holds what the socket cannot, and drops lines when full).
+                self._stop.wait(BATCH_WAIT)
+        except OSError as exc:
+            LOG.error("log socket %s failed: %s", self.socket_path, exc)
+        finally:
+            for key in list(selector.get_map().values()):
+                if key.data is not None:
+                    key.fileobj.close()  # type: ignore[union-attr]
+            selector.close()
 
-    # -- one datagram --------------------------------------------------------------------------
+    def _accept(self, listener: socket.socket, selector: selectors.BaseSelector) -> None:
+        with contextlib.suppress(BlockingIOError):
+            conn, _ = listener.accept()
+            conn.setblocking(False)
+            selector.register(conn, selectors.EVENT_READ, _Connection())
 
-    def handle(self, datagram: bytes) -> None:
-        """Handle one datagram from haproxy (see the module docstring)."""
-        message = logs.parse_syslog(datagram)
-        if message is None or not _is_id(message.tag):
+    def _read(self, conn: socket.socket, state: _Connection,
+              selector: selectors.BaseSelector) -> bool:
+        """Handle what one haproxy sent; close its connection at its end or on garbage
+        (haproxy connects again). True when something was read."""
+        try:
+            data = conn.recv(READ_SIZE)
+        except BlockingIOError:
+            return False
+        except OSError:
+            data = b""
+        try:
+            messages = state.decoder.feed(data) if data else []
+        except FramingError as exc:
+            LOG.warning("closing a haproxy log connection: %s", exc)
+            self.counters.unparsed += 1
+            data = b""
+            messages = []
+        for message in messages:
+            self.handle(message, state)
+        if not data:
+            selector.unregister(conn)
+            conn.close()
+            return False
+        return True
+
+    # -- one message ---------------------------------------------------------------------------
+
+    def handle(self, raw: bytes, connection: _Connection | None = None) -> None:
+        """Handle one message from haproxy (see the module docstring). On a ``connection``,
+        the first message's tag is the only one accepted afterwards."""
+        message = logs.parse_syslog(raw)
+        known = connection.lb_id if connection is not None else None
+        if message is None or (message.tag != known and (known is not None
+                                                         or not _is_id(message.tag))):
             self.counters.unparsed += 1
             return
         lb_id = message.tag
+        if connection is not None:
+            connection.lb_id = lb_id
         record = logs.parse_access(message.text)
         if record is not None:
             self.counters.access_lines += 1
@@ -176,6 +232,10 @@ class AccessLogService:
                 pool_id=event.pool_id, member_id=event.member_id, status=event.status,
                 reason=event.reason,
             )
+        elif (dropped := logs.parse_dropped(message.text)) is not None:
+            self.counters.dropped += dropped
+            LOG.warning("haproxy of load balancer %s dropped %d log line(s): the agent did not "
+                        "read them in time", lb_id, dropped)
         elif message.text.startswith(logs.MARKER):
             self.counters.unparsed += 1
 
@@ -216,13 +276,3 @@ def _is_id(tag: str) -> bool:
     except escaping.UnsafeConfigValue:
         return False
     return True
-
-
-def _raise_dgram_qlen() -> None:
-    """Best effort: a longer datagram queue for every UNIX socket of this network namespace."""
-    try:
-        if int(_DGRAM_QLEN.read_text()) < DGRAM_QUEUE:
-            _DGRAM_QLEN.write_text(str(DGRAM_QUEUE))
-    except (OSError, ValueError) as exc:
-        LOG.warning("cannot raise %s to %d (%s): haproxy may drop log lines under load",
-                    _DGRAM_QLEN, DGRAM_QUEUE, exc)

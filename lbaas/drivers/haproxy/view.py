@@ -101,8 +101,8 @@ class ConfigRuntimePaths:
     """Absolute path of the agent's UNIX socket PROMETHEUS listeners forward to
     (:mod:`.view_metrics`); needed when the tree has one."""
     log_socket: str | None = None
-    """Absolute path of the agent's datagram UNIX socket haproxy logs to (:mod:`.logs`: access
-    lines, health-check events); None renders no ``log`` line."""
+    """Absolute path of the agent's stream UNIX socket haproxy's log ring forwards to
+    (:mod:`.logs`: access lines, health-check events); None renders no ``log`` line."""
 
 
 def build_view(
@@ -225,6 +225,10 @@ def _transform_global(
                 paths.log_socket, "log socket path", esc.MAX_UNIX_SOCKET_PATH
             ),
             "tag": lb_id,
+            "ring": logs.RING_NAME,
+            "maxlen": logs.MAX_LINE,
+            "size": logs.RING_SIZE,
+            "timeout_server": logs.RING_TIMEOUT_SERVER,
         },
         "exporter": None if paths.metrics_socket is None else {
             "name": EXPORTER_FRONTEND,
