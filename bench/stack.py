@@ -257,14 +257,16 @@ def full_tree(members: Sequence[tuple[str, int]], *, name: str = "bench",
 
 @contextlib.contextmanager
 def bench_stack(agent_options: dict[str, Any] | None = None, log_level: str = "WARNING",
-                transport_url: str | None = None) -> Iterator[BenchStack]:
+                transport_url: str | None = None,
+                overrides: dict[str, dict[str, Any]] | None = None) -> Iterator[BenchStack]:
     """Build the lab bridge, the API (SQLite) with the bench network registered and mapped to
     the bridge, and a started agent; tear all of it down on the way out.
 
     ``transport_url`` sets ``[DEFAULT] transport_url`` (default: the in-process ``fake:/``).
     The API and the agent then share one transport object of that kind, but with a broker
     (``rabbit://…``) every cast, call and reply goes through it; the transport's connections
-    are closed on the way out, after the agent and the API stopped."""
+    are closed on the way out, after the agent and the API stopped. ``overrides`` sets options
+    of other groups (``{"metrics": {"token_file": ...}}``)."""
     check_environment()
     raise_nofile()
     quiet_imports()
@@ -287,7 +289,7 @@ def bench_stack(agent_options: dict[str, Any] | None = None, log_level: str = "W
             defaults["transport_url"] = transport_url
         api = build_api(
             str(state_path),
-            overrides={"DEFAULT": defaults,
+            overrides={**(overrides or {}), "DEFAULT": defaults,
                        "api": {"default_provider": "haproxy"},
                        "agent": agent_group},
             network=("bench-unused", "10.20.0.0/16", "10.20.0.1"))
