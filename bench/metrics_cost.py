@@ -17,16 +17,18 @@ The default interval, 1 s, is 10-15 times more often than a usual Prometheus scr
 to 15 s): a deliberately heavy load. Each repeat measures the three sides back to back, the order
 rotating between repeats (paired and interleaved: the machine's noise hits all alike); the table
 shows each side's median req/s, the median of the per-repeat ratios scraped ÷ not scraped,
-keep-alive and a new connection per request, and the scrape latencies seen meanwhile. It also
-shows the CPU time per request of the load balancer's haproxy and the CPU time of this process
-(where the in-process agent runs) per scrape, beyond what the unscraped run of the same repeat
-used. Goal (informational, issue 13): scraped ÷ not scraped req/s >= 0.95.
+keep-alive and a new connection per request, and the scrape latencies seen meanwhile.
+Goal (informational, issue 13): scraped ÷ not scraped req/s >= 0.95.
+
+Before the wrk runs, a second table prices one scrape of each kind without traffic: each
+scraper scrapes back to back for a few seconds and the CPU time of the load balancer's haproxy,
+of this process (where the in-process agent runs) and of the scraper is divided by the scrapes.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
+import math
 import os
 import sys
 import tempfile
@@ -39,7 +41,7 @@ from bench.common import Column, fmt, percentile, print_table, process_cpu_secon
 from bench.lab import backend_members
 from bench.prober import Prober
 from bench.report import goal, median, ratio, wide_console
-from bench.run import Deadline, finish
+from bench.run import Deadline, chosen_params, finish, wrk_parser
 from bench.scraper import BackgroundScraper, ScrapeStats
 from bench.stack import BenchStack, bench_stack, full_tree
 from bench.wrk import WrkResult, run_wrk
@@ -61,10 +63,12 @@ class Params:
     threads: int
     connections: int
     interval: float
+    idle_seconds: float
 
 
-FULL = Params(duration=8, repeats=5, threads=2, connections=50, interval=1.0)
-QUICK = Params(duration=1, repeats=1, threads=2, connections=32, interval=0.5)
+FULL = Params(duration=8, repeats=5, threads=2, connections=50, interval=1.0, idle_seconds=5)
+QUICK = Params(duration=1, repeats=1, threads=2, connections=32, interval=0.5, idle_seconds=1)
+IDLE_INTERVAL = 0.02  # back to back, near enough: per-scrape CPU over many scrapes
 
 
 @dataclasses.dataclass
@@ -85,30 +89,68 @@ def tree() -> dict[str, Any]:
     return body
 
 
+def start_scraper(st: BenchStack, side: str, interval: float, scrape_urls: dict[str, str],
+                  token: str) -> BackgroundScraper | None:
+    """The scraper of ``side`` (None for the unscraped side), its first scrape done."""
+    if side == SIDES[1]:
+        return BackgroundScraper(None, scrape_urls[side], interval, EXPECTED[side], token)
+    if side == SIDES[2]:
+        return BackgroundScraper(st.hosts["cl"], scrape_urls[side], interval, EXPECTED[side])
+    return None
+
+
+class CpuMeter:
+    """CPU seconds used since its creation by the load balancer's haproxy and by this process
+    (the in-process agent)."""
+
+    def __init__(self, st: BenchStack, lb_id: str) -> None:
+        self.pids = st.lb_pids(lb_id)
+        self.start = self._now()
+
+    def _now(self) -> tuple[float, float]:
+        return (sum(process_cpu_seconds(pid) for pid in self.pids),
+                process_cpu_seconds(os.getpid()))
+
+    def since(self) -> tuple[float, float]:
+        now = self._now()
+        return now[0] - self.start[0], now[1] - self.start[1]
+
+
 def measure_side(st: BenchStack, lb_id: str, side: str, url: str, close: bool,
                  params: Params, scrape_urls: dict[str, str], token: str) -> Run:
-    scraper = None
-    if side == SIDES[1]:
-        scraper = BackgroundScraper(None, scrape_urls[side], params.interval, EXPECTED[side],
-                                    token)
-    elif side == SIDES[2]:
-        scraper = BackgroundScraper(st.hosts["cl"], scrape_urls[side], params.interval,
-                                    EXPECTED[side])
-    pids = st.lb_pids(lb_id)
-    haproxy_before = sum(process_cpu_seconds(pid) for pid in pids)
-    process_before = process_cpu_seconds(os.getpid())
+    scraper = start_scraper(st, side, params.interval, scrape_urls, token)
+    meter = CpuMeter(st, lb_id)
     try:
         result = run_wrk(st.hosts["cl"], url, threads=params.threads,
                          connections=params.connections, duration=params.duration, close=close)
     finally:
         scrapes = scraper.stop() if scraper else None
-    return Run(wrk=result,
-               haproxy_cpu_s=sum(process_cpu_seconds(pid) for pid in pids) - haproxy_before,
-               process_cpu_s=process_cpu_seconds(os.getpid()) - process_before,
-               scrapes=scrapes)
+    haproxy_s, process_s = meter.since()
+    return Run(wrk=result, haproxy_cpu_s=haproxy_s, process_cpu_s=process_s, scrapes=scrapes)
 
 
-def measure(params: Params, deadline: Deadline) -> dict[tuple[str, str], list[Run]]:
+def idle_cost(st: BenchStack, lb_id: str, side: str, seconds: float,
+              scrape_urls: dict[str, str], token: str) -> dict[str, Any]:
+    """CPU per scrape of haproxy, the agent and the scraper, scraping back to back for
+    ``seconds`` without traffic: what a scrape costs, free of the wrk runs' noise."""
+    scraper = start_scraper(st, side, IDLE_INTERVAL, scrape_urls, token)
+    assert scraper is not None
+    meter = CpuMeter(st, lb_id)
+    try:
+        time.sleep(seconds)
+    finally:
+        stats = scraper.stop()
+    haproxy_s, process_s = meter.since()
+    count = len(stats.latencies_s)
+    return {"side": side, "scrapes": count, "failures": len(stats.failures),
+            "bytes": stats.size,
+            "haproxy_ms": ratio(haproxy_s, count) * 1000,
+            "agent_ms": ratio(process_s, count) * 1000,
+            "scraper_ms": ratio(stats.cpu_s, count) * 1000,
+            "latency_p50_ms": percentile(stats.latencies_s, 50) * 1000 if count else math.nan}
+
+
+def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
     runs: dict[tuple[str, str], list[Run]] = {}
     with tempfile.TemporaryDirectory(prefix=TOKEN_DIR_PREFIX) as secrets_dir:
         token_file = create_token_file(Path(secrets_dir) / "metrics.token")
@@ -129,6 +171,8 @@ def measure(params: Params, deadline: Deadline) -> dict[tuple[str, str], list[Ru
             scrape_urls = {SIDES[1]: f"http://{st.agent.metrics_address}/metrics",
                            SIDES[2]: f"http://{vip}:{METRICS_PORT}/metrics"}
             run_wrk(client, url, threads=1, connections=4, duration=1)  # warm-up
+            idle = [idle_cost(st, lb["id"], side, params.idle_seconds, scrape_urls, token)
+                    for side in SIDES[1:]]
             for variant in VARIANTS:
                 for rep in range(params.repeats):
                     if deadline.expired():
@@ -138,7 +182,7 @@ def measure(params: Params, deadline: Deadline) -> dict[tuple[str, str], list[Ru
                                            params, scrape_urls, token)
                         runs.setdefault((variant, side), []).append(run)
                     st.check_intact([lb["id"]])
-    return runs
+    return {"runs": runs, "idle": idle}
 
 
 def summarize(runs: dict[tuple[str, str], list[Run]]) -> list[dict[str, Any]]:
@@ -185,14 +229,13 @@ def print_rows(rows: list[dict[str, Any]], params: Params) -> None:
                Column("req/s scraped"), Column("req/s not"), Column("errors"),
                Column("haproxy µs/req scraped"), Column("haproxy µs/req not"),
                Column("scrapes (failed)"), Column("scrape p50 ms"), Column("scrape max ms"),
-               Column("extra CPU ms/scrape"), Column("scraped ÷ not (median of pairs)"),
+               Column("scraped ÷ not (median of pairs)"),
                Column("goal ≥ 0.95", "left")]
     cells = [[r["variant"], r["side"].removesuffix(" scrape"), str(r["pairs"]),
               fmt(r["rps_scraped"]), fmt(r["rps_not"]), str(r["errors"]),
               fmt(r["haproxy_us_per_req_scraped"]), fmt(r["haproxy_us_per_req_not"]),
               f"{r['scrapes']} ({r['scrape_failures']})", fmt(r["scrape_p50_ms"]),
-              fmt(r["scrape_max_ms"]), fmt(r["extra_process_cpu_ms_per_scrape"]),
-              fmt(r["ratio"]), goal(r["goal_met"])] for r in rows]
+              fmt(r["scrape_max_ms"]), fmt(r["ratio"]), goal(r["goal_met"])] for r in rows]
     print_table(
         "Metrics scraping: one load balancer, scraped every "
         f"{params.interval:g} s vs not scraped", columns, cells, console=wide_console(),
@@ -201,37 +244,41 @@ def print_rows(rows: list[dict[str, Any]], params: Params) -> None:
                  "operator: the agent's /metrics with its bearer token, from the root namespace; "
                  "tenant: the PROMETHEUS listener, from the client namespace. A scrape every "
                  f"{params.interval:g} s is {10 / params.interval:g}-{15 / params.interval:g} "
-                 "times more often than usual (10-15 s). p99 latencies: --json. "
-                 "Extra CPU: this process's (the agent's) CPU time beyond the unscraped run "
-                 "of the same repeat, per scrape. Goal is informational."))
+                 "times more often than usual (10-15 s). p99 latencies and this process's (the "
+                 "agent's) CPU beyond the unscraped run per scrape: --json. Goal is "
+                 "informational."))
+
+
+def print_idle(idle: list[dict[str, Any]], params: Params) -> None:
+    columns = [Column("scraped by", "left"), Column("scrapes (failed)"), Column("bytes"),
+               Column("latency p50 ms"), Column("haproxy CPU ms/scrape"),
+               Column("agent CPU ms/scrape"), Column("scraper CPU ms/scrape"),
+               Column(f"LB side, % of a core at 1 scrape/{params.interval:g} s")]
+    cells = [[r["side"].removesuffix(" scrape"), f"{r['scrapes']} ({r['failures']})",
+              fmt(r["bytes"]), fmt(r["latency_p50_ms"]), fmt(r["haproxy_ms"]),
+              fmt(r["agent_ms"]), fmt(r["scraper_ms"]),
+              fmt((r["haproxy_ms"] + r["agent_ms"]) / 10 / params.interval)] for r in idle]
+    print_table(
+        "Cost of one scrape (no traffic)", columns, cells, console=wide_console(),
+        caption=(f"Scraped back to back for {params.idle_seconds:g} s before the wrk runs; CPU "
+                 "time (user+system) divided by the scrapes. agent: this whole process (the "
+                 "in-process agent, API and benchmark; idle otherwise). LB side: haproxy + "
+                 "agent, what the load balancer's host spends (the scraper is Prometheus's)."))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.metrics_cost", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="1 s runs, once (smoke test)")
-    parser.add_argument("--duration", type=float, help="seconds per wrk run")
-    parser.add_argument("--repeats", type=int, help="repeats per variant")
-    parser.add_argument("--connections", type=int, help="wrk connections")
-    parser.add_argument("--threads", type=int, help="wrk threads")
+    parser = wrk_parser("python -m bench.metrics_cost", __doc__, "repeats per variant")
     parser.add_argument("--interval", type=float, help="seconds between scrapes (default 1)")
-    parser.add_argument("--timeout", type=float, default=1200,
-                        help="overall budget in seconds (default 1200)")
-    parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
-    params = QUICK if args.quick else FULL
-    params = dataclasses.replace(
-        params, **{k: v for k, v in (("duration", args.duration), ("repeats", args.repeats),
-                                     ("connections", args.connections),
-                                     ("threads", args.threads), ("interval", args.interval))
-                   if v is not None})
+    params = chosen_params(QUICK, FULL, args)
     warnings.filterwarnings("ignore")
     started = time.monotonic()
     with sigterm_exits():
-        runs = measure(params, Deadline(args.timeout))
-    rows = summarize(runs)
+        measured = measure(params, Deadline(args.timeout))
+    rows = summarize(measured["runs"])
+    print_idle(measured["idle"], params)
     print_rows(rows, params)
-    finish(started, args.json, params, {"rows": rows})
+    finish(started, args.json, params, {"rows": rows, "idle": measured["idle"]})
     return 0
 
 

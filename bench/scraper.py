@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import BenchError
+from bench.common import BenchError, process_cpu_seconds
 from tests.netlab import Host, stop_process
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,6 +32,7 @@ class ScrapeStats:
     latencies_s: list[float] = dataclasses.field(default_factory=list)
     failures: list[str] = dataclasses.field(default_factory=list)
     size: int = 0
+    cpu_s: float = 0.0  # the scraper's own CPU time from after its first scrape to its stop
 
 
 class BackgroundScraper:
@@ -59,8 +60,11 @@ class BackgroundScraper:
             self.proc.kill()
             _, err = self.proc.communicate(timeout=10)
             raise BenchError(f"scraping {url} failed: {first.strip()} {err.strip()}")
+        # ``ip netns exec`` execs the command: the pid is the scraper's own.
+        self._cpu_start = process_cpu_seconds(self.proc.pid)
 
     def stop(self) -> ScrapeStats:
+        cpu_s = process_cpu_seconds(self.proc.pid) - self._cpu_start
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
         try:
@@ -68,7 +72,9 @@ class BackgroundScraper:
         except subprocess.TimeoutExpired:
             stop_process(self.proc)
             raise
-        return parse_lines(out)
+        stats = parse_lines(out)
+        stats.cpu_s = cpu_s
+        return stats
 
 
 def parse_lines(text: str) -> ScrapeStats:

@@ -10,7 +10,6 @@ thresholds do not belong in tests.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from pathlib import Path
 
@@ -27,15 +26,17 @@ def test_metrics_cost_quick(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     out = tmp_path / "result.json"
     assert metrics_cost.main(["--quick", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
-    mine = [d for d in Path(tempfile.gettempdir()).glob(f"{lab.TMP_PREFIX}*")
-            if (d / "owner.pid").is_file() and (d / "owner.pid").read_text() == str(os.getpid())]
+    mine = lab.own_workdirs()
     assert not mine, f"the benchmark left {mine} behind"
     assert not list(Path(tempfile.gettempdir()).glob(f"{metrics_cost.TOKEN_DIR_PREFIX}*"))
     assert "Metrics scraping" in printed and "operator" in printed and "tenant" in printed
-    rows = json.loads(out.read_text())["rows"]
+    result = json.loads(out.read_text())
+    rows = result["rows"]
     assert [(r["variant"], r["side"]) for r in rows] == [
         (variant, side) for variant in metrics_cost.VARIANTS for side in metrics_cost.SIDES[1:]]
     assert all(r["rps_scraped"] > 0 and r["rps_not"] > 0 for r in rows)
     # Every scrape answered with its series (metrics_cost.EXPECTED: the agent's own for the
     # operator, Octavia's names through the load balancer for the tenant), none failed.
     assert all(r["scrapes"] > 0 and r["scrape_failures"] == 0 for r in rows)
+    assert [r["side"] for r in result["idle"]] == list(metrics_cost.SIDES[1:])
+    assert all(r["scrapes"] > 0 and r["failures"] == 0 for r in result["idle"])
