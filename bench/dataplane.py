@@ -17,7 +17,6 @@ haproxy's requests/s.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 import warnings
@@ -25,10 +24,9 @@ from typing import Any
 
 from bench.common import Column, fmt, print_table, process_cpu_seconds, sigterm_exits
 from bench.lab import backend_ip, backend_members, backend_servers, hand_ip
-from bench.prober import Prober
 from bench.procstat import process_tree
 from bench.report import goal, median, ratio, wide_console
-from bench.run import Deadline, chosen_params, finish, wrk_parser
+from bench.run import Deadline, WrkParams, chosen_params, finish, wrk_parser
 from bench.servers import HandHaproxy, hand_config
 from bench.stack import bench_stack, full_tree
 from bench.wrk import WrkResult, run_wrk
@@ -38,14 +36,7 @@ TARGETS = ("lbaas LB", "hand-written haproxy", "one backend direct")
 VARIANTS = ("keep-alive", "new conn/request")
 
 
-@dataclasses.dataclass(frozen=True)
-class Params:
-    duration: float
-    repeats: int
-    threads: int
-    connections: int
-
-
+Params = WrkParams
 FULL = Params(duration=8, repeats=5, threads=2, connections=50)
 QUICK = Params(duration=1, repeats=1, threads=2, connections=32)
 
@@ -63,14 +54,8 @@ def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
         hand.write(hand_config(f"{hand_ip(0)}:80", servers))
         hand.check()
         hand.start()
-        lb = st.post_lb(full_tree(backend_members(2)))
-        st.wait_active(lb["id"])
+        lb = st.answering_lb(client, full_tree(backend_members(2)))
         vip = lb["vip_address"]
-        prober = Prober(client)
-        for body in ("WEB0", "WEB1"):
-            answered, _, _ = prober.start(vip, "body", body, timeout=30).result(40)
-            if not answered:
-                raise RuntimeError(f"the load balancer never answered from {body}")
         urls = {TARGETS[0]: f"http://{vip}/", TARGETS[1]: f"http://{hand_ip(0)}/",
                 TARGETS[2]: f"http://{backend_ip(0)}/"}
         pids_of = {TARGETS[0]: lambda: st.lb_pids(lb["id"]), TARGETS[1]: hand.pids,

@@ -39,9 +39,8 @@ from typing import Any
 
 from bench.common import Column, fmt, percentile, print_table, process_cpu_seconds, sigterm_exits
 from bench.lab import backend_members
-from bench.prober import Prober
 from bench.report import goal, median, ratio, wide_console
-from bench.run import Deadline, chosen_params, finish, wrk_parser
+from bench.run import Deadline, WrkParams, chosen_params, finish, wrk_parser
 from bench.scraper import BackgroundScraper, ScrapeStats
 from bench.stack import BenchStack, bench_stack, full_tree
 from bench.wrk import WrkResult, run_wrk
@@ -57,11 +56,7 @@ EXPECTED = {SIDES[1]: "lbaas_haproxy_up{", SIDES[2]: "octavia_loadbalancer_cpu"}
 
 
 @dataclasses.dataclass(frozen=True)
-class Params:
-    duration: float
-    repeats: int
-    threads: int
-    connections: int
+class Params(WrkParams):
     interval: float
     idle_seconds: float
 
@@ -160,13 +155,8 @@ def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
             st.backend(0, "WEB0")
             st.backend(1, "WEB1")
             client = st.client()
-            lb = st.post_lb(tree())
-            st.wait_active(lb["id"])
+            lb = st.answering_lb(client, tree())
             vip = lb["vip_address"]
-            for body in ("WEB0", "WEB1"):
-                answered, _, _ = Prober(client).start(vip, "body", body, timeout=30).result(40)
-                if not answered:
-                    raise RuntimeError(f"the load balancer never answered from {body}")
             url = f"http://{vip}/"
             scrape_urls = {SIDES[1]: f"http://{st.agent.metrics_address}/metrics",
                            SIDES[2]: f"http://{vip}:{METRICS_PORT}/metrics"}

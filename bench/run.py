@@ -20,6 +20,16 @@ from typing import Any, TypeVar
 P = TypeVar("P")
 
 
+@dataclasses.dataclass(frozen=True)
+class WrkParams:
+    """The parameters of a benchmark made of repeated wrk runs (see :func:`wrk_parser`)."""
+
+    duration: float
+    repeats: int
+    threads: int
+    connections: int
+
+
 class Deadline:
     """A wall-clock budget for a whole benchmark."""
 
