@@ -2,7 +2,7 @@
 (fixed schedule, one keep-alive connection, as Prometheus scrapes) and print one line per scrape:
 ``ok <seconds> <bytes>`` or ``fail <reason>`` (also when the body lacks the ``--expect`` text).
 A bearer token, when the URL needs one, comes on stdin (a token never goes on a command line:
-``ps`` shows it). SIGINT or SIGTERM ends it.
+``ps`` shows it). SIGINT or SIGTERM ends it once the scrape under way is done.
 
 :class:`BackgroundScraper` runs it in a lab namespace (or in the root namespace) and collects the
 latencies; used by ``bench.metrics_cost`` (data-plane cost of being scraped).
@@ -90,8 +90,13 @@ def parse_lines(text: str) -> ScrapeStats:
     return stats
 
 
-def _stop(_signum: int, _frame: Any) -> None:
-    raise KeyboardInterrupt
+_stopping: list[int] = []
+
+
+def _stop(signum: int, _frame: Any) -> None:
+    # Noted, not raised: the scrape under way ends first, so the server never writes to a
+    # connection closed under it.
+    _stopping.append(signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,25 +112,24 @@ def main(argv: list[str] | None = None) -> int:
     headers = ({"Authorization": f"Bearer {sys.stdin.readline().strip()}"}
                if args.token_on_stdin else {})
     signal.signal(signal.SIGTERM, _stop)
-    try:
-        with httpx.Client(headers=headers, timeout=10) as client:
-            next_at = time.monotonic()
-            while True:
-                started = time.perf_counter()
-                try:
-                    answer = client.get(args.url)
-                    answer.raise_for_status()
-                    elapsed = time.perf_counter() - started
-                    line = (f"ok {elapsed:.6f} {len(answer.content)}"
-                            if args.expect in answer.text else f"fail no {args.expect!r}")
-                except httpx.HTTPError as exc:
-                    line = f"fail {type(exc).__name__}: {exc}".replace("\n", " ")
-                print(line, flush=True)
-                next_at = max(next_at + args.interval, time.monotonic())  # late: skip
-                time.sleep(max(0.0, next_at - time.monotonic()))
-    except KeyboardInterrupt:
-        return 0
-
+    signal.signal(signal.SIGINT, _stop)
+    with httpx.Client(headers=headers, timeout=10) as client:
+        next_at = time.monotonic()
+        while not _stopping:
+            started = time.perf_counter()
+            try:
+                answer = client.get(args.url)
+                answer.raise_for_status()
+                elapsed = time.perf_counter() - started
+                line = (f"ok {elapsed:.6f} {len(answer.content)}"
+                        if args.expect in answer.text else f"fail no {args.expect!r}")
+            except httpx.HTTPError as exc:
+                line = f"fail {type(exc).__name__}: {exc}".replace("\n", " ")
+            print(line, flush=True)
+            next_at = max(next_at + args.interval, time.monotonic())  # late: skip
+            while not _stopping and time.monotonic() < next_at:
+                time.sleep(min(0.05, next_at - time.monotonic()))
+    return 0
 
 if __name__ == "__main__":
     sys.exit(main())
