@@ -17,20 +17,16 @@ haproxy's requests/s.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import sys
 import time
 import warnings
-from pathlib import Path
 from typing import Any
 
 from bench.common import Column, fmt, print_table, process_cpu_seconds, sigterm_exits
 from bench.lab import backend_ip, backend_members, backend_servers, hand_ip
-from bench.prober import Prober
 from bench.procstat import process_tree
 from bench.report import goal, median, ratio, wide_console
-from bench.run import Deadline, finish
+from bench.run import Deadline, WrkParams, chosen_params, finish, wrk_parser
 from bench.servers import HandHaproxy, hand_config
 from bench.stack import bench_stack, full_tree
 from bench.wrk import WrkResult, run_wrk
@@ -40,14 +36,7 @@ TARGETS = ("lbaas LB", "hand-written haproxy", "one backend direct")
 VARIANTS = ("keep-alive", "new conn/request")
 
 
-@dataclasses.dataclass(frozen=True)
-class Params:
-    duration: float
-    repeats: int
-    threads: int
-    connections: int
-
-
+Params = WrkParams
 FULL = Params(duration=8, repeats=5, threads=2, connections=50)
 QUICK = Params(duration=1, repeats=1, threads=2, connections=32)
 
@@ -67,14 +56,8 @@ def measure(params: Params, deadline: Deadline) -> dict[str, Any]:
         hand.start()
         # Like with like: the hand-written haproxy logs nothing, so the lbaas listener has
         # its access log off; what access logs cost is measured by bench/access_log.py.
-        lb = st.post_lb(full_tree(backend_members(2), access_log=False))
-        st.wait_active(lb["id"])
+        lb = st.answering_lb(client, full_tree(backend_members(2), access_log=False))
         vip = lb["vip_address"]
-        prober = Prober(client)
-        for body in ("WEB0", "WEB1"):
-            answered, _, _ = prober.start(vip, "body", body, timeout=30).result(40)
-            if not answered:
-                raise RuntimeError(f"the load balancer never answered from {body}")
         urls = {TARGETS[0]: f"http://{vip}/", TARGETS[1]: f"http://{hand_ip(0)}/",
                 TARGETS[2]: f"http://{backend_ip(0)}/"}
         pids_of = {TARGETS[0]: lambda: st.lb_pids(lb["id"]), TARGETS[1]: hand.pids,
@@ -152,22 +135,9 @@ def print_rows(rows: list[dict[str, Any]], params: Params) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.dataplane", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="1 s runs, once (smoke test)")
-    parser.add_argument("--duration", type=float, help="seconds per wrk run")
-    parser.add_argument("--repeats", type=int, help="runs per target and variant")
-    parser.add_argument("--connections", type=int, help="wrk connections")
-    parser.add_argument("--threads", type=int, help="wrk threads")
-    parser.add_argument("--timeout", type=float, default=1200,
-                        help="overall budget in seconds (default 1200)")
-    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser = wrk_parser("python -m bench.dataplane", __doc__, "runs per target and variant")
     args = parser.parse_args(argv)
-    params = QUICK if args.quick else FULL
-    params = dataclasses.replace(
-        params, **{k: v for k, v in (("duration", args.duration), ("repeats", args.repeats),
-                                     ("connections", args.connections),
-                                     ("threads", args.threads)) if v is not None})
+    params = chosen_params(QUICK, FULL, args)
     warnings.filterwarnings("ignore")
     started = time.monotonic()
     with sigterm_exits():

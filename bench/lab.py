@@ -156,6 +156,12 @@ def make_workdir() -> Path:
     return path
 
 
+def own_workdirs() -> list[Path]:
+    """Work directories of this process still on disk (smoke tests: a run must leave none)."""
+    return [d for d in Path(tempfile.gettempdir()).glob(f"{TMP_PREFIX}*")
+            if (d / "owner.pid").is_file() and (d / "owner.pid").read_text() == str(os.getpid())]
+
+
 def open_lab(stack: contextlib.ExitStack) -> tuple[Lab, str, Path]:
     """A work directory and a lab with its bridge, both removed when ``stack`` closes."""
     workdir = make_workdir()

@@ -15,8 +15,9 @@ balancers under its own ``state_path``: the stock driver treats every ``qlbaas-`
 host as its own (``deployed_ids``), so two agents (or a test suite running next to a benchmark)
 on one host remove each other's load balancers as orphans.
 
-Used by every data-plane benchmark (``bench.dataplane``, ``bench.provisioning``,
-``bench.member_update``, ``bench.reload``, ``bench.density``, ``bench.transports``).
+Used by every data-plane benchmark (``bench.dataplane``, ``bench.metrics_cost``,
+``bench.provisioning``, ``bench.member_update``, ``bench.reload``, ``bench.density``,
+``bench.transports``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from bench.lab import (
     shielded,
     tune_client_namespace,
 )
+from bench.prober import Prober
 from bench.servers import nginx_backend
 from bench.sweep import sweep_stale, undeploy_state
 from lbaas.core.tree import AmphoraNode, LoadBalancerTree
@@ -143,6 +145,21 @@ class BenchStack:
         host = self.host("cl", CLIENT_IP)
         tune_client_namespace(host)
         return host
+
+    def answering_lb(self, client: Host, body: dict[str, Any],
+                     answers: Sequence[str] = ("WEB0", "WEB1")) -> dict[str, Any]:
+        """POST the load balancer ``body``, wait until it is ACTIVE and its VIP (port 80) has
+        answered ``client`` with each backend body of ``answers``; returns it as the API
+        shows it then."""
+        lb = self.post_lb(body)
+        self.wait_active(lb["id"])
+        prober = Prober(client)
+        for answer in answers:
+            answered, _, _ = prober.start(lb["vip_address"], "body", answer,
+                                          timeout=30).result(40)
+            if not answered:
+                raise RuntimeError(f"the load balancer never answered from {answer}")
+        return self.lb(lb["id"])
 
     # -- API -------------------------------------------------------------------------------------
 
@@ -262,14 +279,16 @@ def full_tree(members: Sequence[tuple[str, int]], *, name: str = "bench",
 
 @contextlib.contextmanager
 def bench_stack(agent_options: dict[str, Any] | None = None, log_level: str = "WARNING",
-                transport_url: str | None = None) -> Iterator[BenchStack]:
+                transport_url: str | None = None,
+                overrides: dict[str, dict[str, Any]] | None = None) -> Iterator[BenchStack]:
     """Build the lab bridge, the API (SQLite) with the bench network registered and mapped to
     the bridge, and a started agent; tear all of it down on the way out.
 
     ``transport_url`` sets ``[DEFAULT] transport_url`` (default: the in-process ``fake:/``).
     The API and the agent then share one transport object of that kind, but with a broker
     (``rabbit://…``) every cast, call and reply goes through it; the transport's connections
-    are closed on the way out, after the agent and the API stopped."""
+    are closed on the way out, after the agent and the API stopped. ``overrides`` sets options
+    of other groups (``{"metrics": {"token_file": ...}}``)."""
     check_environment()
     raise_nofile()
     quiet_imports()
@@ -292,7 +311,7 @@ def bench_stack(agent_options: dict[str, Any] | None = None, log_level: str = "W
             defaults["transport_url"] = transport_url
         api = build_api(
             str(state_path),
-            overrides={"DEFAULT": defaults,
+            overrides={**(overrides or {}), "DEFAULT": defaults,
                        "api": {"default_provider": "haproxy"},
                        "agent": agent_group},
             network=("bench-unused", "10.20.0.0/16", "10.20.0.1"))

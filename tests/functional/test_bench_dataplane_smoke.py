@@ -7,8 +7,6 @@ reports every row and cleans up: timing thresholds do not belong in tests.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -25,8 +23,7 @@ def _run(module: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert module.main(["--quick", "--json", str(out)]) == 0  # type: ignore[attr-defined]
     printed = capsys.readouterr().out
     # The work directory goes last, after every haproxy, namespace and process of the run.
-    mine = [d for d in Path(tempfile.gettempdir()).glob(f"{lab.TMP_PREFIX}*")
-            if (d / "owner.pid").is_file() and (d / "owner.pid").read_text() == str(os.getpid())]
+    mine = lab.own_workdirs()
     assert not mine, f"the benchmark left {mine} behind"
     return json.loads(out.read_text()), printed
 
