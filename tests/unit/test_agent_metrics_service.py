@@ -217,3 +217,27 @@ def test_an_agent_with_an_unusable_token_file_does_not_start(tmp_path: Path) -> 
             AgentService(conf, transport, driver=Device())
     finally:
         transport.cleanup()
+
+
+def test_a_client_hanging_up_mid_answer_prints_no_traceback(
+    capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A scrape that times out closes its connection while a large answer is being written:
+    the endpoint notes it at DEBUG and serves the next scrape."""
+    endpoint = MetricsEndpoint("127.0.0.1:0", lambda: b"x" * (32 * 1024 * 1024))
+    endpoint.start()
+    try:
+        assert endpoint.address is not None
+        host, port = endpoint.address.rsplit(":", 1)
+        with caplog.at_level("DEBUG", logger="lbaas.agent.metrics.server_thread"):
+            for _ in range(3):
+                with socket.create_connection((host, int(port)), timeout=5) as sock:
+                    sock.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+                    sock.recv(1024)  # the answer started; hang up with the rest unread
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+            assert wait_until(lambda: any("hung up" in r.getMessage() for r in caplog.records))
+        answer = httpx.get(f"http://{endpoint.address}/metrics", timeout=30)
+        assert answer.status_code == 200 and len(answer.content) == 32 * 1024 * 1024
+    finally:
+        endpoint.stop()
+    assert "Traceback" not in capfd.readouterr().err

@@ -13,7 +13,7 @@ import socket
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from lbaas.agent.metrics.server_thread import ServerThread
+from lbaas.agent.metrics.server_thread import QuietDisconnects, ServerThread
 from lbaas.core.scrape_token import MISSING, WRONG, ScrapeToken, bearer
 
 LOG = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
-class _Server(ThreadingHTTPServer):
+class _Server(QuietDisconnects, ThreadingHTTPServer):
     daemon_threads = True
 
 

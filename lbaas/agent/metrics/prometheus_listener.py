@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from lbaas.agent.metrics.server_thread import ServerThread
+from lbaas.agent.metrics.server_thread import QuietDisconnects, ServerThread
 from lbaas.drivers.haproxy import exporter, octavia_metrics
 from lbaas.drivers.haproxy.master_cli import show_proc
 from lbaas.drivers.haproxy.state_paths import StatePaths, listener_metrics_socket
@@ -79,7 +79,7 @@ class ProcessMeter:
         return process, True
 
 
-class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+class _Server(QuietDisconnects, socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
     def __init__(self, path: str, state_path: Path, meter: ProcessMeter) -> None:
