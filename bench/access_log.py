@@ -79,6 +79,20 @@ def lines_handled(st: BenchStack) -> int:
     return service.counters.access_lines
 
 
+def settled_count(st: BenchStack, quiet: float = 0.5, timeout: float = 10.0) -> int:
+    """:func:`lines_handled` once it has not moved for ``quiet`` seconds (the agent has
+    caught up with what haproxy sent), or after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    count = lines_handled(st)
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = lines_handled(st)
+        if now == count:
+            break
+        count = now
+    return count
+
+
 def thread_cpu(name: str) -> float:
     """CPU seconds (user + system) the live threads of this process called ``name`` have used."""
     total = 0
@@ -126,8 +140,7 @@ def measure(params: Params, deadline: Deadline, sink: str) -> dict[str, Any]:
         urls = {side: f"http://{vip}:{port}/" for side, port in PORTS.items()}
         for url in urls.values():  # warm-up: connections, caches, ARP
             run_wrk(client, url, threads=1, connections=4, duration=1)
-        time.sleep(0.5)
-        lines_before = lines_handled(st)
+        lines_before = settled_count(st)  # the warm-up's lines are not the runs'
         cpu_before = thread_cpu(THREAD)
         logged_requests = 0
         for variant in VARIANTS:
@@ -142,8 +155,7 @@ def measure(params: Params, deadline: Deadline, sink: str) -> dict[str, Any]:
                     if side == SIDES[0]:
                         logged_requests += result.requests
                 st.check_intact([lb["id"]])
-        time.sleep(1.0)  # the agent's last lines
-        written = lines_handled(st) - lines_before
+        written = settled_count(st) - lines_before  # the agent's last lines too
         cpu = thread_cpu(THREAD) - cpu_before
         dropped = st.agent.access_logs.counters.dropped if sink == "agent" else None
     return {"runs": runs, "lines": written, "logged_requests": logged_requests,
