@@ -16,8 +16,10 @@ from tests.functional.harness import Api, api_with_completion_delay, wait_for
 @pytest.fixture(params=DATABASES)
 def slow_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
              ) -> Iterator[Api]:
-    """The noop provider takes 2 s to finish, so objects stay PENDING_* long enough to race."""
-    yield from api_with_completion_delay(request, tmp_path_factory, 2.0)
+    """The noop provider takes 6 s to finish, so objects stay PENDING_* long enough to race
+    (with 2 s, twenty concurrent PUTs on a busy MariaDB outlasted the first one's change and a
+    second PUT rightly won too)."""
+    yield from api_with_completion_delay(request, tmp_path_factory, 6.0)
 
 
 def test_twenty_concurrent_updates_give_one_200(slow_api: Api) -> None:
