@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -77,17 +78,9 @@ def secret_key_create(config_file: ConfigOpt = None) -> None:
     from lbaas.services.secret_cipher import create_key_file
 
     conf = cli_config(config_file)
-    path = conf.key_manager.encryption_key_file
-    try:
-        create_key_file(path)
-    except FileExistsError:
-        console.print(f"[red]error:[/red] {path} exists; it keeps its key (replacing it would "
-                      "make every stored secret unreadable)")
-        raise typer.Exit(1) from None
-    except OSError as exc:
-        console.print(f"[red]error:[/red] cannot create {path}: {exc.strerror}")
-        raise typer.Exit(1) from None
-    console.print(f"created the secret store's key file {path} (mode 0600)")
+    _create_private_file(conf.key_manager.encryption_key_file, create_key_file,
+                         "it keeps its key (replacing it would make every stored secret "
+                         "unreadable)", "the secret store's key file")
 
 
 def metrics_token_create(config_file: ConfigOpt = None) -> None:
@@ -99,16 +92,23 @@ def metrics_token_create(config_file: ConfigOpt = None) -> None:
         console.print("[red]error:[/red] \\[metrics] token_file is empty: set it to the file "
                       "to create (e.g. /etc/lbaas/metrics.token)")
         raise typer.Exit(1)
+    _create_private_file(path, create_token_file, "it keeps its token (servers, agents and "
+                         "Prometheus may already use it)", "the metrics scrape token file")
+
+
+def _create_private_file(path: str, create: Callable[[str], object], kept: str,
+                         what: str) -> None:
+    """Create ``path`` with ``create`` (0600, never over an existing file); exit 1 saying why
+    when it exists (``kept``) or cannot be written."""
     try:
-        create_token_file(path)
+        create(path)
     except FileExistsError:
-        console.print(f"[red]error:[/red] {escape(path)} exists; it keeps its token (servers, "
-                      "agents and Prometheus may already use it)")
+        console.print(f"[red]error:[/red] {escape(path)} exists; {kept}")
         raise typer.Exit(1) from None
     except OSError as exc:
         console.print(f"[red]error:[/red] cannot create {escape(path)}: {exc.strerror}")
         raise typer.Exit(1) from None
-    console.print(f"created the metrics scrape token file {escape(path)} (mode 0600)")
+    console.print(f"created {what} {escape(path)} (mode 0600)")
 
 
 def db_upgrade(config_file: ConfigOpt = None) -> None:
