@@ -59,6 +59,7 @@ class Params:
 
 FULL = Params(duration=8, repeats=5, threads=2, connections=50)
 QUICK = Params(duration=1, repeats=1, threads=2, connections=32)
+WARM_UP_CONNECTIONS = 4
 
 
 def tree() -> dict[str, Any]:
@@ -79,17 +80,22 @@ def lines_handled(st: BenchStack) -> int:
     return service.counters.access_lines
 
 
-def settled_count(st: BenchStack, quiet: float = 0.5, timeout: float = 10.0) -> int:
+def settled_count(st: BenchStack, quiet: float = 1.5, timeout: float = 20.0) -> int:
     """:func:`lines_handled` once it has not moved for ``quiet`` seconds (the agent has
-    caught up with what haproxy sent), or after ``timeout``."""
+    caught up with what haproxy sent), or after ``timeout``.
+
+    Sampled every 0.25 s: one unchanged sample is not enough on a busy machine, where the
+    in-process agent can stall for half a second while haproxy's ring still holds lines."""
     deadline = time.monotonic() + timeout
     count = lines_handled(st)
+    still_since = time.monotonic()
     while time.monotonic() < deadline:
-        time.sleep(quiet)
+        time.sleep(0.25)
         now = lines_handled(st)
-        if now == count:
+        if now != count:
+            count, still_since = now, time.monotonic()
+        elif time.monotonic() - still_since >= quiet:
             break
-        count = now
     return count
 
 
@@ -139,7 +145,7 @@ def measure(params: Params, deadline: Deadline, sink: str) -> dict[str, Any]:
             cleanup.enter_context(c_sink(st))
         urls = {side: f"http://{vip}:{port}/" for side, port in PORTS.items()}
         for url in urls.values():  # warm-up: connections, caches, ARP
-            run_wrk(client, url, threads=1, connections=4, duration=1)
+            run_wrk(client, url, threads=1, connections=WARM_UP_CONNECTIONS, duration=1)
         lines_before = settled_count(st)  # the warm-up's lines are not the runs'
         cpu_before = thread_cpu(THREAD)
         logged_requests = 0
