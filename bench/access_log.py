@@ -13,7 +13,7 @@ drops lines rather than wait when the agent falls behind), and the CPU the agent
 spent per line. Goal (informational): logged ÷ unlogged req/s >= 0.95.
 
 ``--sink socat`` stops the agent's receiver once the load balancer answers and puts ``socat``
-(C, reading and discarding) on the log socket instead: what haproxy's own logging costs, without
+(C, reading and discarding) on the access socket instead: what haproxy's own logging costs, without
 the agent's Python (see bench/README.md for the breakdown).
 """
 
@@ -46,7 +46,7 @@ SIDES = ("logs on", "logs off")
 VARIANTS = ("keep-alive", "new conn/request")
 PORTS = {SIDES[0]: 80, SIDES[1]: 81}
 THREAD = "lbaas-access-log"  # the receiver's thread (lbaas.agent.access_logs.receiver)
-SOCAT_ADDRESS = "UNIX-LISTEN"  # socat's side of haproxy's log socket (one stream per haproxy)
+SOCAT_ADDRESS = "UNIX-LISTEN"  # socat on the access socket (one stream per haproxy)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,7 +117,7 @@ def c_sink(st: BenchStack) -> Iterator[None]:
     service = st.agent.access_logs
     assert service is not None
     service.stop()
-    path = logs.log_socket_path(st.conf.state_path)
+    path = logs.access_socket_path(st.conf.state_path)
     sink = subprocess.Popen(["socat", "-u", f"{SOCAT_ADDRESS}:{path},fork,mode=600", "/dev/null"])
     try:
         yield

@@ -58,10 +58,17 @@ class AgentService:
         conf: cfg.ConfigOpts,
         transport: messaging.RPCTransport,
         driver: Driver | None = None,
+        *,
+        keep_log_sockets: bool = False,
     ) -> None:
         """``driver`` defaults to the HAProxy namespace driver (tests may pass another).
+        ``keep_log_sockets``: :meth:`stop` leaves the log sockets listening in their holder
+        (:mod:`lbaas.agent.access_logs.holder`) for the haproxy processes that outlive the
+        agent and for the next agent to take over: the daemons (``lbaas agent``, ``lbaas
+        up``) do; in-process stacks release everything.
         Raises ``ScrapeTokenError`` when ``[metrics] token_file`` is unusable."""
         self.conf = conf
+        self.keep_log_sockets = keep_log_sockets
         self.host: str = conf.host or socket.gethostname()
         self.plugin = PluginApi(transport, self.host)
         self.driver: Driver = driver or HaproxyNamespaceDriver(conf)
@@ -143,7 +150,7 @@ class AgentService:
         if self.prometheus_listeners is not None:
             self.prometheus_listeners.stop()
         if self.access_logs is not None:
-            self.access_logs.stop()
+            self.access_logs.stop(release=not self.keep_log_sockets)
         LOG.info("lbaas agent stopped on host %s", self.host)
 
     # -- metrics -------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ def down(config_file: ConfigOpt = None,
          state_path: Annotated[Path, typer.Option(help="Where state lives.")] = Path(
              "/var/lib/lbaas")) -> None:
     from lbaas import demo as demo_net
+    from lbaas.agent.access_logs import holder as log_sockets
     from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
 
     conf = cli_config(config_file, {"DEFAULT": {"state_path": str(state_path)}})
@@ -52,6 +53,8 @@ def down(config_file: ConfigOpt = None,
     for lb_id in sorted(driver.deployed_ids()):
         driver.undeploy(lb_id)
         console.print(f"stopped load balancer {lb_id}")
+    if log_sockets.stop_holder(state_path):
+        console.print("log sockets closed")
     if demo_net.was_built(state_path):
         demo_net.remove(state_path)
         console.print("demo network removed")
@@ -66,7 +69,7 @@ def agent(config_file: ConfigOpt = None) -> None:
     setup_logging(conf.log_level, conf.log_json)
     install_admin_log(conf)
     try:
-        service = AgentService(conf, make_transport(conf))
+        service = AgentService(conf, make_transport(conf), keep_log_sockets=True)
     except ScrapeTokenError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
@@ -116,7 +119,7 @@ def up(config_file: ConfigOpt = None,
     except PrivateFileError as exc:  # a key or token file open to others: say so, no traceback
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
-    services.background.append(AgentService(conf, transport))
+    services.background.append(AgentService(conf, transport, keep_log_sockets=True))
     endpoint = f"http://127.0.0.1:{port}"
     token = _admin_token(services.sessions, state_path)
     clouds = _write_clouds(state_path, endpoint, token)

@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import pytest
 
+from lbaas.agent.access_logs import holder
 from lbaas.drivers.haproxy.process import HaproxyProcess
 from lbaas.drivers.interface.namespaces import list_namespaces, namespace_path
 from lbaas.drivers.interface.vip_plug import NS_PREFIX, outer_ifname
@@ -340,6 +341,7 @@ def _teardown(aio: AllInOne | None, built: Env | None, lab: Lab) -> None:
                 except Exception as exc:
                     problems.append(f"deleting load balancers: {exc}")
             aio.stop()
+            holder.stop_holder(aio.state_path)  # 'lbaas up' leaves its log sockets held
             ours = (built.lb_ids if built else set()) | _state_dirs(aio)
             # 'lbaas down' only when something of ours is left: it also deletes the host-wide
             # demo bridge and backends, which a concurrent 'lbaas up --demo' may be using.

@@ -7,9 +7,16 @@ from __future__ import annotations
 import contextlib
 import http.client
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import psutil
+
+from lbaas.agent.access_logs import holder
+from lbaas.agent.access_logs.receiver import AccessLogService
+from lbaas.drivers.haproxy.state_paths import StatePaths
 from tests.e2e.stack import Stack, eventually
 from tests.e2e.test_access_logs import VIP, access_lines
 from tests.e2e.traffic import create_lb
@@ -50,17 +57,23 @@ def stalled_listener(path: Path) -> Iterator[None]:
             path.unlink()
 
 
-def test_a_stalled_agent_never_blocks_haproxy(stack: Stack) -> None:
+def logging_load_balancer(stack: Stack) -> tuple[Any, dict[str, Any], AccessLogService]:
+    """A client, and a load balancer whose first request is logged. No pool: haproxy answers
+    503 itself, quickly, and logs each request."""
     client = stack.client()
-    # no pool: haproxy answers 503 itself, quickly, and logs each request
     lb = create_lb(stack, {"listeners": [{"protocol": "HTTP", "protocol_port": 80}]})
     service = stack.agent.access_logs
     assert service is not None
     assert client.call(fetch, VIP, 80, "/before").status == 503
     eventually(lambda: len(access_lines(stack, lb["id"])) == 1, timeout=20)
+    return client, lb, service
+
+
+def test_a_stalled_agent_never_blocks_haproxy(stack: Stack) -> None:
+    client, lb, service = logging_load_balancer(stack)
 
     service.stop()  # its connection closes: haproxy connects again, to the stalled listener
-    with stalled_listener(service.socket_path):
+    with stalled_listener(service.access_socket_path):
         assert client.call(fetch, VIP, 80, "/first-while-stalled").status == 503
         assert client.call(keep_alive_statuses, VIP, 80, REQUESTS) == {503: REQUESTS}
 
@@ -72,3 +85,38 @@ def test_a_stalled_agent_never_blocks_haproxy(stack: Stack) -> None:
     # no line twice; what sat in the stalled socket's buffer is lost with it, uncounted
     assert written + service.counters.dropped <= REQUESTS + 3
     assert service.counters.dropped < REQUESTS
+
+
+def haproxy_cpu_seconds(config: Path) -> float:
+    """CPU time (user + system) used so far by the haproxy processes running ``config``."""
+    total = 0.0
+    for proc in psutil.process_iter(["cmdline"]):
+        if str(config) in (proc.info["cmdline"] or []):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = proc.cpu_times()
+                total += times.user + times.system
+    return total
+
+
+def test_a_crashed_agent_leaves_haproxy_waiting_not_spinning(stack: Stack) -> None:
+    """haproxy 2.6 reconnects a ring's server without pause when no one listens (a core at
+    100 %); the holder keeps the sockets listening after the agent's death instead."""
+    client, lb, service = logging_load_balancer(stack)
+    config = StatePaths.for_load_balancer(stack.conf.state_path, lb["id"]).config
+    record = holder.holder_file(stack.conf.state_path)
+
+    service.stop(release=False)  # as if killed: the holder keeps the sockets listening
+    try:
+        assert client.call(fetch, VIP, 80, "/while-crashed").status == 503
+        before = haproxy_cpu_seconds(config)
+        time.sleep(3)
+        spent = haproxy_cpu_seconds(config) - before
+        assert spent < 0.5, f"haproxy used {spent:.2f} s of CPU in 3 s with the agent gone"
+        held_by = int(record.read_text().split()[0])
+        assert psutil.pid_exists(held_by)
+    finally:
+        service.start()  # takes over: the old holder goes, haproxy connects to the new sockets
+    assert not psutil.pid_exists(held_by) and int(record.read_text().split()[0]) != held_by
+    assert client.call(fetch, VIP, 80, "/after").status == 503
+    eventually(lambda: any(line["http_path"] == "/after"
+                           for line in access_lines(stack, lb["id"])), timeout=30)

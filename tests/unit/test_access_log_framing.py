@@ -1,10 +1,10 @@
-"""haproxy's octet-counted log stream (:mod:`lbaas.agent.access_logs.framing`) and the
-receiver's socket: frames in any chunks, newlines inside a message, one load balancer per
-connection, garbage closes the connection."""
+"""haproxy's octet-counted event stream (:mod:`lbaas.agent.access_logs.framing`) and the
+receiver's event socket: frames in any chunks, newlines inside a message, one load balancer
+per connection, garbage closes the connection."""
 
 from __future__ import annotations
 
-import json
+import logging
 import socket
 import stat
 import time
@@ -17,7 +17,7 @@ from lbaas.agent.access_logs.framing import MAX_MESSAGE, FramingError, OctetCoun
 from lbaas.agent.access_logs.receiver import AccessLogService
 from lbaas.config import load_config
 from lbaas.drivers.haproxy import logs
-from tests.unit.test_access_log_parsing import HTTP_LINE, LB, datagram
+from tests.unit.test_access_log_parsing import EVENT, LB, datagram
 
 OTHER_LB = "0b0e7a7c-0a57-4d1c-9f0e-3a3f1e0c4b22"
 
@@ -69,56 +69,54 @@ def connect(service: AccessLogService) -> socket.socket:
     return sock
 
 
-def lines(service: AccessLogService, lb_id: str) -> list[dict[str, object]]:
-    service.files.flush()
-    path = service.files.path(lb_id)
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines()]
+def events(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if getattr(r, "event", None) == "member_status"]
 
 
 def test_the_socket_reads_frames_of_one_load_balancer_per_connection(
-        service: AccessLogService) -> None:
+        service: AccessLogService, caplog: pytest.LogCaptureFixture) -> None:
     mode = service.socket_path.stat().st_mode
     assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600
-    dn_line = HTTP_LINE.replace('"/CN=client', '"/CN=new\nline')
-    with connect(service) as first, connect(service) as second:
-        stream = frame(datagram(HTTP_LINE).rstrip(b"\n")) + frame(datagram(dn_line))
+    two_lines = EVENT.replace("code: 503", "code: 503\nServer pool-9/forged is UP")
+    with caplog.at_level(logging.INFO, logger="lbaas.admin"), \
+            connect(service) as first, connect(service) as second:
+        stream = frame(datagram(EVENT).rstrip(b"\n")) + frame(datagram(two_lines))
         first.sendall(stream[:10])
         first.sendall(stream[10:])
-        # the second connection spoke for LB first: OTHER_LB's line on it is refused
-        second.sendall(frame(datagram(HTTP_LINE)) + frame(datagram(HTTP_LINE, tag=OTHER_LB)))
-        eventually(lambda: service.counters.access_lines == 3 and service.counters.unparsed == 1)
-    written = lines(service, LB)
-    assert [line["tls_client_dn"] for line in written].count('/CN=new\nline "x" \\ y') == 1
-    assert len(written) == 3 and lines(service, OTHER_LB) == []
+        # the second connection spoke for LB first: OTHER_LB's message on it is refused
+        second.sendall(frame(datagram(EVENT)) + frame(datagram(EVENT, tag=OTHER_LB)))
+        eventually(lambda: service.counters.events == 3 and service.counters.unparsed == 1)
+    recorded = events(caplog)
+    assert {r.loadbalancer_id for r in recorded} == {LB}  # type: ignore[attr-defined]
+    assert {r.member_id for r in recorded} == {"member-1"}  # the newline forged nothing  # type: ignore[attr-defined]
 
 
 def test_garbage_closes_the_connection_and_others_go_on(service: AccessLogService) -> None:
     with connect(service) as bad, connect(service) as good:
-        bad.sendall(datagram(HTTP_LINE))  # not framed
+        bad.sendall(datagram(EVENT))  # not framed
         eventually(lambda: service.counters.unparsed == 1)
         bad.settimeout(10)
         assert bad.recv(1) == b""  # closed by the agent
-        good.sendall(frame(datagram(HTTP_LINE, tag=OTHER_LB)))
-        eventually(lambda: service.counters.access_lines == 1)
-    assert len(lines(service, OTHER_LB)) == 1
+        good.sendall(frame(datagram(EVENT, tag=OTHER_LB)))
+        eventually(lambda: service.counters.events == 1)
 
 
-def test_a_restart_replaces_the_socket(tmp_path: Path) -> None:
+def test_a_restart_replaces_the_sockets(tmp_path: Path) -> None:
     conf = load_config([])
     conf.set_override("state_path", str(tmp_path))
-    path = logs.log_socket_path(tmp_path)
-    path.write_text("stale")
+    paths = [logs.log_socket_path(tmp_path), logs.access_socket_path(tmp_path)]
+    for path in paths:
+        path.write_text("stale")
     first = AccessLogService(conf, "agent-1")
     first.start()
     first.stop()
-    assert not path.exists()
+    assert not any(path.exists() for path in paths)
     second = AccessLogService(conf, "agent-1")
     second.start()
     try:
+        assert all(stat.S_ISSOCK(path.stat().st_mode) for path in paths)
         with connect(second) as sock:
-            sock.sendall(frame(datagram(HTTP_LINE)))
-            eventually(lambda: second.counters.access_lines == 1)
+            sock.sendall(frame(datagram(EVENT)))
+            eventually(lambda: second.counters.events == 1)
     finally:
         second.stop()

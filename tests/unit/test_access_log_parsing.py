@@ -1,37 +1,47 @@
-"""haproxy's log datagrams -> access records, JSON lines and member events
-(:mod:`lbaas.drivers.haproxy.logs`, :meth:`AccessLogService.json_line`)."""
+"""Access log formats and what the agent does with haproxy's two log streams
+(:mod:`lbaas.drivers.haproxy.logs`, :class:`AccessLogService`). haproxy itself writing these
+formats, hostile requests included, is tested in ``tests/e2e/test_access_logs.py``."""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from lbaas.agent.access_logs.receiver import AccessLogService
+from lbaas.agent.access_logs.receiver import AccessLogService, load_balancer_of_process
 from lbaas.config import load_config
 from lbaas.drivers.haproxy import logs
 
 LB = "7d4e7a7c-0a57-4d1c-9f0e-3a3f1e0c4b11"
-HTTP_LINE = (
-    "lbaas-access-v1 http 7F000001:C46C_7F000001:46A0_6B1688F7_0000:57C0 10.0.0.5 50284 "
-    "1796638967.350 listener-1 pool-1 member-1 404 91 500 5 0 0 0 1 ---- 0 "
-    '"GET" "/a%22b" "HTTP/1.1" "/CN=client \\"x\\" \\\\ y"'
-)
-TCP_LINE = (
-    "lbaas-access-v1 tcp - 2001:db8::7 40000 1796638967.001 listener-2 pool-2 member-2 "
-    "10 20 30 0 1 ----"
-)
+EVENT = ("Server pool-1/member-1 is DOWN, reason: Layer7 wrong status, code: 503, "
+         "check duration: 1ms. 0 active and 0 backup servers left.")
 
 
 def datagram(text: str, tag: str = LB, pri: int = 134) -> bytes:
     return f"<{pri}>1 2026-12-07T10:22:47.355835+00:00 - {tag} 22464 - - {text}\n".encode()
 
 
+def sample_line(log_format: str) -> dict[str, Any]:
+    """What haproxy would write with ``log_format``, each variable replaced by a sample value:
+    quoted samples (``%{+Q}[...]``) by a string, bare ones by a number."""
+    text = re.sub(r"%\{\+Q\}\[[^\]]*\]", '"sample"', log_format)
+    text = re.sub(r"%\[[^\]]*\]", "7", text)
+    text = re.sub(r"%[A-Za-z]+(\.%ms)?", "7", text)
+    assert "%" not in text, text
+    return dict(json.loads(text))
+
+
 def test_syslog_header_gives_tag_severity_and_message() -> None:
-    message = logs.parse_syslog(datagram(HTTP_LINE, pri=129))
-    assert message == logs.SyslogMessage(severity=1, tag=LB, text=HTTP_LINE)
+    message = logs.parse_syslog(datagram(EVENT, pri=129))
+    assert message == logs.SyslogMessage(severity=1, tag=LB, text=EVENT)
 
 
 @pytest.mark.parametrize("raw", [b"", b"hello", b"<13>Dec  7 10:00:00 tag: old format",
@@ -40,72 +50,66 @@ def test_not_rfc5424_is_refused(raw: bytes) -> None:
     assert logs.parse_syslog(raw) is None
 
 
-def test_http_line_parses_every_field() -> None:
-    record = logs.parse_access(HTTP_LINE)
-    assert record == {
-        "protocol": "http",
-        "request_id": "7F000001:C46C_7F000001:46A0_6B1688F7_0000:57C0",
-        "client_address": "10.0.0.5",
-        "client_port": 50284,
-        "time": "2026-12-07T10:22:47.350Z",
-        "listener_id": "listener-1",
-        "pool_id": "pool-1",
-        "member_id": "member-1",
-        "http_status": 404,
-        "bytes_in": 91,
-        "bytes_out": 500,
-        "duration_total_ms": 5,
-        "duration_request_ms": 0,
-        "duration_queue_ms": 0,
-        "duration_connect_ms": 0,
-        "duration_response_ms": 1,
-        "termination_state": "----",
-        "tls_client_verify": 0,
-        "http_method": "GET",
-        "http_path": "/a%22b",
-        "http_version": "HTTP/1.1",
-        "tls_client_dn": '/CN=client "x" \\ y',
-    }
+def test_http_format_is_a_json_object_of_the_fields_in_order() -> None:
+    fields = logs.select_fields(logs.FIELDS)
+    line = sample_line(logs.access_log_format(fields, protocol="http", loadbalancer_id=LB,
+                                              project_id="project-a",
+                                              client_certificate=True))
+    assert list(line) == list(logs.FIELDS)
+    assert (line["loadbalancer_id"], line["project_id"], line["protocol"]) == (
+        LB, "project-a", "http")
+    assert line["http_path"] == "sample" and line["time"] == 7
 
 
-def test_tcp_line_has_no_http_fields() -> None:
-    record = logs.parse_access(TCP_LINE)
-    assert record is not None
-    assert record["protocol"] == "tcp"
-    assert record["client_address"] == "2001:db8::7"
-    assert record["request_id"] is None
-    assert (record["bytes_in"], record["bytes_out"], record["duration_total_ms"]) == (10, 20, 30)
-    assert "http_status" not in record
+def test_tcp_format_has_no_http_fields_and_tls_fields_need_a_client_certificate() -> None:
+    line = sample_line(logs.access_log_format(logs.FIELDS, protocol="tcp", loadbalancer_id=LB,
+                                              project_id="p", client_certificate=False))
+    assert not [name for name in line if name.startswith("http_")]
+    assert "duration_request_ms" not in line and "duration_response_ms" not in line
+    assert line["tls_client_verify"] is None and line["tls_client_dn"] is None
+    assert line["protocol"] == "tcp" and "bytes_in" in line
 
 
-def test_refused_request_has_no_pool_nor_member() -> None:
-    line = ("lbaas-access-v1 http - 127.0.0.1 50472 1796638981.383 listener-1 listener-1 "
-            '<NOSRV> 400 0 0 0 -1 -1 -1 -1 PR-- - "<BADREQ>" "<BADREQ>" "<BADREQ>" ""')
-    record = logs.parse_access(line)
-    assert record is not None
-    assert (record["pool_id"], record["member_id"]) == (None, None)
-    assert record["duration_connect_ms"] is None  # haproxy's -1: never happened
-    assert record["tls_client_dn"] is None
-    assert record["http_method"] == "<BADREQ>"
+def test_every_client_string_goes_through_the_json_converter() -> None:
+    text = logs.access_log_format(logs.FIELDS, protocol="http", loadbalancer_id=LB,
+                                  project_id="p", client_certificate=True)
+    members = dict(member.split('":', 1) for member in text[2:-1].split(',"'))
+    for name in ("http_method", "http_path", "http_version", "tls_client_dn"):
+        assert members[name].endswith(",json(utf8s)]"), name
+    assert "?" in text and "capture.req.uri,field(1,?)" in text  # the query is cut off
 
 
-@pytest.mark.parametrize("text", [
-    "", "hello", "lbaas-access-v1 udp a b", HTTP_LINE + " extra", HTTP_LINE[:-5],
-    HTTP_LINE.replace(" 404 ", " 4x4 "), HTTP_LINE.replace("1796638967.350", "soon"),
-    TCP_LINE.replace(" 10 ", "  10 "),
-])
-def test_malformed_lines_are_refused(text: str) -> None:
-    assert logs.parse_access(text) is None
+@pytest.mark.parametrize("project", ['p"x', "p\\x", "p%ci", "p]\\]", "p'x", "é ☃", "%%"])
+def test_a_hostile_project_id_stays_one_literal_string(project: str) -> None:
+    text = logs.access_log_format(["project_id", "http_status"], protocol="http",
+                                  loadbalancer_id=LB, project_id=project,
+                                  client_certificate=False)
+    assert text.isascii() and text.count("%") == 1  # %ST only: none from the project id
+    assert sample_line(text) == {"project_id": project, "http_status": 7}
 
 
-HOSTILE = [
-    b'"GET"',
-    b"\x00\x01\x1b[31m\x7f",
-    b"\xff\xfe\xc3\x28 not utf-8",
-    b'\\" \\\\ \\',
-    "\u2028\u2029\ud7ff".encode(),
-    b'{"json": "injection"}\n{"x": 1}',
-]
+def test_unique_id_is_decimal_and_starts_with_the_load_balancer() -> None:
+    assert logs.unique_id_format(LB) == "7d4e7a7c-%Ts-%pid-%rt"
+
+
+def test_field_catalogue() -> None:
+    assert logs.select_fields(["member_id", "time", " http_status "]) == (
+        "time", "member_id", "http_status")
+    with pytest.raises(ValueError, match=r"unknown field.*user_agent"):
+        logs.select_fields(["time", "user_agent"])
+    with pytest.raises(ValueError, match="at least one"):
+        logs.select_fields([])
+
+
+def test_a_block_of_json_lines_passes_whole() -> None:
+    block = b'{"a":1}\n{"b":"x}"}\n'
+    assert logs.split_access_block(block) == (block, 2, [])
+
+
+def test_other_lines_are_set_apart() -> None:
+    block = b'{"a":1}\n57 events dropped\n{"b":2}\n{"cut\n{"c":"\xc3\xa9"}\n\n'
+    assert logs.split_access_block(block) == (b'{"a":1}\n{"b":2}\n', 2, [
+        b"57 events dropped", b'{"cut', b'{"c":"\xc3\xa9"}'])
 
 
 @pytest.fixture()
@@ -115,27 +119,13 @@ def service(tmp_path: Path) -> AccessLogService:
     return AccessLogService(conf, "agent-1")
 
 
-@pytest.mark.parametrize("hostile", HOSTILE)
-def test_json_is_valid_whatever_the_client_sent(service: AccessLogService, hostile: bytes
-                                                ) -> None:
-    quoted = b'"' + hostile.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
-    raw = HTTP_LINE.encode().rsplit(b' "/CN', 1)[0] + b" " + quoted
-    message = logs.parse_syslog(datagram("").rstrip(b"\n") + raw)
-    assert message is not None
-    record = logs.parse_access(message.text)
-    assert record is not None
-    line = service.json_line(LB, record)
-    assert line.isascii() and "\n" not in line
-    decoded = json.loads(line)
-    assert decoded["tls_client_dn"] == hostile.decode("utf-8", "replace")
-    assert decoded["loadbalancer_id"] == LB
-
-
-def test_unquoted_junk_never_raises(service: AccessLogService) -> None:
-    for hostile in HOSTILE:
-        service.handle(datagram("").rstrip(b"\n") + hostile)
-        service.handle(b"<134>1 x - " + hostile + b" 1 - - " + HTTP_LINE.encode())
-    assert service.counters.access_lines == 0
+def test_access_blocks_reach_the_load_balancers_file(service: AccessLogService) -> None:
+    service.write_access(LB, b'{"n":1}\n{"n":2}\n3 events dropped\nProxy x started.\n')
+    service.files.close()
+    lines = service.files.path(LB).read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [{"n": 1}, {"n": 2}]
+    counters = service.counters
+    assert (counters.access_lines, counters.dropped, counters.unparsed) == (2, 3, 1)
 
 
 def test_member_events() -> None:
@@ -149,30 +139,6 @@ def test_member_events() -> None:
     assert up == logs.MemberEvent("pool-1", "member-2", "UP", "Layer7 check passed, code: 200")
     assert logs.parse_member_event("backend pool-1 has no server available!") is None
     assert logs.parse_member_event("Proxy listener-1 started.") is None
-    assert logs.parse_member_event(HTTP_LINE) is None
-
-
-def test_field_catalogue() -> None:
-    assert logs.select_fields(["member_id", "time", " http_status "]) == (
-        "time", "member_id", "http_status")
-    with pytest.raises(ValueError, match=r"unknown field.*user_agent"):
-        logs.select_fields(["time", "user_agent"])
-    with pytest.raises(ValueError, match="at least one"):
-        logs.select_fields([])
-    assert logs.HTTP_FORMAT.count("%") >= len(logs.FIELDS) - 5
-
-
-def test_chosen_fields_only(tmp_path: Path) -> None:
-    conf = load_config([])
-    conf.set_override("state_path", str(tmp_path))
-    conf.set_override("fields", ["http_status", "loadbalancer_id", "project_id"], "access_log")
-    (tmp_path / "lbaas" / LB).mkdir(parents=True)
-    (tmp_path / "lbaas" / LB / "project_id").write_text("project-a")
-    service = AccessLogService(conf, "agent-1")
-    record = logs.parse_access(HTTP_LINE)
-    assert record is not None
-    assert json.loads(service.json_line(LB, record)) == {
-        "project_id": "project-a", "loadbalancer_id": LB, "http_status": 404}
 
 
 def test_unknown_field_stops_the_service(tmp_path: Path) -> None:
@@ -182,40 +148,63 @@ def test_unknown_field_stops_the_service(tmp_path: Path) -> None:
         AccessLogService(conf, "agent-1")
 
 
-def test_long_state_path_moves_the_socket() -> None:
+def test_long_state_path_moves_the_sockets() -> None:
     assert logs.log_socket_path("/var/lib/lbaas") == Path("/var/lib/lbaas/haproxy-log.sock")
-    deep = logs.log_socket_path("/" + "d" * 120)
-    assert deep.parent == Path("/run/lbaas") and len(str(deep)) <= 97
+    assert logs.access_socket_path("/var/lib/lbaas") == Path(
+        "/var/lib/lbaas/haproxy-access.sock")
+    for deep in (logs.log_socket_path("/" + "d" * 120), logs.access_socket_path("/" + "d" * 120)):
+        assert deep.parent == Path("/run/lbaas") and len(str(deep)) <= 97
+    assert logs.log_socket_path("/" + "d" * 120) != logs.access_socket_path("/" + "d" * 120)
 
 
 def test_a_member_transition_goes_to_the_admin_log(service: AccessLogService,
                                                    caplog: pytest.LogCaptureFixture) -> None:
-    text = ("Server pool-1/member-1 is DOWN, reason: Layer7 wrong status, code: 503, "
-            "check duration: 1ms. 0 active and 0 backup servers left.")
     with caplog.at_level(logging.INFO, logger="lbaas.admin"):
-        service.handle(datagram(text, pri=129))
+        service.handle(datagram(EVENT, pri=129))
         service.handle(datagram("Proxy listener-1 started."))
+        service.handle(datagram(EVENT, tag="../escape"))  # not an id: refused
     [record] = [r for r in caplog.records if r.name == "lbaas.admin"]
     assert (record.loadbalancer_id, record.pool_id, record.member_id, record.event,  # type: ignore[attr-defined]
             record.status) == (LB, "pool-1", "member-1", "member_status", "DOWN")  # type: ignore[attr-defined]
     assert record.levelno == logging.WARNING
     assert "Layer7 wrong status, code: 503" in record.getMessage()
-    assert (service.counters.events, service.counters.unparsed) == (1, 0)
-
-
-def test_access_lines_reach_the_load_balancers_file(service: AccessLogService) -> None:
-    service.handle(datagram(HTTP_LINE))
-    service.handle(datagram(TCP_LINE, tag="../escape"))  # not an id: refused
-    service.files.close()
-    [line] = service.files.path(LB).read_text().splitlines()
-    assert json.loads(line)["http_status"] == 404
-    assert (service.counters.access_lines, service.counters.unparsed) == (1, 1)
-    assert not (service.files.directory.parent / "escape").exists()
+    assert (service.counters.events, service.counters.unparsed) == (1, 1)
 
 
 @pytest.mark.parametrize(("text", "count"), [
     ("57 events dropped", 57), ("1 event dropped", 1), ("57 events dropped.", None),
-    ("Server a/b is DOWN", None), ("x57 events dropped", None), (HTTP_LINE, None),
+    ("Server a/b is DOWN", None), ("x57 events dropped", None), ('{"a":1}', None),
 ])
 def test_the_rings_drop_notice(text: str, count: int | None) -> None:
     assert logs.parse_dropped(text) == count
+
+
+def test_a_process_is_known_by_the_config_its_command_line_names(tmp_path: Path) -> None:
+    config = tmp_path / "lbaas" / LB / "haproxy.cfg"
+    stranger = tmp_path / "elsewhere" / LB / "haproxy.cfg"
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)", "-f"]
+    with subprocess.Popen([*sleeper, str(config)]) as ours, \
+            subprocess.Popen([*sleeper, str(stranger)]) as other:
+        try:
+            assert load_balancer_of_process(ours.pid, tmp_path) == LB
+            assert load_balancer_of_process(other.pid, tmp_path) is None
+        finally:
+            ours.kill()
+            other.kill()
+    assert load_balancer_of_process(ours.pid, tmp_path) is None  # gone
+
+
+def test_an_access_connection_from_another_process_is_refused(service: AccessLogService
+                                                              ) -> None:
+    service.start()
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.connect(str(service.access_socket_path))
+            client.sendall(b'{"forged":true}\n')
+            deadline = time.monotonic() + 10
+            while service.counters.unparsed == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+    finally:
+        service.stop()
+    assert (service.counters.unparsed, service.counters.access_lines) == (1, 0)
+    assert not service.files.directory.exists() or not any(service.files.directory.iterdir())

@@ -20,9 +20,10 @@ from tests.unit.haproxy_samples import (
     section,
     tls_plan,
 )
-from tests.unit.test_haproxy_render_check import haproxy_check, rich_tree
+from tests.unit.test_haproxy_render_check import haproxy_check, rich_tree, sample_authority
 
-LOGGED = dataclasses.replace(PATHS, log_socket="/var/lib/lbaas/haproxy-log.sock")
+LOGGED = dataclasses.replace(PATHS, log_socket="/var/lib/lbaas/haproxy-log.sock",
+                             access_log_socket="/var/lib/lbaas/haproxy-access.sock")
 
 
 def listeners():
@@ -47,34 +48,66 @@ def test_global_and_defaults_send_logs_to_the_agent() -> None:
         f"timeout server {logs.RING_TIMEOUT_SERVER}",
         "server agent unix@'/var/lib/lbaas/haproxy-log.sock' log-proto octet-count",
     ]
+    assert section(text, "ring lbaas-access") == [
+        "format raw",
+        f"maxlen {logs.ACCESS_MAX_LINE}",
+        f"size {logs.RING_SIZE}",
+        "timeout connect 1s",
+        f"timeout server {logs.RING_TIMEOUT_SERVER}",
+        "server agent unix@'/var/lib/lbaas/haproxy-access.sock'",
+    ]
     assert "log global" in section(text, "defaults")
 
 
+def log_format(frontend: list[str]) -> str:
+    [line] = [line for line in frontend if line.startswith("log-format ")]
+    return line.removeprefix("log-format '").removesuffix("'")
+
+
 def test_http_tcp_and_opted_out_frontends() -> None:
-    text = render_haproxy_config(make_tree(listeners=listeners()), LOGGED)
+    tree = make_tree(listeners=listeners())
+    text = render_haproxy_config(tree, LOGGED)
     http = section(text, "frontend l-http")
-    assert f"log-format '{logs.HTTP_FORMAT}'" in http
-    assert f"unique-id-format '{logs.UNIQUE_ID_FORMAT}'" in http
+    # only the access ring: the events' ring of the defaults is dropped first
+    assert http[http.index("no log") + 1] == (
+        f"log ring@lbaas-access len {logs.ACCESS_MAX_LINE} format raw local0")
+    assert log_format(http) == logs.access_log_format(
+        tuple(logs.FIELDS), protocol="http", loadbalancer_id=tree.id,
+        project_id=tree.project_id, client_certificate=False)
+    assert f"unique-id-format '{logs.unique_id_format(tree.id)}'" in http
     assert "unique-id-header X-Request-ID" in http
     tcp = section(text, "frontend l-tcp")
-    assert f"log-format '{logs.TCP_FORMAT}'" in tcp
+    assert '"protocol":"tcp"' in log_format(tcp) and "http_status" not in log_format(tcp)
     assert not any(line.startswith("unique-id-header") for line in tcp)
     off = section(text, "frontend l-off")
     assert "no log" in off
-    assert not any(line.startswith(("log-format", "unique-id")) for line in off)
+    assert not any(line.startswith(("log", "unique-id")) for line in off if line != "no log")
 
 
-def test_terminated_https_logs_http_format() -> None:
-    tree = make_tree(listeners=[make_tls_listener()])
+def test_chosen_fields_only() -> None:
+    text = render_haproxy_config(make_tree(listeners=listeners()), LOGGED,
+                                 access_log_fields=("http_status", "loadbalancer_id"))
+    assert log_format(section(text, "frontend l-http")) == (
+        '{"loadbalancer_id":"lb-1","http_status":%ST}')
+    assert log_format(section(text, "frontend l-tcp")) == '{"loadbalancer_id":"lb-1"}'
+
+
+def test_terminated_https_logs_the_client_certificate_when_it_asks_for_one() -> None:
+    plain = make_tls_listener()
+    asking = make_tls_listener(id="l-auth", protocol_port=444, client_authentication="OPTIONAL",
+                               client_ca=sample_authority().cert_pem)
+    tree = make_tree(listeners=[plain, asking])
     text = render_haproxy_config(tree, LOGGED, tls_files=tls_plan(tree))
-    frontend = [line for line in text.splitlines() if line.startswith("    log-format")]
-    assert frontend == [f"    log-format '{logs.HTTP_FORMAT}'"]
+    assert '"tls_client_dn":null' in log_format(section(text, f"frontend {plain.id}"))
+    assert '"tls_client_dn":%{+Q}[ssl_c_s_dn,json(utf8s)]' in log_format(
+        section(text, "frontend l-auth"))
+    assert '"protocol":"http"' in log_format(section(text, "frontend l-auth"))
 
 
 def test_globally_disabled_logs_only_haproxys_events() -> None:
     text = render_haproxy_config(make_tree(listeners=listeners()), LOGGED, access_logs=False)
     assert "log-tag lb-1" in section(text, "global")
-    assert "log-format" not in text
+    assert "log-format" not in text and "log ring@lbaas-access" not in text
     for listener in ("l-http", "l-tcp", "l-off"):
         assert "no log" in section(text, f"frontend {listener}")
 
@@ -95,9 +128,11 @@ def test_unsafe_socket_paths_are_refused(path: str) -> None:
 def test_haproxy_accepts_every_listener_kind_with_logs(tmp_path: Path) -> None:
     (tmp_path / "servers.state").write_text("1\n")
     paths = dataclasses.replace(PATHS, server_state_file=str(tmp_path / "servers.state"),
-                                log_socket=str(tmp_path / "log.sock"))
+                                log_socket=str(tmp_path / "log.sock"),
+                                access_log_socket=str(tmp_path / "access.sock"))
     tree = rich_tree()
-    tree = tree.model_copy(update={"listeners": [
+    # a project id haproxy and JSON both have to take literally
+    tree = tree.model_copy(update={"project_id": "p %ci \"'\\ ] é", "listeners": [
         *tree.listeners, make_listener(id="l-off", protocol_port=8999, access_log=False)]})
     files = plan_tls_files(tree, tmp_path / "certs")
     write_tls_files(files)

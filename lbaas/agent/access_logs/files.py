@@ -50,12 +50,14 @@ class _RotatingFile:
         stream.seek(0, os.SEEK_END)
         return stream
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes, lines: int = 1) -> None:
+        """Append ``data`` (``lines`` whole lines), rotating first when it would pass the cap
+        (a bulk write of many lines may pass it by that write)."""
         if self.size + len(data) > self.max_bytes and self.size > 0:
             self.rotate()
         self.stream.write(data)
         self.size += len(data)
-        self.pending += 1
+        self.pending += lines
         if self.pending >= FLUSH_EVERY:
             self.flush()
 
@@ -96,14 +98,18 @@ class AccessLogFiles:
         return self.directory / lb_id / FILE_NAME
 
     def write(self, lb_id: str, line: str) -> None:
-        """Append ``line`` (one JSON document, no newline) to ``lb_id``'s file. ``lb_id`` must
-        be a checked id (the receiver takes only those haproxy.cfg can hold)."""
+        """Append ``line`` (one JSON document, no newline) to ``lb_id``'s file."""
+        self.write_block(lb_id, line.encode() + b"\n", 1)
+
+    def write_block(self, lb_id: str, data: bytes, lines: int) -> None:
+        """Append ``data``, ``lines`` whole lines, to ``lb_id``'s file. ``lb_id`` must be a
+        checked id (the receiver takes only those of its own haproxy processes)."""
         handler = self._open.get(lb_id)
         if handler is None:
             handler = self._handler(lb_id)
         else:
             self._open.move_to_end(lb_id)
-        handler.write(line.encode() + b"\n")
+        handler.write(data, lines)
 
     def _handler(self, lb_id: str) -> _RotatingFile:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)

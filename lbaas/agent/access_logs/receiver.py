@@ -1,66 +1,83 @@
-"""The agent's log socket: haproxy's lines in, access logs and admin events out.
+"""The agent's log sockets: haproxy's access lines and events in, files and admin events out.
 
-:class:`AccessLogService` listens on the stream UNIX socket every haproxy.cfg of this agent
-logs to (:func:`lbaas.drivers.haproxy.logs.log_socket_path`, mode 0600): each haproxy's log
-ring connects and sends octet-counted RFC 5424 messages (:mod:`.framing`). One thread reads
-every connection in big chunks:
+:class:`AccessLogService` listens on two stream UNIX sockets (mode 0600) that every
+haproxy.cfg of this agent names (:mod:`lbaas.drivers.haproxy.logs`); each haproxy's two log
+rings connect and send. One thread reads every connection in big chunks:
 
-* an access line (:func:`~lbaas.drivers.haproxy.logs.parse_access`) of load balancer ``<tag>``
-  becomes one JSON line with the ``[access_log] fields``, written to its file (:mod:`.files`)
-  and queued for the syslog targets (:mod:`.forwarder`). The project id is the one the device
-  driver wrote next to haproxy.cfg (``project_id`` in the state directory). A connection
-  speaks for the load balancer of its first message only: lines with another tag are refused;
-* a health-check transition becomes a JSON line of the ``lbaas.admin`` logger with
-  ``event=member_status`` and the load balancer, pool and member ids;
-* haproxy's notice of lines its ring dropped (the agent was too slow) is counted and logged;
-* anything else is ignored (haproxy's start and reload notices) and a line that does not parse
-  is counted, never fatal; a stream that is not octet-counted is closed (haproxy reconnects).
+* **access socket**: newline-delimited JSON lines, already in their final form. A connection
+  speaks for the load balancer whose haproxy opened it: the kernel names the peer's pid
+  (``SO_PEERCRED``), whose command line names its config under ``<state_path>/lbaas/<id>/``;
+  any other peer is refused. Whole lines are written in bulk to that load balancer's file
+  (:mod:`.files`) after a shape check, and queued line by line for the syslog targets
+  (:mod:`.forwarder`); haproxy's notice of lines its ring dropped is counted and logged;
+* **event socket**: octet-counted RFC 5424 messages (:mod:`.framing`) tagged with the load
+  balancer id (a connection speaks for the tag of its first message only). A health-check
+  transition becomes a JSON line of the ``lbaas.admin`` logger with ``event=member_status``
+  and the load balancer, pool and member ids; a drop notice is counted; anything else is
+  ignored (haproxy's start and reload notices). A stream that is not octet-counted is closed
+  (haproxy reconnects).
 
-The same thread prunes the logs of deleted load balancers every :data:`PRUNE_INTERVAL`.
-Started and stopped by :mod:`lbaas.agent.service`.
+Nothing that does not parse is fatal: it is counted. While this agent runs, and after it dies,
+a holder process keeps both sockets listening (:mod:`.holder`: haproxy 2.6 would otherwise
+reconnect without pause, a core per haproxy). The same thread prunes the logs of deleted load
+balancers every :data:`PRUNE_INTERVAL`. Started and stopped by :mod:`lbaas.agent.service`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import itertools
 import logging
 import os
 import selectors
 import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from oslo_config import cfg
 
+from lbaas.agent.access_logs import holder
 from lbaas.agent.access_logs.files import AccessLogFiles
 from lbaas.agent.access_logs.forwarder import SyslogForwarder
 from lbaas.agent.access_logs.framing import FramingError, OctetCountDecoder
 from lbaas.core.admin_events import Event, admin_event
 from lbaas.drivers.haproxy import escaping, logs
-from lbaas.drivers.haproxy.namespace_driver import PROJECT_FILE
-from lbaas.drivers.haproxy.state_paths import StatePaths
 
 LOG = logging.getLogger(__name__)
 
 READ_SIZE = 256 * 1024
-BACKLOG = 128
+BACKLOG = 4096  # two connections per haproxy wait here while no agent accepts
 PRUNE_INTERVAL = 300.0
-PROJECT_RETRY = 10.0
-BATCH_WAIT = 0.005  # seconds between reads: at 20,000 lines/s, ~30 KB per read
+BATCH_WAIT = 0.005  # seconds between reads: at 20,000 lines/s, ~60 KB per read
 IDLE_WAIT_MAX = 1.0
-_ENCODE = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
+_PEERCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 
 @dataclass
 class _Connection:
-    """One haproxy's connection: its frames, and the load balancer it speaks for."""
+    """One haproxy's event connection: its frames, and the load balancer it speaks for."""
 
     decoder: OctetCountDecoder = field(default_factory=OctetCountDecoder)
     lb_id: str | None = None
+
+
+@dataclass
+class _AccessConnection:
+    """One haproxy's access connection: its load balancer, and the start of a line not
+    complete yet."""
+
+    lb_id: str
+    pending: bytes = b""
+
+
+class _Listening:
+    """Selector data of a listening socket: which kind of connection it accepts."""
+
+    def __init__(self, access: bool) -> None:
+        self.access = access
 
 
 @dataclass
@@ -81,6 +98,7 @@ class AccessLogService:
         self.fields = logs.select_fields(options.fields)
         self.state_path = conf.state_path
         self.socket_path = logs.log_socket_path(conf.state_path)
+        self.access_socket_path = logs.access_socket_path(conf.state_path)
         self.files = AccessLogFiles(options.directory, options.max_bytes, options.backup_count,
                                     options.keep_after_delete)
         self.forwarder = (
@@ -89,55 +107,53 @@ class AccessLogService:
             if options.syslog_targets else None
         )
         self.counters = ReceiverCounters()
-        self._projects: dict[str, tuple[str | None, float]] = {}  # lb -> (project, retry at)
-        self._sock: socket.socket | None = None
+        self._socks: list[tuple[socket.socket, Path, _Listening]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Bind and listen on the socket (replacing a stale one) and start reading."""
-        self.socket_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with contextlib.suppress(FileNotFoundError):
-            self.socket_path.unlink()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old = os.umask(0o177)  # the socket is born 0600
-        try:
-            sock.bind(str(self.socket_path))
-        finally:
-            os.umask(old)
-        os.chmod(self.socket_path, 0o600)
-        sock.listen(BACKLOG)
-        sock.setblocking(False)
-        self._sock = sock
+        """Bind and listen on both sockets (replacing stale ones) and start reading."""
+        self._socks = [(_listen(self.socket_path), self.socket_path, _Listening(access=False)),
+                       (_listen(self.access_socket_path), self.access_socket_path,
+                        _Listening(access=True))]
+        # The previous agent's holder goes once ours listen: what it queued comes to us.
+        if holder.stop_holder(self.state_path):
+            LOG.info("took over the log sockets from the previous agent's holder")
+        holder.spawn_holder(self.state_path, [sock.fileno() for sock, _, _ in self._socks])
         if self.forwarder is not None:
             self.forwarder.start()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="lbaas-access-log", daemon=True)
         self._thread.start()
-        LOG.info("reading haproxy logs on %s (access logs %s, in %s)", self.socket_path,
-                 "on" if self.enabled else "off", self.files.directory)
+        LOG.info("reading haproxy logs on %s and %s (access logs %s, in %s)", self.socket_path,
+                 self.access_socket_path, "on" if self.enabled else "off", self.files.directory)
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 5.0, *, release: bool = True) -> None:
+        """Stop reading. ``release``: also close the sockets for good (their holder too);
+        False leaves them to the holder, as a crash does (haproxy waits in their backlog
+        rather than reconnecting without pause), until the next :meth:`start` takes over."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
-            with contextlib.suppress(FileNotFoundError):
-                self.socket_path.unlink()
+        if release:
+            holder.stop_holder(self.state_path)
+        for sock, path, _ in self._socks:
+            sock.close()
+            if release:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+        self._socks = []
         self.files.close()
         if self.forwarder is not None:
             self.forwarder.stop()
 
     def _run(self) -> None:
-        assert self._sock is not None
-        listener = self._sock
         selector = selectors.DefaultSelector()
-        selector.register(listener, selectors.EVENT_READ, None)
+        for sock, _, kind in self._socks:
+            selector.register(sock, selectors.EVENT_READ, kind)
         next_prune = time.monotonic()
         try:
             while not self._stop.is_set():
@@ -150,10 +166,14 @@ class AccessLogService:
                         continue
                     read = False
                     for key, _ in ready:
-                        if key.data is None:
-                            self._accept(listener, selector)
+                        conn = key.fileobj
+                        assert isinstance(conn, socket.socket)
+                        if isinstance(key.data, _Listening):
+                            self._accept(conn, key.data, selector)
+                        elif isinstance(key.data, _AccessConnection):
+                            read |= self._read_access(conn, key.data, selector)
                         else:
-                            read |= self._read(key.fileobj, key.data, selector)  # type: ignore[arg-type]
+                            read |= self._read(conn, key.data, selector)
                     if read:
                         self.files.flush()  # one write per file and batch
                 except Exception:
@@ -162,29 +182,78 @@ class AccessLogService:
                 # holds what the socket cannot, and drops lines when full).
                 self._stop.wait(BATCH_WAIT)
         except OSError as exc:
-            LOG.error("log socket %s failed: %s", self.socket_path, exc)
+            LOG.error("log sockets %s, %s failed: %s", self.socket_path, self.access_socket_path,
+                      exc)
         finally:
             for key in list(selector.get_map().values()):
-                if key.data is not None:
+                if not isinstance(key.data, _Listening):
                     key.fileobj.close()  # type: ignore[union-attr]
             selector.close()
 
-    def _accept(self, listener: socket.socket, selector: selectors.BaseSelector) -> None:
+    def _accept(self, listener: socket.socket, kind: _Listening,
+                selector: selectors.BaseSelector) -> None:
         with contextlib.suppress(BlockingIOError):
             conn, _ = listener.accept()
             conn.setblocking(False)
-            selector.register(conn, selectors.EVENT_READ, _Connection())
+            if not kind.access:
+                selector.register(conn, selectors.EVENT_READ, _Connection())
+                return
+            pid, _, _ = _PEERCRED.unpack(
+                conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size))
+            lb_id = load_balancer_of_process(pid, self.state_path)
+            if lb_id is None:
+                LOG.warning("refusing an access log connection from pid %d: not the haproxy "
+                            "of a load balancer under %s", pid, self.state_path)
+                self.counters.unparsed += 1
+                conn.close()
+                return
+            selector.register(conn, selectors.EVENT_READ, _AccessConnection(lb_id))
+
+    def _read_access(self, conn: socket.socket, state: _AccessConnection,
+                     selector: selectors.BaseSelector) -> bool:
+        """Write the whole lines one haproxy sent; close its connection at its end (haproxy
+        connects again). True when something was read."""
+        data = _receive(conn)
+        if data is None:
+            return False
+        if not data:
+            selector.unregister(conn)
+            conn.close()
+            return False
+        if state.pending:
+            data = state.pending + data
+        cut = data.rfind(b"\n") + 1
+        state.pending = data[cut:]
+        if len(state.pending) > logs.ACCESS_MAX_LINE:  # not haproxy's: no line is that long
+            LOG.warning("closing the access log connection of %s: a line of over %d bytes",
+                        state.lb_id, logs.ACCESS_MAX_LINE)
+            self.counters.unparsed += 1
+            selector.unregister(conn)
+            conn.close()
+            return cut > 0
+        if cut:
+            self.write_access(state.lb_id, data[:cut])
+        return True
+
+    def write_access(self, lb_id: str, block: bytes) -> None:
+        """Handle whole lines (``block`` ends with a newline) of ``lb_id``'s access stream."""
+        lines, count, others = logs.split_access_block(block)
+        if count:
+            self.counters.access_lines += count
+            self.files.write_block(lb_id, lines, count)
+            if self.forwarder is not None:
+                for line in lines.decode("ascii").splitlines():
+                    self.forwarder.submit(lb_id, line)
+        for other in others:
+            self._notice(lb_id, other.decode("utf-8", "replace"), access=True)
 
     def _read(self, conn: socket.socket, state: _Connection,
               selector: selectors.BaseSelector) -> bool:
         """Handle what one haproxy sent; close its connection at its end or on garbage
         (haproxy connects again). True when something was read."""
-        try:
-            data = conn.recv(READ_SIZE)
-        except BlockingIOError:
+        data = _receive(conn)
+        if data is None:
             return False
-        except OSError:
-            data = b""
         try:
             messages = state.decoder.feed(data) if data else []
         except FramingError as exc:
@@ -214,14 +283,6 @@ class AccessLogService:
         lb_id = message.tag
         if connection is not None:
             connection.lb_id = lb_id
-        record = logs.parse_access(message.text)
-        if record is not None:
-            self.counters.access_lines += 1
-            line = self.json_line(lb_id, record)
-            self.files.write(lb_id, line)
-            if self.forwarder is not None:
-                self.forwarder.submit(lb_id, line)
-            return
         event = logs.parse_member_event(message.text)
         if event is not None:
             self.counters.events += 1
@@ -232,41 +293,24 @@ class AccessLogService:
                 pool_id=event.pool_id, member_id=event.member_id, status=event.status,
                 reason=event.reason,
             )
-        elif (dropped := logs.parse_dropped(message.text)) is not None:
+        else:
+            self._notice(lb_id, message.text, access=False)
+
+    def _notice(self, lb_id: str, text: str, *, access: bool) -> None:
+        """haproxy's other messages: a ring's count of the lines it dropped is counted and
+        logged; on the access stream anything else is a line that is not JSON (counted)."""
+        dropped = logs.parse_dropped(text)
+        if dropped is not None:
             self.counters.dropped += dropped
-            LOG.warning("haproxy of load balancer %s dropped %d log line(s): the agent did not "
-                        "read them in time", lb_id, dropped)
-        elif message.text.startswith(logs.MARKER):
+            LOG.warning("haproxy of load balancer %s dropped %d %s line(s): the agent did not "
+                        "read them in time", lb_id, dropped, "access" if access else "event")
+        elif access:
             self.counters.unparsed += 1
-
-    def json_line(self, lb_id: str, record: dict[str, Any]) -> str:
-        """The JSON line of ``record`` with the chosen fields (ASCII only: valid whatever a
-        client sent)."""
-        record["loadbalancer_id"] = lb_id
-        record["project_id"] = self._project(lb_id)
-        return _ENCODE({name: record[name] for name in self.fields if name in record})
-
-    def _project(self, lb_id: str) -> str | None:
-        """The project the device driver recorded for ``lb_id`` (looked up again at most every
-        :data:`PROJECT_RETRY` seconds while unknown)."""
-        known = self._projects.get(lb_id)
-        if known is not None and (known[0] is not None or time.monotonic() < known[1]):
-            return known[0]
-        path = StatePaths.for_load_balancer(self.state_path, lb_id).directory / PROJECT_FILE
-        try:
-            project = path.read_text().strip() or None
-        except OSError:
-            project = None
-        self._projects[lb_id] = (project, time.monotonic() + PROJECT_RETRY)
-        return project
 
     def _running(self) -> set[str]:
         """Load balancers with a state directory on this agent."""
         with contextlib.suppress(FileNotFoundError):
-            running = {entry.name for entry in (Path(self.state_path) / "lbaas").iterdir()}
-            for gone in set(self._projects) - running:
-                del self._projects[gone]
-            return running
+            return {entry.name for entry in (Path(self.state_path) / "lbaas").iterdir()}
         return set()
 
 
@@ -276,3 +320,49 @@ def _is_id(tag: str) -> bool:
     except escaping.UnsafeConfigValue:
         return False
     return True
+
+
+def _receive(conn: socket.socket) -> bytes | None:
+    """One big read: the bytes, ``b""`` at the end of the stream (or an error), None when
+    there is nothing to read yet."""
+    try:
+        return conn.recv(READ_SIZE)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b""
+
+
+def _listen(path: Path) -> socket.socket:
+    """A non-blocking stream socket listening on ``path``, born 0600 (a stale one replaced)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    finally:
+        os.umask(old)
+    os.chmod(path, 0o600)
+    sock.listen(BACKLOG)
+    sock.setblocking(False)
+    return sock
+
+
+def load_balancer_of_process(pid: int, state_path: str | os.PathLike[str]) -> str | None:
+    """The load balancer whose haproxy process ``pid`` is: its command line names
+    ``<state_path>/lbaas/<id>/haproxy.cfg`` after ``-f``. None for any other process."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    root = Path(state_path).absolute() / "lbaas"
+    for flag, value in itertools.pairwise(argv):
+        if flag != b"-f":
+            continue
+        config = Path(os.fsdecode(value))
+        if config.name == "haproxy.cfg" and config.parent.parent == root \
+                and _is_id(config.parent.name):
+            return config.parent.name
+    return None

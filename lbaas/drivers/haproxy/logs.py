@@ -1,128 +1,97 @@
 """What haproxy logs to its agent, and how the agent reads it back.
 
-haproxy.cfg (:mod:`.view`, :mod:`.render`) writes every load balancer's logs in RFC 5424, with
-the load balancer id as their tag (``log-tag``), into an in-memory ``ring`` (:data:`RING_NAME`)
-that haproxy forwards over one stream connection to the agent's UNIX socket
-(:func:`log_socket_path`), each message framed by its length (RFC 6587 octet counting,
-:mod:`lbaas.agent.access_logs.framing`). Writing into the ring never blocks: when the agent
-falls behind, haproxy drops lines and later says how many. Two kinds of messages arrive:
+haproxy.cfg (:mod:`.view`, :mod:`.render`) sends two streams to the agent, each from an
+in-memory ``ring`` that haproxy forwards over one stream connection to a UNIX socket of the
+agent. Writing into a ring never blocks: when the agent falls behind, haproxy drops lines and
+later says how many.
 
-* **access lines**, one per request (``mode http``) or connection (``mode tcp``), in the formats
-  :data:`HTTP_FORMAT` and :data:`TCP_FORMAT` defined here. Each starts with a fixed marker
-  (``lbaas-access-v1 http|tcp``) that no client can produce, and puts the strings a client
-  chooses (method, path, version, TLS client DN) last, quoted and escaped by haproxy (``+Q,+E``);
-  :func:`parse_access` turns a line into a record of the field catalogue :data:`FIELDS`;
-* **haproxy's own events**; :func:`parse_member_event` picks out health-check transitions
-  (``Server <pool>/<member> is UP|DOWN, reason: ...``), :func:`parse_dropped` the ring's count
-  of the lines it dropped.
+* **Access lines** (ring :data:`ACCESS_RING_NAME`, socket :func:`access_socket_path`): one per
+  request (``mode http``) or connection (``mode tcp``), already a JSON document:
+  :func:`access_log_format` turns the ``[access_log] fields`` into the listener's haproxy
+  ``log-format``. Every string a client chooses goes through haproxy's ``json`` converter
+  (quotes, backslashes, control and non-ASCII characters escaped), the ids and names are
+  constants written by us, the rest are numbers: a line is valid JSON, printable ASCII, and
+  holds no newline, so the stream is newline-delimited and the agent writes it in bulk
+  (:func:`split_access_block` only checks its shape). The load balancer a connection speaks
+  for is the one whose haproxy opened it (its pid, from the kernel), not anything in the lines.
+* **haproxy's own events** (ring :data:`RING_NAME`, socket :func:`log_socket_path`): RFC 5424
+  with the load balancer id as their tag (``log-tag``), each framed by its length (RFC 6587
+  octet counting, :mod:`lbaas.agent.access_logs.framing`); :func:`parse_member_event` picks out
+  health-check transitions (``Server <pool>/<member> is UP|DOWN, reason: ...``),
+  :func:`parse_dropped` a ring's count of the lines it dropped.
 
-Each request also gets a unique id (:data:`UNIQUE_ID_FORMAT`), sent to the member in
+Each logged request also gets a unique id (:func:`unique_id_format`), sent to the member in
 :data:`REQUEST_ID_HEADER` and logged as ``request_id``.
 
-Pure: no I/O. The agent's receiver (:mod:`lbaas.agent.access_logs.receiver`) calls the parsers;
-the view builder the formats.
+Pure: no I/O. The agent's receiver (:mod:`lbaas.agent.access_logs.receiver`) calls the
+readers; the view builder the formats.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
+import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 __all__ = [
+    "ACCESS_MAX_LINE",
+    "ACCESS_RING_NAME",
     "FIELDS",
-    "HTTP_FORMAT",
     "MAX_LINE",
     "REQUEST_ID_HEADER",
     "RING_NAME",
     "RING_SIZE",
     "RING_TIMEOUT_SERVER",
-    "TCP_FORMAT",
-    "UNIQUE_ID_FORMAT",
     "MemberEvent",
     "SyslogMessage",
+    "access_log_format",
+    "access_socket_path",
     "log_socket_path",
-    "parse_access",
     "parse_dropped",
     "parse_member_event",
     "parse_syslog",
     "select_fields",
+    "split_access_block",
+    "unique_id_format",
 ]
 
-MARKER = "lbaas-access-v1"
 RING_NAME = "lbaas-log"
+"""haproxy's own events (health checks, drops): RFC 5424, octet-counted."""
+ACCESS_RING_NAME = "lbaas-access"
+"""Access lines: JSON, newline-delimited."""
 MAX_LINE = 8192
-"""Longest message haproxy keeps (``maxlen``, header included; longer ones are cut)."""
+"""Longest event message haproxy keeps (``maxlen``, header included; longer ones are cut)."""
+ACCESS_MAX_LINE = 65535
+"""Longest access line (haproxy's limit): above what a request line (``tune.bufsize``, 16 KiB)
+can grow to once escaped, so no line is ever cut."""
 RING_SIZE = 512 * 1024
-"""Bytes of haproxy's log ring: ~1,700 access lines, 70 ms at 25,000 requests/s."""
+"""Bytes of each of haproxy's log rings: ~1,000 access lines, 40 ms at 25,000 requests/s."""
 RING_TIMEOUT_SERVER = "30s"
 """haproxy closes a connection the agent has not read from for this long, and connects
 again (the ring keeps its place)."""
 REQUEST_ID_HEADER = "X-Request-ID"
-UNIQUE_ID_FORMAT = "%{+X}o %ci:%cp_%fi:%fp_%Ts_%rt:%pid"
-"""haproxy's documented example: client and frontend address and port, time, request counter
-and pid (in hex), unique per haproxy process."""
-
-# (field name, haproxy variable, how to read it): "word" (no space), "int" ("-1" or "-": None),
-# "quoted" (a client's string, haproxy quotes and escapes it). Client strings come last.
-_COMMON_HEAD = [
-    ("request_id", "%ID", "word"),
-    ("client_address", "%ci", "word"),
-    ("client_port", "%cp", "int"),
-    ("time", "%Ts.%ms", "time"),
-    ("listener_id", "%f", "word"),
-    ("pool_id", "%b", "word"),
-    ("member_id", "%s", "word"),
-]
-_HTTP_SPEC = [
-    *_COMMON_HEAD,
-    ("http_status", "%ST", "int"),
-    ("bytes_in", "%U", "int"),
-    ("bytes_out", "%B", "int"),
-    ("duration_total_ms", "%Tt", "int"),
-    ("duration_request_ms", "%TR", "int"),
-    ("duration_queue_ms", "%Tw", "int"),
-    ("duration_connect_ms", "%Tc", "int"),
-    ("duration_response_ms", "%Tr", "int"),
-    ("termination_state", "%tsc", "word"),
-    ("tls_client_verify", "%[ssl_c_verify]", "int"),
-    ("http_method", "%{+Q,+E}HM", "quoted"),
-    ("http_path", "%{+Q,+E}HP", "quoted"),
-    ("http_version", "%{+Q,+E}HV", "quoted"),
-    ("tls_client_dn", "%{+Q,+E}[ssl_c_s_dn]", "quoted"),
-]
-_TCP_SPEC = [
-    *_COMMON_HEAD,
-    ("bytes_in", "%U", "int"),
-    ("bytes_out", "%B", "int"),
-    ("duration_total_ms", "%Tt", "int"),
-    ("duration_queue_ms", "%Tw", "int"),
-    ("duration_connect_ms", "%Tc", "int"),
-    ("termination_state", "%tsc", "word"),
-]
-HTTP_FORMAT = " ".join([MARKER, "http", *(variable for _, variable, _ in _HTTP_SPEC)])
-TCP_FORMAT = " ".join([MARKER, "tcp", *(variable for _, variable, _ in _TCP_SPEC)])
 
 FIELDS: dict[str, str] = {
-    "time": "when haproxy accepted the connection (ISO 8601, UTC, milliseconds)",
+    "time": "when haproxy accepted the connection: seconds since the epoch (UTC), with "
+            "milliseconds",
     "project_id": "project of the load balancer",
     "loadbalancer_id": "load balancer",
     "listener_id": "listener (haproxy frontend)",
-    "pool_id": "pool that served it (null: none, e.g. a refused request)",
-    "member_id": "member that served it (null: none)",
+    "pool_id": "pool that served it; the listener's id when the request reached none (refused, "
+               "malformed, or no pool to send it to)",
+    "member_id": "member that served it ('': none)",
     "protocol": "'http' (HTTP, TERMINATED_HTTPS) or 'tcp' (the others)",
     "client_address": "client IP address",
     "client_port": "client TCP port",
     "request_id": f"unique id, also sent to the member in {REQUEST_ID_HEADER} (HTTP)",
-    "http_method": "HTTP method (http only)",
-    "http_path": "HTTP path without the query; haproxy writes unsafe bytes as #XX (http only)",
-    "http_version": "HTTP version (http only)",
+    "http_method": "HTTP method ('' for a request haproxy could not read; http only)",
+    "http_path": "HTTP path without the query ('' for a request haproxy could not read; "
+                 "http only)",
+    "http_version": "HTTP version, e.g. 'HTTP/1.1' (http only)",
     "http_status": "HTTP status sent to the client (http only)",
     "bytes_in": "bytes received from the client",
     "bytes_out": "bytes sent to the client",
@@ -132,17 +101,46 @@ FIELDS: dict[str, str] = {
     "duration_connect_ms": "connecting to the member (ms)",
     "duration_response_ms": "member's response headers after the request (ms, http only)",
     "termination_state": "haproxy's termination state (e.g. '----', 'CD--', 'sC--')",
-    "tls_client_verify": "client certificate verification result, 0 = ok "
-                         "(TERMINATED_HTTPS with client authentication)",
-    "tls_client_dn": "client certificate subject DN (TERMINATED_HTTPS)",
+    "tls_client_verify": "client certificate verification result, 0 = ok (TERMINATED_HTTPS "
+                         "with client authentication; null otherwise)",
+    "tls_client_dn": "client certificate subject DN, '' without one (TERMINATED_HTTPS with "
+                     "client authentication; null otherwise)",
 }
 """The access log field catalogue, in the order records are written: ``[access_log] fields``
 picks among these names. A field that does not apply to a line (HTTP fields of a TCP line) is
-left out of it."""
+left out of it. Numbers are -1 for a step that did not happen (haproxy's convention)."""
 
-_UNESCAPE_RE = re.compile(r"\\(.)", re.DOTALL)
-_SPECS = {"http": _HTTP_SPEC, "tcp": _TCP_SPEC}
-_NO_MEMBER = frozenset({"<NOSRV>", "-", ""})
+# How haproxy writes each field that is not a constant. Client strings go through the json
+# converter: it escapes what JSON needs and every non-ASCII byte ("utf8s": invalid UTF-8
+# skipped). The request's method, path and version come from the captured request line
+# (haproxy has freed the request when it logs); the path stops at "?": no query is logged.
+_HTTP_ONLY = {
+    "http_method": "%{+Q}[capture.req.method,json(utf8s)]",
+    "http_path": "%{+Q}[capture.req.uri,field(1,?),json(utf8s)]",
+    "http_version": "%{+Q}[capture.req.ver,json(utf8s)]",
+    "http_status": "%ST",
+    "duration_request_ms": "%TR",
+    "duration_response_ms": "%Tr",
+}
+_EVERY_PROTOCOL = {
+    "time": "%Ts.%ms",
+    "client_address": '"%ci"',
+    "client_port": "%cp",
+    "request_id": '"%ID"',
+    "listener_id": '"%f"',
+    "pool_id": '"%b"',
+    "member_id": "%{+Q}[srv_name]",
+    "bytes_in": "%U",
+    "bytes_out": "%B",
+    "duration_total_ms": "%Tt",
+    "duration_queue_ms": "%Tw",
+    "duration_connect_ms": "%Tc",
+    "termination_state": '"%tsc"',
+}
+_CLIENT_CERTIFICATE = {
+    "tls_client_verify": "%[ssl_c_verify]",
+    "tls_client_dn": "%{+Q}[ssl_c_s_dn,json(utf8s)]",
+}
 
 
 def select_fields(names: Iterable[str]) -> tuple[str, ...]:
@@ -156,6 +154,64 @@ def select_fields(names: Iterable[str]) -> tuple[str, ...]:
     if not wanted:
         raise ValueError("[access_log] fields: at least one field is needed")
     return tuple(name for name in FIELDS if name in wanted)
+
+
+def access_log_format(fields: Sequence[str], *, protocol: str, loadbalancer_id: str,
+                      project_id: str, client_certificate: bool) -> str:
+    """The haproxy ``log-format`` of one listener: a JSON object with ``fields`` (catalogue
+    names, in that order; :func:`select_fields`). ``protocol`` is ``http`` (HTTP-mode
+    frontends) or ``tcp``; ``client_certificate``: the listener asks clients for one (its TLS
+    fields are null otherwise). The ids are written as constants."""
+    constants = {"loadbalancer_id": loadbalancer_id, "project_id": project_id,
+                 "protocol": protocol}
+    members = []
+    for name in fields:
+        if name in constants:
+            value = _constant(constants[name])
+        elif name in _CLIENT_CERTIFICATE:
+            value = _CLIENT_CERTIFICATE[name] if client_certificate else "null"
+        elif name in _EVERY_PROTOCOL:
+            value = _EVERY_PROTOCOL[name]
+        elif name in _HTTP_ONLY:
+            if protocol != "http":
+                continue
+            value = _HTTP_ONLY[name]
+        else:
+            raise ValueError(f"unknown access log field {name!r}")
+        members.append(f'"{name}":{value}')
+    return "{" + ",".join(members) + "}"
+
+
+def _constant(value: str) -> str:
+    """``value`` as a JSON string haproxy copies as is: ASCII, and no ``%`` (which would
+    start a log variable)."""
+    return json.dumps(value, ensure_ascii=True).replace("%", "\\u0025")
+
+
+def unique_id_format(loadbalancer_id: str) -> str:
+    """haproxy's ``unique-id-format`` of a load balancer's listeners: the start of its id,
+    accept time, haproxy's pid and request counter, in decimal (cheaper for haproxy than hex):
+    unique per load balancer, and across them in practice."""
+    return f"{loadbalancer_id[:8]}-%Ts-%pid-%rt"
+
+
+def split_access_block(block: bytes) -> tuple[bytes, int, list[bytes]]:
+    """Sort whole lines (``block`` ends with a newline) of an access stream: the JSON lines
+    as they came (one bulk write), their count, and the other lines (haproxy's own notices,
+    such as a ring's drop count). Checks the shape only, in C-speed passes: haproxy wrote
+    the JSON (see the module docstring)."""
+    count = block.count(b"\n")
+    if (block[:1] == b"{" and block.count(b"}\n") == count
+            and block.count(b"\n{") == count - 1 and block.isascii()):
+        return block, count, []
+    good: list[bytes] = []
+    others: list[bytes] = []
+    for line in block.split(b"\n")[:-1]:
+        if line[:1] == b"{" and line[-1:] == b"}" and line.isascii():
+            good.append(line)
+        elif line:
+            others.append(line)
+    return b"".join(line + b"\n" for line in good), len(good), others
 
 
 @dataclass(frozen=True)
@@ -180,74 +236,6 @@ def parse_syslog(datagram: bytes) -> SyslogMessage | None:
     if len(parts) < 8 or parts[0] != "1":
         return None
     return SyslogMessage(severity=int(text[1:end]) % 8, tag=parts[3], text=parts[7])
-
-
-def parse_access(text: str) -> dict[str, Any] | None:
-    """The record of one access line (catalogue names, without project and load balancer);
-    None when ``text`` is not an access line or does not parse. Never raises."""
-    protocol = text[len(MARKER) + 1:len(MARKER) + 5].rstrip()
-    if not text.startswith(MARKER) or protocol not in _PATTERNS:
-        return None
-    pattern, fields = _PATTERNS[protocol]
-    match = pattern.fullmatch(text)
-    if match is None:
-        return None
-    record: dict[str, Any] = {"protocol": protocol}
-    for (name, read), value in zip(fields, match.groups(), strict=True):
-        record[name] = read(value)
-    if record["pool_id"] == record["listener_id"]:
-        record["pool_id"] = None  # haproxy names the frontend when no backend was chosen
-    if record["member_id"] in _NO_MEMBER:
-        record["member_id"] = None
-    return record
-
-
-def _escaped(match: re.Match[str]) -> str:
-    return match.group(1)
-
-
-def _read_quoted(value: str) -> str | None:
-    return (_UNESCAPE_RE.sub(_escaped, value) if "\\" in value else value) or None
-
-
-def _read_word(value: str) -> str | None:
-    return None if value in ("", "-") else value
-
-
-def _read_int(value: str) -> int | None:
-    number = int(value) if value not in ("", "-") else -1
-    return None if number < 0 else number
-
-
-def _iso_time(value: str) -> str:
-    """``<seconds>.<ms>`` since the epoch (haproxy's %Ts.%ms) as ISO 8601 UTC."""
-    seconds, _, millis = value.partition(".")
-    return f"{_iso_second(int(seconds))}.{millis}Z"
-
-
-_READERS = {"quoted": _read_quoted, "word": _read_word, "int": _read_int, "time": _iso_time}
-
-
-_GROUPS = {"word": r"([^ ]*)", "int": r"(-?[0-9]+|-)", "time": r"([0-9]{1,12}\.[0-9]{3})",
-           # unrolled ("normal* (special normal*)*"): no alternation per character
-           "quoted": r'"([^"\\]*(?:\\.[^"\\]*)*)"'}
-
-
-def _pattern(protocol: str, spec: list[tuple[str, str, str]]) -> re.Pattern[str]:
-    """One regular expression for a whole line: the marker, then each field's group."""
-    fields = " ".join(_GROUPS[kind] for _, _, kind in spec)
-    return re.compile(f"{re.escape(MARKER)} {protocol} {fields}", re.DOTALL)
-
-
-_PATTERNS = {
-    protocol: (_pattern(protocol, spec), [(name, _READERS[kind]) for name, _, kind in spec])
-    for protocol, spec in _SPECS.items()
-}
-
-
-@functools.lru_cache(maxsize=4)
-def _iso_second(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 @dataclass(frozen=True)
@@ -286,10 +274,20 @@ def parse_dropped(text: str) -> int | None:
 
 
 def log_socket_path(state_path: str | os.PathLike[str], max_len: int = 97) -> Path:
-    """The agent's log socket: ``<state_path>/haproxy-log.sock``, or a short path under
-    ``/run/lbaas`` when that one is too long for haproxy (97 bytes)."""
-    path = Path(state_path).absolute() / "haproxy-log.sock"
+    """The agent's socket for haproxy's events: ``<state_path>/haproxy-log.sock``, or a short
+    path under ``/run/lbaas`` when that one is too long for haproxy (97 bytes)."""
+    return _socket_path(state_path, "log", max_len)
+
+
+def access_socket_path(state_path: str | os.PathLike[str], max_len: int = 97) -> Path:
+    """The agent's socket for access lines: ``<state_path>/haproxy-access.sock`` (or a short
+    path under ``/run/lbaas``, as :func:`log_socket_path`)."""
+    return _socket_path(state_path, "access", max_len)
+
+
+def _socket_path(state_path: str | os.PathLike[str], kind: str, max_len: int) -> Path:
+    path = Path(state_path).absolute() / f"haproxy-{kind}.sock"
     if len(os.fsencode(path)) <= max_len:
         return path
     digest = hashlib.sha256(os.fsencode(path)).hexdigest()[:12]
-    return Path("/run/lbaas") / f"log-{digest}.sock"
+    return Path("/run/lbaas") / f"{kind}-{digest}.sock"

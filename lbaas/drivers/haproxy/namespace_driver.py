@@ -52,10 +52,6 @@ APPLIED_MARK = "haproxy.cfg.applied"
 with. A ``haproxy.cfg`` that differs from it was installed by an agent that died before haproxy
 loaded it."""
 
-PROJECT_FILE = "project_id"
-"""In each state directory: the load balancer's project id, for its access log lines
-(:mod:`lbaas.agent.access_logs.receiver`)."""
-
 DEVICE_DRIVER_NAME = "haproxy_ns"
 """How agents name this driver in their state reports."""
 
@@ -75,7 +71,9 @@ class HaproxyNamespaceDriver:
         self.keepalived_bin: str = conf.keepalived.keepalived_bin
         self.vrrp = VrrpSettings.from_conf(conf)
         self.log_socket = str(logs.log_socket_path(conf.state_path))
+        self.access_log_socket = str(logs.access_socket_path(conf.state_path))
         self.access_logs: bool = conf.access_log.enabled
+        self.access_log_fields = logs.select_fields(conf.access_log.fields)
 
     @property
     def lbs_dir(self) -> Path:
@@ -155,11 +153,13 @@ class HaproxyNamespaceDriver:
             metrics_socket=str(proc.paths.metrics_socket),
             listener_metrics_socket=str(listener_metrics_socket(self.state_path)),
             log_socket=self.log_socket,
+            access_log_socket=self.access_log_socket,
         )
         files = tls_files.plan_tls_files(tree, proc.paths.certs)
         text = render.render_haproxy_config(tree, paths, max_connections=self.max_connections,
                                             copy=copy, tls_files=files,
-                                            access_logs=self.access_logs)
+                                            access_logs=self.access_logs,
+                                            access_log_fields=self.access_log_fields)
         keepalived = self.keepalived(tree.id) if copy is not None else None
         vrrp_text = None
         if copy is not None and keepalived is not None:
@@ -168,7 +168,6 @@ class HaproxyNamespaceDriver:
         subnet = ipaddress.ip_network(tree.vip_subnet.cidr, strict=False)
         # The state directory first: every namespace this driver makes has one (deployed_ids).
         proc.ensure_directory()
-        _write_if_changed(proc.paths.directory / PROJECT_FILE, tree.project_id)  # access logs
         in_own = self._in_own_namespace(proc)
         if in_own is False:
             # Its namespace was deleted (or replaced): that haproxy can never serve the VIP again.
@@ -294,11 +293,6 @@ class HaproxyNamespaceDriver:
         Raises OSError or StatsError when haproxy's stats socket does not answer.
         """
         return stats_payload(tree, self.process(tree.id).stats().show_stat())
-
-
-def _write_if_changed(path: Path, text: str) -> None:
-    if _read_mark(path) != text:
-        write_private(path, text)
 
 
 def _read_mark(path: Path) -> str | None:

@@ -19,12 +19,14 @@ Anything that cannot be rendered safely raises :class:`.escaping.UnsafeConfigVal
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from pathlib import Path
 
 import jinja2
 
 from lbaas.core.tree import AmphoraNode, LoadBalancerTree
 from lbaas.drivers.haproxy import escaping as esc
+from lbaas.drivers.haproxy import logs
 from lbaas.drivers.haproxy.tls_files import TlsFiles
 from lbaas.drivers.haproxy.view import DEFAULT_MAX_CONNECTIONS, ConfigRuntimePaths, build_view
 
@@ -39,6 +41,7 @@ def render_haproxy_config(
     copy: AmphoraNode | None = None,
     tls_files: TlsFiles | None = None,
     access_logs: bool = True,
+    access_log_fields: Sequence[str] = tuple(logs.FIELDS),
 ) -> str:
     """Return the text of haproxy.cfg for ``tree``.
 
@@ -48,11 +51,12 @@ def render_haproxy_config(
     other copy through a ``peers`` section (:mod:`.view`); None for a SINGLE load balancer.
     ``tls_files``: the TLS files planned for ``tree`` (:func:`.tls_files.plan_tls_files`), whose
     paths the config names. ``access_logs``: False logs no listener's requests (haproxy's own
-    events still go to ``paths.log_socket``).
+    events still go to ``paths.log_socket``); ``access_log_fields`` are the fields of its lines.
     Raises :class:`.escaping.UnsafeConfigValue` when a value cannot be written safely.
     """
     view = build_view(tree, paths, max_connections=max_connections, copy=copy,
-                      tls_files=tls_files, access_logs=access_logs)
+                      tls_files=tls_files, access_logs=access_logs,
+                      access_log_fields=access_log_fields)
     return _environment().get_template("base.j2").render(view=view)
 
 

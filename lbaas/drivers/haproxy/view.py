@@ -41,6 +41,7 @@ stats socket keeps a config without frontends valid and running.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lbaas.core.tree import AmphoraNode, LoadBalancerTree
@@ -101,8 +102,11 @@ class ConfigRuntimePaths:
     """Absolute path of the agent's UNIX socket PROMETHEUS listeners forward to
     (:mod:`.view_metrics`); needed when the tree has one."""
     log_socket: str | None = None
-    """Absolute path of the agent's stream UNIX socket haproxy's log ring forwards to
-    (:mod:`.logs`: access lines, health-check events); None renders no ``log`` line."""
+    """Absolute path of the agent's stream UNIX socket haproxy's event ring forwards to
+    (:mod:`.logs`: health checks, drops); None renders no ``log`` line."""
+    access_log_socket: str | None = None
+    """Absolute path of the agent's stream UNIX socket haproxy's access ring forwards to
+    (:mod:`.logs`); None (or no ``log_socket``) logs no request."""
 
 
 def build_view(
@@ -113,6 +117,7 @@ def build_view(
     copy: AmphoraNode | None = None,
     tls_files: TlsFiles | None = None,
     access_logs: bool = True,
+    access_log_fields: Sequence[str] = tuple(logs.FIELDS),
 ) -> View:
     """Transform ``tree`` into the plain, validated dicts the templates render.
 
@@ -122,7 +127,8 @@ def build_view(
     ``tls_files``: the TLS files planned for ``tree`` (:func:`.tls_files.plan_tls_files`);
     a TERMINATED_HTTPS listener or a pool with tls_enabled cannot be rendered without them.
     ``access_logs``: False logs no listener's requests (``[access_log] enabled``); with
-    ``paths.log_socket`` unset nothing is logged at all.
+    ``paths.log_socket`` unset nothing is logged at all. ``access_log_fields``: the fields of
+    each access line (``[access_log] fields``, checked by :func:`.logs.select_fields`).
     """
     esc.int_in_range(max_connections, 1, 2**31 - 1, "max_connections")
     lb_id = esc.config_id(tree.id, "load balancer id")
@@ -141,8 +147,11 @@ def build_view(
         if listener.protocol == METRICS_PROTOCOL:
             frontend["metrics"] = metrics_frontend(listener, lb_id)
             metrics_backends.append(metrics_backend(listener, paths.listener_metrics_socket))
-        logged = access_logs and paths.log_socket is not None and listener.access_log
-        frontend["access_log"] = _access_log(frontend["mode"]) if logged else None
+        logged = (access_logs and paths.log_socket is not None
+                  and paths.access_log_socket is not None and listener.access_log)
+        frontend["access_log"] = (
+            _access_log(frontend, access_log_fields, lb_id, tree.project_id) if logged else None
+        )
         frontend["no_log"] = paths.log_socket is not None and not logged
     backends = [
         transform_pool(
@@ -229,6 +238,12 @@ def _transform_global(
             "maxlen": logs.MAX_LINE,
             "size": logs.RING_SIZE,
             "timeout_server": logs.RING_TIMEOUT_SERVER,
+            "access": None if paths.access_log_socket is None else {
+                "ring": logs.ACCESS_RING_NAME,
+                "socket": esc.runtime_path(paths.access_log_socket, "access log socket path",
+                                           esc.MAX_UNIX_SOCKET_PATH),
+                "maxlen": logs.ACCESS_MAX_LINE,
+            },
         },
         "exporter": None if paths.metrics_socket is None else {
             "name": EXPORTER_FRONTEND,
@@ -239,11 +254,19 @@ def _transform_global(
     }
 
 
-def _access_log(mode: str) -> View:
+def _access_log(frontend: View, fields: Sequence[str], lb_id: str, project_id: str) -> View:
     """The logging lines of a frontend whose requests are logged (formats: :mod:`.logs`)."""
+    mode = frontend["mode"]
+    tls = frontend["tls"]
     return {
-        "format": logs.HTTP_FORMAT if mode == "http" else logs.TCP_FORMAT,
-        "unique_id_format": logs.UNIQUE_ID_FORMAT,
+        "ring": logs.ACCESS_RING_NAME,
+        "max_line": logs.ACCESS_MAX_LINE,
+        "format": logs.access_log_format(
+            logs.select_fields(fields), protocol=mode, loadbalancer_id=lb_id,
+            project_id=project_id,
+            client_certificate=tls is not None and tls["verify"] is not None,
+        ),
+        "unique_id_format": logs.unique_id_format(lb_id),
         "unique_id_header": logs.REQUEST_ID_HEADER if mode == "http" else None,
     }
 

@@ -1,0 +1,83 @@
+"""Keep the agent's log sockets listening while the agent itself is gone.
+
+haproxy 2.6 reconnects a ring's server at once when a connection fails: with no process
+listening on the agent's log sockets (the agent crashed, or is starting), every haproxy of the
+host spins at 100 % of a core. So a tiny process (``sleep infinity``) holds a copy of both
+listening sockets for as long as the agent runs and after it dies: haproxy's connections then
+wait in the sockets' backlog (its rings drop the oldest lines meanwhile, and say how many)
+until an agent accepts them.
+
+:func:`spawn_holder` starts the holder in the agent's process group (killing the group, as
+a service manager or a test does, takes it along) and records it in ``<state_path>/
+log-sockets.holder``; :func:`stop_holder` ends the one recorded, checking that the pid is
+still that ``sleep`` (its start time) so a reused pid is never killed. Called by
+:class:`.receiver.AccessLogService`: a new agent stops the previous holder once its own
+sockets listen, so the connections queued on the old ones are reset and come to the new.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+LOG = logging.getLogger(__name__)
+
+HOLDER_FILE = "log-sockets.holder"
+_COMMAND = ("sleep", "infinity")
+
+
+def holder_file(state_path: str | os.PathLike[str]) -> Path:
+    return Path(state_path) / HOLDER_FILE
+
+
+def spawn_holder(state_path: str | os.PathLike[str], fds: Iterable[int]) -> int:
+    """Start a holder of ``fds`` (listening sockets) and record it; returns its pid."""
+    proc = subprocess.Popen(_COMMAND, pass_fds=tuple(fds), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    record = holder_file(state_path)
+    record.write_text(f"{proc.pid} {_start_time(proc.pid)}\n")
+    os.chmod(record, 0o600)
+    return proc.pid
+
+
+def stop_holder(state_path: str | os.PathLike[str]) -> bool:
+    """Kill the recorded holder if it is still running (and still the process recorded);
+    forget it either way. True when one was killed."""
+    record = holder_file(state_path)
+    try:
+        pid_text, start = record.read_text().split()
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return False
+    killed = False
+    if _start_time(pid) == start and _command(pid) == _COMMAND:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+            killed = True
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)  # ours when this agent spawned it
+    with contextlib.suppress(FileNotFoundError):
+        record.unlink()
+    return killed
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (``/proc/<pid>/stat``)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _command(pid: int) -> tuple[str, ...]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ()
+    return tuple(os.fsdecode(arg) for arg in raw.split(b"\0") if arg)
