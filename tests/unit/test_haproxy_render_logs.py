@@ -43,7 +43,7 @@ def test_global_and_defaults_send_logs_to_the_agent() -> None:
     assert section(text, "ring lbaas-log") == [
         "format rfc5424",
         f"maxlen {logs.MAX_LINE}",
-        f"size {logs.RING_SIZE}",
+        f"size {logs.EVENT_RING_SIZE}",
         "timeout connect 1s",
         f"timeout server {logs.RING_TIMEOUT_SERVER}",
         "server agent unix@'/var/lib/lbaas/haproxy-log.sock' log-proto octet-count",

@@ -40,6 +40,7 @@ from pathlib import Path
 __all__ = [
     "ACCESS_MAX_LINE",
     "ACCESS_RING_NAME",
+    "EVENT_RING_SIZE",
     "FIELDS",
     "MAX_LINE",
     "REQUEST_ID_HEADER",
@@ -69,7 +70,10 @@ ACCESS_MAX_LINE = 65535
 """Longest access line (haproxy's limit): above what a request line (``tune.bufsize``, 16 KiB)
 can grow to once escaped, so no line is ever cut."""
 RING_SIZE = 512 * 1024
-"""Bytes of each of haproxy's log rings: ~1,000 access lines, 40 ms at 25,000 requests/s."""
+"""Bytes of haproxy's access ring: ~1,000 access lines, 40 ms at 25,000 requests/s."""
+EVENT_RING_SIZE = 64 * 1024
+"""Bytes of haproxy's event ring: hundreds of health-check messages (rare; the memory of
+each of a host's haproxy processes, once written)."""
 RING_TIMEOUT_SERVER = "30s"
 """haproxy closes a connection the agent has not read from for this long, and connects
 again (the ring keeps its place)."""

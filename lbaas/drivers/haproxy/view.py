@@ -236,13 +236,14 @@ def _transform_global(
             "tag": lb_id,
             "ring": logs.RING_NAME,
             "maxlen": logs.MAX_LINE,
-            "size": logs.RING_SIZE,
+            "size": logs.EVENT_RING_SIZE,
             "timeout_server": logs.RING_TIMEOUT_SERVER,
             "access": None if paths.access_log_socket is None else {
                 "ring": logs.ACCESS_RING_NAME,
                 "socket": esc.runtime_path(paths.access_log_socket, "access log socket path",
                                            esc.MAX_UNIX_SOCKET_PATH),
                 "maxlen": logs.ACCESS_MAX_LINE,
+                "size": logs.RING_SIZE,
             },
         },
         "exporter": None if paths.metrics_socket is None else {
