@@ -286,9 +286,12 @@ def rendered(api: Api, lb_id: str) -> str:
         tree = build_tree(session, lb, api.services.secrets)
     text = render_haproxy_config(tree, ConfigRuntimePaths("/run/lb/stats.sock", "/run/lb/state",
                                                           listener_metrics_socket="/run/agent.sock",
-                                                          log_socket="/run/lb/log.sock"),
+                                                          log_socket="/run/lb/log.sock",
+                                                          access_log_socket="/run/lb/access.sock"),
                                  tls_files=plan_tls_files(tree, Path("/run/lb/certs")))
     text = text.replace(tree.vip_address, "VIP")
+    # request ids start with the load balancer's own id (logs.unique_id_format)
+    text = text.replace(f"unique-id-format '{tree.id[:8]}-", "unique-id-format 'LB-")
     seen: dict[str, str] = {}
     return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
                   lambda m: seen.setdefault(m.group(0), f"ID{len(seen)}"), text)
