@@ -25,6 +25,8 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
+from lbaas.drivers.pids import command_line, start_ticks
+
 LOG = logging.getLogger(__name__)
 
 HOLDER_FILE = "log-sockets.holder"
@@ -40,7 +42,7 @@ def spawn_holder(state_path: str | os.PathLike[str], fds: Iterable[int]) -> int:
     proc = subprocess.Popen(_COMMAND, pass_fds=tuple(fds), stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     record = holder_file(state_path)
-    record.write_text(f"{proc.pid} {_start_time(proc.pid)}\n")
+    record.write_text(f"{proc.pid} {start_ticks(proc.pid)}\n")
     os.chmod(record, 0o600)
     return proc.pid
 
@@ -55,7 +57,7 @@ def stop_holder(state_path: str | os.PathLike[str]) -> bool:
     except (OSError, ValueError):
         return False
     killed = False
-    if _start_time(pid) == start and _command(pid) == _COMMAND:
+    if start_ticks(pid) == start and command_line(pid) == [os.fsencode(a) for a in _COMMAND]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
             killed = True
@@ -65,19 +67,3 @@ def stop_holder(state_path: str | os.PathLike[str]) -> bool:
         record.unlink()
     return killed
 
-
-def _start_time(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (``/proc/<pid>/stat``)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
-def _command(pid: int) -> tuple[str, ...]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return ()
-    return tuple(os.fsdecode(arg) for arg in raw.split(b"\0") if arg)

@@ -45,6 +45,8 @@ from lbaas.agent.access_logs.forwarder import SyslogForwarder
 from lbaas.agent.access_logs.framing import FramingError, OctetCountDecoder
 from lbaas.core.admin_events import Event, admin_event
 from lbaas.drivers.haproxy import escaping, logs
+from lbaas.drivers.haproxy.state_paths import StatePaths
+from lbaas.drivers.pids import command_line
 
 LOG = logging.getLogger(__name__)
 
@@ -95,7 +97,7 @@ class AccessLogService:
         """Raises ValueError when ``[access_log]`` is wrong (unknown fields, bad targets)."""
         options = conf.access_log
         self.enabled: bool = options.enabled
-        self.fields = logs.select_fields(options.fields)
+        logs.select_fields(options.fields)  # an unknown field stops the agent here
         self.state_path = conf.state_path
         self.socket_path = logs.log_socket_path(conf.state_path)
         self.access_socket_path = logs.access_socket_path(conf.state_path)
@@ -353,16 +355,11 @@ def _listen(path: Path) -> socket.socket:
 def load_balancer_of_process(pid: int, state_path: str | os.PathLike[str]) -> str | None:
     """The load balancer whose haproxy process ``pid`` is: its command line names
     ``<state_path>/lbaas/<id>/haproxy.cfg`` after ``-f``. None for any other process."""
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return None
-    root = Path(state_path).absolute() / "lbaas"
-    for flag, value in itertools.pairwise(argv):
+    for flag, value in itertools.pairwise(command_line(pid)):
         if flag != b"-f":
             continue
         config = Path(os.fsdecode(value))
-        if config.name == "haproxy.cfg" and config.parent.parent == root \
-                and _is_id(config.parent.name):
-            return config.parent.name
+        lb_id = config.parent.name
+        if _is_id(lb_id) and StatePaths.for_load_balancer(state_path, lb_id).config == config:
+            return lb_id
     return None

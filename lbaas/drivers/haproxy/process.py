@@ -39,7 +39,7 @@ from pathlib import Path
 from lbaas.drivers.haproxy.master_cli import ProcInfo, request_reload, show_proc
 from lbaas.drivers.haproxy.state_paths import StatePaths, write_private
 from lbaas.drivers.haproxy.stats import StatsClient, StatsError
-from lbaas.drivers.pids import pid_alive, wait_gone
+from lbaas.drivers.pids import command_line, pid_alive, wait_gone
 
 LOG = logging.getLogger(__name__)
 
@@ -115,10 +115,9 @@ class HaproxyProcess:
         """The pid file's pid if that process is our haproxy (its command line names our config)."""
         try:
             pid = int(self.paths.pid.read_text().split()[0])
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except (OSError, ValueError, IndexError):
             return None
-        if os.fsencode(self.paths.config) in cmdline and pid_alive(pid):
+        if os.fsencode(self.paths.config) in command_line(pid) and pid_alive(pid):
             return pid
         return None
 

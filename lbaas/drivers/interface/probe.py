@@ -59,7 +59,8 @@ def build_arp_probe(mac: bytes, address: ipaddress.IPv4Address) -> bytes:
 
 
 def solicited_node(address: ipaddress.IPv6Address) -> ipaddress.IPv6Address:
-    """The solicited-node multicast group of ``address`` (ff02::1:ffXX:XXXX)."""
+    """The solicited-node multicast group of ``address``: ``ff02::1:ff00:0/104`` with the
+    address's last 24 bits (RFC 4291 section 2.7.1)."""
     return ipaddress.IPv6Address(b"\xff\x02" + b"\x00" * 9 + b"\x01\xff" + address.packed[13:])
 
 

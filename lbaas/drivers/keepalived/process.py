@@ -54,7 +54,7 @@ from lbaas.drivers.interface.vip_plug import namespace_name
 from lbaas.drivers.keepalived.config import checked_id
 from lbaas.drivers.keepalived.paths import KeepalivedPaths, insecure_component
 from lbaas.drivers.keepalived.scripts import install_scripts
-from lbaas.drivers.pids import pid_alive, wait_gone
+from lbaas.drivers.pids import command_line, pid_alive, wait_gone
 
 LOG = logging.getLogger(__name__)
 
@@ -119,10 +119,11 @@ class KeepalivedProcess:
         config and (unless ``any_namespace``) running in this copy's namespace."""
         try:
             pid = int(pid_file.read_text().split()[0])
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except (OSError, ValueError, IndexError):
             return None
-        if os.path.basename(cmdline[0]) != os.path.basename(os.fsencode(self.keepalived_bin)):
+        cmdline = command_line(pid)
+        if not cmdline or (os.path.basename(cmdline[0])
+                           != os.path.basename(os.fsencode(self.keepalived_bin))):
             return None
         if os.fsencode(self.paths.config) not in cmdline or not pid_alive(pid):
             return None
