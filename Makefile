@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV_VERSION := 0.13.9
 APT_PACKAGES := haproxy keepalived socat iproute2 postgresql mariadb-server nginx-light wrk curl \
 	python3-venv python3-pip util-linux procps rabbitmq-server \
-	prometheus prometheus-alertmanager rsyslog
+	prometheus prometheus-alertmanager rsyslog chromium chromium-driver
 TOOLS := $(CURDIR)/.tools
 UV := $(TOOLS)/bin/uv
 export UV_LINK_MODE := copy

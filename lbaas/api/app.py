@@ -13,6 +13,7 @@ from oslo_config import cfg
 
 from lbaas import __version__
 from lbaas.api.auth import make_authenticator
+from lbaas.api.dashboard.routes import install_dashboard
 from lbaas.api.deps import AppServices, Background
 from lbaas.api.errors import install_error_handlers
 from lbaas.api.key_manager import KeyManagerDispatch, create_key_manager_app, elsewhere_app
@@ -147,6 +148,7 @@ def create_app(conf: cfg.ConfigOpts, services: AppServices | None = None) -> Fas
     add_routes(app, networks.router, prefix="/v2.0")
     add_routes(app, networks.router, prefix="/v2", include_in_schema=False)
     add_routes(app, agents.router)
+    install_dashboard(app, add_routes)
     # The secret store under /key-manager: Barbican's wire format and error bodies; with a real
     # Barbican, a 404 there saying so.
     key_manager = (elsewhere_app() if uses_barbican(conf) else create_key_manager_app(services))

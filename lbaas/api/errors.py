@@ -68,9 +68,12 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register handlers so every error leaves as Octavia's fault body."""
 
     @app.exception_handler(ServiceError)
-    async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
-        headers = ({"WWW-Authenticate": exc.challenge} if isinstance(exc, NotAuthenticated)
-                   else None)
+    async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        # A script's request (the dashboard's) gets no challenge: a browser answers a Basic
+        # one with its own password dialog instead of letting the page sign in again.
+        scripted = request.headers.get("x-requested-with") == "XMLHttpRequest"
+        headers = ({"WWW-Authenticate": exc.challenge}
+                   if isinstance(exc, NotAuthenticated) and not scripted else None)
         return fault_response(exc.message, exc.status_code, headers)
 
     @app.exception_handler(RequestValidationError)
