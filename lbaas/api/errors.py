@@ -35,9 +35,46 @@ def fault_response(message: str, status_code: int, headers: dict[str, str] | Non
                         headers=headers)
 
 
+def _is_union_branch(segment: object) -> bool:
+    """pydantic names the member of a union a value failed as by its class (``PoolGraph``);
+    attributes are snake_case."""
+    return isinstance(segment, str) and segment[:1].isupper() and segment.isidentifier()
+
+
+def _closest_union_branch(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Of a value that matched no member of a union, keep the errors of the member it came
+    closest to (fewest errors, but not one that only refuses attributes) and drop the member's
+    name from their location: a tree's pool with a bad member address is a ``PoolGraph`` with
+    one error, not also a ``PoolNameRef`` (a pool named by reference) refusing every attribute."""
+    branches: dict[tuple[str, ...], dict[str, list[int]]] = {}
+    for index, err in enumerate(errors):
+        loc = [str(p) for p in err.get("loc", ())]
+        tag = next((i for i, p in enumerate(loc) if _is_union_branch(p)), None)
+        if tag is not None:
+            branches.setdefault(tuple(loc[:tag]), {}).setdefault(loc[tag], []).append(index)
+    def distance(indexes: list[int]) -> tuple[bool, int]:
+        # A member refusing every attribute it was given is the wrong shape, however few.
+        wrong_shape = all(errors[i].get("type") == "extra_forbidden" for i in indexes)
+        return wrong_shape, len(indexes)
+
+    dropped: set[int] = set()
+    for members in branches.values():
+        closest = min(members.values(), key=distance)
+        dropped.update(i for indexes in members.values() if indexes is not closest
+                       for i in indexes)
+    kept = []
+    for index, err in enumerate(errors):
+        if index in dropped:
+            continue
+        where = tuple(err.get("loc", ()))
+        tag = next((i for i, p in enumerate(where) if _is_union_branch(p)), None)
+        kept.append(err if tag is None else {**err, "loc": where[:tag] + where[tag + 1:]})
+    return kept
+
+
 def _describe_validation_error(exc: RequestValidationError) -> str:
     parts = []
-    for err in exc.errors():
+    for err in _closest_union_branch(list(exc.errors())):
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
         # Drop the envelope key ("loadbalancer") so the message names the attribute itself.
         field = ".".join(loc[1:] if len(loc) > 1 else loc) or "body"
