@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import uvicorn
@@ -76,18 +76,21 @@ def _wait_healthy(server: _ThreadedServer, thread: threading.Thread, url: str,
 @contextmanager
 def run_live_server(app: Any, host: str = "127.0.0.1", health_path: str = "/healthcheck",
                     startup_timeout: float = 20.0, stop_timeout: float = 10.0,
-                    log_level: str = "warning") -> Iterator[str]:
+                    log_level: str = "warning",
+                    lifespan: Literal["auto", "on", "off"] = "on") -> Iterator[str]:
     """Serve ``app`` with uvicorn in a daemon thread; yield its base URL (no trailing slash).
 
     :param app: an ASGI application (e.g. ``lbaas.api.app.create_app(conf, services)``).
     :param health_path: polled until it answers 200 before the URL is handed out.
+    :param lifespan: "off" for a second server on services an in-process ``TestClient``
+        already started (their background tasks must not run twice).
     :raises LiveServerError: the server did not come up in ``startup_timeout`` seconds or
         did not stop within ``stop_timeout`` seconds (even after a forced exit).
     """
     sock = _bind(host)
     port = sock.getsockname()[1]
     base_url = f"http://{host}:{port}"
-    config = uvicorn.Config(app, lifespan="on", log_level=log_level, access_log=False,
+    config = uvicorn.Config(app, lifespan=lifespan, log_level=log_level, access_log=False,
                             timeout_graceful_shutdown=max(1, int(stop_timeout / 2)))
     server = _ThreadedServer(config)
     thread = threading.Thread(target=server.run_in_thread, args=([sock],),

@@ -274,6 +274,7 @@ def _after_start(server: Any, endpoint: str, token: str, clouds: Path, demo: boo
              # Its path, not the token: this output ends up in logs (journald, CI).
              f"admin token:  {clouds.parent / ADMIN_TOKEN_FILE}",
              f"clouds.yaml:  {clouds}",
+             f"dashboard:    {endpoint}/dashboard/  (sign in with the admin token)",
              "",
              f"export OS_CLIENT_CONFIG_FILE={clouds} OS_CLOUD={CLOUD}",
              "openstack loadbalancer list",

@@ -37,6 +37,7 @@ from fastapi.testclient import TestClient
 from lbaas.api.app import build_services, create_app
 from lbaas.config import load_config
 from lbaas.services.secret_cipher import ensure_key_file
+from tests.browser import Browser, browser_available
 from tests.clients.conftest import LiveApi, live_api
 from tests.clients.osc import OPENSTACK, Cli
 from tests.functional.harness import Api, build_api, close_api, wait_for
@@ -347,3 +348,62 @@ def test_secret_store_through_the_catalog(cloud: Cloud, cli_environ: dict[str, s
                                                    check=False)
     assert rita.returncode != 0 and "Forbidden" in rita.stderr
     alice.run("secret", "delete", ref)
+
+
+def test_dashboard_signs_in_with_keystone_credentials(cloud: Cloud) -> None:
+    """The dashboard's password sign-in: the server asks Keystone for a project-scoped token,
+    which then works for the page's API calls with the user's own project and roles; wrong
+    credentials are a 401 that says so, with no Basic challenge (the page's own call)."""
+    alice = cloud.alice
+    with cloud.live.http(None) as http:
+        config = http.get("/dashboard/api/config").json()
+        assert (config["auth_strategy"], config["keystone_sign_in"]) == ("keystone", True)
+        signed = http.post("/dashboard/api/login", json={
+            "username": alice.name, "password": alice.password,
+            "project_name": alice.project.name})
+        assert signed.status_code == 200, signed.text
+        body = signed.json()
+        assert (body["project_id"], body["project_name"]) == (cloud.project_a.id,
+                                                              cloud.project_a.name)
+        assert "member" in body["roles"] and body["expires_at"]
+        assert alice.password not in signed.text
+        session = http.get("/dashboard/api/session", headers={"X-Auth-Token": body["token"]})
+        assert session.status_code == 200
+        assert (session.json()["project_id"], session.json()["can"]["create_loadbalancer"]) == (
+            cloud.project_a.id, True)
+        listed = http.get("/v2/lbaas/loadbalancers", headers={"X-Auth-Token": body["token"]})
+        assert listed.status_code == 200
+        assert {lb["project_id"] for lb in listed.json()["loadbalancers"]} <= {cloud.project_a.id}
+
+        wrong = http.post("/dashboard/api/login", headers={"X-Requested-With": "XMLHttpRequest"},
+                          json={"username": alice.name, "password": "not-" + alice.password,
+                                "project_name": alice.project.name})
+        assert wrong.status_code == 401 and "www-authenticate" not in wrong.headers
+        assert "refused these credentials" in wrong.json()["faultstring"]
+        rita = http.post("/dashboard/api/login", json={
+            "username": cloud.rita.name, "password": cloud.rita.password,
+            "project_name": cloud.rita.project.name}).json()
+        reader = http.get("/dashboard/api/session", headers={"X-Auth-Token": rita["token"]})
+        assert reader.json()["can"]["create_loadbalancer"] is False
+
+
+@pytest.mark.skipif(not browser_available(), reason="chromium or chromium-driver missing")
+def test_dashboard_keystone_form_in_a_browser(cloud: Cloud) -> None:
+    """The sign-in page offers Keystone credentials on a Keystone server; alice signs in with
+    her password and sees her project's load balancers and not project B's."""
+    mine = cloud.api.create_lb(cloud.api.member, name="dash-of-a")
+    theirs = cloud.api.create_lb(cloud.api.other, name="dash-of-b")
+    with Browser(cloud.live.url) as b:
+        b.open("/signin")
+        form = b.find("[data-test=keystone-form]")
+        b.type("[name=username]", cloud.alice.name, within=form)
+        b.type("[name=password]", "wrong-" + cloud.alice.password, within=form)
+        b.type("[name=project_name]", cloud.project_a.name, within=form)
+        b.click("[data-test=keystone-submit]")
+        assert "refused these credentials" in b.find("[data-test=signin-error]").text
+        b.type("[name=password]", cloud.alice.password, within=form)
+        b.click("[data-test=keystone-submit]")
+        b.wait_for(f"[data-test=lb-row][data-id='{mine['id']}']")
+        assert cloud.project_a.id in b.find("[data-test=who-project]").text
+        assert not b.find_all(f"[data-test=lb-row][data-id='{theirs['id']}']")
+        assert b.script_errors() == []

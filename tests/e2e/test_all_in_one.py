@@ -40,6 +40,7 @@ def test_up_demo_serves_both_backends_and_down_cleans_up(tmp_path: Path) -> None
         assert "admin_token" in clouds.read_text()
         assert f"endpoint: {endpoint}/key-manager/v1" in clouds.read_text()  # lbaas-secrets
         assert "openstack --os-cloud lbaas-secrets secret list" in up.stderr
+        assert f"{endpoint}/dashboard/" in up.stderr
         assert any(n.startswith("qlbaas-") for n in set(list_namespaces()) - before)
         token = (state / "admin-token").read_text().strip()
         # The scrape token: made 0600 on first start, named (not shown) with the jobs to add.

@@ -13,8 +13,9 @@ export class ApiError extends Error {
     super(fault || `HTTP ${status}`);
     this.status = status;
     this.fault = fault || `HTTP ${status}`;
-    // "Invalid input for field/attribute loadbalancer.listeners.0.protocol_port. Value: ..."
-    const m = /field\/attribute ([\w.]+)/.exec(this.fault);
+    // "Invalid input for field/attribute listeners.0.protocol_port. Value: ..." (the envelope
+    // key, "loadbalancer", is not part of the path)
+    const m = /field\/attribute ([\w.]*\w)/.exec(this.fault);
     this.path = m ? m[1].split(".") : [];
     this.field = this.path.length ? this.path[this.path.length - 1] : null;
   }
