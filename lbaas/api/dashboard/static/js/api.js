@@ -7,18 +7,47 @@ const TOKEN_KEY = "lbaas.token";
 export const LBAAS = "/v2/lbaas";
 export const NETWORKING = "/v2.0";
 
-/** An API error: HTTP status, Octavia's faultstring, and the field it names, if any. */
+/** An API error: HTTP status, Octavia's faultstring, and the fields it names. */
 export class ApiError extends Error {
   constructor(status, fault) {
     super(fault || `HTTP ${status}`);
     this.status = status;
     this.fault = fault || `HTTP ${status}`;
-    // "Invalid input for field/attribute listeners.0.protocol_port. Value: ..." (the envelope
-    // key, "loadbalancer", is not part of the path)
-    const m = /field\/attribute ([\w.]*\w)/.exec(this.fault);
-    this.path = m ? m[1].split(".") : [];
+    /** One {path, message, text} per field the API refused, e.g. path ["listeners", "0",
+     * "default_pool", "members", "1", "address"], message "Must be an IPv4 or IPv6 address". */
+    this.parts = fieldFaults(this.fault);
+    this.path = this.parts.length ? this.parts[0].path : [];
     this.field = this.path.length ? this.path[this.path.length - 1] : null;
   }
+}
+
+// "Invalid input for field/attribute listeners.0.protocol_port. Value: 70000. Input should be
+// less than or equal to 65535; Invalid input for ..." (the envelope key, "loadbalancer", is not
+// part of the path).
+const FIELD_FAULT = /Invalid input for field\/attribute ([\w.-]*\w)\.(?:\s+|$)([\s\S]*?)(?=;\s*Invalid input for field\/attribute |$)/g;
+
+/** The field faults in an Octavia faultstring, each with its path and a readable message. */
+export function fieldFaults(fault) {
+  return [...fault.matchAll(FIELD_FAULT)].map((m) => {
+    const path = m[1].split(".");
+    const message = readable(m[2].trim());
+    return {path, message, text: `${path[path.length - 1]}: ${message}`};
+  });
+}
+
+/** "Value: 'x'. Value error, must be an IP" -> "Must be an IP" (the value is in the field). */
+function readable(rest) {
+  let msg = rest;
+  const i = msg.indexOf("Value error, ");
+  if (i >= 0) msg = msg.slice(i + "Value error, ".length);
+  else if (msg.startsWith("Value: ")) {
+    const j = msg.lastIndexOf(". ");
+    msg = j >= 0 ? msg.slice(j + 2) : msg;
+  }
+  msg = msg.replace(/[;\s]+$/, "");
+  if (!msg) return rest;
+  // "Input should be ..." / "must be ..." read as sentences; an attribute's name keeps its case.
+  return /^[a-z]+_/.test(msg) ? msg : msg[0].toUpperCase() + msg.slice(1);
 }
 
 export function token() {

@@ -4,10 +4,12 @@
 // POST /v2/lbaas/loadbalancers {"loadbalancer": {..., listeners: [{..., default_pool: {...}}]}}.
 // The client checks little; the API is the judge, and a fault naming a field
 // ("Invalid input for field/attribute listeners.0.default_pool.members.1.address") is shown
-// next to that field, on its step (for a member, in its row).
+// next to that field, on its step (for a member, in its row): views/wizard_faults.js reads the
+// fault and maps its paths to steps and fields.
 
 import {LBAAS, NETWORKING} from "../api.js";
 import {clearErrors, field, fill, h, input, select, showFieldError} from "../dom.js";
+import {locateFault} from "./wizard_faults.js";
 
 const SECRETS = "/key-manager/v1/secrets?limit=100";
 
@@ -637,8 +639,7 @@ class Wizard {
 
   /** Put a fault next to the field it names (on its step), or on the review step. */
   showFault(exc) {
-    const parts = faultParts(exc);
-    const placed = parts.map((part) => this.place(part)).filter(Boolean);
+    const placed = (exc.parts || []).map((part) => this.place(part)).filter(Boolean);
     if (!placed.length) {
       this.show("review");
       this.error.textContent = exc.fault || exc.message;
@@ -670,39 +671,13 @@ class Wizard {
     return {step: target.step, element: null};
   }
 
-  /** Which step, field and member row a fault path names. */
+  /** Which step, field and member row a fault path names (views/wizard_faults.js). */
   locate(path) {
-    if (!path.length) return {step: "details", field: null};
-    const [head, , ...rest] = path;
-    if (head !== "listeners") {
-      if (head === "pools") return {step: "pool", field: null};
-      return {step: "details", field: path.length === 1 ? head : null};
-    }
-    if (!rest.length) return {step: "listener", field: null};
-    const [attr, ...below] = rest;
-    if (/container_ref/.test(attr)) {
-      const hasSelect = this.secrets !== null;
-      let name = attr;
-      if (attr === "default_tls_container_ref" &&
-          (!hasSelect || val(this.forms.certificates, "default_tls_container_ref_text"))) {
-        name = "default_tls_container_ref_text";
-      }
-      return {step: "certificates", field: name};
-    }
-    if (attr !== "default_pool") return {step: "listener", field: below.length ? null : attr};
-    const [what, ...more] = below;
-    if (what === undefined) return {step: "pool", field: null};
-    if (what === "members") {
-      const row = this.keptRows[Number(more[0])];
-      if (!row || !row.isConnected) return {step: "members", field: null};
-      return {step: "members", row, field: more[1] || null};
-    }
-    if (what === "healthmonitor") return {step: "monitor", field: more[0] || "type"};
-    if (what === "session_persistence") {
-      return {step: "pool", field: more[0] === "cookie_name" ? "cookie_name"
-                                                             : "session_persistence"};
-    }
-    return {step: "pool", field: more.length ? null : what};
+    return locateFault(path, {
+      rows: this.keptRows,
+      typedTlsRef: () => this.secrets === null ||
+        Boolean(val(this.forms.certificates, "default_tls_container_ref_text")),
+    });
   }
 
   stepError(form, message) {
@@ -719,47 +694,4 @@ function clearField(el) {
   box.classList.remove("invalid");
   const slot = box.querySelector(".field-error");
   if (slot) { slot.textContent = ""; slot.hidden = true; }
-}
-
-/**
- * The field faults in an Octavia faultstring, e.g.
- * "Invalid input for field/attribute listeners.0.default_pool.PoolGraph.members.0.address.
- *  Value: 'x'. Value error, must be an IPv4 or IPv6 address; Invalid input for …".
- * Paths lose the "loadbalancer" envelope and pydantic's union tags (PoolGraph); the parts about
- * the union's other branch (PoolNameRef: a pool named elsewhere) are noise and dropped.
- */
-export function faultParts(exc) {
-  const fault = (exc && exc.fault) || "";
-  const re = /Invalid input for field\/attribute ([\w.-]+?)\.(?:\s+|$)([\s\S]*?)(?=;\s*Invalid input for field\/attribute |$)/g;
-  let parts = [...fault.matchAll(re)].map((m) => {
-    const raw = m[1].split(".");
-    const path = raw.filter((seg) => !/^[A-Z]/.test(seg));
-    if (path[0] === "loadbalancer") path.shift();
-    const message = cleanMessage(m[2].trim());
-    const name = path.length ? path[path.length - 1] : m[1];
-    return {raw, path, text: `${name}: ${message}`, message};
-  });
-  const real = parts.filter((p) => !p.raw.includes("PoolNameRef"));
-  if (real.length) parts = real;
-  if (!parts.length && exc && exc.path && exc.path.length) {
-    const path = exc.path.filter((seg) => !/^[A-Z]/.test(seg));
-    if (path[0] === "loadbalancer") path.shift();
-    parts = [{raw: exc.path, path, text: exc.fault, message: exc.fault}];
-  }
-  return parts;
-}
-
-/** "Value: 'x'. Value error, must be an IP" -> "Must be an IP" (the value is in the field). */
-function cleanMessage(rest) {
-  let msg = rest;
-  const i = msg.indexOf("Value error, ");
-  if (i >= 0) msg = msg.slice(i + "Value error, ".length);
-  else if (msg.startsWith("Value: ")) {
-    const j = msg.lastIndexOf(". ");
-    msg = j >= 0 ? msg.slice(j + 2) : msg;
-  }
-  msg = msg.replace(/[;\s]+$/, "");
-  if (!msg) return rest;
-  // "Input should be …" / "must be …" read as sentences; an attribute's name keeps its case.
-  return /^[a-z]+_/.test(msg) ? msg : msg[0].toUpperCase() + msg.slice(1);
 }
