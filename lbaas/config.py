@@ -36,6 +36,11 @@ API_OPTS = [
                     "as configured in [keystone_authtoken]; project and roles come from the "
                     "token. 'noauth': every request is admin of project 'admin' "
                     "(development only)."),
+    cfg.BoolOpt("dashboard", default=True,
+                help="Serve the web dashboard at /dashboard/ (a page that calls this API with "
+                     "the signed-in caller's token; sign-in with a token, or with Keystone "
+                     "credentials under auth_strategy = keystone). False: /dashboard answers "
+                     "404."),
     cfg.StrOpt("default_provider", default="haproxy",
                help="Provider used when a load balancer does not name one ('noop' for an "
                     "API-only deployment)."),

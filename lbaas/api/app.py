@@ -148,7 +148,8 @@ def create_app(conf: cfg.ConfigOpts, services: AppServices | None = None) -> Fas
     add_routes(app, networks.router, prefix="/v2.0")
     add_routes(app, networks.router, prefix="/v2", include_in_schema=False)
     add_routes(app, agents.router)
-    install_dashboard(app, add_routes)
+    if conf.api.dashboard:
+        install_dashboard(app, add_routes)
     # The secret store under /key-manager: Barbican's wire format and error bodies; with a real
     # Barbican, a 404 there saying so.
     key_manager = (elsewhere_app() if uses_barbican(conf) else create_key_manager_app(services))

@@ -110,3 +110,15 @@ def test_no_script_writes_markup() -> None:
                            r"new Function|DOMParser")
     for script in Path(STATIC / "js").rglob("*.js"):
         assert not forbidden.search(script.read_text()), script.name
+
+
+def test_an_operator_may_turn_the_dashboard_off(tmp_path: Path) -> None:
+    from tests.functional.harness import build_api, close_api
+
+    api = build_api(str(tmp_path), overrides={"api": {"dashboard": False}})
+    try:
+        for path in ("/dashboard/", "/dashboard/static/js/app.js", "/dashboard/api/config"):
+            assert api.client.get(path).status_code == 404, path
+        assert api.member.get("/loadbalancers").status_code == 200
+    finally:
+        close_api(api)

@@ -101,7 +101,9 @@ export async function list(path, key) {
     const data = await get(next);
     items.push(...(data[key] || []));
     const link = (data[`${key}_links`] || []).find((l) => l.rel === "next");
-    next = link ? new URL(link.href, location.origin).pathname + new URL(link.href).search : null;
+    // The link's path on this origin (the API may name itself by another address).
+    const url = link ? new URL(link.href, location.origin) : null;
+    next = url ? url.pathname + url.search : null;
   }
   return items;
 }
