@@ -176,7 +176,8 @@ def test_parallelism_is_bounded_by_workers(
     recorder.release("b")
     recorder.release("c")
     assert queue.join(WAIT)
-    assert recorder.calls == ["a", "b", "c"]
+    # a and b start together on the two workers, in either order; c only after one is done.
+    assert sorted(recorder.calls[:2]) == ["a", "b"] and recorder.calls[2:] == ["c"]
 
 
 def test_a_failing_job_is_logged_and_the_worker_survives(
