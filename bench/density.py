@@ -14,6 +14,9 @@ threads. Then:
   memory (Slab + PageTables + KernelStack, from ``/proc/meminfo``) per load balancer;
 * CPU over 10 idle seconds: this process (API + agent: heartbeats, stats passes at most every
   second, 5 ms apart per load balancer) and all haproxies;
+* the periodic sync of unchanged load balancers: CPU of this process for a full one (every tree
+  fetched, rendered and compared, as every resync did before revisions) and a light one (the
+  revisions compared, nothing fetched), and what each costs a core at ``resync_interval``;
 * resync: the agent is stopped (haproxies keep serving) and a fresh ``AgentService`` over the same
   state is started; the time from ``start()`` until it has run ``deploy`` for every load
   balancer (each must answer "unchanged"), with the time of its steps per load balancer (the
@@ -175,6 +178,29 @@ def idle_cpu(st: BenchStack, lb_ids: list[str]) -> dict[str, float]:
             / IDLE_WINDOW_S * 100}
 
 
+SYNC_ROUNDS = 3
+"""Periodic syncs of each kind (full, light) timed by :func:`sync_cost`, alternating."""
+
+
+def sync_cost(st: BenchStack, rounds: int = SYNC_ROUNDS) -> dict[str, Any]:
+    """CPU seconds of this process (API + agent) for one periodic sync of load balancers that
+    did not change: a full one (every tree fetched, rendered, compared: what every resync did
+    before revisions) and a light one (revisions compared), alternating, each until the agent's
+    queue drained; medians."""
+    manager = st.agent.manager
+    seconds: dict[str, list[float]] = {"full": [], "light": []}
+    me = os.getpid()
+    for _ in range(rounds):
+        for kind in ("full", "light"):
+            before = process_cpu_seconds(me)
+            manager.sync_state(full=kind == "full")
+            manager.queue.join(600)
+            seconds[kind].append(process_cpu_seconds(me) - before)
+    return {kind: median(values) for kind, values in seconds.items()} | {
+        "rounds": rounds, "full_every": st.conf.agent.full_resync_every,
+        "interval_s": st.conf.agent.resync_interval}
+
+
 RESYNC_STEPS = (
     ("queued → refresh starts", "queued", "refresh"),
     ("fetch trees in chunks (RPC get_loadbalancers)", "batch", "batched"),
@@ -296,6 +322,8 @@ def _measure(params: Params) -> dict[str, Any]:
         }
         _log("measuring idle CPU")
         result["idle_cpu"] = idle_cpu(st, lb_ids)
+        _log("timing periodic syncs (full, light)")
+        result["sync_cost"] = sync_cost(st)
         result["raw_verify_s"] = raw_verify(st, lb_ids)
         _log("restarting the agent (resync)")
         result["resync"] = resync(st, set(lb_ids), timeout=max(60.0, min(600.0,

@@ -17,6 +17,23 @@ GOAL_COUNT = 1000
 GOAL_RESYNC_S = 30.0
 
 
+def _sync_rows(cost: dict[str, Any]) -> list[list[str]]:
+    """The periodic sync of unchanged load balancers: one light sync against one full one (the
+    baseline: what every sync did before revisions), and their cost to a core at the resync
+    interval, a full one every ``full_every`` syncs."""
+    interval, every = cost["interval_s"], cost["full_every"]
+    amortized = (cost["full"] + (every - 1) * cost["light"]) / every
+    return [
+        ["periodic sync, nothing changed: light (revisions), CPU per sync",
+         f"{cost['light'] * 1000:.0f} ms", f"full {cost['full'] * 1000:.0f} ms",
+         fmt(ratio(cost["light"], cost["full"])), ""],
+        [f"… its share of a core at {interval:.0f} s, full every {every}",
+         f"{amortized / interval * 100:.2f} %",
+         f"every sync full {cost['full'] / interval * 100:.2f} %",
+         fmt(ratio(amortized, cost["full"])), ""],
+    ]
+
+
 def print_result(result: dict[str, Any]) -> None:
     """Print both tables and the notes on failed creates or an exhausted --timeout."""
     count = result["count"]
@@ -61,11 +78,12 @@ def print_result(result: dict[str, Any]) -> None:
          "", ""],
         ["… of which kernel (slab, page tables, stacks)",
          f"{mem['kernel_delta_kb'] / n / 1024:.2f} MiB", "", "", ""],
-        ["idle CPU: API + agent process (stats 1 s, full sync 30 s)",
+        ["idle CPU: API + agent process (stats 1 s, sync 30 s)",
          f"{result['idle_cpu']['self_pct']:.1f} % of a core",
          "", "", ""],
         ["idle CPU: all haproxies", f"{result['idle_cpu']['haproxy_pct']:.1f} % of a core",
          "", "", ""],
+        *_sync_rows(result["sync_cost"]),
         ["resync: fresh agent start → every LB verified",
          f"{resync['seconds']:.1f} s" + ("" if resync["complete"] else " (incomplete)"),
          f"bare check {result['raw_verify_s'] * 1000:.0f} ms",

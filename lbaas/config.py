@@ -101,7 +101,15 @@ AGENT_OPTS = [
     cfg.FloatOpt("report_interval", default=2.0, min=0.1,
                  help="Seconds between heartbeats to the server."),
     cfg.FloatOpt("resync_interval", default=30.0, min=1.0,
-                 help="Seconds between full comparisons of wanted and running load balancers."),
+                 help="Seconds between comparisons of wanted and running load balancers. A "
+                      "light one refreshes only the load balancers whose revision differs "
+                      "from the one this agent built (or that are not built here); see "
+                      "full_resync_every."),
+    cfg.IntOpt("full_resync_every", default=10, min=1,
+               help="Every this many resyncs (and the first one, and the one after the server "
+                    "was lost), a full one: every load balancer's tree is fetched and its "
+                    "running configuration compared and repaired, whatever its revision. 1: "
+                    "every resync is full."),
     cfg.FloatOpt("stats_interval", default=1.0, min=0.2,
                  help="Seconds between reads of HAProxy's stats (member health, counters)."),
     cfg.IntOpt("workers", default=4, min=1,

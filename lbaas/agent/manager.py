@@ -113,6 +113,8 @@ class AgentManager:
         self.availability_zone: str = conf.agent.availability_zone
         self.queue = WorkQueue(self._run, conf.agent.workers, name="lbaas-agent")
         self.needs_resync = False
+        self._full_resync_every: int = conf.agent.full_resync_every
+        self._syncs_until_full = 0  # light syncs before the next full one (0: it is next)
         self._first_heartbeat = True
         self._server_lost = False  # the last heartbeat failed
         self.prefetched = PrefetchedTrees()
@@ -358,20 +360,29 @@ class AgentManager:
 
     # -- periodic passes -----------------------------------------------------------------------
 
-    def sync_state(self) -> None:
+    def sync_state(self, full: bool | None = None) -> None:
         """Compare what the server wants here with what exists; queue repairs and removals.
 
-        Every wanted load balancer is refreshed (created if missing, reloaded if stale, restarted
-        if dead); every deployed one the server does not want here is undeployed.
+        A full sync refreshes every wanted load balancer (created if missing, reloaded if
+        stale, restarted if dead); a light one (RPC 1.3) only those whose revision differs from
+        the tree this agent built, or that are not built here. Both undeploy what the server
+        does not want here. The first sync, the one after the server was lost or a sync failed,
+        and every ``[agent] full_resync_every``-th are full: they also repair what changed
+        behind the agent's back (a configuration file edited by hand); a dead haproxy or a
+        deleted namespace the stats pass finds at once (``collect_stats``). ``full`` True or
+        False overrides that schedule for this sync (the density bench compares the two).
         """
+        if full is None:
+            full = self.needs_resync or self._syncs_until_full <= 0
         self.needs_resync = False
         started = time.monotonic()
         try:
-            wanted = set(self.plugin.get_ready_devices())
+            wanted, revisions = self._wanted(full)
         except messaging.MessagingException as exc:
             LOG.warning("sync_state: cannot get the wanted load balancers: %s", exc)
             self.needs_resync = True
             return
+        full = revisions is None
         try:
             deployed = self.driver.deployed_ids()
         except OSError as exc:
@@ -382,9 +393,14 @@ class AgentManager:
         with self._lock:
             self._orphans |= orphans
             self._orphans -= wanted
+            built = {lb_id: known.tree.revision for lb_id, known in self._deployed.items()}
         if orphans:
             LOG.info("sync_state: %d orphaned load balancers to remove", len(orphans))
-        ordered = sorted(wanted)
+        if revisions is None:
+            ordered = sorted(wanted)
+        else:
+            ordered = sorted(lb_id for lb_id, revision in revisions.items()
+                             if built.get(lb_id) != revision or lb_id not in deployed)
         prefetch = True
         for start in range(0, len(ordered), PREFETCH_CHUNK):
             if self.queue.stopped:
@@ -395,7 +411,20 @@ class AgentManager:
                 self.queue.submit(lb_id, current_request_id())
         for lb_id in sorted(orphans):
             self.queue.submit(lb_id, current_request_id())
+        self._syncs_until_full = self._full_resync_every - 1 if full else \
+            self._syncs_until_full - 1
         self.metrics.synced(time.monotonic() - started)
+
+    def _wanted(self, full: bool) -> tuple[set[str], dict[str, int] | None]:
+        """The ids the server wants here, with their revisions for a light sync (None: a full
+        one, also when the server is older than RPC 1.3)."""
+        if not full:
+            try:
+                revisions = self.plugin.get_ready_revisions()
+                return set(revisions), revisions
+            except (messaging.UnsupportedVersion, messaging.NoSuchMethod) as exc:
+                LOG.info("sync_state: the server has no revisions (%s): a full sync", exc)
+        return set(self.plugin.get_ready_devices()), None
 
     def _prefetch(self, lb_ids: list[str]) -> bool:
         """Fetch the trees of ``lb_ids`` in one call for their coming refreshes; False if that

@@ -8,6 +8,8 @@ Version history:
           loadbalancer_destroyed (and the other *_destroyed), report_state
     1.1 - get_loadbalancers (many trees in one call, for full syncs)
     1.2 - update_amphora (a copy of an ACTIVE_STANDBY load balancer: built, failed, its role)
+    1.3 - get_ready_revisions (the revision of each load balancer scheduled here, for the
+          light syncs that refresh only what changed)
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ BATCH_VERSION = "1.1"
 """Needed by :meth:`PluginApi.get_loadbalancers` (a 1.0 server refuses it: UnsupportedVersion)."""
 COPIES_VERSION = "1.2"
 """Needed by :meth:`PluginApi.update_amphora`."""
+REVISIONS_VERSION = "1.3"
+"""Needed by :meth:`PluginApi.get_ready_revisions`."""
 
 
 class PluginApi:
@@ -39,6 +43,8 @@ class PluginApi:
         self._client = make_client(transport, PLUGIN_TOPIC, VERSION)
         self._batch_client = self._client.prepare(version=BATCH_VERSION)
         self._copies_client = self._client.prepare(version=COPIES_VERSION)
+        self._revisions_client = self._client.prepare(version=REVISIONS_VERSION,
+                                                      timeout=READY_TIMEOUT)
 
     def get_ready_devices(self) -> list[str]:
         """Ids of every load balancer scheduled to this agent (including ones being deleted).
@@ -47,6 +53,14 @@ class PluginApi:
         hold up the sync that repairs what the restart lost."""
         return list(self._client.prepare(timeout=READY_TIMEOUT).call(
             {}, "get_ready_devices", host=self.host))
+
+    def get_ready_revisions(self) -> dict[str, int]:
+        """``{id: revision}`` of every load balancer scheduled to this agent; a short timeout,
+        as :meth:`get_ready_devices`. Raises UnsupportedVersion from a server older than 1.3
+        (the caller then syncs in full)."""
+        revisions: dict[str, int] = self._revisions_client.call(
+            {}, "get_ready_revisions", host=self.host)
+        return {lb_id: int(revision) for lb_id, revision in revisions.items()}
 
     def get_loadbalancer(self, lb_id: str) -> LoadBalancerTree | None:
         """The current tree of ``lb_id``, or None if the server no longer knows it.

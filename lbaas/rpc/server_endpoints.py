@@ -34,7 +34,7 @@ MAX_IDS_PER_QUERY = 500
 class PluginEndpoints:
     """What agents call (see ``lbaas.rpc.plugin_api`` for the client side)."""
 
-    target = messaging.Target(version=plugin_api.COPIES_VERSION, namespace="lbaas")
+    target = messaging.Target(version=plugin_api.REVISIONS_VERSION, namespace="lbaas")
 
     def __init__(self, conf: cfg.ConfigOpts, sessions: sessionmaker[Session],
                  status: StatusCallbacks, secrets: SecretReader | None = None) -> None:
@@ -50,6 +50,14 @@ class PluginEndpoints:
             if agent is None:
                 return []
             return agents.hosted_ids(session, agent.id)
+
+    def get_ready_revisions(self, ctx: Any, host: str) -> dict[str, int]:
+        """``{id: revision}`` of every load balancer scheduled to ``host`` (RPC 1.3)."""
+        with read_session(self._sessions) as session:
+            agent = session.scalars(select(models.Agent).where(models.Agent.host == host)).first()
+            if agent is None:
+                return {}
+            return agents.hosted_revisions(session, agent.id)
 
     @bound_from_rpc
     def get_loadbalancer(self, ctx: Any, loadbalancer_id: str) -> dict[str, Any] | None:

@@ -92,6 +92,16 @@ def hosted_ids(session: Session, agent_id: str) -> list[str]:
         .order_by(models.LoadBalancer.created_at)))
 
 
+def hosted_revisions(session: Session, agent_id: str) -> dict[str, int]:
+    """``{id: revision}`` of the load balancers agent ``agent_id`` runs (a copy of): what a
+    light sync compares with what the agent built, without building a tree."""
+    paired = select(models.Amphora.load_balancer_id).where(models.Amphora.agent_id == agent_id)
+    rows = session.execute(
+        select(models.LoadBalancer.id, models.LoadBalancer.revision)
+        .where((models.LoadBalancer.agent_id == agent_id) | models.LoadBalancer.id.in_(paired)))
+    return {lb_id: revision for lb_id, revision in rows}
+
+
 def eligible_agents(session: Session, conf: cfg.ConfigOpts, network_id: str | None,
                     exclude: str | None = None, zone: str | None = None,
                     down_time: int | None = None) -> list[models.Agent]:

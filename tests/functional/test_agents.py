@@ -227,3 +227,26 @@ def test_a_live_agent_elsewhere_means_the_silent_one_is_dead(haproxy_api: Api) -
     wait_for(lambda: _agents(api), lambda agents: len(agents) == 2)
     r = api.member.post("/loadbalancers", {"loadbalancer": {"vip_subnet_id": api.subnet_id}})
     assert r.status_code == 503, r.text
+
+
+def test_ready_revisions_over_rpc_follow_every_change(haproxy_api: Api) -> None:
+    """RPC 1.3 ``get_ready_revisions``, over the real transport: the revision of each load
+    balancer scheduled to the agent, raised by every change, so an agent's light sync can
+    tell what changed without fetching a tree; another agent's load balancers are not in it."""
+    api = haproxy_api
+    _report(api, "node-a", {"public": "br-pub"})
+    wait_for(lambda: _agents(api), lambda agents: "node-a" in agents)
+    plugin = PluginApi(api.extra["transport"], "node-a")
+    assert plugin.get_ready_revisions() == {}
+    r = api.member.post("/loadbalancers", {"loadbalancer": {"vip_subnet_id": api.subnet_id}})
+    lb_id = r.json()["loadbalancer"]["id"]
+    first = plugin.get_ready_revisions()
+    assert list(first) == [lb_id] == plugin.get_ready_devices()
+    with write_session(api.services.sessions) as session:  # as the agent would report
+        row = session.get(models.LoadBalancer, lb_id)
+        assert row is not None
+        row.provisioning_status = "ACTIVE"
+    assert api.member.put(f"/loadbalancers/{lb_id}", {"loadbalancer": {"name": "x"}}
+                          ).status_code == 200
+    assert plugin.get_ready_revisions()[lb_id] == first[lb_id] + 1
+    assert PluginApi(api.extra["transport"], "node-b").get_ready_revisions() == {}

@@ -65,4 +65,6 @@ def test_density_quick(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "Density" in printed
     assert result["held"] == density.QUICK.count
     assert result["resync"]["complete"]
+    assert "periodic sync, nothing changed" in printed
+    assert result["sync_cost"]["rounds"] == density.SYNC_ROUNDS
     assert result["namespaces_left"] == 0

@@ -72,6 +72,8 @@ class Server:
     copy_reports: list[tuple[str, str | None, str | None, int | None, str | None]] = field(
         default_factory=list)  # (lb id, status, role, revision, reason) of update_amphora
     batch_error: Exception | None = None  # raised by get_loadbalancers (an older server)
+    revisions_error: Exception | None = None  # raised by get_ready_revisions (older than 1.3)
+    revision_reads: int = 0  # get_ready_revisions calls answered
     after_batch_read: Callable[[], None] | None = None  # runs before the batch is answered
     down: bool = False
 
@@ -86,6 +88,14 @@ class Server:
     def get_ready_devices(self) -> list[str]:
         self._check()
         return sorted(self.ready)
+
+    def get_ready_revisions(self) -> dict[str, int]:
+        self._check()
+        if self.revisions_error is not None:
+            raise self.revisions_error
+        self.revision_reads += 1
+        return {lb_id: int(self.trees.get(lb_id, {}).get("revision", 1))
+                for lb_id in sorted(self.ready)}
 
     def get_loadbalancer(self, lb_id: str) -> LoadBalancerTree | None:
         """As :meth:`lbaas.rpc.plugin_api.PluginApi.get_loadbalancer`: the JSON form parsed."""

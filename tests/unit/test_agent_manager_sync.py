@@ -145,3 +145,80 @@ def test_failed_batch_fetch_falls_back_to_one_fetch_per_load_balancer(
     assert set(agent.device.deployed) == set(ids)
     assert sorted(agent.server.fetched) == ids
     assert not agent.manager.needs_resync
+
+
+# --- light syncs (RPC 1.3: revisions) ---------------------------------------------------------
+
+
+def _synced(agent: Agent) -> None:
+    agent.manager.sync_state()
+    agent.settle()
+
+
+def _deploys(agent: Agent) -> list[str]:
+    return [lb_id for action, lb_id in agent.device.log if action == "deploy"]
+
+
+def test_a_light_sync_of_unchanged_load_balancers_fetches_and_deploys_nothing(agent: Agent
+                                                                               ) -> None:
+    for name in ("lb1", "lb2", "lb3"):
+        agent.server.add(make_tree(name, status="ACTIVE"))
+    _synced(agent)  # the first sync is full: everything built
+    assert sorted(_deploys(agent)) == ["lb1", "lb2", "lb3"]
+    agent.device.log.clear()
+    fetched, batches = list(agent.server.fetched), list(agent.server.batches)
+    _synced(agent)
+    assert agent.server.revision_reads == 1
+    assert _deploys(agent) == []
+    assert (agent.server.fetched, agent.server.batches) == (fetched, batches)
+
+
+def test_a_light_sync_refreshes_what_changed_or_is_missing_and_removes_orphans(agent: Agent
+                                                                                ) -> None:
+    for name in ("lb1", "lb2", "lb3"):
+        agent.server.add(make_tree(name, status="ACTIVE"))
+    _synced(agent)
+    agent.device.log.clear()
+    # lb1 changed while its cast was lost; lb2 vanished from the host; lb3 moved away.
+    agent.server.trees["lb1"] = make_tree("lb1", status="ACTIVE", revision=2)
+    del agent.device.deployed["lb2"]
+    agent.server.ready.discard("lb3")
+    _synced(agent)
+    assert sorted(_deploys(agent)) == ["lb1", "lb2"]
+    assert agent.device.deployed["lb1"][0].revision == 2
+    assert ("undeploy", "lb3") in agent.device.log
+    assert agent.server.batches[-1] == ["lb1", "lb2"]  # only what is refreshed is fetched
+
+
+def test_every_nth_sync_is_full(make_agent: Callable[..., Agent]) -> None:
+    agent = make_agent(full_resync_every=3)
+    agent.server.add(make_tree("lb1", status="ACTIVE"))
+    deploys = []
+    for _ in range(7):
+        agent.device.log.clear()
+        _synced(agent)
+        deploys.append(len(_deploys(agent)))
+    assert deploys == [1, 0, 0, 1, 0, 0, 1]
+    assert agent.server.revision_reads == 4
+
+
+def test_after_the_server_was_lost_the_next_sync_is_full(agent: Agent) -> None:
+    agent.server.add(make_tree("lb1", status="ACTIVE"))
+    _synced(agent)
+    agent.server.down = True
+    _synced(agent)
+    assert agent.manager.needs_resync
+    agent.server.down = False
+    agent.device.log.clear()
+    _synced(agent)
+    assert _deploys(agent) == ["lb1"]
+    assert agent.server.revision_reads == 0  # both syncs after the first wanted it full
+
+
+def test_a_server_older_than_revisions_gets_full_syncs(agent: Agent) -> None:
+    agent.server.add(make_tree("lb1", status="ACTIVE"))
+    agent.server.revisions_error = messaging.UnsupportedVersion("1.3")
+    for _ in range(2):
+        agent.device.log.clear()
+        _synced(agent)
+        assert _deploys(agent) == ["lb1"]

@@ -39,6 +39,9 @@ class MeteredPlugin:
     def get_ready_devices(self) -> list[str]:
         return self._call("get_ready_devices", self._plugin.get_ready_devices)
 
+    def get_ready_revisions(self) -> dict[str, int]:
+        return self._call("get_ready_revisions", self._plugin.get_ready_revisions)
+
     def get_loadbalancer(self, lb_id: str) -> LoadBalancerTree | None:
         return self._call("get_loadbalancer", lambda: self._plugin.get_loadbalancer(lb_id))
 
