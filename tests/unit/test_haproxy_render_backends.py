@@ -110,6 +110,15 @@ def test_backend_pending_delete_member_is_omitted() -> None:
     assert render(make_tree(pools=[make_pool(members=members)])) == MINIMAL_HTTP_GOLDEN
 
 
+def test_backend_monitor_being_deleted_is_omitted() -> None:
+    """A monitor in PENDING_DELETE renders as no monitor: its deletion is applied now (the
+    server removes the row once the agent reports, without a new revision)."""
+    deleted = make_monitor(provisioning_status="PENDING_DELETE")
+    assert render(make_tree(pools=[make_pool(healthmonitor=deleted)])) == render(
+        make_tree(pools=[make_pool(healthmonitor=None)]))
+    assert " check" in render(make_tree(pools=[make_pool(healthmonitor=make_monitor())]))
+
+
 @pytest.mark.parametrize(
     ("persistence", "vip", "lines"),
     [

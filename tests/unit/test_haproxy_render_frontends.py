@@ -253,6 +253,17 @@ def test_l7_disabled_policies_and_rules_are_skipped() -> None:
     assert _frontend_rules(policies) == ["acl r4 path -m beg -- '/api'", "http-request deny if r4"]
 
 
+def test_l7_policies_and_rules_being_deleted_are_skipped() -> None:
+    """Deleting a policy or rule is applied by rendering without it: the server removes the
+    row once the agent reports, without a new revision the agent would refresh for."""
+    policies = [
+        make_policy(id="p1", provisioning_status="PENDING_DELETE", rules=[make_rule(id="r1")]),
+        make_policy(id="p4", rules=[make_rule(id="r4"),
+                                    make_rule(id="r5", provisioning_status="PENDING_DELETE")]),
+    ]
+    assert _frontend_rules(policies) == ["acl r4 path -m beg -- '/api'", "http-request deny if r4"]
+
+
 def test_l7_redirect_to_unrendered_pool_is_skipped() -> None:
     policies = [
         make_policy(id="p1", action="REDIRECT_TO_POOL", redirect_pool_id="pool-2"),

@@ -172,7 +172,7 @@ def _check_ssl(monitor_type: str, tls_enabled: bool) -> str | None:
 
 
 def _transform_monitor(monitor: HealthMonitorNode | None, tls_enabled: bool) -> View | None:
-    if monitor is None:
+    if monitor is None or monitor.provisioning_status == PENDING_DELETE:
         return None
     if monitor.type not in MONITOR_TYPES:
         raise UnsafeConfigValue(f"health monitor {monitor.id!r} has unknown type {monitor.type!r}")

@@ -6,7 +6,9 @@ Shared by the view builders (:mod:`.view`, :mod:`.view_frontends`, :mod:`.view_b
   ``mode tcp``) and PROMETHEUS (``mode http``, :mod:`.view_metrics`) get a frontend; UDP and SCTP
   listeners and UDP/SCTP pools are skipped without output. An unknown
   protocol raises :class:`.escaping.UnsafeConfigValue`. Disabled objects, objects in
-  PENDING_DELETE and every frontend of a disabled load balancer are left out.
+  PENDING_DELETE (listeners, pools, members, monitors, L7 policies and rules: the deletion the
+  agent applies; the server removes the row once it reports, without a new revision) and every
+  frontend of a disabled load balancer are left out.
 * HAProxy runs a frontend's rules by directive, not by line, so L7 policies act as in Octavia:
   REJECT first, then REDIRECT_TO_URL/REDIRECT_PREFIX, then REDIRECT_TO_POOL, each group in
   position order. Policies without enabled rules, and pool redirects to a pool that is not
@@ -96,7 +98,8 @@ def terminates_tls(listener: ListenerNode) -> bool:
 
 
 def enabled_rules(policy: L7PolicyNode) -> list[L7RuleNode]:
-    return [rule for rule in policy.rules if rule.admin_state_up]
+    return [rule for rule in policy.rules
+            if rule.admin_state_up and rule.provisioning_status != PENDING_DELETE]
 
 
 def active_policies(
@@ -113,6 +116,7 @@ def active_policies(
         policy
         for policy in listener.l7policies
         if policy.admin_state_up
+        and policy.provisioning_status != PENDING_DELETE
         and enabled_rules(policy)
         and (policy.action != "REDIRECT_TO_POOL" or policy.redirect_pool_id in pools)
     ]
