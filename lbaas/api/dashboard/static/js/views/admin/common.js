@@ -82,6 +82,22 @@ export function checkbox(name, checked, label, test) {
     h("span", {class: "field-error", "data-test": `error-${name}`, hidden: true}));
 }
 
+/**
+ * Ask `question`; on yes, DELETE `path`, toast `done` (or the API's fault), then `refresh()`.
+ * The delete and reset buttons of the operator pages.
+ */
+export async function confirmedDelete(ctx, {question, action = "Delete", path, done,
+                                             refresh}) {
+  if (!await ctx.confirm(question, {action, danger: true})) return;
+  try {
+    await ctx.api.del(path);
+    ctx.toast(done, "success");
+  } catch (exc) {
+    ctx.toast(exc.fault, "error");
+  }
+  await refresh();
+}
+
 export function value(form, name) {
   const el = form.elements.namedItem(name);
   return el ? el.value.trim() : "";

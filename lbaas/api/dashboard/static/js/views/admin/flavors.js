@@ -4,7 +4,8 @@
 
 import {LBAAS} from "../../api.js";
 import {clearErrors, field, fill, h, input, select, showFieldError, table} from "../../dom.js";
-import {checkbox, formActions, loadError, serial, showError, submitting, value} from "./common.js";
+import {checkbox, confirmedDelete, formActions, loadError, serial, showError, submitting, value}
+  from "./common.js";
 
 export async function flavorsPage(ctx, body) {
   const canManage = Boolean(ctx.session.can.manage_flavors);
@@ -135,16 +136,10 @@ export async function flavorsPage(ctx, body) {
     await refresh();
   }
 
-  async function remove(collection, id, what) {
-    const ok = await ctx.confirm(`Delete ${what}?`, {action: "Delete", danger: true});
-    if (!ok) return;
-    try {
-      await ctx.api.del(`${LBAAS}/${collection}/${id}`);
-      ctx.toast(`Deleted ${what}.`, "success");
-    } catch (exc) {
-      ctx.toast(exc.fault, "error");
-    }
-    await refresh();
+  function remove(collection, id, what) {
+    return confirmedDelete(ctx, {question: `Delete ${what}?`,
+                                 path: `${LBAAS}/${collection}/${id}`, done: `Deleted ${what}.`,
+                                 refresh});
   }
 
   profileForm.addEventListener("submit", async (ev) => {

@@ -4,8 +4,8 @@
 import {NETWORKING} from "../../api.js";
 import {badge, clearErrors, field, fill, h, input, select, showFieldError, table}
   from "../../dom.js";
-import {checkbox, empty, formActions, loadError, serial, showError, submitting, value}
-  from "./common.js";
+import {checkbox, confirmedDelete, empty, formActions, loadError, serial, showError, submitting,
+  value} from "./common.js";
 
 function ipVersion(cidr) {
   if (!cidr) return null;
@@ -123,17 +123,10 @@ export async function networksPage(ctx, body) {
         : null);
   }
 
-  async function remove(collection, id, what) {
-    const ok = await ctx.confirm(`Delete ${what}? Load balancers can no longer get VIPs ` +
-      "on it.", {action: "Delete", danger: true});
-    if (!ok) return;
-    try {
-      await ctx.api.del(`${NETWORKING}/${collection}/${id}`);
-      ctx.toast(`Deleted ${what}.`, "success");
-    } catch (exc) {
-      ctx.toast(exc.fault, "error");
-    }
-    await refresh();
+  function remove(collection, id, what) {
+    return confirmedDelete(ctx, {
+      question: `Delete ${what}? Load balancers can no longer get VIPs on it.`,
+      path: `${NETWORKING}/${collection}/${id}`, done: `Deleted ${what}.`, refresh});
   }
 
   networkForm.addEventListener("submit", async (ev) => {

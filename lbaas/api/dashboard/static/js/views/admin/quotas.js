@@ -3,7 +3,8 @@
 
 import {LBAAS} from "../../api.js";
 import {clearErrors, field, fill, h, input, showFieldError, table} from "../../dom.js";
-import {formActions, loadError, serial, showError, submitting, value} from "./common.js";
+import {confirmedDelete, formActions, loadError, serial, showError, submitting, value}
+  from "./common.js";
 
 const QUOTA_FIELDS = [
   ["load_balancer", "Load balancers", "loadbalancer"],
@@ -96,17 +97,11 @@ export async function quotasPage(ctx, body) {
     form.elements.namedItem(QUOTA_FIELDS[0][0]).focus();
   }
 
-  async function reset(projectId) {
-    const ok = await ctx.confirm(`Reset the quotas of project ${projectId} to the defaults?`,
-      {action: "Reset", danger: true});
-    if (!ok) return;
-    try {
-      await ctx.api.del(`${LBAAS}/quotas/${encodeURIComponent(projectId)}`);
-      ctx.toast(`Quotas of ${projectId} reset to the defaults.`, "success");
-    } catch (exc) {
-      ctx.toast(exc.fault, "error");
-    }
-    await refresh();
+  function reset(projectId) {
+    return confirmedDelete(ctx, {
+      question: `Reset the quotas of project ${projectId} to the defaults?`, action: "Reset",
+      path: `${LBAAS}/quotas/${encodeURIComponent(projectId)}`,
+      done: `Quotas of ${projectId} reset to the defaults.`, refresh});
   }
 
   form.addEventListener("submit", async (ev) => {
