@@ -1,8 +1,9 @@
 """oslo.messaging transport, RPC clients and servers, built from configuration at start-up.
 
-``fake:/`` (the default) is oslo.messaging's in-process transport: the all-in-one process shares
-one Transport object between its API server and its agent. ``rabbit://…`` connects processes on
-different hosts.
+``fake:/`` (the default) is the in-process transport (:mod:`lbaas.rpc.inproc`, oslo.messaging's
+fake driver with listeners woken on delivery instead of polling every 50 ms): the all-in-one
+process shares its exchanges between its API server and its agent. ``rabbit://…`` connects
+processes on different hosts.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ from typing import Any
 import oslo_messaging as messaging
 from oslo_config import cfg
 
+from lbaas.rpc.inproc import in_process_transport
 from lbaas.rpc.topics import RPC_NAMESPACE
 
 
 def make_transport(conf: cfg.ConfigOpts) -> messaging.RPCTransport:
     """The RPC transport named by ``[DEFAULT] transport_url``."""
-    return messaging.get_rpc_transport(conf, url=conf.transport_url)
+    url = conf.transport_url
+    if url is not None and url.startswith("fake:"):
+        return in_process_transport(conf, url)
+    return messaging.get_rpc_transport(conf, url=url)
 
 
 CAST_RETRIES = 2
