@@ -34,6 +34,8 @@ class Event(enum.StrEnum):
     """The load balancer went to ERROR (``reason``, at ``revision`` when known)."""
     HAPROXY_STARTED = "haproxy_started"
     HAPROXY_RELOADED = "haproxy_reloaded"
+    HAPROXY_UPDATED = "haproxy_updated"
+    """Member changes the running haproxy took through its runtime API, without a reload."""
     HAPROXY_RESTART = "haproxy_restart"
     """A dead haproxy was found: the agent builds it again."""
     KEEPALIVED_RESTART = "keepalived_restart"

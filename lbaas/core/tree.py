@@ -181,6 +181,8 @@ class PoolNode(_Node):
     tls_ciphers: str | None = None
     tls_versions: list[str] = Field(default_factory=list)
     alpn_protocols: list[str] = Field(default_factory=list)
+    drain_timeout: int = 0  # the API's "lbaas:drain_timeout": seconds before a drain is cut
+    slow_start: int = 0  # the API's "lbaas:slow_start": seconds a member ramps up over
 
     _lists = field_validator("tls_versions", "alpn_protocols", mode="before")(_none_as_empty)
 

@@ -215,6 +215,8 @@ class Pool(_Common, Base):
     tls_ciphers: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     tls_versions: Mapped[list[str]] = mapped_column(JSON, default=list)
     alpn_protocols: Mapped[list[str]] = mapped_column(JSON, default=list)
+    drain_timeout: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    slow_start: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     tag_rows: Mapped[list[Tag]] = _tags_relationship("Pool")
     load_balancer: Mapped[LoadBalancer] = relationship(back_populates="pools")

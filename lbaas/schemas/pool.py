@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictInt, field_validator, model_validator
 
 from lbaas.core.enums import Algorithm, ALPNProtocol, PersistenceType, PoolProtocol, TLSVersion
 from lbaas.schemas.common import (
@@ -22,6 +22,15 @@ from lbaas.schemas.common import (
 )
 from lbaas.schemas.healthmonitor import HealthMonitorGraph
 from lbaas.schemas.member import MemberCreate
+
+DRAIN_TIMEOUT = "lbaas:drain_timeout"
+"""lbaas's own pool attribute (an extension namespace Octavia's clients ignore): seconds a member
+that is removed or set to weight 0 keeps its connections before they are cut (it gets no new
+ones at once); 0, the default, lets them end on their own."""
+SLOW_START = "lbaas:slow_start"
+"""lbaas's own pool attribute: seconds over which a member that is added, enabled or comes back
+up ramps from no traffic to its full weight (haproxy ``slowstart``); 0, the default, is off."""
+MAX_DRAIN_OR_RAMP_S = 3600
 
 # RFC 6265 cookie-name: a token (no separators, spaces or control characters).
 COOKIE_NAME = re.compile(r"^[!#$%&*+\-.^_`|~0-9A-Za-z]{1,255}$")
@@ -68,6 +77,15 @@ class _PoolFields(RequestModel):
     tls_versions: list[TLSVersion] | None = None
     alpn_protocols: list[ALPNProtocol] | None = None
     tags: Tags | None = None
+    drain_timeout: StrictInt | None = Field(default=None, ge=0, le=MAX_DRAIN_OR_RAMP_S,
+                                            alias=DRAIN_TIMEOUT)
+    slow_start: StrictInt | None = Field(default=None, ge=0, le=MAX_DRAIN_OR_RAMP_S,
+                                         alias=SLOW_START)
+
+    @field_validator("drain_timeout", "slow_start")
+    @classmethod
+    def _null_is_off(cls, value: int | None) -> int:
+        return 0 if value is None else value
 
 
 class PoolGraph(_PoolFields, ProjectOwned):
@@ -122,6 +140,8 @@ class PoolPublic(ResponseModel):
     tls_ciphers: str | None
     tls_versions: list[str]
     alpn_protocols: list[str]
+    drain_timeout: int = Field(alias=DRAIN_TIMEOUT)
+    slow_start: int = Field(alias=SLOW_START)
 
 
 class PoolCreateEnvelope(RequestModel):

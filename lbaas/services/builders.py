@@ -98,6 +98,8 @@ def new_pool(lb: models.LoadBalancer, data: PoolCreate | PoolGraph) -> models.Po
     values.setdefault("tls_versions", [])
     values.setdefault("alpn_protocols", [])
     validation.check_pool_fields(data.protocol, values.get("session_persistence"))
+    validation.check_pool_ramps(data.lb_algorithm, values.get("drain_timeout"),
+                                values.get("slow_start"))
     pool: models.Pool = _base(models.Pool, lb.project_id, values)
     pool.load_balancer_id = lb.id
     lb.pools.append(pool)

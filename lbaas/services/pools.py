@@ -51,6 +51,10 @@ def update(work: Work, pool_id: str, data: PoolUpdate) -> dict[str, Any]:
     begin_change(work, pool, "update", data)
     if "session_persistence" in values:
         validation.check_pool_fields(pool.protocol, values["session_persistence"])
+    if values.keys() & {"lb_algorithm", "drain_timeout", "slow_start"}:
+        validation.check_pool_ramps(values.get("lb_algorithm", pool.lb_algorithm),
+                                    values.get("drain_timeout", pool.drain_timeout),
+                                    values.get("slow_start", pool.slow_start))
     builders.set_fields(pool, values)
     tls.check_pool(work.secrets, work.session, pool, pool.project_id, given=values)
     return views.pool_view(pool)

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from lbaas.core.errors import Conflict, InvalidInput
+from lbaas.schemas.pool import DRAIN_TIMEOUT, SLOW_START
 
 # Listener protocol -> pool protocols it may forward to (Octavia's matrix).
 COMPATIBLE_POOL_PROTOCOLS: dict[str, tuple[str, ...]] = {
@@ -107,6 +108,20 @@ def check_pool_fields(protocol: str, session_persistence: dict[str, object] | No
         if kind in ("HTTP_COOKIE", "APP_COOKIE") and protocol not in COOKIE_POOL_PROTOCOLS:
             raise InvalidInput(f"Session persistence {kind} needs an HTTP or HTTPS pool, not "
                                f"{protocol}.")
+
+
+DYNAMIC_ALGORITHMS = ("ROUND_ROBIN", "LEAST_CONNECTIONS")
+"""The algorithms whose members haproxy changes at runtime and whose weights it can ramp."""
+
+
+def check_pool_ramps(algorithm: str, drain_timeout: int | None, slow_start: int | None) -> None:
+    """A drain timeout or a slow start needs a ROUND_ROBIN or LEAST_CONNECTIONS pool: haproxy
+    balances SOURCE_IP and SOURCE_IP_PORT through a static map, where it ramps no weight and
+    changes members by reloading (the agent cuts drains only at runtime)."""
+    for name, value in ((DRAIN_TIMEOUT, drain_timeout), (SLOW_START, slow_start)):
+        if value and algorithm not in DYNAMIC_ALGORITHMS:
+            raise InvalidInput(f"{name} needs a pool balanced by ROUND_ROBIN or "
+                               f"LEAST_CONNECTIONS, not {algorithm}.")
 
 
 def check_monitor_for_pool(hm_type: str, pool_protocol: str) -> None:

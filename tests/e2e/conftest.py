@@ -2,8 +2,8 @@
 (``stack``); the real all-in-one of the fault tests (``env``, ``fresh``: test_faults_*.py, defined
 in tests/e2e/faults_aio.py); the lab, VIP and haproxy of the interface driver and process manager
 tests (``net``, ``lb_id``, ``state_path``, ``lb``: test_netns_haproxy_*.py, defined in
-tests/e2e/netns_haproxy.py). test_namespace_driver.py defines its own ``net`` and ``lb_id``,
-which take precedence in that module.
+tests/e2e/netns_haproxy.py). tests/e2e/driver/conftest.py defines its own ``net`` and
+``lb_id`` for the namespace driver's tests, which take precedence in that directory.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 over HTTP like Prometheus does, read with prometheus_client's parser (the whole answer must
 parse) and checked by ``promtool check metrics`` (Prometheus' own reader), the counters of the
 listener move with the requests, member health shows in ``haproxy_server_status``, a stopped
-backend goes DOWN, and an update counts as a reload."""
+backend goes DOWN, a listener update counts as a reload and a member update as a runtime
+update."""
 
 from __future__ import annotations
 
@@ -129,6 +130,16 @@ def test_agent_metrics_follow_traffic_health_and_updates(stack: Stack) -> None:
     assert value(updated, "lbaas_agent_reloads_total") > reloads
     assert value(updated, "lbaas_agent_reload_duration_seconds_count") >= 1
     assert value(updated, "lbaas_agent_deploy_failures_total") == 0
+
+    # A member change goes through haproxy's runtime API: counted, and no reload.
+    runtime = value(updated, "lbaas_agent_runtime_updates_total")
+    update(stack, lb_id, f"/pools/{pool_id}/members/{ids['b1']}", "member", {"weight": 3})
+    eventually(lambda: value(scrape(stack), "haproxy_server_uweight", **mine, pool_id=pool_id,
+                             member_id=ids["b1"]) == 3)
+    reweighted = scrape(stack)
+    assert value(reweighted, "lbaas_agent_runtime_updates_total") == runtime + 1
+    assert value(reweighted, "lbaas_agent_reloads_total") == value(
+        updated, "lbaas_agent_reloads_total")
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")

@@ -13,17 +13,13 @@ also when a test fails.
 from __future__ import annotations
 
 import secrets
-import shutil
 import socket
 import subprocess
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from lbaas.config import load_config
 from lbaas.core.tree import (
     HealthMonitorNode,
     ListenerNode,
@@ -35,6 +31,7 @@ from lbaas.core.tree import (
 from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
 from lbaas.drivers.interface import vip_plug
 from lbaas.drivers.interface.namespaces import iproute, read_sysctl
+from tests.e2e.driver.lab import driver_for
 from tests.e2e.netns_haproxy import Net, wait_until, web_lab
 from tests.netlab import Host, Lab, http_get_here, link_names, skip_unless_root_and_tools
 
@@ -54,19 +51,8 @@ def net6() -> Iterator[Net]:
 
 @pytest.fixture
 def driver(lb_id: str) -> Iterator[HaproxyNamespaceDriver]:
-    """A driver on a fresh (short: AF_UNIX paths) state_path; ``lb_id`` is undeployed after."""
-    state_path = Path(tempfile.mkdtemp(prefix="lbt"))
-    driver = HaproxyNamespaceDriver(
-        load_config(overrides={"DEFAULT": {"state_path": str(state_path)}}))
-    try:
-        yield driver
-    finally:
-        try:
-            driver.undeploy(lb_id)
-            assert lb_id not in driver.deployed_ids()
-            assert vip_plug.outer_ifname(lb_id) not in link_names()
-        finally:
-            shutil.rmtree(state_path, ignore_errors=True)
+    with driver_for(lb_id) as built:
+        yield built
 
 
 def vip_state(lb_id: str) -> tuple[dict[str, int], list[tuple[int, str | None]]]:

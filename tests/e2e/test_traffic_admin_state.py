@@ -12,6 +12,7 @@ from tests.e2e.traffic import (
     listener_ids,
     member,
     members_by_name,
+    two_backend_lb,
     update,
     wait_status,
 )
@@ -89,14 +90,7 @@ def _default_pool_port(stack: Stack, lb: dict[str, Any], pool_id: str) -> int:
 
 
 def test_member_admin_state_down_gets_no_traffic(stack: Stack) -> None:
-    backend(stack, "b1", 11)
-    backend(stack, "b2", 12)
-    client = stack.client()
-    lb = create_lb(stack, {"listeners": [{
-        "protocol": "HTTP", "protocol_port": 80,
-        "default_pool": {"name": "web", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
-                         "members": [member("b1", 11), member("b2", 12)],
-                         "healthmonitor": FAST_HTTP_MONITOR}}]})
+    client, lb = two_backend_lb(stack, healthmonitor=FAST_HTTP_MONITOR)
     vip, pool_id = lb["vip_address"], lb["pools"][0]["id"]
     ids = members_by_name(stack, pool_id)
     wait_status(stack, pool_id, ids["b1"], "ONLINE")

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.e2e.stack import Stack, eventually
+from tests.e2e.traffic_backends import backend
+from tests.netlab import Host
 
 # --- API shortcuts --------------------------------------------------------------------------
 
@@ -72,3 +74,16 @@ def member(name: str, octet: int, port: int = 80, **kw: Any) -> dict[str, Any]:
 FAST_HTTP_MONITOR = {"type": "HTTP", "delay": 1, "timeout": 1, "max_retries": 1,
                      "max_retries_down": 1, "url_path": "/healthz"}
 """Checks every second; one failure takes a member out, one success brings it back."""
+
+
+def two_backend_lb(stack: Stack, **pool: Any) -> tuple[Host, dict[str, Any]]:
+    """Backends b1 (.11) and b2 (.12), a client, and a load balancer whose HTTP listener on 80
+    round-robins over both in pool "web" (``pool``: more of its fields); waits until ACTIVE."""
+    backend(stack, "b1", 11)
+    backend(stack, "b2", 12)
+    client = stack.client()
+    lb = create_lb(stack, {"listeners": [{
+        "protocol": "HTTP", "protocol_port": 80,
+        "default_pool": {"name": "web", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+                         "members": [member("b1", 11), member("b2", 12)], **pool}}]})
+    return client, lb

@@ -46,6 +46,15 @@ def test_pool_lifecycle_by_name(cli: Cli, web: dict[str, Any]) -> None:
     assert pool["provisioning_status"] == "ACTIVE"
     assert (pool["protocol"], pool["lb_algorithm"]) == ("HTTP", "LEAST_CONNECTIONS")
     assert pool["session_persistence"]["cookie_name"] == "sid"
+    assert (pool["lbaas:drain_timeout"], pool["lbaas:slow_start"]) == (0, 0)
+    ramped = cli.json("pool", "set", "app", "--drain-timeout", "30", "--slow-start", "10",
+                      "--wait")
+    assert (ramped["lbaas:drain_timeout"], ramped["lbaas:slow_start"]) == (30, 10)
+    refused = cli("pool", "set", "app", "--lb-algorithm", "SOURCE_IP")
+    assert refused.exit_code == 1 and "lbaas:drain_timeout needs a pool balanced by" in (
+        refused.output), refused.output
+    assert cli.json("pool", "set", "app", "--drain-timeout", "0", "--slow-start", "0",
+                    "--wait")["lbaas:slow_start"] == 0
     listed = cli.json("pool", "list", "--loadbalancer", name)
     assert [p["id"] for p in listed] == [pool["id"]]
     assert cli.json("pool", "show", "app")["id"] == pool["id"]

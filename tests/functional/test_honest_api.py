@@ -149,6 +149,9 @@ SAMPLES = [
     s("pool", "tls_ciphers", "ECDHE-RSA-AES128-GCM-SHA256", base=POOL_TLS),
     s("pool", "tls_versions", ["TLSv1.2"], base=POOL_TLS),
     s("pool", "alpn_protocols", ["h2"], base=POOL_TLS),
+    s("pool", "lbaas:slow_start", 10),
+    # applied by the agent, which reads it from the backend's "# lbaas:drain_timeout" line
+    s("pool", "lbaas:drain_timeout", 30),
     s("session_persistence", "type", "SOURCE_IP", base={"type": "HTTP_COOKIE"}),
     s("session_persistence", "cookie_name", "b", base={"type": "APP_COOKIE", "cookie_name": "a"}),
     s("session_persistence", "persistence_timeout", 99, base={"type": "SOURCE_IP"}),

@@ -28,6 +28,10 @@ class AgentMetrics:
         self.reloads = Counter(
             "lbaas_agent_reloads", "haproxy processes started or reloaded with a new config.",
             registry=self.registry)
+        self.runtime_updates = Counter(
+            "lbaas_agent_runtime_updates",
+            "Member changes the running haproxy took through its runtime API, without a reload.",
+            registry=self.registry)
         self.reload_duration = Histogram(
             "lbaas_agent_reload_duration_seconds",
             "Seconds a deploy took that started or reloaded haproxy (VIP plug, check, reload).",
@@ -53,6 +57,8 @@ class AgentMetrics:
         if action in (Action.STARTED, Action.RELOADED):
             self.reloads.inc()
             self.reload_duration.observe(seconds)
+        elif action == Action.UPDATED:
+            self.runtime_updates.inc()
 
     def deploy_failed(self) -> None:
         self.deploy_failures.inc()

@@ -13,6 +13,8 @@ from lbaas.core.context import RequestContext
 from lbaas.core.kinds import POOL
 from lbaas.db import models
 from lbaas.schemas.pool import (
+    DRAIN_TIMEOUT,
+    SLOW_START,
     PoolCreateEnvelope,
     PoolEnvelope,
     PoolList,
@@ -22,7 +24,8 @@ from lbaas.schemas.pool import (
 from lbaas.services import pools, reads, views
 
 router = APIRouter(tags=["pools"])
-FIELDS = set(PoolPublic.model_fields)
+FIELDS = {field.alias or name for name, field in PoolPublic.model_fields.items()}
+FILTERS = {DRAIN_TIMEOUT: "drain_timeout", SLOW_START: "slow_start"}  # lbaas's own: wire -> column
 
 
 @router.get("/pools", response_model=PoolList, openapi_extra=LIST_QUERY)
@@ -31,7 +34,8 @@ def list_pools(
     services: ServicesDep,
     ctx: Annotated[RequestContext, Authorized(POOL, "get_all")],
 ) -> JSONBody:
-    return list_page(request, services, ctx, models.Pool, "pools", views.pool_view, FIELDS)
+    return list_page(request, services, ctx, models.Pool, "pools", views.pool_view, FIELDS,
+                     extra_filters=FILTERS)
 
 
 @router.post("/pools", status_code=201, response_model=PoolEnvelope)

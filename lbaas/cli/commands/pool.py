@@ -26,6 +26,7 @@ from lbaas.cli.params import (
 from lbaas.cli.resolve import find, find_id
 from lbaas.cli.session import Call, command
 from lbaas.core.enums import Algorithm, PoolProtocol
+from lbaas.schemas.pool import DRAIN_TIMEOUT, MAX_DRAIN_OR_RAMP_S, SLOW_START
 
 app = typer.Typer(help="Pools (groups of members that receive traffic).", no_args_is_help=True)
 TLS = "Backend TLS"
@@ -47,13 +48,22 @@ TlsEnabled = Annotated[bool | None, typer.Option(
 TlsCiphers = Annotated[str | None, tls_ciphers(TLS)]
 TlsVersions = Annotated[list[str] | None, tls_versions(TLS)]
 AlpnProtocols = Annotated[list[str] | None, alpn_protocols(TLS)]
+DrainTimeout = Annotated[int | None, typer.Option(
+    "--drain-timeout", min=0, max=MAX_DRAIN_OR_RAMP_S, metavar="SECONDS",
+    help="A member removed or set to weight 0 gets no new connections at once and its "
+         "connections are cut after this long (default 0: they end on their own).")]
+SlowStart = Annotated[int | None, typer.Option(
+    "--slow-start", min=0, max=MAX_DRAIN_OR_RAMP_S, metavar="SECONDS",
+    help="A member that is added, enabled or comes back up ramps to its full weight over this "
+         "long (default 0: at once).")]
 
 # Options of create and set that map straight to pool attributes.
 ATTRIBUTES = {name: name for name in (
     "name", "description", "lb_algorithm", "tls_container_ref", "ca_tls_container_ref",
     "crl_container_ref", "tls_ciphers")} | {
     "tls_enabled": "tls_enabled", "tls_version": "tls_versions",
-    "alpn_protocol": "alpn_protocols", "enable": "admin_state_up"}
+    "alpn_protocol": "alpn_protocols", "enable": "admin_state_up",
+    "drain_timeout": DRAIN_TIMEOUT, "slow_start": SLOW_START}
 
 
 def _attributes(options: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +92,8 @@ def create(call: Call,
            crl_container_ref: CrlContainer = None, tls_enabled: TlsEnabled = None,
            tls_ciphers: TlsCiphers = None, tls_version: TlsVersions = None,
            alpn_protocol: AlpnProtocols = None, enable: Enable = None,
-           tag: Tags = None) -> None:
+           tag: Tags = None, drain_timeout: DrainTimeout = None,
+           slow_start: SlowStart = None) -> None:
     """Create a pool on a load balancer, or as the default pool of a listener."""
     if not (listener or loadbalancer):
         raise typer.BadParameter("one of them is required",
@@ -121,7 +132,8 @@ def set_(call: Call, pool: PoolArg, name: Name = None, description: Description 
          crl_container_ref: CrlContainer = None, tls_enabled: TlsEnabled = None,
          tls_ciphers: TlsCiphers = None, tls_version: TlsVersions = None,
          alpn_protocol: AlpnProtocols = None, enable: Enable = None, tag: Tags = None,
-         no_tag: NoTag = False) -> None:
+         no_tag: NoTag = False, drain_timeout: DrainTimeout = None,
+         slow_start: SlowStart = None) -> None:
     """Update a pool."""
     attributes = _attributes(locals())
     call.update(POOL, find(call.api, POOL, pool), attributes, tag, no_tag)

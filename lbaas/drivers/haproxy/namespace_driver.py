@@ -5,9 +5,11 @@ per load balancer. It glues together the pieces that each do one job: the interf
 the VIP into namespace ``qlbaas-<lb_id>`` (:mod:`lbaas.drivers.interface.vip_plug`), the renderer
 turns the tree into haproxy.cfg (:mod:`.render`, from the view built by :mod:`.view`), the
 process manager validates, installs and starts or reloads haproxy inside the namespace
-(:mod:`.process`, files laid out by :mod:`.state_paths`; the certificates, keys, CA and CRL
-files the config names are written first by :mod:`.tls_files`, and those it no longer names
-removed once haproxy runs it), and the stats client reads it back
+(:mod:`.process`, files laid out by :mod:`.state_paths`; a change of members only goes
+through the running haproxy's runtime API instead, :mod:`.runtime_plan` and
+:mod:`.runtime_apply`; the certificates, keys, CA and CRL files the config names are written
+first by :mod:`.tls_files`, and those it no longer names removed once haproxy runs it), and the
+stats client reads it back
 (:mod:`.stats`). A copy of an ACTIVE_STANDBY load balancer also runs keepalived
 (:mod:`lbaas.drivers.keepalived`): its VIP interface holds the copy's own VRRP address, and
 keepalived moves the VIP between the two copies; haproxy shares its stick tables with the other
@@ -37,8 +39,10 @@ from lbaas.core.status import Operating
 from lbaas.core.tree import AmphoraNode, LoadBalancerTree
 from lbaas.drivers.haproxy import logs, render, tls_files
 from lbaas.drivers.haproxy.process import Action, HaproxyProcess
+from lbaas.drivers.haproxy.runtime_apply import Drains, RuntimeMismatch, apply_plan
+from lbaas.drivers.haproxy.runtime_plan import plan_runtime_change
 from lbaas.drivers.haproxy.state_paths import listener_metrics_socket, write_private
-from lbaas.drivers.haproxy.stats import ServerStatus, StatsSnapshot
+from lbaas.drivers.haproxy.stats import ServerStatus, StatsError, StatsSnapshot
 from lbaas.drivers.haproxy.view import ConfigRuntimePaths
 from lbaas.drivers.interface import probe, vip_plug
 from lbaas.drivers.interface.namespaces import namespace_path
@@ -74,6 +78,7 @@ class HaproxyNamespaceDriver:
         self.access_log_socket = str(logs.access_socket_path(conf.state_path))
         self.access_logs: bool = conf.access_log.enabled
         self.access_log_fields = logs.select_fields(conf.access_log.fields)
+        self.drains = Drains()
 
     @property
     def lbs_dir(self) -> Path:
@@ -137,10 +142,13 @@ class HaproxyNamespaceDriver:
         first gives up the VIP it may have left behind.
 
         The config is rendered before anything is touched, so a tree that cannot be rendered
-        (UnsafeConfigValue) changes nothing. Its TLS files are written before ``haproxy -c``
-        and the ones the new config no longer names removed after haproxy runs it. A load
-        balancer with admin_state_up False keeps its namespace and a haproxy without frontends
-        (serving nothing).
+        (UnsafeConfigValue) changes nothing. A config that differs from the one haproxy runs
+        in members only (added, removed, weight, admin state) is applied through haproxy's
+        runtime API, after comparing it with the servers haproxy runs, and installed without a
+        reload or ``haproxy -c``; anything else reloads. Its TLS files are written before
+        ``haproxy -c`` and the ones the new config no longer names removed after haproxy runs
+        it. A load balancer with admin_state_up False keeps its namespace and a haproxy without
+        frontends (serving nothing).
 
         Raises UnsafeConfigValue or ValueError (bad tree), ConfigRejected (``haproxy -c``
         refused it, with haproxy's message), vip_plug.InterfaceError (no such bridge), HaproxyError
@@ -193,12 +201,16 @@ class HaproxyNamespaceDriver:
         # New files under new names: the running config's files stay as they are until the new
         # config runs (a rejected config or a failed reload leaves them in use).
         tls_files.write_tls_files(files)
-        # A master just seen in its namespace runs: apply need not ask again.
         started = time.monotonic()
-        action = proc.apply(text, running=True if in_own else None)
-        digest = hashlib.sha256(text.encode()).hexdigest()
         mark = proc.paths.directory / APPLIED_MARK
         marked = _read_mark(mark)
+        action = self._update_at_runtime(proc, text, marked) if in_own else None
+        if action is None:
+            # A master just seen in its namespace runs: apply need not ask again.
+            action = proc.apply(text, running=True if in_own else None)
+        if action in (Action.STARTED, Action.RELOADED):
+            self.drains.forget(tree.id)  # the new process runs none of the removed servers
+        digest = hashlib.sha256(text.encode()).hexdigest()
         if action is Action.UNCHANGED and marked != digest:
             # haproxy.cfg already holds this text, but nothing confirms haproxy loaded it.
             LOG.info("haproxy of %s may not run its installed config: reloading", tree.id)
@@ -206,9 +218,10 @@ class HaproxyNamespaceDriver:
             action = Action.RELOADED
         if action is not Action.UNCHANGED:
             took = time.monotonic() - started
-            admin_event(Event.HAPROXY_STARTED if action is Action.STARTED
-                        else Event.HAPROXY_RELOADED, tree.id, "haproxy of load balancer %s %s "
-                        "in %.3fs", tree.id, action, took, duration_s=round(took, 6))
+            event = {Action.STARTED: Event.HAPROXY_STARTED, Action.RELOADED:
+                     Event.HAPROXY_RELOADED}.get(action, Event.HAPROXY_UPDATED)
+            admin_event(event, tree.id, "haproxy of load balancer %s %s in %.3fs", tree.id,
+                        action, took, duration_s=round(took, 6))
         if marked != digest:
             write_private(mark, digest)
         tls_files.prune_tls_files(files)
@@ -219,6 +232,33 @@ class HaproxyNamespaceDriver:
         if action is not Action.UNCHANGED:
             LOG.info("load balancer %s deployed on %s (haproxy %s)", tree.id, bridge, action)
         return action
+
+    def _update_at_runtime(self, proc: HaproxyProcess, text: str,
+                           marked: str | None) -> Action | None:
+        """Apply ``text`` through the running haproxy's runtime API and install it, when it
+        differs from the config haproxy runs only in what that API changes (members: added,
+        removed, weight, admin state); None when haproxy must reload (or nothing changed)."""
+        try:
+            current = proc.paths.config.read_text()
+        except FileNotFoundError:
+            return None
+        if current == text or marked != hashlib.sha256(current.encode()).hexdigest():
+            return None  # unchanged, or haproxy may not run the installed config
+        plan = plan_runtime_change(current, text)
+        if plan is None:
+            return None
+        try:
+            drains = apply_plan(proc.stats(), plan, time.monotonic()) if plan else {}
+        except RuntimeMismatch as exc:
+            LOG.warning("haproxy of %s: %s; reloading", proc.lb_id, exc)
+            return None
+        except (StatsError, OSError) as exc:
+            LOG.warning("haproxy of %s refused a runtime change (%s): reloading", proc.lb_id,
+                        exc)
+            return None
+        proc.install(text)
+        self.drains.update(proc.lb_id, drains)
+        return Action.UPDATED
 
     @staticmethod
     def _floating(tree: LoadBalancerTree) -> list[str]:
@@ -247,6 +287,7 @@ class HaproxyNamespaceDriver:
         self.keepalived(lb_id).stop(graceful=True)
         proc = self.process(lb_id)
         proc.stop()
+        self.drains.forget(lb_id)
         vip_plug.unplug_vip(lb_id)
         proc.remove_state()
         LOG.info("load balancer %s undeployed", lb_id)
@@ -288,11 +329,15 @@ class HaproxyNamespaceDriver:
         return (running.st_dev, running.st_ino) == (named.st_dev, named.st_ino)
 
     def collect(self, tree: LoadBalancerTree) -> dict[str, Any]:
-        """Counters per listener and member health, as ``update_loadbalancer_stats`` wants them.
+        """Counters per listener and member health, as ``update_loadbalancer_stats`` wants them;
+        first cuts the drains that are due and deletes the removed servers whose connections have
+        ended (:class:`Drains`).
 
         Raises OSError or StatsError when haproxy's stats socket does not answer.
         """
-        return stats_payload(tree, self.process(tree.id).stats().show_stat())
+        stats = self.process(tree.id).stats()
+        self.drains.finish(tree.id, stats, time.monotonic())
+        return stats_payload(tree, stats.show_stat())
 
 
 def _read_mark(path: Path) -> str | None:

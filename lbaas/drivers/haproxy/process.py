@@ -63,6 +63,8 @@ class Action(enum.StrEnum):
 
     STARTED = "started"
     RELOADED = "reloaded"
+    UPDATED = "updated at runtime"
+    """The running haproxy took the change through its runtime API (:mod:`.runtime_plan`)."""
     UNCHANGED = "unchanged"
 
 
@@ -141,6 +143,13 @@ class HaproxyProcess:
         )
         if result.returncode != 0:
             raise ConfigRejected((result.stderr + result.stdout).strip())
+
+    def install(self, config_text: str) -> None:
+        """Replace ``haproxy.cfg`` (atomically) without telling haproxy: the running process
+        already took the change at runtime, and a later reload or start keeps it."""
+        self.ensure_directory()
+        write_private(self.paths.new_config, config_text)
+        os.replace(self.paths.new_config, self.paths.config)
 
     def apply(self, config_text: str, running: bool | None = None) -> Action:
         """Install ``config_text`` and make haproxy run it (start, or reload without drops).

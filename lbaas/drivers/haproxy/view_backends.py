@@ -10,6 +10,9 @@ this module (:mod:`.escaping`).
 * PING monitors become TCP connect checks (HAProxy cannot send ICMP); UDP-CONNECT and SCTP
   monitors render no check. Cookie persistence is only rendered in ``mode http`` backends.
 * Members in PENDING_DELETE are left out; disabled members stay, as ``disabled`` servers.
+* ``lbaas:slow_start`` is each server's ``slowstart``; ``lbaas:drain_timeout`` is a comment line
+  of the backend that the agent reads when it removes or drains a member at runtime
+  (:mod:`.runtime_plan`): haproxy has no setting for it.
 * The stick table of SOURCE_IP and APP_COOKIE persistence names the ``peers`` section of an
   ACTIVE_STANDBY pair, when there is one (:mod:`.view`).
 * A pool with ``tls_enabled`` re-encrypts: its server lines carry ``ssl``, ``verify required
@@ -107,6 +110,8 @@ def transform_pool(
         "persistence": _transform_persistence(pool.session_persistence, mode, vip, peers),
         "monitor": _transform_monitor(pool.healthmonitor, pool.tls_enabled),
         "server_options": _pool_server_options(pool, listeners),
+        "slow_start": esc.int_in_range(pool.slow_start, 0, 3600, "pool slow_start"),
+        "drain_timeout": esc.int_in_range(pool.drain_timeout, 0, 3600, "pool drain_timeout"),
         "tls": _transform_tls(pool, tls_files) if pool.tls_enabled else None,
         "servers": servers,
     }

@@ -11,36 +11,32 @@ from __future__ import annotations
 
 import itertools
 import os
-import secrets
-import shutil
 import socket
 import subprocess
-import tempfile
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from lbaas.config import load_config
-from lbaas.core.tree import (
-    HealthMonitorNode,
-    ListenerNode,
-    LoadBalancerTree,
-    MemberNode,
-    PoolNode,
-    SubnetNode,
-)
+from lbaas.core.tree import ListenerNode
 from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
 from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
 from lbaas.drivers.haproxy.process import Action
 from lbaas.drivers.interface import vip_plug
 from lbaas.drivers.interface.namespaces import namespace_path
-from tests.e2e.netns_haproxy import Net, web_lab
+from tests.e2e.driver.lab import (
+    LISTENER_ID,
+    POOL_ID,
+    SUBNET,
+    VIP,
+    WEB01,
+    WEB02,
+    bodies,
+    make_tree,
+    member,
+    member_health,
+    wait_until,
+)
+from tests.e2e.netns_haproxy import Net
 from tests.netlab import (
-    Host,
-    Lab,
     http_get_here,
     link_names,
     skip_unless_root_and_tools,
@@ -48,102 +44,6 @@ from tests.netlab import (
 )
 
 pytestmark = [pytest.mark.e2e, skip_unless_root_and_tools("ip", "haproxy", "nsenter")]
-
-SUBNET = "10.232.0"
-VIP = f"{SUBNET}.100"
-WEB01, WEB02 = "You've reached WEB01", "You've reached WEB02"
-LISTENER_ID, POOL_ID = "listener-1", "pool-1"
-
-
-# --- trees --------------------------------------------------------------------------------------
-
-
-def member(number: int, **overrides: Any) -> MemberNode:
-    fields: dict[str, Any] = {
-        "id": f"member-{number}",
-        "address": f"{SUBNET}.{10 + number}",
-        "protocol_port": 80,
-    }
-    return MemberNode(**(fields | overrides))
-
-
-def make_tree(lb_id: str, members: list[MemberNode], **overrides: Any) -> LoadBalancerTree:
-    """One HTTP listener on the VIP, round robin over ``members`` with fast TCP checks."""
-    monitor = HealthMonitorNode(
-        id="hm-1", type="TCP", delay=1, timeout=1, max_retries=1, max_retries_down=2
-    )
-    pool = PoolNode(
-        id=POOL_ID,
-        protocol="HTTP",
-        lb_algorithm="ROUND_ROBIN",
-        healthmonitor=monitor,
-        members=members,
-    )
-    listener = ListenerNode(
-        id=LISTENER_ID, protocol="HTTP", protocol_port=80, default_pool_id=POOL_ID
-    )
-    fields: dict[str, Any] = {
-        "id": lb_id,
-        "project_id": "project-1",
-        "vip_address": VIP,
-        "vip_network_id": "network-1",
-        "vip_subnet": SubnetNode(
-            id="subnet-1", network_id="network-1", cidr=f"{SUBNET}.0/24", gateway_ip=f"{SUBNET}.1"
-        ),
-        "provisioning_status": "PENDING_CREATE",
-        "listeners": [listener],
-        "pools": [pool],
-    }
-    return LoadBalancerTree(**(fields | overrides))
-
-
-# --- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def net() -> Iterator[Net]:
-    with web_lab(lambda host: f"{SUBNET}.{host}/24") as lab:
-        yield lab
-
-
-@pytest.fixture
-def lb_id() -> str:
-    return f"{Lab().prefix}{secrets.token_hex(3)}-drv"
-
-
-@pytest.fixture
-def driver(lb_id: str) -> Iterator[HaproxyNamespaceDriver]:
-    """A driver on a fresh (short: AF_UNIX paths) state_path; ``lb_id`` is undeployed after."""
-    state_path = Path(tempfile.mkdtemp(prefix="lbt"))
-    conf = load_config(overrides={"DEFAULT": {"state_path": str(state_path)}})
-    driver = HaproxyNamespaceDriver(conf)
-    try:
-        yield driver
-    finally:
-        try:
-            driver.undeploy(lb_id)
-            assert lb_id not in driver.deployed_ids()
-            assert vip_plug.outer_ifname(lb_id) not in link_names()
-        finally:
-            shutil.rmtree(state_path, ignore_errors=True)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def bodies(client: Host, count: int) -> list[str]:
-    return [client.http_get(VIP, timeout=5.0) for _ in range(count)]
-
-
-def member_health(driver: HaproxyNamespaceDriver, tree: LoadBalancerTree) -> dict[str, str]:
-    members: dict[str, str] = driver.collect(tree)["members"]
-    return members
 
 
 # --- tests --------------------------------------------------------------------------------------
@@ -172,11 +72,18 @@ def test_updates_redeploy_and_traffic_follows(
     driver.deploy(make_tree(lb_id, [member(1)]), net.bridge)
     assert set(bodies(net.client, 4)) == {WEB01}
 
-    assert driver.deploy(make_tree(lb_id, [member(1), member(2)]), net.bridge) is Action.RELOADED
+    # Members only: the running haproxy takes them at runtime (tests/e2e/test_runtime_members.py)
+    assert driver.deploy(make_tree(lb_id, [member(1), member(2)]), net.bridge) is Action.UPDATED
     assert set(bodies(net.client, 6)) == {WEB01, WEB02}
 
     drained = make_tree(lb_id, [member(1, weight=0), member(2)])
-    assert driver.deploy(drained, net.bridge) is Action.RELOADED
+    assert driver.deploy(drained, net.bridge) is Action.UPDATED
+    assert set(bodies(net.client, 6)) == {WEB02}
+
+    slower = make_tree(lb_id, [member(1, weight=0), member(2)],
+                       listeners=[ListenerNode(id=LISTENER_ID, protocol="HTTP", protocol_port=80,
+                                               default_pool_id=POOL_ID, timeout_client_data=7000)])
+    assert driver.deploy(slower, net.bridge) is Action.RELOADED
     assert set(bodies(net.client, 6)) == {WEB02}
 
 
