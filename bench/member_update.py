@@ -14,7 +14,8 @@ hand-written haproxy in its own namespace over WEB0. Then ``--count`` times (def
   in a row from WEB0);
 
 waiting for ACTIVE after each. The baseline does the same changes on the hand-written haproxy.
-Goal (informational): adding a member takes effect in under 0.3 s (p50).
+Goal (informational): adding a member takes effect in under 0.05 s (p50), and sooner than by
+hand (p50 ratio < 1): the agent changes members through haproxy's runtime API, no reload.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from bench.servers import HandHaproxy, hand_config
 from bench.stack import BenchStack, bench_stack, full_tree
 from bench.timeline import Timeline, agent_hooks, spans
 
-GOAL_P50_S = 0.3
+GOAL_P50_S = 0.05
 
 STEPS = (
     ("API call (POST/DELETE member)", "post", "posted"),
@@ -46,8 +47,9 @@ STEPS = (
     ("  · server side: database → tree", "srv_fetch", "srv_fetched"),
     ("render haproxy.cfg", "render", "rendered"),
     ("plug VIP (already plugged: checks only)", "plug", "plugged"),
-    ("haproxy -c", "validate", "validated"),
-    ("reload (save state, master reload, wait)", "reload", "reloaded"),
+    ("runtime API (read servers, add/set/del server, install cfg)", "runtime", "runtime_done"),
+    ("haproxy -c (not on the runtime path)", "validate", "validated"),
+    ("reload (not on the runtime path)", "reload", "reloaded"),
     ("report ACTIVE (RPC update_status)", "report", "reported"),
     ("  · server side: database update", "srv_report", "srv_reported"),
     ("traffic changed (prober)", "post", "answered"),
@@ -141,13 +143,14 @@ def summarize(lbaas: dict[str, Any], hand: dict[str, Any]) -> dict[str, Any]:
     rows = []
     for action in ("add", "remove"):
         hand_p50, hand_p99, _ = _pcts(hand[action])
-        for who, data in (("lbaas (API → agent → reload)", lbaas),
+        for who, data in (("lbaas (API → agent → runtime API)", lbaas),
                           ("by hand (edit, haproxy -c, SIGUSR2)", hand)):
             p50, p99, done = _pcts(data[action])
             rows.append({"action": action, "who": who, "n": len(data[action]), "done": done,
                          "p50_s": p50, "p99_s": p99, "p50_vs_hand": ratio(p50, hand_p50),
                          "p99_vs_hand": ratio(p99, hand_p99),
-                         "goal_met": (p50 < GOAL_P50_S and done == len(data[action]))
+                         "goal_met": (p50 < GOAL_P50_S and p50 < hand_p50
+                                      and done == len(data[action]))
                          if action == "add" and data is lbaas else None})
     steps = []
     for label, start, end in STEPS:
@@ -164,7 +167,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     columns = [Column("change", "left"), Column("who", "left"), Column("n"),
                Column("took effect"), Column("p50 s"), Column("p99 s"),
                Column("p50 ÷ by hand"), Column("p99 ÷ by hand"),
-               Column("goal add p50<0.3 s", "left")]
+               Column("goal add p50<0.05 s, < by hand", "left")]
     cells = [[r["action"] + " member", r["who"], str(r["n"]), str(r["done"]), fmt(r["p50_s"], 3),
               fmt(r["p99_s"], 3), fmt(r["p50_vs_hand"]), fmt(r["p99_vs_hand"]),
               goal(r["goal_met"]) if r["goal_met"] is not None else ""]

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from lbaas.drivers.haproxy import render
+from lbaas.drivers.haproxy.namespace_driver import HaproxyNamespaceDriver
 from lbaas.drivers.haproxy.process import HaproxyProcess
 from lbaas.drivers.interface import links, vip_plug
 from lbaas.rpc.server_endpoints import PluginEndpoints
@@ -106,7 +107,8 @@ def agent_hooks(st: BenchStack, timeline: Timeline) -> Iterator[None]:
     """Mark the agent's steps per load balancer in ``timeline`` by wrapping product functions
     for the block: refresh, fetch(ed), batch(ed) (the sync's batched fetch of many trees),
     render(ed), plug(ged) with ns, sysctl, veth, oper, garp
-    inside, apply/applied around validate(d), start(ed), reload(ed), wait(_done), and
+    inside, runtime(_done) (the runtime API path of a member change, which may fall back to a
+    reload), apply/applied around validate(d), start(ed), reload(ed), wait(_done), and
     report(ed) (ACTIVE only); cast/scheduled when a cast reaches the agent; srv_fetch(ed) and
     srv_report(ed) around the server's side of those two RPC calls."""
     def report_key(obj_type: str, obj_id: str, *args: Any, **kwargs: Any) -> str | None:
@@ -143,6 +145,8 @@ def agent_hooks(st: BenchStack, timeline: Timeline) -> Iterator[None]:
             timeline, lambda self, *a, **k: self.lb_id, "apply", "applied")))
         stack.enter_context(patched(HaproxyProcess, "reload", _timed(
             timeline, lambda self, *a, **k: self.lb_id, "reload", "reloaded")))
+        stack.enter_context(patched(HaproxyNamespaceDriver, "_update_at_runtime", _timed(
+            timeline, lambda self, proc, *a, **k: proc.lb_id, "runtime", "runtime_done")))
         stack.enter_context(patched(HaproxyProcess, "_wait_for", _timed(
             timeline, lambda self, *a, **k: self.lb_id, "wait", "wait_done")))
         stack.enter_context(patched(vip_plug, "ensure_namespace", _timed(
