@@ -134,7 +134,7 @@ def test_agent_metrics_follow_traffic_health_and_updates(stack: Stack) -> None:
     # A member change goes through haproxy's runtime API: counted, and no reload.
     runtime = value(updated, "lbaas_agent_runtime_updates_total")
     update(stack, lb_id, f"/pools/{pool_id}/members/{ids['b1']}", "member", {"weight": 3})
-    eventually(lambda: value(scrape(stack), "haproxy_server_uweight", **mine, pool_id=pool_id,
+    eventually(lambda: value(scrape(stack), "haproxy_server_weight", **mine, pool_id=pool_id,
                              member_id=ids["b1"]) == 3)
     reweighted = scrape(stack)
     assert value(reweighted, "lbaas_agent_runtime_updates_total") == runtime + 1
