@@ -3,9 +3,10 @@
 ``fake:/`` (the default ``transport_url``) passes messages between the API server and the agent
 of one process in memory. oslo.messaging's own driver has its listeners poll their queues every
 50 ms, which put 25 ms on average on every cast and call of a change (the cast to the agent, its
-fetch of the tree, its status report). Here a delivery notifies the exchange's condition and a
-waiting listener takes the message at once; everything else (queues, topics, fanout, replies)
-is the fake driver's. :func:`lbaas.rpc.transport.make_transport` builds it for ``fake:`` URLs.
+fetch of the tree, its status report). Here a delivery notifies one condition of the process and
+a waiting RPC listener takes the message at once; everything else (queues, topics, fanout,
+replies, notification listeners, which lbaas does not use) is the fake driver's.
+:func:`lbaas.rpc.transport.make_transport` builds it for ``fake:`` URLs.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class _Listener(fake.FakeListener):
 
 
 class InProcessDriver(fake.FakeDriver):
-    """oslo.messaging's fake driver with listeners that wake on delivery."""
+    """oslo.messaging's fake driver with RPC listeners that wake on delivery."""
 
     def __init__(self, conf: Any, url: Any, default_exchange: str | None = None,
                  allowed_remote_exmods: Any = None) -> None:
@@ -94,10 +95,6 @@ class InProcessDriver(fake.FakeDriver):
             messaging.Target(topic=target.topic, exchange=exchange),
         ])
         return base.PollStyleListenerAdapter(listener, batch_size, batch_timeout)
-
-    def listen_for_notifications(self, targets_and_priorities: Any, pool: Any,
-                                 batch_size: int, batch_timeout: Any) -> Any:
-        raise NotImplementedError("lbaas sends no notifications over the in-process transport")
 
 
 def in_process_transport(conf: Any, url: str) -> RPCTransport:

@@ -19,19 +19,9 @@ import threading
 from dataclasses import dataclass
 
 from lbaas.drivers.haproxy.runtime_plan import RuntimePlan, Server, cli_safe
-from lbaas.drivers.haproxy.stats import (
-    CommandFailed,
-    ServerRuntimeState,
-    StatsClient,
-    StatsError,
-)
+from lbaas.drivers.haproxy.stats import ServerRuntimeState, StatsClient, StatsError
 
 LOG = logging.getLogger(__name__)
-
-ADDED = "New server registered."
-DELETED = "Server deleted."
-NO_SUCH_SERVER = "No such server."
-
 
 class RuntimeMismatch(Exception):
     """The running haproxy lacks a server that cannot be added at runtime: reload instead."""
@@ -91,7 +81,7 @@ def apply_plan(stats: StatsClient, plan: RuntimePlan, now: float) -> DrainUpdate
         for name, state in actual[backend].items():
             if name not in wanted.servers:
                 if not state.maint:
-                    _run(stats, f"set server {backend}/{name} state maint")
+                    stats.set_server_state(backend, name, "maint")
                 deleted = try_delete(stats, (backend, name))
                 updates[(backend, name)] = None if deleted else Drain(cut_at, delete=True)
     return updates
@@ -100,34 +90,24 @@ def apply_plan(stats: StatsClient, plan: RuntimePlan, now: float) -> DrainUpdate
 def _reach(stats: StatsClient, backend: str, server: Server,
            state: ServerRuntimeState | None) -> None:
     """Bring one running server (``state``, None: not running) to what ``server`` says."""
-    key = f"{backend}/{server.name}"
     if state is None:
-        answer = stats.command(f"add server {key} {' '.join(server.args)}").strip()
-        if answer != ADDED:
-            raise CommandFailed(f"add server {key}: {answer}")
+        stats.add_server(backend, server.name, server.args)
         if server.checked:
-            _run(stats, f"enable health {key}")
+            stats.enable_health(backend, server.name)
         if not server.disabled:
-            _run(stats, f"set server {key} state ready")
+            stats.set_server_state(backend, server.name, "ready")
         return
     if state.user_weight != server.weight:
-        _run(stats, f"set server {key} weight {server.weight}")
+        stats.set_server_weight(backend, server.name, server.weight)
     if state.maint != server.disabled:
-        _run(stats, f"set server {key} state {'maint' if server.disabled else 'ready'}")
-
-
-def _run(stats: StatsClient, command: str) -> None:
-    answer = stats.command(command).strip()
-    if answer:
-        raise CommandFailed(f"{command}: {answer}")
+        stats.set_server_state(backend, server.name, "maint" if server.disabled else "ready")
 
 
 def try_delete(stats: StatsClient, key: Key) -> bool:
     """``del server``; True when the server is gone, False while it still has connections."""
-    answer = stats.command(f"del server {key[0]}/{key[1]}").strip()
-    if answer in (DELETED, NO_SUCH_SERVER):
+    if stats.delete_server(*key):
         return True
-    LOG.debug("server %s/%s not deleted yet: %s", key[0], key[1], answer)
+    LOG.debug("server %s/%s not deleted yet: it still has connections", *key)
     return False
 
 
@@ -174,7 +154,7 @@ class Drains:
         try:
             for key, drain in pending.items():
                 if drain.cut_at is not None and now >= drain.cut_at:
-                    _run(stats, f"shutdown sessions server {key[0]}/{key[1]}")
+                    stats.shutdown_sessions(*key)
                     done[key] = Drain(None, delete=True) if drain.delete else None
                 if drain.delete and try_delete(stats, key):
                     done[key] = None

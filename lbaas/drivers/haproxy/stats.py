@@ -3,9 +3,10 @@
 The agent's stats loop calls :meth:`StatsClient.show_stat` for member health and counters; the
 master CLI client (:mod:`lbaas.drivers.haproxy.master_cli`) uses :func:`socket_command`, and the
 process manager (:mod:`lbaas.drivers.haproxy.process`) saves
-:meth:`StatsClient.show_servers_state_text` before a reload. In our configs a frontend is named
-after its listener id, a backend after its pool id and a server after its member id, so the
-records below are keyed by those ids.
+:meth:`StatsClient.show_servers_state_text` before a reload; member changes at runtime
+(:mod:`lbaas.drivers.haproxy.runtime_apply`) add, set, drain and delete servers through it. In
+our configs a frontend is named after its listener id, a backend after its pool id and a server
+after its member id, so the records below are keyed by those ids.
 
 ``show stat`` is parsed by its header line (``# pxname,svname,...``), not by column position, so
 columns added by newer HAProxy versions do not shift anything.
@@ -17,12 +18,15 @@ import csv
 import enum
 import re
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 READ_CHUNK = 65536
 _NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
 
 TYPE_FRONTEND, TYPE_BACKEND, TYPE_SERVER = 0, 1, 2
+SERVER_ADDED, SERVER_DELETED, NO_SUCH_SERVER = (
+    "New server registered.", "Server deleted.", "No such server.")
 
 
 class StatsError(Exception):
@@ -262,16 +266,37 @@ class StatsClient:
         """Set a server's weight (0-256) until the next reload without a state file."""
         if not 0 <= weight <= 256:
             raise ValueError(f"weight {weight} out of 0-256")
-        self._runtime(
-            f"set server {_check_name('backend', backend)}/{_check_name('server', server)} "
-            f"weight {weight}"
-        )
+        self._runtime(f"set server {_server(backend, server)} weight {weight}")
 
     def set_server_state(self, backend: str, server: str, state: str) -> None:
         """Put a server in ``ready``, ``drain`` or ``maint`` state."""
         if state not in ("ready", "drain", "maint"):
             raise ValueError(f"state {state!r} is not ready, drain or maint")
-        self._runtime(
-            f"set server {_check_name('backend', backend)}/{_check_name('server', server)} "
-            f"state {state}"
-        )
+        self._runtime(f"set server {_server(backend, server)} state {state}")
+
+    def add_server(self, backend: str, server: str, args: Sequence[str]) -> None:
+        """``add server``: a new server (in maintenance, checks off) with the keywords of a
+        config ``server`` line after its name."""
+        key = _server(backend, server)
+        answer = self.command(f"add server {key} {' '.join(args)}").strip()
+        if answer != SERVER_ADDED:
+            raise CommandFailed(f"add server {key}: {answer}")
+
+    def enable_health(self, backend: str, server: str) -> None:
+        """Start the health checks of a server added at runtime."""
+        self._runtime(f"enable health {_server(backend, server)}")
+
+    def shutdown_sessions(self, backend: str, server: str) -> None:
+        """Close every connection of a server."""
+        self._runtime(f"shutdown sessions server {_server(backend, server)}")
+
+    def delete_server(self, backend: str, server: str) -> bool:
+        """``del server`` of a server in maintenance: True when it is gone (or was), False
+        while haproxy refuses (it still has connections)."""
+        answer = self.command(f"del server {_server(backend, server)}").strip()
+        return answer in (SERVER_DELETED, NO_SUCH_SERVER)
+
+
+def _server(backend: str, server: str) -> str:
+    """``backend/server`` for a command, both names checked."""
+    return f"{_check_name('backend', backend)}/{_check_name('server', server)}"
