@@ -68,6 +68,7 @@ from bench.run import Deadline, finish
 from bench.servers import HandHaproxy, hand_config
 from bench.stack import BenchStack, bench_stack, full_tree
 from bench.timeline import Timeline, agent_hooks, patched, spans
+from lbaas.agent.stats_pacing import StatsPacing, idle_passes
 from lbaas.drivers.interface import vip_plug
 from lbaas.drivers.interface.namespaces import namespace_path
 
@@ -81,10 +82,11 @@ class Params:
     count: int
     timeout: float
     raise_backlog: bool = True
+    idle_interval: float = 0.0  # [agent] stats_idle_interval to measure (0: the configured one)
 
 
 FULL = Params(count=1000, timeout=3600)
-QUICK = Params(count=20, timeout=300)
+QUICK = Params(count=20, timeout=300, idle_interval=4.0)
 
 
 def _log(message: str) -> None:
@@ -167,15 +169,39 @@ def check_answers(prober: Prober, vips: list[str], batch: int = 100) -> int:
     return answered
 
 
-def idle_cpu(st: BenchStack, lb_ids: list[str]) -> dict[str, float]:
+def idle_cpu(st: BenchStack, lb_ids: list[str], params: Params) -> dict[str, Any]:
+    """CPU of this process (API + agent) and of every haproxy while nothing happens, twice: with
+    every load balancer's stats read every pass (``[agent] stats_idle_interval = 0``, what every
+    pass did before pacing) over :data:`IDLE_WINDOW_S`, then paced (quiet load balancers read
+    every ``params.idle_interval`` s, or the configured interval) over one such interval once
+    every load balancer is at rest (the readings of a quiet load balancer come in bursts)."""
+    manager = st.agent.manager
+    interval = st.conf.agent.stats_interval
+    idle_s = params.idle_interval or st.conf.agent.stats_idle_interval
+    paced = StatsPacing(idle_passes(idle_s, interval))
+    manager.stats_pacing = StatsPacing(1)
+    time.sleep(2 * interval)  # a pass under the new pacer
+    every_pass = _cpu_window(st, lb_ids, IDLE_WINDOW_S)
+    manager.stats_pacing = paced
+    deadline = time.monotonic() + 3 * idle_s + 30
+    while paced.at_rest() < len(lb_ids) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    at_rest = paced.at_rest()
+    window = max(IDLE_WINDOW_S, idle_s)
+    return {"every_pass": every_pass, "paced": _cpu_window(st, lb_ids, window),
+            "idle_interval_s": idle_s, "at_rest": at_rest, "paced_window_s": window}
+
+
+def _cpu_window(st: BenchStack, lb_ids: list[str], seconds: float) -> dict[str, float]:
+    """Share of a core used by this process and by all haproxies over ``seconds``."""
     pids = [pid for lb_id in lb_ids for pid in st.lb_pids(lb_id)]
     me = os.getpid()
     before_self = process_cpu_seconds(me)
     before_hap = sum(process_cpu_seconds(pid) for pid in pids)
-    time.sleep(IDLE_WINDOW_S)
-    return {"self_pct": (process_cpu_seconds(me) - before_self) / IDLE_WINDOW_S * 100,
+    time.sleep(seconds)
+    return {"self_pct": (process_cpu_seconds(me) - before_self) / seconds * 100,
             "haproxy_pct": (sum(process_cpu_seconds(pid) for pid in pids) - before_hap)
-            / IDLE_WINDOW_S * 100}
+            / seconds * 100}
 
 
 SYNC_ROUNDS = 3
@@ -321,7 +347,7 @@ def _measure(params: Params) -> dict[str, Any]:
             "host_total_mb": mem_before["MemTotal"] / 1024,
         }
         _log("measuring idle CPU")
-        result["idle_cpu"] = idle_cpu(st, lb_ids)
+        result["idle_cpu"] = idle_cpu(st, lb_ids, params)
         _log("timing periodic syncs (full, light)")
         result["sync_cost"] = sync_cost(st)
         result["raw_verify_s"] = raw_verify(st, lb_ids)

@@ -44,6 +44,7 @@ from lbaas.agent.ports import Driver, Plugin
 from lbaas.agent.prefetch import PrefetchedTrees
 from lbaas.agent.retries import Retries
 from lbaas.agent.stats_ledger import StatsLedger
+from lbaas.agent.stats_pacing import StatsPacing, idle_passes
 from lbaas.agent.workqueue import WorkQueue
 from lbaas.core.admin_events import Event, admin_event
 from lbaas.core.amphora import AmphoraStatus, Role
@@ -63,9 +64,9 @@ LOG = logging.getLogger(__name__)
 
 BINARY = "lbaas-agent"
 STATS_SPACING = 0.005
-"""Seconds a stats pass pauses between two load balancers: a pass over N takes at least
-N * 5 ms, so the stats work of a busy agent stays a small share of a core (one pass over 1,000
-load balancers takes 5 s; over 10, 50 ms, well within ``stats_interval``)."""
+"""Seconds a stats pass pauses between two load balancers whose stats it reads: a pass reading N
+takes at least N * 5 ms, so the stats work of a busy agent stays a small share of a core (a pass
+reading 1,000 busy load balancers takes 5 s; 10, 50 ms, well within ``stats_interval``)."""
 PREFETCH_CHUNK = 50
 """Load balancers whose trees a full sync fetches per ``get_loadbalancers`` call."""
 
@@ -125,6 +126,9 @@ class AgentManager:
         self._rebuild: set[str] = set()  # to undeploy before deploying (failover)
         self._deployed: dict[str, Deployed] = {}  # what this process last deployed, per LB
         self._sent = StatsLedger()  # the stats last sent, per LB
+        # Which load balancers a stats pass reads.
+        self.stats_pacing = StatsPacing(
+            idle_passes(conf.agent.stats_idle_interval, conf.agent.stats_interval))
         self._roles: dict[str, str] = {}  # the VRRP role last reported, per copy of a pair
 
     # -- scheduling ----------------------------------------------------------------------------
@@ -217,6 +221,7 @@ class AgentManager:
             admin_event(Event.DEPLOYED, lb_id, "load balancer %s built at revision %s", lb_id,
                         tree.revision, revision=tree.revision)
         self.retries.forget(lb_id)
+        self.stats_pacing.wake(lb_id)  # members may have changed: read them next pass
         with self._lock:
             self._deployed[lb_id] = Deployed(tree, bridge)
             if tree.has_pending():
@@ -339,6 +344,7 @@ class AgentManager:
             self._deployed.pop(lb_id, None)
             self._sent.forget(lb_id)
             self._roles.pop(lb_id, None)
+        self.stats_pacing.forget(lb_id)
 
     def _failed(self, lb_id: str, doing: str, exc: BaseException) -> None:
         """A temporary failure or a bug: log it (a bug with its traceback) and retry later."""
@@ -475,6 +481,7 @@ class AgentManager:
             except Exception as exc:
                 LOG.warning("cannot report the role of load balancer %s: %s", lb_id, exc)
                 continue
+            self.stats_pacing.wake(lb_id)  # a new MASTER speaks for the pair from now on
             admin_event(Event.VRRP_ROLE, lb_id, "load balancer %s: this copy is %s (was %s)",
                         lb_id, role, previous, role=role, previous=previous)
             with self._lock:
@@ -529,19 +536,32 @@ class AgentManager:
     def collect_stats(self) -> None:
         """One stats pass: restart dead haproxies, send member health and counters.
 
-        Load balancers with work queued or running are skipped (they are changing right now).
-        What goes to the server, and when, :class:`lbaas.agent.stats_ledger.StatsLedger`
-        decides (member health at once, counters now and then). The pass pauses
-        :data:`STATS_SPACING` between two load balancers and ends early when the agent stops.
+        Every load balancer's haproxy is checked every pass, cheaply
+        (``Driver.still_running``: no socket; ``Driver.is_healthy`` when that fails, and a dead
+        one is restarted); its stats are read only when
+        :class:`lbaas.agent.stats_pacing.StatsPacing` says so (busy ones every pass, quiet ones
+        rarely) or while it drains servers. Load balancers with work queued or running are
+        skipped (they are changing right now). What goes to the server, and when,
+        :class:`lbaas.agent.stats_ledger.StatsLedger` decides (member health at once, counters
+        now and then). The pass pauses :data:`STATS_SPACING` between two load balancers it
+        reads and ends early when the agent stops.
         """
         with self._lock:
             trees = {lb_id: known.tree for lb_id, known in self._deployed.items()}
-        for number, (lb_id, tree) in enumerate(trees.items()):
-            if number and self._stopping.wait(STATS_SPACING):
-                return
+        read = 0
+        for lb_id, tree in trees.items():
             if self.queue.busy(lb_id):
                 continue
-            if not self.driver.is_healthy(lb_id):
+            due = self.stats_pacing.due(lb_id) or self.driver.draining(lb_id)
+            running = self.driver.still_running(lb_id)
+            if not due and running:
+                continue
+            if read and self._stopping.wait(STATS_SPACING):
+                return
+            read += 1
+            # The thorough check (the master answers on its socket) only when the cheap one
+            # fails: the master it found is gone, or none was found yet.
+            if not running and not self.driver.is_healthy(lb_id):
                 admin_event(Event.HAPROXY_RESTART, lb_id, "haproxy of load balancer %s is not "
                             "running: restarting it", lb_id, level=logging.WARNING)
                 self.queue.submit(lb_id, current_request_id())
@@ -549,20 +569,38 @@ class AgentManager:
             with self._lock:
                 standby = bool(tree.amphorae) and self._roles.get(lb_id) != Role.MASTER
             if standby:
+                self.stats_pacing.read(lb_id, quiet=True)  # woken when it becomes MASTER
                 continue  # the copy holding the VIP speaks for the pair
+            self._read_stats(tree)
+
+    def _read_stats(self, tree: LoadBalancerTree) -> None:
+        """Read ``tree``'s stats, send them when the ledger says so, and pace the next read:
+        soon unless the server already has all this reading holds."""
+        lb_id = tree.id
+        try:
+            stats = self.driver.collect(tree)
+        except (OSError, StatsError) as exc:
+            LOG.warning("cannot read stats of load balancer %s: %s", lb_id, exc)
+            self.stats_pacing.wake(lb_id)
+            return
+        with self._lock:
+            due = self._sent.due(lb_id, stats, count_pass=lb_id in self._deployed)
+        if due:
             try:
-                stats = self.driver.collect(tree)
-            except (OSError, StatsError) as exc:
-                LOG.warning("cannot read stats of load balancer %s: %s", lb_id, exc)
-                continue
+                self.plugin.update_loadbalancer_stats(lb_id, stats)
+            except messaging.MessagingException as exc:
+                LOG.warning("cannot send stats of load balancer %s: %s", lb_id, exc)
+                self.stats_pacing.wake(lb_id)
+                return
             with self._lock:
-                due = self._sent.due(lb_id, stats, count_pass=lb_id in self._deployed)
-            if due:
-                try:
-                    self.plugin.update_loadbalancer_stats(lb_id, stats)
-                except messaging.MessagingException as exc:
-                    LOG.warning("cannot send stats of load balancer %s: %s", lb_id, exc)
-                    continue
-                with self._lock:
-                    if lb_id in self._deployed:
-                        self._sent.sent(lb_id, stats)
+                if lb_id in self._deployed:
+                    self._sent.sent(lb_id, stats)
+        with self._lock:
+            quiet = self._sent.holds(lb_id, stats)
+        self.stats_pacing.read(lb_id, quiet)
+
+    def stats_activity(self, lb_id: str) -> None:
+        """Something happened on ``lb_id`` that its stats show (a member's health changed,
+        requests were served): read them at the next pass. Called by the agent's log receiver
+        from its own thread."""
+        self.stats_pacing.wake(lb_id)

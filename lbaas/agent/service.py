@@ -4,13 +4,14 @@ and the periodic threads together, and starts and stops them.
 Built by the ``lbaas agent`` command and by the all-in-one process (which passes its in-process
 transport). Three periodic threads, so that a slow pass never delays another: heartbeats every
 ``report_interval``; ``sync_state`` at start, every ``resync_interval`` and soon after a temporary
-failure; stats every ``stats_interval`` (a pass over many load balancers is spread out and may
-take longer, see :data:`lbaas.agent.manager.STATS_SPACING`). Stopping the agent leaves every
-haproxy running: load balancers keep serving while the agent restarts, and its first sync adopts
-them. Every pass runs under a new request id (``req-<uuid>``), which the work it queues and the
-reports it sends carry (:mod:`lbaas.core.request_ids`). With ``[agent] metrics_listen`` set, it
-also serves Prometheus metrics of its load balancers and of itself
-(:mod:`lbaas.agent.metrics.endpoint`, :mod:`lbaas.agent.metrics.collector`).
+failure; stats every ``stats_interval`` (every haproxy checked cheaply, the stats of busy load
+balancers read, quiet ones rarely: :mod:`lbaas.agent.stats_pacing`; the log receiver's health-check
+events and access lines wake a load balancer's reading). Stopping the agent leaves every haproxy
+running: load balancers keep serving while the agent restarts, and its first sync adopts them.
+Every pass runs under a new request id (``req-<uuid>``), which the work it queues and the reports
+it sends carry (:mod:`lbaas.core.request_ids`). With ``[agent] metrics_listen`` set, it also serves
+Prometheus metrics of its load balancers and of itself (:mod:`lbaas.agent.metrics.endpoint`,
+:mod:`lbaas.agent.metrics.collector`).
 """
 
 from __future__ import annotations
@@ -72,15 +73,17 @@ class AgentService:
         self.host: str = conf.host or socket.gethostname()
         self.plugin = PluginApi(transport, self.host)
         self.driver: Driver = driver or HaproxyNamespaceDriver(conf)
-        # haproxy's logs (access lines, health-check events); bad [access_log] options stop
-        # the agent here. Only the HAProxy driver's configs log to it.
-        access_logs = AccessLogService(conf, self.host)
-        self.access_logs = (access_logs if isinstance(self.driver, HaproxyNamespaceDriver)
-                            else None)
         self._stop = threading.Event()
         self.metrics = AgentMetrics()
         self.manager = AgentManager(conf, MeteredPlugin(self.plugin, self.metrics), self.driver,
                                     stopping=self._stop, metrics=self.metrics)
+        # haproxy's logs (access lines, health-check events, which also tell the stats pass
+        # what to read); bad [access_log] options stop the agent here. Only the HAProxy
+        # driver's configs log to it.
+        access_logs = AccessLogService(conf, self.host,
+                                       on_activity=self.manager.stats_activity)
+        self.access_logs = (access_logs if isinstance(self.driver, HaproxyNamespaceDriver)
+                            else None)
         listen = conf.agent.metrics_listen
         # The token file is read here, so that an unusable one stops the agent at start.
         self._metrics_endpoint = (MetricsEndpoint(listen, self._collect,

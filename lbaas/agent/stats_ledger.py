@@ -41,6 +41,10 @@ class StatsLedger:
             return True
         return passes >= COUNTERS_EVERY and last["listeners"] != stats["listeners"]
 
+    def holds(self, lb_id: str, stats: dict[str, Any]) -> bool:
+        """Whether the server already has ``stats`` (the last sent equal them)."""
+        return self._last_sent.get(lb_id) == stats
+
     def sent(self, lb_id: str, stats: dict[str, Any]) -> None:
         """``stats`` reached the server."""
         self._last_sent[lb_id] = stats

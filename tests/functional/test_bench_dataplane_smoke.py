@@ -68,4 +68,6 @@ def test_density_quick(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert result["resync"]["complete"]
     assert "periodic sync, nothing changed" in printed
     assert result["sync_cost"]["rounds"] == density.SYNC_ROUNDS
+    assert result["idle_cpu"]["at_rest"] == density.QUICK.count  # every LB paced to its cap
+    assert "stats paced" in printed
     assert result["namespaces_left"] == 0

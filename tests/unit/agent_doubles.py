@@ -170,6 +170,9 @@ class Device:
     heard: set[str] = field(default_factory=set)  # addresses a probe finds answering
     copies: dict[str, AmphoraNode | None] = field(default_factory=dict)  # lb id -> copy built
     roles: dict[str, str | None] = field(default_factory=dict)  # lb id -> keepalived's role
+    drains: set[str] = field(default_factory=set)  # lb ids whose removed servers drain
+    reads: list[str] = field(default_factory=list)  # lb ids whose stats were read, in order
+    health_checks: int = 0  # is_healthy calls (the thorough check)
 
     def prepare_host(self) -> None:
         self.prepared = True
@@ -205,10 +208,19 @@ class Device:
         return set(self.deployed)
 
     def is_healthy(self, lb_id: str) -> bool:
+        self.health_checks += 1
         return lb_id in self.healthy
 
+    def still_running(self, lb_id: str) -> bool:
+        return lb_id in self.healthy
+
+    def draining(self, lb_id: str) -> bool:
+        return lb_id in self.drains
+
     def collect(self, tree: LoadBalancerTree) -> dict[str, Any]:
+        self.reads.append(tree.id)
         return {"listeners": copy.deepcopy(self.listeners), "members": dict(self.members)}
+
 
     def answering(self, bridge: str, addresses: list[str]) -> set[str]:
         self.log.append(("probe", bridge))

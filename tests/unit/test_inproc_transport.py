@@ -5,13 +5,15 @@ long, casts and calls still arrive, which a polling listener could not do within
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 
 import oslo_messaging as messaging
 import pytest
+from futurist._thread import ThreadWorker
 
-from lbaas.config import load_config
+from lbaas.config import RPC_THREADS, load_config
 from lbaas.rpc import inproc
 from lbaas.rpc.inproc import InProcessDriver
 from lbaas.rpc.transport import make_client, make_server, make_transport
@@ -73,3 +75,27 @@ def test_calls_are_answered_one_after_another(rpc: tuple[messaging.RPCClient, En
     client, _ = rpc
     assert [client.call({}, "echo", text=f"t{n}") for n in range(5)] == [
         f"T{n}" for n in range(5)]
+
+
+def rpc_worker_threads() -> int:
+    return sum(isinstance(t, ThreadWorker) for t in threading.enumerate())
+
+
+def test_a_burst_leaves_at_most_rpc_threads_workers_behind(
+        rpc: tuple[messaging.RPCClient, Endpoint]) -> None:
+    """Every worker an RPC server ever started wakes each second while idle: a burst of casts
+    must not leave oslo.messaging's 64 behind."""
+    client, endpoint = rpc
+    before = rpc_worker_threads()
+    for n in range(3 * RPC_THREADS):
+        client.cast({}, "note", text=f"c{n}")
+    assert client.call({}, "echo", text="last") == "LAST"
+    assert wait_for_casts(endpoint, 3 * RPC_THREADS)
+    assert 1 <= rpc_worker_threads() - before <= RPC_THREADS
+
+
+def wait_for_casts(endpoint: Endpoint, count: int, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while len(endpoint.casts) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return len(endpoint.casts) >= count

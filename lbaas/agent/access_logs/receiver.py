@@ -10,12 +10,13 @@ rings connect and send. One thread reads every connection in big chunks:
   any other peer is refused. Whole lines are written in bulk to that load balancer's file
   (:mod:`.files`) after a shape check, and queued line by line for the syslog targets
   (:mod:`.forwarder`); haproxy's notice of lines its ring dropped is counted and logged;
-* **event socket**: octet-counted RFC 5424 messages (:mod:`.framing`) tagged with the load
-  balancer id (a connection speaks for the tag of its first message only). A health-check
-  transition becomes a JSON line of the ``lbaas.admin`` logger with ``event=member_status``
-  and the load balancer, pool and member ids; a drop notice is counted; anything else is
-  ignored (haproxy's start and reload notices). A stream that is not octet-counted is closed
-  (haproxy reconnects).
+* **event socket**: octet-counted RFC 5424 messages (:mod:`.framing`) tagged with the load balancer
+  id (a connection speaks for the tag of its first message only). A health-check transition becomes
+  a JSON line of the ``lbaas.admin`` logger with ``event=member_status`` and the load balancer,
+  pool and member ids (and the agent's stats pass reads that load balancer at once:
+  ``on_activity``, as for access lines); a drop notice is counted; anything else is ignored
+  (haproxy's start and reload notices). A stream that is not octet-counted is closed (haproxy
+  reconnects).
 
 Nothing that does not parse is fatal: it is counted. While this agent runs, and after it dies,
 a holder process keeps both sockets listening (:mod:`.holder`: haproxy 2.6 would otherwise
@@ -34,6 +35,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,8 +95,12 @@ class ReceiverCounters:
 class AccessLogService:
     """Receives one agent's haproxy logs (see the module docstring)."""
 
-    def __init__(self, conf: cfg.ConfigOpts, hostname: str) -> None:
-        """Raises ValueError when ``[access_log]`` is wrong (unknown fields, bad targets)."""
+    def __init__(self, conf: cfg.ConfigOpts, hostname: str,
+                 on_activity: Callable[[str], None] | None = None) -> None:
+        """``on_activity(lb_id)`` is called (on the reading thread) when a load balancer served
+        logged requests or a member's health changed: the agent's stats pass reads it soon.
+        Raises ValueError when ``[access_log]`` is wrong (unknown fields, bad targets)."""
+        self.on_activity = on_activity
         options = conf.access_log
         self.enabled: bool = options.enabled
         logs.select_fields(options.fields)  # an unknown field stops the agent here
@@ -241,6 +247,8 @@ class AccessLogService:
         """Handle whole lines (``block`` ends with a newline) of ``lb_id``'s access stream."""
         lines, count, others = logs.split_access_block(block)
         if count:
+            if self.on_activity is not None:
+                self.on_activity(lb_id)
             self.counters.access_lines += count
             self.files.write_block(lb_id, lines, count)
             if self.forwarder is not None:
@@ -288,6 +296,8 @@ class AccessLogService:
         event = logs.parse_member_event(message.text)
         if event is not None:
             self.counters.events += 1
+            if self.on_activity is not None:
+                self.on_activity(lb_id)
             admin_event(
                 Event.MEMBER_STATUS, lb_id, "member %s of pool %s is %s: %s", event.member_id,
                 event.pool_id, event.status, event.reason or "no reason given",

@@ -79,6 +79,8 @@ class HaproxyNamespaceDriver:
         self.access_logs: bool = conf.access_log.enabled
         self.access_log_fields = logs.select_fields(conf.access_log.fields)
         self.drains = Drains()
+        # The master pid each load balancer's last passing is_healthy found (still_running).
+        self._healthy_masters: dict[str, int] = {}
 
     @property
     def lbs_dir(self) -> Path:
@@ -288,6 +290,7 @@ class HaproxyNamespaceDriver:
         proc = self.process(lb_id)
         proc.stop()
         self.drains.forget(lb_id)
+        self._healthy_masters.pop(lb_id, None)
         vip_plug.unplug_vip(lb_id)
         proc.remove_state()
         LOG.info("load balancer %s undeployed", lb_id)
@@ -309,24 +312,33 @@ class HaproxyNamespaceDriver:
         """True when the haproxy master of ``lb_id`` answers on its own socket and runs inside
         namespace ``qlbaas-<lb_id>`` (a namespace deleted by hand leaves haproxy running in a
         nameless one, where the VIP cannot reach it once the namespace is rebuilt)."""
-        return self._in_own_namespace(self.process(lb_id)) is True
+        info = self.process(lb_id).proc_info()
+        healthy = info is not None and _in_namespace(info.master_pid, lb_id) is True
+        if healthy and info is not None:
+            self._healthy_masters[lb_id] = info.master_pid
+        else:
+            self._healthy_masters.pop(lb_id, None)
+        return healthy
+
+    def still_running(self, lb_id: str) -> bool:
+        """Cheap and without haproxy's help (two ``stat`` calls): the master the last passing
+        :meth:`is_healthy` found still exists inside namespace ``qlbaas-<lb_id>``. False when
+        unknown, gone or moved: ask :meth:`is_healthy`."""
+        pid = self._healthy_masters.get(lb_id)
+        return pid is not None and _in_namespace(pid, lb_id) is True
+
+    def draining(self, lb_id: str) -> bool:
+        """Whether removed or weight-0 servers of ``lb_id`` wait for their connections to end
+        or for their drain timeout: the stats pass must read it (:meth:`collect` finishes
+        them)."""
+        return bool(self.drains.pending(lb_id))
 
     @staticmethod
     def _in_own_namespace(proc: HaproxyProcess) -> bool | None:
         """Whether the running haproxy master of ``proc`` is in its load balancer's namespace;
         None when no master answers."""
         info = proc.proc_info()
-        if info is None:
-            return None
-        try:
-            running = os.stat(f"/proc/{info.master_pid}/ns/net")
-        except OSError:
-            return None  # it just exited
-        try:
-            named = os.stat(namespace_path(vip_plug.namespace_name(proc.lb_id)))
-        except FileNotFoundError:
-            return False
-        return (running.st_dev, running.st_ino) == (named.st_dev, named.st_ino)
+        return None if info is None else _in_namespace(info.master_pid, proc.lb_id)
 
     def collect(self, tree: LoadBalancerTree) -> dict[str, Any]:
         """Counters per listener and member health, as ``update_loadbalancer_stats`` wants them;
@@ -338,6 +350,20 @@ class HaproxyNamespaceDriver:
         stats = self.process(tree.id).stats()
         self.drains.finish(tree.id, stats, time.monotonic())
         return stats_payload(tree, stats.show_stat())
+
+
+def _in_namespace(pid: int, lb_id: str) -> bool | None:
+    """Whether process ``pid`` runs in namespace ``qlbaas-<lb_id>``; None when it is gone, False
+    when the namespace is."""
+    try:
+        running = os.stat(f"/proc/{pid}/ns/net")
+    except OSError:
+        return None  # it exited
+    try:
+        named = os.stat(namespace_path(vip_plug.namespace_name(lb_id)))
+    except FileNotFoundError:
+        return False
+    return (running.st_dev, running.st_ino) == (named.st_dev, named.st_ino)
 
 
 def _read_mark(path: Path) -> str | None:

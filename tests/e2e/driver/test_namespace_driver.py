@@ -191,7 +191,11 @@ def test_dead_haproxy_is_noticed_and_redeploy_restarts_it(
 ) -> None:
     tree = make_tree(lb_id, [member(1), member(2)])
     driver.deploy(tree, net.bridge)
+    assert not driver.still_running(lb_id)  # the cheap check knows only what is_healthy found
+    assert driver.is_healthy(lb_id)
+    assert driver.still_running(lb_id)
     driver.process(lb_id).stop(graceful=False)
+    assert not driver.still_running(lb_id)  # no socket asked: the master's pid is gone
     assert not driver.is_healthy(lb_id)
     assert lb_id in driver.deployed_ids()  # still ours: sync_state repairs it
 
@@ -229,7 +233,9 @@ def test_namespace_deleted_by_hand_is_rebuilt_by_redeploy(
     tree = make_tree(lb_id, [member(1), member(2)])
     driver.deploy(tree, net.bridge)
     before = plug_identity(lb_id)
+    assert driver.is_healthy(lb_id)
     subprocess.run(["ip", "netns", "delete", vip_plug.namespace_name(lb_id)], check=True)
+    assert not driver.still_running(lb_id)
     assert not driver.is_healthy(lb_id)  # haproxy runs on, in a namespace without a name
 
     assert driver.deploy(tree, net.bridge) is Action.STARTED

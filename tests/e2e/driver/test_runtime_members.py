@@ -173,6 +173,7 @@ def test_a_removed_member_drains_then_is_deleted(
         assert idle.id not in servers  # no connection: deleted at once
         assert servers[busy].maint  # in maintenance, its connection still open
         assert set(driver.drains.pending(lb_id)) == {(POOL_ID, busy)}
+        assert driver.draining(lb_id)
         expected = WEB02 if kept.id == "member-2" else WEB01
         for _ in range(6):  # no new connection reaches it
             net.client.call(_connect, VIP).close()
@@ -188,6 +189,7 @@ def test_a_removed_member_drains_then_is_deleted(
     assert wait_until(lambda: (driver.collect(tree), busy not in running_servers(driver,
                                                                                    lb_id))[1])
     assert driver.drains.pending(lb_id) == {}
+    assert not driver.draining(lb_id)
 
 
 def _connect(vip: str) -> socket.socket:
