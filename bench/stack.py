@@ -230,7 +230,8 @@ class BenchStack:
 
         self.agent.stop()
         self.driver = ScopedDriver(self.conf)
-        self.agent = AgentService(self.conf, self.api.extra["transport"], driver=self.driver)
+        self.agent = AgentService(self.conf, self.api.extra["transport"], driver=self.driver,
+                                  keep_log_sockets=True)
         return self.agent
 
 
@@ -292,6 +293,7 @@ def bench_stack(agent_options: dict[str, Any] | None = None, log_level: str = "W
     check_environment()
     raise_nofile()
     quiet_imports()
+    from lbaas.agent.access_logs.holder import stop_holder
     from lbaas.agent.service import AgentService
     from tests.functional.harness import build_api, close_api
 
@@ -328,10 +330,15 @@ def bench_stack(agent_options: dict[str, Any] | None = None, log_level: str = "W
         if sub.status_code != 201:
             raise RuntimeError(f"cannot register the bench subnet: {sub.text}")
         conf = api.services.conf
+        # A stopped agent leaves its log sockets to a holder process (as the daemons do): a
+        # haproxy whose ring loses its socket reconnects without pause, a core each, which
+        # made the teardown of 1,000 load balancers take the host down for minutes. The holder
+        # goes once every haproxy is gone.
+        stack.callback(stop_holder, state_path)
         # Registered before the agent starts: whatever it deploys is undeployed on the way out.
         stack.callback(_undeploy_all, state_path)
         driver = ScopedDriver(conf)
-        agent = AgentService(conf, api.extra["transport"], driver=driver)
+        agent = AgentService(conf, api.extra["transport"], driver=driver, keep_log_sockets=True)
         built = BenchStack(api=api, lab=lab, bridge=bridge, workdir=workdir,
                            state_path=state_path, conf=conf, agent=agent, driver=driver,
                            subnet_id=sub.json()["subnet"]["id"])
