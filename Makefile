@@ -9,7 +9,7 @@ UV := $(TOOLS)/bin/uv
 export UV_LINK_MODE := copy
 
 .PHONY: deps system-deps python-deps run lab test lint unit functional e2e bench sample-config \
-	octavia-suite
+	octavia-suite bench-octavia-deps
 
 system-deps:
 	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
@@ -54,6 +54,11 @@ octavia-suite: deps
 
 bench: deps
 	$(UV) run python -m bench.api
+
+## The real Octavia API for `python -m bench.api --octavia` (bench/octavia_env/uv.lock); not
+## part of python-deps, so neither `make test` nor CI installs it.
+bench-octavia-deps: $(UV)
+	$(UV) sync --frozen --quiet --project bench/octavia_env
 
 sample-config: python-deps
 	$(UV) run oslo-config-generator --namespace lbaas --namespace oslo.messaging \

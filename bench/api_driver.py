@@ -1,11 +1,17 @@
-"""Load on the API server and its measurement: :func:`run_series` spreads ``n`` requests over
+"""Load on an API server and its measurement: :func:`run_series` spreads ``n`` requests over
 keep-alive httpx clients (one thread each, untimed warm-up first, bounded by a time budget) and
-:class:`ApiDriver` registers the benchmark's network, then for one database measures the
-health-check floor and list/show/create at each load-balancer level (filling the population
-through the API and waiting for the noop provider between series), and finally computes the
-ratios against the floor and against Octavia's quoted numbers.
+:class:`ApiDriver` measures one server (an :class:`ApiTarget`) the same way whichever it is:
+the health-check floor, then list/show/create at each load-balancer level (filling the
+population through the API and waiting for every load balancer to be ``ACTIVE`` between
+series), and finally the ratios against the floor.
 
-Used by ``bench.api`` (one :class:`ApiDriver` per database).
+What differs between the servers is behind :class:`ApiTarget`: how the measured project is set
+up and authenticated, the body of a create, the query of a project's list, and whose CPU time
+counts. :class:`LbaasTarget` is lbaas's (tokens from ``lbaas token create``, a network and a
+subnet registered by an admin); ``bench.octavia_peer.OctaviaPeer`` is the real Octavia's.
+
+Used by ``bench.api`` (one :class:`ApiDriver` per database, and one for Octavia with
+``--octavia``).
 """
 
 from __future__ import annotations
@@ -17,12 +23,13 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Protocol
 
 import httpx
 from rich.console import Console
 from rich.markup import escape
 
-from bench.api_results import GOAL, MAX_CLIENTS, OCTAVIA, DatabaseResult, Profile, Row
+from bench.api_results import MAX_CLIENTS, DatabaseResult, Profile, Row
 from bench.common import BenchError, LbaasServer, summarize
 
 LB_PATH = "/v2/lbaas/loadbalancers"
@@ -107,38 +114,99 @@ def _expect(response: httpx.Response, status: int) -> httpx.Response:
     return response
 
 
-class ApiDriver:
-    """Clients bound to one server and token, the project's load balancers, and the rows."""
+class ApiTarget(Protocol):
+    """A running API server that :class:`ApiDriver` measures."""
 
-    def __init__(self, server: LbaasServer, database: str, profile: Profile,
-                 console: Console) -> None:
+    @property
+    def base_url(self) -> str: ...
+
+    def member_headers(self) -> dict[str, str]:
+        """Set up the measured project (once) and return the headers of its requests."""
+        ...
+
+    def create_fields(self) -> dict[str, object]:
+        """The fields of a create's ``loadbalancer`` object besides its name (the VIP...)."""
+        ...
+
+    def list_params(self) -> dict[str, str]:
+        """The query of the measured project's list of load balancers."""
+        ...
+
+    def cpu_seconds(self) -> float:
+        """CPU time the server's processes have used so far."""
+        ...
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The end of the server's log (for error messages)."""
+        ...
+
+
+class LbaasTarget:
+    """lbaas as an :class:`ApiTarget`: an admin registers a network and a ``/16`` subnet, and
+    a ``member`` of project ``bench`` does everything measured (tokens from ``lbaas token
+    create``)."""
+
+    def __init__(self, server: LbaasServer) -> None:
         self.server = server
-        self.database = database
-        self.profile = profile
-        self.console = console
-        self.result = DatabaseResult(database)
-        self.lb_ids: list[str] = []
         self.subnet_id = ""
-        self.floor: dict[int, float] = {}
-        self._show_order: list[str] = []
-        self._ids_lock = threading.Lock()
-        self._stack = ExitStack()
-        self.clients: list[httpx.Client] = []
 
-    def __enter__(self) -> ApiDriver:
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    def member_headers(self) -> dict[str, str]:
         admin = self.server.token("bench-admin", "admin")
         member = self.server.token("bench", "member")
-        with httpx.Client(base_url=self.server.base_url, timeout=30.0,
+        with httpx.Client(base_url=self.base_url, timeout=30.0,
                           headers={"X-Auth-Token": admin}) as client:
             net = _expect(client.post("/v2.0/networks", json={"network": {
                 "name": "bench", "shared": True}}), 201).json()["network"]
             sub = _expect(client.post("/v2.0/subnets", json={"subnet": {
                 "network_id": net["id"], "name": "bench", "cidr": "10.64.0.0/16"}}), 201)
             self.subnet_id = sub.json()["subnet"]["id"]
+        return {"X-Auth-Token": member}
+
+    def create_fields(self) -> dict[str, object]:
+        return {"vip_subnet_id": self.subnet_id}
+
+    def list_params(self) -> dict[str, str]:
+        return {}  # a member lists its own project
+
+    def cpu_seconds(self) -> float:
+        return self.server.cpu_seconds()
+
+    def log_tail(self, lines: int = 30) -> str:
+        return self.server.log_tail(lines)
+
+
+class ApiDriver:
+    """Clients bound to one server and project, the project's load balancers, and the rows
+    (labelled ``database``: the database, or ``octavia``)."""
+
+    def __init__(self, target: ApiTarget, database: str, profile: Profile,
+                 console: Console) -> None:
+        self.target = target
+        self.database = database
+        self.profile = profile
+        self.console = console
+        self.result = DatabaseResult(database)
+        self.lb_ids: list[str] = []
+        self.floor: dict[int, float] = {}
+        self._show_order: list[str] = []
+        self._create_fields: dict[str, object] = {}
+        self._list_params: dict[str, str] = {}
+        self._ids_lock = threading.Lock()
+        self._stack = ExitStack()
+        self.clients: list[httpx.Client] = []
+
+    def __enter__(self) -> ApiDriver:
+        headers = self.target.member_headers()
+        self._create_fields = self.target.create_fields()
+        self._list_params = self.target.list_params()
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         self.clients = [self._stack.enter_context(httpx.Client(
-            base_url=self.server.base_url, timeout=30.0, limits=limits,
-            headers={"X-Auth-Token": member})) for _ in range(MAX_CLIENTS)]
+            base_url=self.target.base_url, timeout=30.0, limits=limits,
+            headers=headers)) for _ in range(MAX_CLIENTS)]
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -150,13 +218,13 @@ class ApiDriver:
         _expect(client.get("/healthcheck"), 200)
 
     def _list(self, client: httpx.Client, _i: int = 0) -> None:
-        _expect(client.get(LB_PATH), 200)
+        _expect(client.get(LB_PATH, params=self._list_params), 200)
 
     def _show(self, client: httpx.Client, i: int) -> None:
         _expect(client.get(f"{LB_PATH}/{self._show_order[i % len(self._show_order)]}"), 200)
 
     def _create(self, client: httpx.Client, i: int) -> None:
-        body = {"loadbalancer": {"vip_subnet_id": self.subnet_id, "name": f"bench-{i}"}}
+        body = {"loadbalancer": {**self._create_fields, "name": f"bench-{i}"}}
         lb_id = _expect(client.post(LB_PATH, json=body), 201).json()["loadbalancer"]["id"]
         with self._ids_lock:
             self.lb_ids.append(lb_id)
@@ -165,11 +233,12 @@ class ApiDriver:
 
     def measure(self, operation: str, clients: int, total: int, lbs: str,
                 call: Callable[[httpx.Client, int], None],
-                warmup: Callable[[httpx.Client], None] | None) -> Row:
-        """Measure one series and append its row (ratios are filled in by :meth:`finish`)."""
-        cpu_before = self.server.cpu_seconds()
+                warmup: Callable[[httpx.Client], None] | None, level: int | None = None) -> Row:
+        """Measure one series and append its row (ratios are filled in by :meth:`finish` and
+        ``bench.api_results.compare_*``). ``level``: the load-balancer level it belongs to."""
+        cpu_before = self.target.cpu_seconds()
         series = run_series(self.clients[:clients], total, self.profile.budget_s, call, warmup)
-        cpu_used = self.server.cpu_seconds() - cpu_before
+        cpu_used = self.target.cpu_seconds() - cpu_before
         if series.errors:
             self.result.notes.append(f"{operation} ({clients} clients): {len(series.errors)} "
                                      f"failed requests, first: {series.errors[0]}")
@@ -178,7 +247,7 @@ class ApiDriver:
         stats = summarize(series.latencies, series.wall_s)
         row = Row(self.database, operation, lbs, clients, stats.n, stats.p50_ms, stats.p99_ms,
                   stats.rps, errors=len(series.errors),
-                  server_cpu_ms=cpu_used * 1000 / (stats.n + len(series.errors)))
+                  server_cpu_ms=cpu_used * 1000 / (stats.n + len(series.errors)), level=level)
         self.result.rows.append(row)
         tag = escape(f"[{self.database}]")
         self.console.log(f"{tag} {operation:<11} lbs={lbs:<9} clients={clients} "
@@ -200,20 +269,35 @@ class ApiDriver:
         self.settle()
 
     def settle(self) -> None:
-        """Wait until the noop provider has made every load balancer ACTIVE, so that its
-        background writes do not disturb the next measurement."""
-        deadline = time.monotonic() + self.profile.settle_timeout_s
+        """Wait until the provider (lbaas's noop provider, Octavia's worker) has made every
+        load balancer ACTIVE, so that its background writes do not disturb the next
+        measurement. Gives up when the oldest pending one has not moved for
+        ``settle_timeout_s`` (Octavia's worker takes minutes for a thousand, one at a time),
+        or when one went ERROR."""
         client = self.clients[0]
-        params = {"provisioning_status": "PENDING_CREATE", "fields": "id", "limit": "1"}
-        while _expect(client.get(LB_PATH, params=params), 200).json()["loadbalancers"]:
-            if time.monotonic() > deadline:
-                raise BenchError("load balancers still PENDING_CREATE after "
+        params = {**self._list_params, "fields": "id", "limit": "1"}
+        oldest, since, pause = "", time.monotonic(), 0.05
+        while pending := self._first(client, {**params, "provisioning_status": "PENDING_CREATE"}):
+            if pending != oldest:
+                oldest, since, pause = pending, time.monotonic(), 0.05
+            elif time.monotonic() - since > self.profile.settle_timeout_s:
+                raise BenchError(f"load balancer {oldest} still PENDING_CREATE after "
                                  f"{self.profile.settle_timeout_s:.0f}s")
-            time.sleep(0.05)
+            time.sleep(pause)
+            pause = min(1.0, pause * 1.5)  # Octavia: do not load the API the worker needs
+        if failed := self._first(client, {**params, "provisioning_status": "ERROR"}):
+            raise BenchError(f"load balancer {failed} went ERROR")
+
+    @staticmethod
+    def _first(client: httpx.Client, params: dict[str, str]) -> str:
+        """The id of the first load balancer the list with ``params`` returns, '' if none."""
+        found = _expect(client.get(LB_PATH, params=params), 200).json()["loadbalancers"]
+        return str(found[0]["id"]) if found else ""
 
     def check_list_size(self) -> None:
         """The list must return every load balancer of the project (one page)."""
-        got = len(_expect(self.clients[0].get(LB_PATH), 200).json()["loadbalancers"])
+        got = len(_expect(self.clients[0].get(LB_PATH, params=self._list_params),
+                          200).json()["loadbalancers"])
         if got != len(self.lb_ids):
             self.result.notes.append(f"list returned {got} of {len(self.lb_ids)} load "
                                      "balancers (pagination limit?)")
@@ -231,37 +315,27 @@ class ApiDriver:
             self.check_list_size()
             count = str(len(self.lb_ids))
             for clients in (1, MAX_CLIENTS):
-                self.measure("list", clients, p.n_list, count, self._list, self._list)
+                self.measure("list", clients, p.n_list, count, self._list, self._list, level)
             if self.lb_ids:
                 self._show_order = random.sample(self.lb_ids, len(self.lb_ids))
                 for clients in (1, MAX_CLIENTS):
-                    self.measure("show", clients, p.n_show, count,
-                                 self._show, lambda c: self._show(c, random.randrange(10**6)))
+                    self.measure("show", clients, p.n_show, count, self._show,
+                                 lambda c: self._show(c, random.randrange(10**6)), level)
             for clients in (1, MAX_CLIENTS):
                 before = len(self.lb_ids)
                 row = self.measure("create", clients, p.n_create,
                                    f"{before}→{before + p.n_create}", self._create,
-                                   self._healthcheck)
+                                   self._healthcheck, level)
                 row.lbs = f"{before}→{len(self.lb_ids)}"
                 self.settle()
         return self.result
 
     def finish(self) -> None:
-        """Fill in the ratios against Octavia's quoted numbers and against the floor."""
+        """Fill in the ratios against the floor (those against Octavia come once every server
+        has run: ``bench.api_results.compare_quoted`` / ``compare_measured``)."""
         for row in self.result.rows:
             floor = self.floor.get(row.clients)
             if floor and row.operation != "healthcheck":
                 row.vs_floor = row.p50_ms / floor
             elif row.operation == "healthcheck":
                 row.vs_floor = 1.0
-            ref = OCTAVIA.get(row.operation)
-            if ref is None or (ref.lbs is not None and row.lbs != str(ref.lbs)):
-                continue
-            row.octavia_p50_ms, row.octavia_rps = ref.p50_ms, ref.single_stream_rps
-            row.speedup = ref.p50_ms / row.p50_ms
-            row.rps_ratio = row.rps / ref.single_stream_rps
-            if row.clients == 1:
-                quoted_rps_ok = ref.rps is None or row.rps_ratio >= GOAL
-                row.goal_met = row.speedup >= GOAL and quoted_rps_ok
-            else:
-                row.goal_met = row.rps_ratio >= GOAL

@@ -1,9 +1,11 @@
 """What the API benchmark measures and what it compares with: the operations, how much to measure
 (:class:`Profile`, full and ``--quick``), Octavia's quoted numbers (:data:`OCTAVIA`) and the 10x
-goal, and the result rows of each database (:class:`Row`, :class:`DatabaseResult`).
+goal, the result rows of each database (:class:`Row`, :class:`DatabaseResult`), and the ratios
+against Octavia: :func:`compare_quoted` (the quoted numbers) or :func:`compare_measured` (the
+real Octavia measured in the same run, ``--octavia``).
 
-Used by ``bench.api`` (the entry point), ``bench.api_driver`` (which fills the rows) and
-``bench.api_report`` (which prints and writes them).
+Used by ``bench.api`` (the entry point, which also compares), ``bench.api_driver`` (which fills
+the rows) and ``bench.api_report`` (which prints and writes them).
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ GOAL_RULE = ("Goal (>=10x): with 1 client, p50 and (where quoted) req/s; with 4 
              "(show: against 1000/p50). Octavia's numbers are single-stream, so a p50 with 4 "
              "clients also holds the time spent queueing behind the other 3 on 2 cores: "
              "compare it with the floor, not with Octavia.")
+GOAL_RULE_MEASURED = ("Goal (>=10x): with 1 client, p50 and req/s; with 4 clients, req/s; each "
+                      "against Octavia's row with the same operation, level and clients (the "
+                      "health check has no goal).")
 OCTAVIA_SETUP = "Octavia API, 4 gunicorn workers, MariaDB (quoted, not measured in this run)"
 
 
@@ -87,6 +92,7 @@ class Row:
     server_cpu_ms: float | None = None  # server CPU time per request (all its threads)
     goal_met: bool | None = None
     quoted: bool = False
+    level: int | None = None  # the load-balancer level of the series (None: health check)
 
 
 @dataclass
@@ -98,3 +104,44 @@ class DatabaseResult:
     notes: list[str] = field(default_factory=list)
     error: str | None = None
     server_processes: int | None = None
+    setup: str | None = None  # what server this is, when not lbaas (the title says it)
+
+
+# --------------------------------------------------------------------------------------------
+# Ratios against Octavia
+
+
+def compare_quoted(rows: list[Row]) -> None:
+    """Fill in each row's ratios and goal against Octavia's quoted numbers (:data:`OCTAVIA`)."""
+    for row in rows:
+        ref = OCTAVIA.get(row.operation)
+        if ref is None or (ref.lbs is not None and row.lbs != str(ref.lbs)):
+            continue
+        row.octavia_p50_ms, row.octavia_rps = ref.p50_ms, ref.single_stream_rps
+        row.speedup = ref.p50_ms / row.p50_ms
+        row.rps_ratio = row.rps / ref.single_stream_rps
+        if row.clients == 1:
+            quoted_rps_ok = ref.rps is None or row.rps_ratio >= GOAL
+            row.goal_met = row.speedup >= GOAL and quoted_rps_ok
+        else:
+            row.goal_met = row.rps_ratio >= GOAL
+
+
+def compare_measured(rows: list[Row], octavia: list[Row]) -> None:
+    """Fill in each row's ratios and goal against the row of the real Octavia with the same
+    operation, level and number of clients, measured in the same run (rows without one, e.g.
+    after Octavia failed, keep none)."""
+    reference = {(r.operation, r.level, r.clients): r for r in octavia}
+    for row in rows:
+        ref = reference.get((row.operation, row.level, row.clients))
+        if ref is None:
+            continue
+        row.octavia_p50_ms, row.octavia_rps = ref.p50_ms, ref.rps
+        row.speedup = ref.p50_ms / row.p50_ms
+        row.rps_ratio = row.rps / ref.rps if ref.rps else None
+        if row.operation == "healthcheck" or row.rps_ratio is None:
+            continue
+        if row.clients == 1:
+            row.goal_met = row.speedup >= GOAL and row.rps_ratio >= GOAL
+        else:
+            row.goal_met = row.rps_ratio >= GOAL

@@ -331,21 +331,34 @@ def lbaas_server(db_url: str = "", config: Mapping[str, Mapping[str, object]] | 
 
 
 def _wait_ready(server: LbaasServer, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=server.base_url, timeout=2.0) as client:
+    def exited() -> str | None:
+        if server.process.poll() is None:
+            return None
+        return f"lbaas server exited with {server.process.returncode}:\n{server.log_tail()}"
+
+    if not wait_healthy(server.base_url, time.monotonic() + timeout, exited):
+        raise BenchError(f"lbaas server not ready after {timeout:.0f}s:\n{server.log_tail()}")
+
+
+def wait_healthy(base_url: str, deadline: float, failed: Callable[[], str | None],
+                 ready: Callable[[], bool] = lambda: True, interval: float = 0.1) -> bool:
+    """Poll ``GET /healthcheck`` until it answers 200 and ``ready()``; False at ``deadline``.
+    Raises BenchError with what ``failed()`` returns once it returns something (a process the
+    server needs exited). Used for lbaas's server and for the real Octavia
+    (``bench.octavia_peer``)."""
+    with httpx.Client(base_url=base_url, timeout=10.0) as client:
         while True:
-            if server.process.poll() is not None:
-                raise BenchError(f"lbaas server exited with {server.process.returncode}:\n"
-                                 f"{server.log_tail()}")
+            problem = failed()
+            if problem is not None:
+                raise BenchError(problem)
             try:
-                if client.get("/healthcheck").status_code == 200:
-                    return
+                if ready() and client.get("/healthcheck").status_code == 200:
+                    return True
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise BenchError(f"lbaas server not ready after {timeout:.0f}s:\n"
-                                 f"{server.log_tail()}")
-            time.sleep(0.1)
+                return False
+            time.sleep(interval)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
