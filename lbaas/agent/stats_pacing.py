@@ -85,6 +85,6 @@ class StatsPacing:
             return sum(1 for pace in self._paces.values() if pace.every >= self.max_passes)
 
     def waiting(self) -> int:
-        """Load balancers the next pass will not read (for the agent's metrics and tests)."""
+        """Load balancers the next pass will not read (for tests and benchmarks)."""
         with self._lock:
             return sum(1 for pace in self._paces.values() if pace.wait > 0)

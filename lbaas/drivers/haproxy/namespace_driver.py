@@ -313,12 +313,11 @@ class HaproxyNamespaceDriver:
         namespace ``qlbaas-<lb_id>`` (a namespace deleted by hand leaves haproxy running in a
         nameless one, where the VIP cannot reach it once the namespace is rebuilt)."""
         info = self.process(lb_id).proc_info()
-        healthy = info is not None and _in_namespace(info.master_pid, lb_id) is True
-        if healthy and info is not None:
+        if info is not None and _in_namespace(info.master_pid, lb_id) is True:
             self._healthy_masters[lb_id] = info.master_pid
-        else:
-            self._healthy_masters.pop(lb_id, None)
-        return healthy
+            return True
+        self._healthy_masters.pop(lb_id, None)
+        return False
 
     def still_running(self, lb_id: str) -> bool:
         """Cheap and without haproxy's help (two ``stat`` calls): the master the last passing
