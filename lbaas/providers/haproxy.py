@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from oslo_config import cfg
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lbaas.core.amphora import AmphoraStatus
@@ -23,6 +24,7 @@ from lbaas.core.kinds import (
     HEALTH_MONITOR,
     LISTENER,
     LOADBALANCER,
+    MEMBER,
     POOL,
     Kind,
 )
@@ -30,7 +32,7 @@ from lbaas.db import models
 from lbaas.db.engine import read_session
 from lbaas.providers.base import Change, ProviderDriver
 from lbaas.rpc.agent_api import AgentApi
-from lbaas.services import agents, copies, rescheduling
+from lbaas.services import agents, copies, rescheduling, tree
 from lbaas.services.availability_zones import AGENTS_ZONE, VALID_VIP_NETWORKS
 from lbaas.services.capabilities import (
     NOT_APPLIED,
@@ -168,6 +170,8 @@ class HaproxyProvider(ProviderDriver):
     def refresh(self, ctx: RequestContext, change: Change) -> None:
         with read_session(self._sessions) as session:
             hosts = self._hosts(session, change.lb_id)
+            delta = (tree.member_change(session, change.lb_id, change.obj_id)
+                     if hosts and change.kind is MEMBER else None)
         if change.action == FAILOVER:
             released = self._released.pop(change.lb_id, None)
             if released is not None and released not in hosts:
@@ -179,17 +183,24 @@ class HaproxyProvider(ProviderDriver):
                         change.lb_id, extra={"request_id": ctx.request_id})
             return
         for host in hosts:
-            self._agents.cast(host, change.method, change.obj_id, change.lb_id, ctx.request_id)
+            self._agents.cast(host, change.method, change.obj_id, change.lb_id, ctx.request_id,
+                              member_change=delta)
 
     @staticmethod
     def _hosts(session: Session, lb_id: str) -> list[str]:
-        """The hosts of the agents running ``lb_id`` (both copies' of a pair)."""
-        lb = session.get(models.LoadBalancer, lb_id)
-        if lb is None:
+        """The hosts of the agents running ``lb_id`` (both copies' of a pair). Read by columns:
+        loading the load balancer would load its whole tree, on every change's path."""
+        placed = session.scalars(select(models.LoadBalancer.agent_id)
+                                 .where(models.LoadBalancer.id == lb_id)).first()
+        copy_agents = session.scalars(select(models.Amphora.agent_id)
+                                      .where(models.Amphora.load_balancer_id == lb_id)
+                                      .order_by(models.Amphora.position)).all()
+        agent_ids = [a for a in (copy_agents or [placed]) if a]
+        if not agent_ids:
             return []
-        agent_ids = [a.agent_id for a in lb.amphorae] if lb.amphorae else [lb.agent_id]
-        found = (session.get(models.Agent, agent_id) for agent_id in agent_ids if agent_id)
-        return [agent.host for agent in found if agent is not None]
+        hosts = {agent_id: host for agent_id, host in session.execute(
+            select(models.Agent.id, models.Agent.host).where(models.Agent.id.in_(agent_ids)))}
+        return [hosts[agent_id] for agent_id in agent_ids if agent_id in hosts]
 
     def answering(self, host: str, network_id: str, network_name: str | None,
                   addresses: list[str]) -> set[str] | None:
