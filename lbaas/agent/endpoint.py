@@ -6,7 +6,8 @@ over the bus). Every method runs with the request id of the cast's context bound
 carries none or an invalid one, :func:`lbaas.core.request_ids.bound_from_rpc`), and the
 work it queues carries that id. Every method is a one-line hand-off: "refresh load balancer X"
 on the manager's work queue, or "rebuild X" for a failover. Whatever object a cast names, the
-agent rebuilds the whole load balancer from the server's current tree: one code path instead of a
+agent rebuilds the whole load balancer from the server's current tree (or, for a member change
+that carries itself, from the tree it deployed plus that change): one code path instead of a
 handler per object and action. The cast names themselves (``create_pool``, ``update_member``, …)
 are the seed's LBaaS v2 agent API, generated from the registry of kinds
 (:func:`lbaas.core.kinds.change_methods`).
@@ -18,9 +19,11 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import oslo_messaging as messaging
+from pydantic import ValidationError
 
 from lbaas.core.kinds import change_methods
 from lbaas.core.request_ids import bound_from_rpc
+from lbaas.core.tree import MemberChange
 from lbaas.rpc import agent_api
 from lbaas.rpc.topics import RPC_NAMESPACE
 
@@ -33,7 +36,7 @@ LOG = logging.getLogger(__name__)
 class AgentRpcEndpoint:
     """The agent casts of :mod:`lbaas.rpc.agent_api`, each queueing work on the manager."""
 
-    target = messaging.Target(namespace=RPC_NAMESPACE, version=agent_api.PROBE_VERSION)
+    target = messaging.Target(namespace=RPC_NAMESPACE, version=agent_api.LATEST_VERSION)
 
     def __init__(self, manager: AgentManager) -> None:
         self._manager = manager
@@ -44,14 +47,24 @@ class AgentRpcEndpoint:
         context: dict[str, Any],
         obj_id: str | None = None,
         loadbalancer_id: str | None = None,
+        member_change: dict[str, Any] | None = None,
         **_: Any,
     ) -> None:
-        """Something under ``loadbalancer_id`` changed: refresh it from the server's tree."""
+        """Something under ``loadbalancer_id`` changed: refresh it from the server's tree, or
+        from the tree deployed and the ``member_change`` the cast carries (RPC 1.2)."""
         lb_id = loadbalancer_id or obj_id
         if not lb_id:
             LOG.warning("cast without a load balancer id ignored")
             return
-        self._manager.schedule(lb_id)  # under the cast's request id, bound by the decorator
+        change = None
+        if member_change is not None:
+            try:
+                change = MemberChange.model_validate(member_change)
+            except ValidationError as exc:
+                LOG.warning("load balancer %s: unreadable member change ignored (the tree is "
+                            "fetched instead): %s", lb_id, exc)
+        # Under the cast's request id, bound by the decorator.
+        self._manager.schedule(lb_id, member_change=change)
 
     @bound_from_rpc
     def failover_loadbalancer(

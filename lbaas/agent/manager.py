@@ -50,7 +50,7 @@ from lbaas.core.admin_events import Event, admin_event
 from lbaas.core.amphora import AmphoraStatus, Role
 from lbaas.core.request_ids import current_request_id
 from lbaas.core.status import Provisioning
-from lbaas.core.tree import AmphoraNode, LoadBalancerTree, TreeRejected
+from lbaas.core.tree import AmphoraNode, LoadBalancerTree, MemberChange, TreeRejected
 from lbaas.drivers.haproxy.escaping import UnsafeConfigValue
 from lbaas.drivers.haproxy.namespace_driver import DEVICE_DRIVER_NAME
 from lbaas.drivers.haproxy.process import Action, ConfigRejected, HaproxyError
@@ -125,6 +125,7 @@ class AgentManager:
         self._orphans: set[str] = set()  # to undeploy without asking the server
         self._rebuild: set[str] = set()  # to undeploy before deploying (failover)
         self._deployed: dict[str, Deployed] = {}  # what this process last deployed, per LB
+        self._member_changes: dict[str, MemberChange] = {}  # carried by the last cast, per LB
         self._sent = StatsLedger()  # the stats last sent, per LB
         # Which load balancers a stats pass reads.
         self.stats_pacing = StatsPacing(
@@ -133,19 +134,26 @@ class AgentManager:
 
     # -- scheduling ----------------------------------------------------------------------------
 
-    def schedule(self, lb_id: str, rebuild: bool = False, request_id: str | None = None
-                 ) -> None:
+    def schedule(self, lb_id: str, rebuild: bool = False, request_id: str | None = None,
+                 member_change: MemberChange | None = None) -> None:
         """Queue a refresh of ``lb_id`` (the server named it: it is not an orphan).
 
         Called for every cast: a tree prefetched earlier may predate the change, so the refresh
-        fetches a fresh one. The refresh logs (and reports) under ``request_id``, by default the
-        one bound in the calling thread (the cast's).
+        fetches a fresh one, unless the cast carried a ``member_change`` that turns the tree
+        deployed here into the current one. The refresh logs (and reports) under
+        ``request_id``, by default the one bound in the calling thread (the cast's).
         """
         self.prefetched.invalidate(lb_id)
         with self._lock:
             self._orphans.discard(lb_id)
             if rebuild:
                 self._rebuild.add(lb_id)
+            # Only the latest cast's change: the server takes a load balancer's next change
+            # only once this agent reported the last one, and a cast without one needs a fetch.
+            if member_change is None:
+                self._member_changes.pop(lb_id, None)
+            else:
+                self._member_changes[lb_id] = member_change
         self.queue.submit(lb_id, current_request_id() if request_id is None else request_id)
 
     def _run(self, lb_id: str) -> None:
@@ -169,12 +177,18 @@ class AgentManager:
     def refresh(self, lb_id: str, rebuild: bool = False) -> None:
         """Bring ``lb_id`` to the server's current tree, or remove it if the server is done.
 
-        The tree is the one a sync prefetched if no cast invalidated it, else fetched now.
+        The tree is the one a sync prefetched if no cast invalidated it, else the tree deployed
+        here with the member change the last cast carried, else fetched now.
         """
         found, tree = self.prefetched.take(lb_id)
+        source = "prefetched"
+        if not found:
+            tree = self._tree_from_member_change(lb_id)
+            found, source = tree is not None, "built from the member change"
         try:
             if not found:
                 tree = self.plugin.get_loadbalancer(lb_id)
+                source = "fetched"
         except TreeRejected as exc:
             self._report(lb_id, None, Provisioning.ERROR, exc.revision, reason=str(exc))
             return
@@ -182,8 +196,7 @@ class AgentManager:
             self._failed(lb_id, "fetching its tree", exc)
             self._restart_known(lb_id)
             return
-        LOG.debug("load balancer %s: %s its tree (revision %s)", lb_id,
-                  "prefetched" if found else "fetched",
+        LOG.debug("load balancer %s: %s its tree (revision %s)", lb_id, source,
                   None if tree is None else tree.revision)
         if tree is not None and not tree.placed_on(self.plugin.host):
             LOG.info("load balancer %s now runs elsewhere: removing this host's copy", lb_id)
@@ -229,6 +242,20 @@ class AgentManager:
                 # stored (a member just re-enabled: OFFLINE). Send the observed health again.
                 self._sent.resend(lb_id)
         self._report(lb_id, tree, Provisioning.ACTIVE, tree.revision)
+
+    def _tree_from_member_change(self, lb_id: str) -> LoadBalancerTree | None:
+        """The current tree of ``lb_id`` without asking the server: the tree deployed here with
+        the member change the last cast carried, if it applies to that tree (used once)."""
+        with self._lock:
+            change = self._member_changes.pop(lb_id, None)
+            known = self._deployed.get(lb_id)
+        if change is None or known is None:
+            return None
+        tree = change.apply_to(known.tree)
+        LOG.debug("load balancer %s: member change to revision %s %s", lb_id, change.revision,
+                  "applied to the deployed tree" if tree is not None else
+                  f"does not follow the deployed revision {known.tree.revision}: fetching")
+        return tree
 
     def _start_over(self, tree: LoadBalancerTree, copy: AmphoraNode | None) -> None:
         """A failover: a SINGLE load balancer, or a copy being rebuilt (its status is not

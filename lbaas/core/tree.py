@@ -279,6 +279,90 @@ class LoadBalancerTree(_Node):
         return any(status in PENDING for status in self.statuses())
 
 
+class MemberChange(_Node):
+    """A change to one member, carried by the cast about it (agent RPC 1.2): with the tree of the
+    revision before, all an agent needs to build the tree of ``revision`` without fetching it.
+
+    The server sends one (:func:`lbaas.services.tree.member_change`) only when this member is
+    the whole difference between the two: every other object of the tree is ACTIVE, so the
+    previous change closed successfully and this change touched nothing else (not a batch).
+    The agent applies it only to the tree it deployed at ``revision - 1``
+    (:meth:`apply_to`); anything else and it fetches the tree, as for every other change.
+    """
+
+    revision: int
+    provisioning_status: str
+    """The load balancer's, at ``revision`` (the change holds it: PENDING_UPDATE)."""
+    pool_id: str
+    member: MemberNode
+    """The member as it is now (PENDING_DELETE while its removal is in flight)."""
+    amphorae: list[AmphoraNode] = Field(default_factory=list)
+    """The copies of a pair as they are now: their statuses change without a revision."""
+
+    def apply_to(self, held: LoadBalancerTree) -> LoadBalancerTree | None:
+        """The tree at ``revision``, built from ``held``, the tree at the revision before; None
+        when ``held`` is not that tree or holds something this change cannot settle."""
+        if held.revision is None or held.revision != self.revision - 1:
+            return None
+        base = settled(held)
+        if base is None or not any(pool.id == self.pool_id for pool in base.pools):
+            return None
+        pools = [pool if pool.id != self.pool_id else
+                 pool.model_copy(update={"members": _upsert(pool.members, self.member)})
+                 for pool in base.pools]
+        return base.model_copy(update={
+            "revision": self.revision, "provisioning_status": self.provisioning_status,
+            "pools": pools, "amphorae": list(self.amphorae)})
+
+
+def _upsert(members: list[MemberNode], member: MemberNode) -> list[MemberNode]:
+    """``members`` with ``member`` in place of the one of its id, or last (the server orders a
+    pool's members by creation: a new one is the newest)."""
+    if any(m.id == member.id for m in members):
+        return [member if m.id == member.id else m for m in members]
+    return [*members, member]
+
+
+def settled(tree: LoadBalancerTree) -> LoadBalancerTree | None:
+    """``tree`` as the server holds it once the change it shows closed successfully: members
+    being deleted gone, every other object ACTIVE (:mod:`lbaas.services.statuses`). None when
+    anything else was being deleted: closing that deletion changes other objects too (a deleted
+    pool leaves the listeners that used it), which only the server's own tree tells."""
+    deleting = Provisioning.PENDING_DELETE
+    if deleting in set(_non_member_statuses(tree)):
+        return None
+    active = {"provisioning_status": Provisioning.ACTIVE}
+    listeners = [
+        listener.model_copy(update={**active, "l7policies": [
+            policy.model_copy(update={**active, "rules": [
+                rule.model_copy(update=active) for rule in policy.rules]})
+            for policy in listener.l7policies]})
+        for listener in tree.listeners]
+    pools = [
+        pool.model_copy(update={
+            **active,
+            "members": [member.model_copy(update=active) for member in pool.members
+                        if member.provisioning_status != deleting],
+            "healthmonitor": (None if pool.healthmonitor is None
+                              else pool.healthmonitor.model_copy(update=active))})
+        for pool in tree.pools]
+    return tree.model_copy(update={**active, "listeners": listeners, "pools": pools})
+
+
+def _non_member_statuses(tree: LoadBalancerTree) -> Iterator[str]:
+    """The provisioning statuses of the tree's listeners, L7 policies and rules, pools and
+    health monitors."""
+    for listener in tree.listeners:
+        yield listener.provisioning_status
+        for policy in listener.l7policies:
+            yield policy.provisioning_status
+            yield from (rule.provisioning_status for rule in policy.rules)
+    for pool in tree.pools:
+        yield pool.provisioning_status
+        if pool.healthmonitor is not None:
+            yield pool.healthmonitor.provisioning_status
+
+
 class TreeRejected(Exception):
     """The server sent a tree this agent cannot read (a version mismatch, a server bug)."""
 

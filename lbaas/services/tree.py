@@ -3,7 +3,8 @@
 
 ``tree_objects`` serves status updates and deletes (:mod:`lbaas.services.statuses`,
 :mod:`lbaas.services.loadbalancers`); ``build_tree`` serves the agents' ``get_loadbalancer(s)``
-RPC (:mod:`lbaas.rpc.server_endpoints`).
+RPC (:mod:`lbaas.rpc.server_endpoints`); ``member_change`` the casts about one member
+(:class:`lbaas.providers.haproxy.HaproxyProvider`), which spare the agent that fetch.
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import literal, select, union_all
+from sqlalchemy.orm import Session, lazyload
 
+from lbaas.core.status import Provisioning
 from lbaas.core.tree import (
     AmphoraNode,
     ListenerNode,
     LoadBalancerTree,
+    MemberChange,
+    MemberNode,
     PoolNode,
     SourceAddressNode,
     SubnetNode,
@@ -94,3 +99,48 @@ def _source_addresses(session: Session, lb: models.LoadBalancer) -> list[SourceA
         return []
     return [SourceAddressNode(address=port.ip_address,
                               subnet=SubnetNode.model_validate(subnet, from_attributes=True))]
+
+
+def member_change(session: Session, lb_id: str, member_id: str) -> MemberChange | None:
+    """The change to member ``member_id`` as an agent holding the previous revision's tree of
+    ``lb_id`` can apply it (:class:`lbaas.core.tree.MemberChange`); None when the member is not
+    the whole difference: another object of the tree is not ACTIVE (the previous change failed
+    or is still open, or this change touched several members), or the member is gone. A few
+    column reads: building the tree is what it spares."""
+    lb = session.execute(select(models.LoadBalancer.revision,
+                                models.LoadBalancer.provisioning_status)
+                         .where(models.LoadBalancer.id == lb_id)).first()
+    member = session.get(models.Member, member_id, options=[lazyload("*")])
+    if lb is None or member is None or session.scalar(_unsettled(lb_id, member_id)) is not None:
+        return None
+    amphorae = session.scalars(select(models.Amphora).options(lazyload("*"))
+                               .where(models.Amphora.load_balancer_id == lb_id)
+                               .order_by(models.Amphora.position)).all()
+    return MemberChange(revision=lb.revision, provisioning_status=lb.provisioning_status,
+                        pool_id=member.pool_id,
+                        member=MemberNode.model_validate(member, from_attributes=True),
+                        amphorae=[_amphora_node(session, amphora) for amphora in amphorae])
+
+
+def _unsettled(lb_id: str, member_id: str) -> Any:
+    """A query giving one row if any object of ``lb_id``'s tree other than ``member_id`` is not
+    ACTIVE."""
+    active = Provisioning.ACTIVE
+    listener, pool, policy = models.Listener, models.Pool, models.L7Policy
+    member, monitor, rule = models.Member, models.HealthMonitor, models.L7Rule
+    one = literal(1)
+    return union_all(
+        select(one).where(listener.load_balancer_id == lb_id,
+                          listener.provisioning_status != active),
+        select(one).where(pool.load_balancer_id == lb_id, pool.provisioning_status != active),
+        select(one).select_from(member).join(pool, member.pool_id == pool.id)
+        .where(pool.load_balancer_id == lb_id, member.id != member_id,
+               member.provisioning_status != active),
+        select(one).select_from(monitor).join(pool, monitor.pool_id == pool.id)
+        .where(pool.load_balancer_id == lb_id, monitor.provisioning_status != active),
+        select(one).select_from(policy).join(listener, policy.listener_id == listener.id)
+        .where(listener.load_balancer_id == lb_id, policy.provisioning_status != active),
+        select(one).select_from(rule).join(policy, rule.l7policy_id == policy.id)
+        .join(listener, policy.listener_id == listener.id)
+        .where(listener.load_balancer_id == lb_id, rule.provisioning_status != active),
+    ).limit(1)

@@ -9,6 +9,7 @@ jobs on real threads and the tests wait for it with bounded joins.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -128,3 +129,66 @@ def test_probe_answers_for_a_mapped_network_only(agent: Agent) -> None:
     assert ("probe", "br-1") in agent.device.log
     assert agent.endpoint.probe_addresses({}, network_id="other", network_name="other",
                                           addresses=["10.0.0.10"]) is None
+
+
+# --- a cast that carries its member change -----------------------------------------------------
+
+
+def _member_change(revision: int, member_id: str = "m2") -> dict[str, Any]:
+    return {"revision": revision, "provisioning_status": "PENDING_UPDATE", "pool_id": "pool-1",
+            "member": {"id": member_id, "address": "10.0.0.12", "protocol_port": 80,
+                       "provisioning_status": "PENDING_CREATE"}}
+
+
+def _deployed_at(agent: Agent, revision: int) -> None:
+    agent.server.add(make_tree("lb1", "PENDING_UPDATE", revision=revision))
+    agent.endpoint.update_pool({}, obj_id="pool-1", loadbalancer_id="lb1")
+    agent.settle()
+    agent.server.fetched.clear()
+    agent.server.statuses.clear()
+
+
+def test_a_member_change_following_the_deployed_revision_needs_no_fetch(agent: Agent) -> None:
+    _deployed_at(agent, 4)
+    agent.endpoint.create_member({}, obj_id="m2", loadbalancer_id="lb1",
+                                 member_change=_member_change(5))
+    agent.settle()
+    assert agent.server.fetched == []
+    tree = agent.device.deployed["lb1"][0]
+    assert tree.revision == 5
+    assert [m.id for m in tree.pools[0].members] == ["m1", "m2"]
+    assert agent.server.statuses == [("lb1", "ACTIVE", 5, None)]
+
+
+@pytest.mark.parametrize("change", [
+    pytest.param(_member_change(7), id="a revision skipped"),
+    pytest.param(_member_change(4), id="the revision deployed"),
+    pytest.param({"revision": 5, "member": {"id": "m2"}}, id="unreadable"),
+])
+def test_a_member_change_that_does_not_follow_means_a_fetch(
+        agent: Agent, change: dict[str, Any]) -> None:
+    _deployed_at(agent, 4)
+    agent.server.add(make_tree("lb1", "PENDING_UPDATE", revision=7))
+    agent.endpoint.create_member({}, obj_id="m2", loadbalancer_id="lb1", member_change=change)
+    agent.settle()
+    assert agent.server.fetched == ["lb1"]
+    assert agent.device.deployed["lb1"][0].revision == 7
+    assert agent.server.statuses == [("lb1", "ACTIVE", 7, None)]
+
+
+def test_a_later_cast_without_a_member_change_means_a_fetch(agent: Agent) -> None:
+    _deployed_at(agent, 4)
+    agent.device.gate = threading.Event()  # a refresh of lb1 runs and waits in its deploy
+    agent.endpoint.update_pool({}, obj_id="pool-1", loadbalancer_id="lb1")
+    deadline = time.monotonic() + 10
+    while agent.server.fetched != ["lb1"] and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert agent.server.fetched == ["lb1"], "the first refresh did not start"
+    # Queued behind it: a member change, then a cast without one (the server's tree changed).
+    agent.endpoint.create_member({}, obj_id="m2", loadbalancer_id="lb1",
+                                 member_change=_member_change(5))
+    agent.endpoint.update_pool({}, obj_id="pool-1", loadbalancer_id="lb1")
+    agent.device.gate.set()
+    agent.settle()
+    assert agent.server.fetched == ["lb1", "lb1"]
+    assert [m.id for m in agent.device.deployed["lb1"][0].pools[0].members] == ["m1"]
