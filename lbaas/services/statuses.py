@@ -76,15 +76,20 @@ class StatusCallbacks:
             self.finish_changes(lb_id, ok=True, assume_healthy=True)
 
     def _close_pending(self, session: Session, lb: models.LoadBalancer, ok: bool) -> None:
+        removed = False
         for obj in list(tree_objects(lb)):
             if obj.provisioning_status not in PENDING:
                 continue
             if obj.provisioning_status == Provisioning.PENDING_DELETE and ok:
                 _detach_and_delete(session, lb, obj)
+                removed = True
             else:
                 obj.provisioning_status = Provisioning.ACTIVE if ok else Provisioning.ERROR
         session.flush()
-        session.expire(lb)
+        if removed:
+            # The tree's collections still hold the deleted objects: read it again (the whole
+            # tree, so only when something was deleted).
+            session.expire(lb)
         if lb.provisioning_status in PENDING:
             lb.provisioning_status = Provisioning.ACTIVE if ok else Provisioning.ERROR
             lb.status_changed_at = models.utcnow()
