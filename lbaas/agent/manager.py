@@ -181,14 +181,14 @@ class AgentManager:
         here with the member change the last cast carried, else fetched now.
         """
         found, tree = self.prefetched.take(lb_id)
-        source = "prefetched"
+        source = "prefetched its tree"
         if not found:
             tree = self._tree_from_member_change(lb_id)
-            found, source = tree is not None, "built from the member change"
+            found, source = tree is not None, "built its tree from the member change"
         try:
             if not found:
                 tree = self.plugin.get_loadbalancer(lb_id)
-                source = "fetched"
+                source = "fetched its tree"
         except TreeRejected as exc:
             self._report(lb_id, None, Provisioning.ERROR, exc.revision, reason=str(exc))
             return
@@ -196,7 +196,7 @@ class AgentManager:
             self._failed(lb_id, "fetching its tree", exc)
             self._restart_known(lb_id)
             return
-        LOG.debug("load balancer %s: %s its tree (revision %s)", lb_id, source,
+        LOG.debug("load balancer %s: %s (revision %s)", lb_id, source,
                   None if tree is None else tree.revision)
         if tree is not None and not tree.placed_on(self.plugin.host):
             LOG.info("load balancer %s now runs elsewhere: removing this host's copy", lb_id)

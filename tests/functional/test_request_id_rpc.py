@@ -157,3 +157,47 @@ def test_a_housekeeping_resend_carries_a_new_id_of_its_own(
                  and lb_id in r.getMessage() and "reporting ACTIVE" in r.getMessage()]
     assert refreshed and all(new_id in r.request_id.split(",")  # type: ignore[attr-defined]
                              for r in refreshed)
+
+
+def test_a_member_cast_carries_its_change_and_the_agent_builds_without_fetching(
+        stack: tuple[Api, AgentService], caplog: pytest.LogCaptureFixture) -> None:
+    """Over the transport (the in-process one and RabbitMQ): the server puts the member change
+    in the cast, the agent builds the new tree from the one it deployed, without a fetch; a
+    change to anything else is fetched."""
+    api, agent = stack
+    device = agent.manager.driver
+    assert isinstance(device, Device)
+    lb = api.create_lb()
+    pool = api.member.post("/pools", {"pool": {
+        "loadbalancer_id": lb["id"], "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"}})
+    assert pool.status_code == 201, pool.text
+    pool_id = pool.json()["pool"]["id"]
+    api.wait_active(api.member, f"/loadbalancers/{lb['id']}", "loadbalancer", 30)
+
+    def revision() -> int:
+        with write_session(api.services.sessions) as session:
+            found = session.get(models.LoadBalancer, lb["id"])
+            assert found is not None
+            return found.revision
+
+    def agent_says(*words: str) -> bool:
+        return any(r.name.startswith("lbaas.agent") and lb["id"] in r.getMessage()
+                   and all(w in r.getMessage() for w in words) for r in caplog.records)
+
+    with caplog.at_level(logging.DEBUG, logger="lbaas.agent"):
+        added = api.member.post(f"/pools/{pool_id}/members", {"member": {
+            "address": "10.0.0.41", "protocol_port": 80, "weight": 7}})
+        assert added.status_code == 201, added.text
+        api.wait_active(api.member, f"/loadbalancers/{lb['id']}", "loadbalancer", 30)
+        at = revision()
+        assert agent_says(f"built its tree from the member change (revision {at})")
+        assert not agent_says(f"fetched its tree (revision {at})")
+        deployed = device.deployed[lb["id"]][0]
+        assert deployed.revision == at
+        assert [(m.address, m.weight) for m in deployed.pools[0].members] == [("10.0.0.41", 7)]
+
+        renamed = api.member.put(f"/pools/{pool_id}", {"pool": {"name": "renamed"}})
+        assert renamed.status_code == 200, renamed.text
+        api.wait_active(api.member, f"/loadbalancers/{lb['id']}", "loadbalancer", 30)
+        assert agent_says(f"fetched its tree (revision {revision()})")
+        assert device.deployed[lb["id"]][0].pools[0].name == "renamed"
