@@ -76,7 +76,12 @@ def settled_master(lab: NodeLab, lb: dict[str, Any]) -> Node:
         masters = [c["agent_host"] for c in copies(lab, lb["id"]) if c["role"] == "MASTER"]
         return held[0] if len(held) == 1 and masters == held else None
 
-    first = wait_until(view, CHANGE_TIMEOUT, "one copy to hold the VIP as MASTER")
+    try:
+        first = wait_until(view, CHANGE_TIMEOUT, "one copy to hold the VIP as MASTER")
+    except TimeoutError as exc:
+        # What was seen last: which nodes hold the VIP, what the amphora API says of each copy.
+        seen = [(c["agent_host"], c["role"], c["status"]) for c in copies(lab, lb["id"])]
+        raise TimeoutError(f"{exc}; VIP on {holders(lab, lb)}, copies {seen}") from None
     deadline = time.monotonic() + QUIET
     while time.monotonic() < deadline:
         assert view() == first, f"the VIP moved from {first}: {holders(lab, lb)}"
