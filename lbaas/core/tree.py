@@ -260,8 +260,9 @@ class LoadBalancerTree(_Node):
             return self.copy_on(host) is not None
         return self.agent_host in (None, host)
 
-    def statuses(self) -> Iterator[str]:
-        """The provisioning status of every object of the tree, the load balancer's first."""
+    def statuses(self, members: bool = True) -> Iterator[str]:
+        """The provisioning status of every object of the tree, the load balancer's first
+        (the members' left out with ``members`` False)."""
         yield self.provisioning_status
         for listener in self.listeners:
             yield listener.provisioning_status
@@ -270,7 +271,8 @@ class LoadBalancerTree(_Node):
                 yield from (rule.provisioning_status for rule in policy.rules)
         for pool in self.pools:
             yield pool.provisioning_status
-            yield from (member.provisioning_status for member in pool.members)
+            if members:
+                yield from (member.provisioning_status for member in pool.members)
             if pool.healthmonitor is not None:
                 yield pool.healthmonitor.provisioning_status
 
@@ -329,7 +331,7 @@ def settled(tree: LoadBalancerTree) -> LoadBalancerTree | None:
     anything else was being deleted: closing that deletion changes other objects too (a deleted
     pool leaves the listeners that used it), which only the server's own tree tells."""
     deleting = Provisioning.PENDING_DELETE
-    if deleting in set(_non_member_statuses(tree)):
+    if deleting in tree.statuses(members=False):
         return None
     active = {"provisioning_status": Provisioning.ACTIVE}
     listeners = [
@@ -347,20 +349,6 @@ def settled(tree: LoadBalancerTree) -> LoadBalancerTree | None:
                               else pool.healthmonitor.model_copy(update=active))})
         for pool in tree.pools]
     return tree.model_copy(update={**active, "listeners": listeners, "pools": pools})
-
-
-def _non_member_statuses(tree: LoadBalancerTree) -> Iterator[str]:
-    """The provisioning statuses of the tree's listeners, L7 policies and rules, pools and
-    health monitors."""
-    for listener in tree.listeners:
-        yield listener.provisioning_status
-        for policy in listener.l7policies:
-            yield policy.provisioning_status
-            yield from (rule.provisioning_status for rule in policy.rules)
-    for pool in tree.pools:
-        yield pool.provisioning_status
-        if pool.healthmonitor is not None:
-            yield pool.healthmonitor.provisioning_status
 
 
 class TreeRejected(Exception):
